@@ -1,0 +1,304 @@
+import { existsSync, statSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { Command, CommanderError, Option } from 'commander'
+import { CertdeskError, invalidInput, isCertdeskError } from '../core/errors'
+import { KEY_TYPES, parseKeyType } from '../core/pki/keys'
+import { parseAuthType } from '../core/registry/devices'
+import { writeFileAtomic } from '../core/store/files'
+import { resolveDataFolder } from '../core/store/dataFolder'
+import { Workspace } from '../core/workspace'
+import {
+  certificateTable,
+  describeCertificate,
+  describeDevice,
+  describeRootCa,
+  deviceTable,
+} from './output'
+
+interface GlobalOptions {
+  data?: string
+  json?: boolean
+  passphraseEnv?: string
+}
+
+/** Where the CLI writes; tests pass their own. */
+export interface CliIo {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+  env: NodeJS.ProcessEnv
+}
+
+class UsageError extends Error {}
+
+function parseDays(value: string): number {
+  if (!/^\d+$/.test(value)) throw invalidInput(`"${value}" is not a number of days.`)
+  return Number(value)
+}
+
+function passphraseFrom(options: GlobalOptions, env: NodeJS.ProcessEnv): string | undefined {
+  if (options.passphraseEnv === undefined) return undefined
+  const value = env[options.passphraseEnv]
+  if (value === undefined || value === '') {
+    throw new UsageError(`The environment variable ${options.passphraseEnv} named by --passphrase-env is not set.`)
+  }
+  return value
+}
+
+/** Export files are never overwritten by accident, and never half-written. */
+async function writeExport(path: string, data: string | Buffer, mode: number, force: boolean): Promise<string> {
+  const target = resolve(path)
+  if (!existsSync(dirname(target)) || !statSync(dirname(target)).isDirectory()) {
+    throw invalidInput(`The folder ${dirname(target)} does not exist.`)
+  }
+  if (existsSync(target) && !force) {
+    throw new CertdeskError('CONFLICT', `${target} already exists; choose another file or pass --force to replace it.`)
+  }
+  await writeFileAtomic(target, data, mode)
+  return target
+}
+
+/** Adds the command-line step to messages whose fix the core cannot name. */
+function withCliHint(error: CertdeskError): string {
+  switch (error.code) {
+    case 'NOT_INITIALISED':
+      return `${error.message} Run "certdesk ca init" first.`
+    case 'PASSPHRASE_REQUIRED':
+      return `${error.message} Pass --passphrase-env VAR, with the passphrase in the environment variable VAR.`
+    default:
+      return error.message
+  }
+}
+
+export function buildProgram(io: CliIo): Command {
+  const program = new Command('certdesk')
+  program
+    .description('Offline certificate manager for MQTT device fleets: root CA, device certificates, bindings, bundles.')
+    .option('--data <dir>', 'data folder (default: $CERTDESK_HOME, else the desktop app\'s folder)')
+    .option('--json', 'print one JSON value on stdout')
+    .option('--passphrase-env <var>', 'environment variable holding the passphrase that protects the keys')
+    .showHelpAfterError(false)
+    .configureOutput({
+      writeOut: (text) => io.stdout(text),
+      writeErr: (text) => io.stderr(text),
+      outputError: (text, write) => write(`${text.replace(/^error: /, 'certdesk: ').trimEnd()}\n`),
+    })
+    .exitOverride()
+
+  const globals = (command: Command) => command.optsWithGlobals<GlobalOptions>()
+  const dataDir = (command: Command) => resolveDataFolder(globals(command).data, io.env)
+  const open = (command: Command) =>
+    Workspace.open(dataDir(command), { passphrase: passphraseFrom(globals(command), io.env) })
+  const print = (command: Command, value: unknown, human: string) =>
+    io.stdout(globals(command).json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`)
+
+  const keyTypeOption = () =>
+    new Option('--key-type <type>', 'key type').choices(KEY_TYPES as unknown as string[])
+
+  // ----- ca -----
+  const ca = program.command('ca').description('the root CA of this data folder')
+  ca.command('init')
+    .description('create the data folder and its root CA (once per folder)')
+    .addOption(keyTypeOption().default('rsa2048'))
+    .option('--common-name <cn>', 'subject common name', 'Certdesk Root CA')
+    .option('--days <n>', 'validity in days', '3650')
+    .action(async (options: { keyType: string; commonName: string; days: string }, command: Command) => {
+      const workspace = await Workspace.initialise(dataDir(command), {
+        keyType: parseKeyType(options.keyType),
+        commonName: options.commonName,
+        days: parseDays(options.days),
+        passphrase: passphraseFrom(globals(command), io.env),
+      })
+      const view = workspace.rootCa()
+      print(command, view, `Created the root CA in ${view.dataDir}.\n${describeRootCa(view)}`)
+    })
+  ca.command('show')
+    .description('show the root CA and how its key is protected')
+    .action(async (_options: unknown, command: Command) => {
+      const view = (await open(command)).rootCa()
+      print(command, view, describeRootCa(view))
+    })
+  ca.command('export')
+    .description('write the root certificate (PEM), e.g. root_ca.crt')
+    .requiredOption('--out <file>', 'file to write')
+    .option('--force', 'replace the file if it exists')
+    .action(async (options: { out: string; force?: boolean }, command: Command) => {
+      const workspace = await open(command)
+      const path = await writeExport(options.out, await workspace.rootCertificatePem(), 0o644, Boolean(options.force))
+      print(command, { path, fingerprint256: workspace.rootCa().fingerprint256 }, `Wrote ${path}.`)
+    })
+
+  // ----- device -----
+  const device = program.command('device').description('devices: device ID, username, device key, authentication type')
+  device.command('create')
+    .description('create a device; its device key is generated')
+    .requiredOption('--name <name>', 'display name')
+    .requiredOption('--auth <type>', 'authentication type: token (one-way TLS) or cert (mutual TLS)')
+    .option('--device-id <id>', 'MQTT client_id (8-36 of A-Z a-z 0-9 _ -; generated if omitted)')
+    .option('--username <name>', 'MQTT username (defaults to the device ID)')
+    .action(async (options: { name: string; auth: string; deviceId?: string; username?: string }, command: Command) => {
+      const workspace = await open(command)
+      const view = await workspace.createDevice({
+        name: options.name,
+        authType: parseAuthType(options.auth),
+        deviceId: options.deviceId,
+        username: options.username,
+      })
+      print(command, view, `Created device ${view.deviceId}.\n${describeDevice(view)}`)
+    })
+  device.command('list')
+    .description('list devices')
+    .action(async (_options: unknown, command: Command) => {
+      const devices = (await open(command)).listDevices()
+      print(command, devices, deviceTable(devices))
+    })
+  device.command('show')
+    .argument('<device>', 'id or device ID')
+    .description('show a device and its authentication info')
+    .action(async (reference: string, _options: unknown, command: Command) => {
+      const view = (await open(command)).getDevice(reference)
+      print(command, view, describeDevice(view))
+    })
+  device.command('update')
+    .argument('<device>', 'id or device ID')
+    .description('rename a device or change its authentication type')
+    .option('--name <name>', 'new display name')
+    .option('--auth <type>', 'token or cert')
+    .action(async (reference: string, options: { name?: string; auth?: string }, command: Command) => {
+      if (options.name === undefined && options.auth === undefined) throw new UsageError('Nothing to change: give --name or --auth.')
+      const view = await (await open(command)).updateDevice(reference, {
+        name: options.name,
+        authType: options.auth === undefined ? undefined : parseAuthType(options.auth),
+      })
+      print(command, view, `Updated device ${view.deviceId}.`)
+    })
+  device.command('regenerate-key')
+    .argument('<device>', 'id or device ID')
+    .description('replace the device key (the old one stops working)')
+    .action(async (reference: string, _options: unknown, command: Command) => {
+      const view = await (await open(command)).regenerateDeviceKey(reference)
+      print(command, view, `New device key for ${view.deviceId}: ${view.deviceKey}`)
+    })
+  device.command('delete')
+    .argument('<device>', 'id or device ID')
+    .description('delete a device and its bindings')
+    .action(async (reference: string, _options: unknown, command: Command) => {
+      const view = await (await open(command)).deleteDevice(reference)
+      print(command, view, `Deleted device ${view.deviceId}.`)
+    })
+
+  // ----- cert -----
+  const cert = program.command('cert').description('device certificates, their bindings and bundles')
+  cert.command('create')
+    .description('issue a device certificate with a fresh key pair')
+    .requiredOption('--name <name>', 'name, unique (1-64 characters)')
+    .option('--disabled', 'create it disabled')
+    .addOption(keyTypeOption().argParser((value) => value))
+    .option('--days <n>', 'validity in days', '365')
+    .action(async (options: { name: string; disabled?: boolean; keyType?: string; days: string }, command: Command) => {
+      const workspace = await open(command)
+      const view = await workspace.issueDeviceCertificate({
+        name: options.name,
+        enabled: !options.disabled,
+        keyType: options.keyType === undefined ? undefined : parseKeyType(options.keyType),
+        days: parseDays(options.days),
+      })
+      print(
+        command,
+        view,
+        `Created certificate ${view.id}. Export its bundle now and keep it safe: certdesk cert export ${view.id} --out ${view.name.replace(/[^\w.-]+/g, '_')}.zip\n${describeCertificate(view)}`,
+      )
+    })
+  cert.command('list')
+    .description('list certificates')
+    .action(async (_options: unknown, command: Command) => {
+      const certificates = (await open(command)).listCertificates()
+      print(command, certificates, certificateTable(certificates))
+    })
+  cert.command('show')
+    .argument('<cert>', 'certificate id or common name')
+    .description('show a certificate')
+    .action(async (reference: string, _options: unknown, command: Command) => {
+      const workspace = await open(command)
+      const view = workspace.getCertificate(reference)
+      print(command, { ...view, certificatePem: await workspace.certificatePem(view.id) }, describeCertificate(view))
+    })
+  cert.command('update')
+    .argument('<cert>', 'certificate id or common name')
+    .description('rename a certificate or switch its availability')
+    .option('--name <name>', 'new name')
+    .option('--enable', 'make it available')
+    .option('--disable', 'make it unavailable')
+    .action(async (reference: string, options: { name?: string; enable?: boolean; disable?: boolean }, command: Command) => {
+      if (options.enable && options.disable) throw new UsageError('Give --enable or --disable, not both.')
+      if (options.name === undefined && !options.enable && !options.disable) {
+        throw new UsageError('Nothing to change: give --name, --enable or --disable.')
+      }
+      const view = await (await open(command)).updateCertificate(reference, {
+        name: options.name,
+        enabled: options.enable ? true : options.disable ? false : undefined,
+      })
+      print(command, view, `Updated certificate ${view.id}.\n${describeCertificate(view)}`)
+    })
+  cert.command('delete')
+    .argument('<cert>', 'certificate id or common name')
+    .description('delete a certificate (refused while devices are bound)')
+    .action(async (reference: string, _options: unknown, command: Command) => {
+      const view = await (await open(command)).deleteCertificate(reference)
+      print(command, view, `Deleted certificate ${view.id}.`)
+    })
+  cert.command('bind')
+    .argument('<cert>', 'certificate id or common name')
+    .argument('<devices...>', 'device IDs (or ids) of devices with cert authentication')
+    .description('bind devices to a certificate (all or none)')
+    .action(async (reference: string, devices: string[], _options: unknown, command: Command) => {
+      const view = await (await open(command)).bindDevices(reference, devices)
+      print(command, view, `Bound ${devices.join(', ')} to ${view.id}.`)
+    })
+  cert.command('unbind')
+    .argument('<cert>', 'certificate id or common name')
+    .argument('<devices...>', 'device IDs (or ids)')
+    .description('unbind devices from a certificate')
+    .action(async (reference: string, devices: string[], _options: unknown, command: Command) => {
+      const view = await (await open(command)).unbindDevices(reference, devices)
+      print(command, view, `Unbound ${devices.join(', ')} from ${view.id}.`)
+    })
+  cert.command('export')
+    .argument('<cert>', 'certificate id or common name')
+    .description('write the bundle zip: common_certs/common.crt, common.key, root_ca.crt')
+    .requiredOption('--out <file>', 'zip file to write')
+    .option('--force', 'replace the file if it exists')
+    .action(async (reference: string, options: { out: string; force?: boolean }, command: Command) => {
+      const workspace = await open(command)
+      const certificate = workspace.getCertificate(reference)
+      const path = await writeExport(options.out, await workspace.exportDeviceBundle(reference), 0o600, Boolean(options.force))
+      print(command, { path, certificate: certificate.id }, `Wrote ${path}; it holds a private key, keep it safe.`)
+    })
+
+  return program
+}
+
+/** Runs one command line; returns the exit code instead of exiting, so tests can call it too. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const program = buildProgram(io)
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return 0
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its one line (or the help text).
+      return error.exitCode === 0 ? 0 : 2
+    }
+    if (error instanceof UsageError) {
+      io.stderr(`certdesk: ${error.message}\n`)
+      return 2
+    }
+    if (isCertdeskError(error)) {
+      io.stderr(`certdesk: ${withCliHint(error)}\n`)
+      return 1
+    }
+    const message = error instanceof Error ? error.message : String(error)
+    io.stderr(`certdesk: unexpected error: ${message}\n`)
+    if (io.env.CERTDESK_DEBUG) io.stderr(`${(error as Error)?.stack ?? ''}\n`)
+    return 70
+  }
+}

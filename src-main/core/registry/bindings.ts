@@ -1,0 +1,53 @@
+import { CertdeskError, invalidInput } from '../errors'
+import type { RegistryStore } from '../store/registryStore'
+import { findCertificate, findDevice } from './lookup'
+import { type CertificateView, certificateView } from './views'
+
+function distinctReferences(references: readonly string[]): string[] {
+  if (references.length === 0) throw invalidInput('Name at least one device.')
+  return [...new Set(references)]
+}
+
+/**
+ * Binds devices to a certificate, all or none: one refusal (unknown device, token device,
+ * already bound) leaves every binding as it was.
+ */
+export function bindDevices(store: RegistryStore, certificateReference: string, deviceReferences: readonly string[]) {
+  const references = distinctReferences(deviceReferences)
+  return store.mutate((data): CertificateView => {
+    const certificate = findCertificate(data, certificateReference)
+    const devices = references.map((reference) => findDevice(data, reference))
+    for (const device of devices) {
+      if (device.authType !== 'cert') {
+        throw new CertdeskError(
+          'CONFLICT',
+          `Device "${device.deviceId}" uses token authentication; only devices with certificate authentication can be bound.`,
+        )
+      }
+      if (data.bindings.some((b) => b.certificateId === certificate.id && b.deviceRecordId === device.id)) {
+        throw new CertdeskError('CONFLICT', `Device "${device.deviceId}" is already bound to certificate "${certificate.name}".`)
+      }
+    }
+    const stamp = new Date().toISOString()
+    for (const device of devices) {
+      data.bindings.push({ certificateId: certificate.id, deviceRecordId: device.id, createdAt: stamp })
+    }
+    return certificateView(data, certificate)
+  })
+}
+
+export function unbindDevices(store: RegistryStore, certificateReference: string, deviceReferences: readonly string[]) {
+  const references = distinctReferences(deviceReferences)
+  return store.mutate((data): CertificateView => {
+    const certificate = findCertificate(data, certificateReference)
+    const devices = references.map((reference) => findDevice(data, reference))
+    for (const device of devices) {
+      if (!data.bindings.some((b) => b.certificateId === certificate.id && b.deviceRecordId === device.id)) {
+        throw new CertdeskError('CONFLICT', `Device "${device.deviceId}" is not bound to certificate "${certificate.name}".`)
+      }
+    }
+    const removed = new Set(devices.map((device) => device.id))
+    data.bindings = data.bindings.filter((b) => !(b.certificateId === certificate.id && removed.has(b.deviceRecordId)))
+    return certificateView(data, certificate)
+  })
+}

@@ -1,0 +1,106 @@
+import { CertdeskError, invalidInput } from '../errors'
+import type { RegistryStore } from '../store/registryStore'
+import type { AuthType, DeviceRecord, StoreData } from '../store/schema'
+import { generateDeviceId, generateDeviceKey, newDeviceRecordId } from './ids'
+import { bindingsOfDevice, findDevice } from './lookup'
+import { normaliseName, validateDeviceId, validateUsername } from './validation'
+import { type DeviceView, deviceView } from './views'
+
+export const AUTH_TYPES: readonly AuthType[] = ['token', 'cert']
+
+export function parseAuthType(value: unknown): AuthType {
+  if (value !== 'token' && value !== 'cert') {
+    throw invalidInput(`Unknown authentication type "${String(value)}"; use token or cert.`)
+  }
+  return value
+}
+
+export interface DeviceInput {
+  name: string
+  authType: AuthType
+  deviceId?: string
+  username?: string
+}
+
+export interface DeviceUpdate {
+  name?: string
+  authType?: AuthType
+}
+
+/** Device IDs and internal ids share one namespace, so a reference never means two devices. */
+function assertDeviceIdFree(data: StoreData, deviceId: string): void {
+  const clash = Object.values(data.devices).find((device) => device.deviceId === deviceId || device.id === deviceId)
+  if (clash) throw new CertdeskError('CONFLICT', `A device with device ID "${deviceId}" already exists.`)
+}
+
+export function createDevice(store: RegistryStore, input: DeviceInput): Promise<DeviceView> {
+  const name = normaliseName(input.name, 'device')
+  const authType = parseAuthType(input.authType)
+  const deviceId = input.deviceId === undefined ? generateDeviceId() : validateDeviceId(input.deviceId)
+  const username = input.username === undefined ? deviceId : validateUsername(input.username)
+  const stamp = new Date().toISOString()
+  const record: DeviceRecord = {
+    id: newDeviceRecordId(),
+    name,
+    deviceId,
+    username,
+    deviceKey: generateDeviceKey(),
+    authType,
+    createdAt: stamp,
+    updatedAt: stamp,
+  }
+  return store.mutate((data) => {
+    assertDeviceIdFree(data, deviceId)
+    if (data.devices[record.id]) throw new CertdeskError('CONFLICT', 'Device id collision; try again.')
+    data.devices[record.id] = record
+    return deviceView(data, record)
+  })
+}
+
+export function listDevices(data: StoreData): DeviceView[] {
+  return Object.values(data.devices)
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
+    .map((record) => deviceView(data, record))
+}
+
+/** Device ID and username are fixed; a bound device stays `cert` until it is unbound. */
+export function updateDevice(store: RegistryStore, reference: string, update: DeviceUpdate): Promise<DeviceView> {
+  const name = update.name === undefined ? undefined : normaliseName(update.name, 'device')
+  const authType = update.authType === undefined ? undefined : parseAuthType(update.authType)
+  return store.mutate((data) => {
+    const record = findDevice(data, reference)
+    if (authType === 'token' && record.authType === 'cert') {
+      const bound = bindingsOfDevice(data, record.id)
+      if (bound.length > 0) {
+        throw new CertdeskError(
+          'CONFLICT',
+          `Device "${record.deviceId}" is bound to ${bound.length} certificate(s) (${bound.map((b) => b.certificateId).join(', ')}); unbind them before switching it to token authentication.`,
+        )
+      }
+    }
+    if (name !== undefined) record.name = name
+    if (authType !== undefined) record.authType = authType
+    record.updatedAt = new Date().toISOString()
+    return deviceView(data, record)
+  })
+}
+
+export function regenerateDeviceKey(store: RegistryStore, reference: string): Promise<DeviceView> {
+  return store.mutate((data) => {
+    const record = findDevice(data, reference)
+    record.deviceKey = generateDeviceKey()
+    record.updatedAt = new Date().toISOString()
+    return deviceView(data, record)
+  })
+}
+
+/** Deleting a device removes its bindings with it. */
+export function deleteDevice(store: RegistryStore, reference: string): Promise<DeviceView> {
+  return store.mutate((data) => {
+    const record = findDevice(data, reference)
+    const view = deviceView(data, record)
+    data.bindings = data.bindings.filter((binding) => binding.deviceRecordId !== record.id)
+    delete data.devices[record.id]
+    return view
+  })
+}

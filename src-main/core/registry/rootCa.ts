@@ -1,0 +1,79 @@
+import { CertdeskError } from '../errors'
+import { type Issuer, buildRootCertificate } from '../pki/certificates'
+import { DEFAULT_KEY_TYPE, type KeyType, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem } from '../pki/keys'
+import { RegistryStore } from '../store/registryStore'
+import type { RootCaRecord, StoreData } from '../store/schema'
+import { normaliseName, validateDays } from './validation'
+import type { RootCaView } from './views'
+
+/** The file names the root CA's certificate and key are kept under. */
+export const ROOT_CA_RECORD_ID = 'root-ca'
+export const DEFAULT_ROOT_CA_DAYS = 3650
+export const DEFAULT_ROOT_CA_COMMON_NAME = 'Certdesk Root CA'
+const MAX_ROOT_CA_DAYS = 36_500
+
+export interface RootCaOptions {
+  keyType?: KeyType
+  commonName?: string
+  days?: number
+  passphrase?: string
+}
+
+/** Creates the data folder and its one root CA, offline. */
+export async function initialiseRootCa(dataDir: string, options: RootCaOptions): Promise<RegistryStore> {
+  const keyType = options.keyType ?? DEFAULT_KEY_TYPE
+  const commonName = normaliseName(options.commonName ?? DEFAULT_ROOT_CA_COMMON_NAME, 'common')
+  const days = validateDays(options.days ?? DEFAULT_ROOT_CA_DAYS, 'root CA', MAX_ROOT_CA_DAYS)
+  if (options.passphrase !== undefined && options.passphrase.length < 8) {
+    throw new CertdeskError('INVALID_INPUT', 'The passphrase is too short; use at least 8 characters.')
+  }
+  return RegistryStore.initialise(dataDir, { passphrase: options.passphrase }, async (store, data) => {
+    const keys = await generateKeyPair(keyType)
+    const facts = await buildRootCertificate({ keys, keyType, commonName, days })
+    await store.writePrivateKey(ROOT_CA_RECORD_ID, await exportPrivateKeyPem(keys.privateKey))
+    await store.writeCertificatePem(ROOT_CA_RECORD_ID, facts.pem)
+    data.rootCa = {
+      commonName,
+      keyType,
+      serial: facts.serial,
+      fingerprint256: facts.fingerprint256,
+      subject: facts.subject,
+      notBefore: facts.notBefore,
+      notAfter: facts.notAfter,
+      createdAt: new Date().toISOString(),
+      origin: 'generated',
+      crlNumber: 1,
+    }
+  })
+}
+
+export function requireRootCa(data: StoreData, dataDir: string): RootCaRecord {
+  if (!data.rootCa) throw new CertdeskError('NOT_INITIALISED', `The data folder ${dataDir} has no root CA yet.`)
+  return data.rootCa
+}
+
+/** The root CA's certificate and private key, ready to sign. Needs the vault unlocked. */
+export async function loadIssuer(store: RegistryStore): Promise<Issuer & { record: RootCaRecord }> {
+  const record = requireRootCa(store.read(), store.dataDir)
+  const [certificatePem, keyPem] = await Promise.all([
+    store.readCertificatePem(ROOT_CA_RECORD_ID),
+    store.readPrivateKey(ROOT_CA_RECORD_ID),
+  ])
+  return { certificatePem, privateKey: await importPrivateKeyPem(keyPem, record.keyType), keyType: record.keyType, record }
+}
+
+export function rootCaView(data: StoreData, dataDir: string): RootCaView {
+  const record = requireRootCa(data, dataDir)
+  return {
+    commonName: record.commonName,
+    subject: record.subject,
+    keyType: record.keyType,
+    serial: record.serial,
+    fingerprint256: record.fingerprint256,
+    notBefore: record.notBefore,
+    notAfter: record.notAfter,
+    createdAt: record.createdAt,
+    keyProtection: data.vault.protection,
+    dataDir,
+  }
+}

@@ -1,0 +1,116 @@
+import type { KeyType } from '../pki/keys'
+import type { VaultRecord } from './vault'
+
+/**
+ * The registry index, kept in `config.json` in electron-store's format (plain JSON through
+ * `conf`). It holds metadata only: certificate PEMs and encrypted private keys live in files of
+ * their own, so adding a certificate rewrites a few hundred bytes of index, not every key.
+ */
+export const SCHEMA_VERSION = 2
+
+export type AuthType = 'token' | 'cert'
+
+export interface RootCaRecord {
+  commonName: string
+  keyType: KeyType
+  serial: string
+  fingerprint256: string
+  subject: string
+  notBefore: string
+  notAfter: string
+  createdAt: string
+  /** 'imported' is reserved for bringing an existing CA. */
+  origin: 'generated' | 'imported'
+  /** Next CRL number, for the revocation list the broker will honour. */
+  crlNumber: number
+}
+
+export interface CertificateRecord {
+  id: string
+  name: string
+  /** The certificate's subject common name: a generated id, unique in the folder. */
+  cn: string
+  enabled: boolean
+  /** 'revoked' arrives with the CRL; an issued certificate is never silently forgotten. */
+  status: 'active' | 'revoked'
+  revokedAt?: string
+  keyType: KeyType
+  serial: string
+  fingerprint256: string
+  notBefore: string
+  notAfter: string
+  createdAt: string
+  updatedAt: string
+  /** 'csr' is reserved for signing a device's own request: then no private key is held. */
+  keyOrigin: 'generated' | 'csr'
+  hasPrivateKey: boolean
+  /** Set when this certificate renews another. */
+  renewedFrom?: string
+}
+
+export interface DeviceRecord {
+  id: string
+  name: string
+  /** The MQTT client_id. */
+  deviceId: string
+  /** The MQTT username; fixed at creation. */
+  username: string
+  /** The MQTT password for one-way TLS. Shown to the operator, so stored reversibly. */
+  deviceKey: string
+  authType: AuthType
+  createdAt: string
+  updatedAt: string
+}
+
+export interface BindingRecord {
+  certificateId: string
+  /** The device's internal id (not its device ID). */
+  deviceRecordId: string
+  createdAt: string
+}
+
+export interface StoreData {
+  schemaVersion: number
+  vault: VaultRecord
+  rootCa: RootCaRecord | null
+  certificates: Record<string, CertificateRecord>
+  devices: Record<string, DeviceRecord>
+  bindings: BindingRecord[]
+}
+
+type Migration = (data: Record<string, unknown>) => Record<string, unknown>
+
+/**
+ * Step N upgrades schema N to N + 1. Schema 1 was the first layout: certificates without a
+ * status or key origin, and a CA without a CRL number.
+ */
+const MIGRATIONS: Record<number, Migration> = {
+  1: (data) => {
+    const certificates = (data.certificates ?? {}) as Record<string, Record<string, unknown>>
+    for (const certificate of Object.values(certificates)) {
+      certificate.status ??= 'active'
+      certificate.keyOrigin ??= 'generated'
+      certificate.hasPrivateKey ??= true
+    }
+    const rootCa = data.rootCa as Record<string, unknown> | null | undefined
+    if (rootCa) {
+      rootCa.origin ??= 'generated'
+      rootCa.crlNumber ??= 1
+    }
+    return { ...data, certificates, bindings: data.bindings ?? [], devices: data.devices ?? {}, schemaVersion: 2 }
+  },
+}
+
+/** Returns the data at the current schema, and whether anything changed. */
+export function migrate(data: Record<string, unknown>): { data: StoreData; migrated: boolean } {
+  let version = typeof data.schemaVersion === 'number' ? data.schemaVersion : 1
+  let current = data
+  const startVersion = version
+  while (version < SCHEMA_VERSION) {
+    const step = MIGRATIONS[version]
+    if (!step) throw new Error(`No migration from schema ${version}.`)
+    current = step(structuredClone(current))
+    version += 1
+  }
+  return { data: current as unknown as StoreData, migrated: version !== startVersion }
+}

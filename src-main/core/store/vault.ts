@@ -1,0 +1,132 @@
+import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto'
+import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import { CertdeskError } from '../errors'
+import { writeFileAtomic } from './files'
+
+const scrypt = promisify(scryptCallback) as (
+  password: string,
+  salt: Buffer,
+  length: number,
+  options: { N: number; r: number; p: number; maxmem: number },
+) => Promise<Buffer>
+
+/** AES-256-GCM output, base64 fields so it sits in JSON. */
+export interface SealedBox {
+  iv: string
+  tag: string
+  data: string
+}
+
+export interface ScryptParameters {
+  name: 'scrypt'
+  N: number
+  r: number
+  p: number
+  salt: string
+}
+
+/** How the vault key is protected; recorded in the store so `ca show` can say it. */
+export type VaultRecord =
+  | { protection: 'keyfile' }
+  | { protection: 'passphrase'; kdf: ScryptParameters; wrappedKey: SealedBox }
+
+export const VAULT_KEY_FILE = 'vault.key'
+/** 2^16 × r=8 costs ~64 MiB and ~0.2 s: slow for guessing, unnoticeable for one command. */
+const DEFAULT_SCRYPT = { N: 2 ** 16, r: 8, p: 1 }
+
+export function seal(key: Buffer, plaintext: Buffer, associatedData: string): SealedBox {
+  const iv = randomBytes(12)
+  const cipher = createCipheriv('aes-256-gcm', key, iv)
+  cipher.setAAD(Buffer.from(associatedData, 'utf8'))
+  const data = Buffer.concat([cipher.update(plaintext), cipher.final()])
+  return { iv: iv.toString('base64'), tag: cipher.getAuthTag().toString('base64'), data: data.toString('base64') }
+}
+
+/** Throws (from OpenSSL) when the key is wrong or the box was altered or moved to another record. */
+export function open(key: Buffer, box: SealedBox, associatedData: string): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(box.iv, 'base64'))
+  decipher.setAAD(Buffer.from(associatedData, 'utf8'))
+  decipher.setAuthTag(Buffer.from(box.tag, 'base64'))
+  return Buffer.concat([decipher.update(Buffer.from(box.data, 'base64')), decipher.final()])
+}
+
+async function deriveKeyEncryptionKey(passphrase: string, kdf: ScryptParameters): Promise<Buffer> {
+  return scrypt(passphrase, Buffer.from(kdf.salt, 'base64'), 32, {
+    N: kdf.N,
+    r: kdf.r,
+    p: kdf.p,
+    maxmem: 256 * kdf.N * kdf.r,
+  })
+}
+
+/**
+ * Creates a vault key for a new data folder. With a passphrase, the key is wrapped under a
+ * scrypt-derived key and only the wrapped form is stored; without one, it is written to
+ * `vault.key`, readable by the owner only.
+ */
+export async function createVault(
+  dataDir: string,
+  passphrase: string | undefined,
+): Promise<{ record: VaultRecord; key: Buffer }> {
+  const key = randomBytes(32)
+  if (passphrase === undefined) {
+    await writeFileAtomic(join(dataDir, VAULT_KEY_FILE), key.toString('base64') + '\n', 0o600)
+    return { record: { protection: 'keyfile' }, key }
+  }
+  const kdf: ScryptParameters = { name: 'scrypt', ...DEFAULT_SCRYPT, salt: randomBytes(16).toString('base64') }
+  const keyEncryptionKey = await deriveKeyEncryptionKey(passphrase, kdf)
+  return { record: { protection: 'passphrase', kdf, wrappedKey: seal(keyEncryptionKey, key, 'certdesk-vault-key') }, key }
+}
+
+export async function unlockVault(
+  dataDir: string,
+  record: VaultRecord,
+  passphrase: string | undefined,
+): Promise<Buffer> {
+  if (record.protection === 'passphrase') {
+    if (passphrase === undefined) {
+      throw new CertdeskError(
+        'PASSPHRASE_REQUIRED',
+        'The keys in this data folder are protected by a passphrase, and none was given.',
+      )
+    }
+    const keyEncryptionKey = await deriveKeyEncryptionKey(passphrase, record.kdf)
+    try {
+      return open(keyEncryptionKey, record.wrappedKey, 'certdesk-vault-key')
+    } catch {
+      throw new CertdeskError('WRONG_PASSPHRASE', 'The passphrase is wrong: it does not unlock this data folder.')
+    }
+  }
+  const path = join(dataDir, VAULT_KEY_FILE)
+  let text: string
+  try {
+    // A key file others can read protects nothing; refuse it the way ssh refuses such a key.
+    const { mode } = await stat(path)
+    if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+      throw new CertdeskError(
+        'INSECURE_KEY_FILE',
+        `${path} can be read by other users; run "chmod 600 ${path}" and try again.`,
+      )
+    }
+    text = await readFile(path, 'utf8')
+  } catch (error) {
+    if (error instanceof CertdeskError) throw error
+    throw new CertdeskError('CORRUPT_STORE', `The vault key file ${path} is missing or unreadable.`)
+  }
+  const key = Buffer.from(text.trim(), 'base64')
+  if (key.length !== 32) throw new CertdeskError('CORRUPT_STORE', `The vault key file ${path} is damaged.`)
+  return key
+}
+
+export function constantTimeEqual(a: string, b: string): boolean {
+  const left = Buffer.from(a, 'utf8')
+  const right = Buffer.from(b, 'utf8')
+  // Compare equal-length buffers so the time taken does not reveal where they differ.
+  if (left.length !== right.length) {
+    timingSafeEqual(left, left)
+    return false
+  }
+  return timingSafeEqual(left, right)
+}

@@ -1,0 +1,133 @@
+import { bindDevices, unbindDevices } from './registry/bindings'
+import {
+  type CertificateUpdate,
+  type DeviceCertificateInput,
+  deleteCertificate,
+  issueDeviceCertificate,
+  listCertificates,
+  updateCertificate,
+} from './registry/certificates'
+import {
+  type DeviceInput,
+  type DeviceUpdate,
+  createDevice,
+  deleteDevice,
+  listDevices,
+  regenerateDeviceKey,
+  updateDevice,
+} from './registry/devices'
+import { findCertificate, findDevice } from './registry/lookup'
+import { ROOT_CA_RECORD_ID, type RootCaOptions, initialiseRootCa, loadIssuer, rootCaView } from './registry/rootCa'
+import { type CertificateView, type DeviceView, type RootCaView, certificateView, deviceView } from './registry/views'
+import { buildDeviceBundle } from './bundles/deviceBundle'
+import { RegistryStore } from './store/registryStore'
+
+export type { CertificateView, DeviceView, RootCaView }
+
+/**
+ * The core's one entry point: every front door (CLI, Electron main, browser mode) opens a
+ * Workspace on a data folder and calls these methods. Nothing here knows about Electron.
+ */
+export class Workspace {
+  private issuer: ReturnType<typeof loadIssuer> | undefined
+
+  private constructor(private readonly store: RegistryStore) {}
+
+  static async open(dataDir: string, options: { passphrase?: string } = {}): Promise<Workspace> {
+    return new Workspace(await RegistryStore.open(dataDir, options))
+  }
+
+  /** `ca init`: creates the data folder with its root CA. */
+  static async initialise(dataDir: string, options: RootCaOptions = {}): Promise<Workspace> {
+    return new Workspace(await initialiseRootCa(dataDir, options))
+  }
+
+  get dataDir(): string {
+    return this.store.dataDir
+  }
+
+  rootCa(): RootCaView {
+    return rootCaView(this.store.read(), this.store.dataDir)
+  }
+
+  rootCertificatePem(): Promise<string> {
+    this.rootCa()
+    return this.store.readCertificatePem(ROOT_CA_RECORD_ID)
+  }
+
+  /** The CA's key is decrypted once per workspace; the root never changes after `ca init`. */
+  private loadIssuer(): ReturnType<typeof loadIssuer> {
+    this.issuer ??= loadIssuer(this.store)
+    this.issuer.catch(() => (this.issuer = undefined))
+    return this.issuer
+  }
+
+  async issueDeviceCertificate(input: DeviceCertificateInput): Promise<CertificateView> {
+    return issueDeviceCertificate(this.store, await this.loadIssuer(), input)
+  }
+
+  listCertificates(): CertificateView[] {
+    return listCertificates(this.store.read())
+  }
+
+  getCertificate(reference: string): CertificateView {
+    const data = this.store.read()
+    return certificateView(data, findCertificate(data, reference))
+  }
+
+  certificatePem(reference: string): Promise<string> {
+    return this.store.readCertificatePem(this.getCertificate(reference).id)
+  }
+
+  updateCertificate(reference: string, update: CertificateUpdate): Promise<CertificateView> {
+    return updateCertificate(this.store, reference, update)
+  }
+
+  deleteCertificate(reference: string): Promise<CertificateView> {
+    return deleteCertificate(this.store, reference)
+  }
+
+  createDevice(input: DeviceInput): Promise<DeviceView> {
+    return createDevice(this.store, input)
+  }
+
+  listDevices(): DeviceView[] {
+    return listDevices(this.store.read())
+  }
+
+  getDevice(reference: string): DeviceView {
+    const data = this.store.read()
+    return deviceView(data, findDevice(data, reference))
+  }
+
+  updateDevice(reference: string, update: DeviceUpdate): Promise<DeviceView> {
+    return updateDevice(this.store, reference, update)
+  }
+
+  regenerateDeviceKey(reference: string): Promise<DeviceView> {
+    return regenerateDeviceKey(this.store, reference)
+  }
+
+  deleteDevice(reference: string): Promise<DeviceView> {
+    return deleteDevice(this.store, reference)
+  }
+
+  bindDevices(certificateReference: string, deviceReferences: readonly string[]): Promise<CertificateView> {
+    return bindDevices(this.store, certificateReference, deviceReferences)
+  }
+
+  unbindDevices(certificateReference: string, deviceReferences: readonly string[]): Promise<CertificateView> {
+    return unbindDevices(this.store, certificateReference, deviceReferences)
+  }
+
+  /** The seed's zip (`common_certs/…`) for one certificate; the only way a device key leaves. */
+  async exportDeviceBundle(reference: string): Promise<Buffer> {
+    const certificate = this.getCertificate(reference)
+    const [certificatePem, privateKeyPem, rootCertificatePem] = await Promise.all([
+      this.store.readCertificatePem(certificate.id),
+      this.store.readPrivateKey(certificate.id),
+      this.store.readCertificatePem(ROOT_CA_RECORD_ID),
+    ])
+    return buildDeviceBundle({ certificatePem, privateKeyPem, rootCertificatePem })
+  }
+}
