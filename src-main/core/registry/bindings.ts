@@ -12,7 +12,7 @@ function distinctReferences(references: readonly string[]): string[] {
  * Binds devices to a certificate, all or none: one refusal (unknown device, token device,
  * already bound) leaves every binding as it was.
  */
-export function bindDevices(store: RegistryStore, certificateReference: string, deviceReferences: readonly string[]) {
+export async function bindDevices(store: RegistryStore, certificateReference: string, deviceReferences: readonly string[]) {
   const references = distinctReferences(deviceReferences)
   return store.mutate((data): CertificateView => {
     const certificate = findCertificate(data, certificateReference)
@@ -36,7 +36,7 @@ export function bindDevices(store: RegistryStore, certificateReference: string, 
   })
 }
 
-export function unbindDevices(store: RegistryStore, certificateReference: string, deviceReferences: readonly string[]) {
+export async function unbindDevices(store: RegistryStore, certificateReference: string, deviceReferences: readonly string[]) {
   const references = distinctReferences(deviceReferences)
   return store.mutate((data): CertificateView => {
     const certificate = findCertificate(data, certificateReference)

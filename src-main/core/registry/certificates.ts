@@ -105,7 +105,7 @@ export function listCertificates(data: StoreData): CertificateView[] {
     .map((record) => certificateView(data, record))
 }
 
-export function updateCertificate(store: RegistryStore, reference: string, update: CertificateUpdate) {
+export async function updateCertificate(store: RegistryStore, reference: string, update: CertificateUpdate) {
   const name = update.name === undefined ? undefined : normaliseName(update.name, 'certificate')
   return store.mutate((data) => {
     const record = findCertificate(data, reference)

@@ -33,7 +33,7 @@ function assertDeviceIdFree(data: StoreData, deviceId: string): void {
   if (clash) throw new CertdeskError('CONFLICT', `A device with device ID "${deviceId}" already exists.`)
 }
 
-export function createDevice(store: RegistryStore, input: DeviceInput): Promise<DeviceView> {
+export async function createDevice(store: RegistryStore, input: DeviceInput): Promise<DeviceView> {
   const name = normaliseName(input.name, 'device')
   const authType = parseAuthType(input.authType)
   const deviceId = input.deviceId === undefined ? generateDeviceId() : validateDeviceId(input.deviceId)
@@ -64,7 +64,7 @@ export function listDevices(data: StoreData): DeviceView[] {
 }
 
 /** Device ID and username are fixed; a bound device stays `cert` until it is unbound. */
-export function updateDevice(store: RegistryStore, reference: string, update: DeviceUpdate): Promise<DeviceView> {
+export async function updateDevice(store: RegistryStore, reference: string, update: DeviceUpdate): Promise<DeviceView> {
   const name = update.name === undefined ? undefined : normaliseName(update.name, 'device')
   const authType = update.authType === undefined ? undefined : parseAuthType(update.authType)
   return store.mutate((data) => {
@@ -85,7 +85,7 @@ export function updateDevice(store: RegistryStore, reference: string, update: De
   })
 }
 
-export function regenerateDeviceKey(store: RegistryStore, reference: string): Promise<DeviceView> {
+export async function regenerateDeviceKey(store: RegistryStore, reference: string): Promise<DeviceView> {
   return store.mutate((data) => {
     const record = findDevice(data, reference)
     record.deviceKey = generateDeviceKey()
@@ -95,7 +95,7 @@ export function regenerateDeviceKey(store: RegistryStore, reference: string): Pr
 }
 
 /** Deleting a device removes its bindings with it. */
-export function deleteDevice(store: RegistryStore, reference: string): Promise<DeviceView> {
+export async function deleteDevice(store: RegistryStore, reference: string): Promise<DeviceView> {
   return store.mutate((data) => {
     const record = findDevice(data, reference)
     const view = deviceView(data, record)

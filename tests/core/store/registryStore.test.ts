@@ -1,0 +1,156 @@
+import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { CertdeskError } from '../../../src-main/core/errors'
+import { SCHEMA_VERSION } from '../../../src-main/core/store/schema'
+import { Workspace } from '../../../src-main/core/workspace'
+import { runCertdesk, runCertdeskJson, temporaryFolder } from '../../helpers/tools'
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof CertdeskError) return error.code
+    throw error
+  }
+  return 'no error'
+}
+
+/** Every file below a folder, recursively. */
+async function allFiles(folder: string): Promise<string[]> {
+  const entries = await readdir(folder, { withFileTypes: true, recursive: true })
+  return entries.filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name))
+}
+
+describe('keys at rest', () => {
+  it('no file in the data folder holds a private key in plaintext; the key file is 0600', async () => {
+    const dataDir = join(await temporaryFolder(), 'data')
+    const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    const certificate = await workspace.issueDeviceCertificate({ name: 'At rest' })
+    for (const file of await allFiles(dataDir)) {
+      expect(await readFile(file, 'utf8'), file).not.toContain('PRIVATE KEY')
+    }
+    expect((await stat(join(dataDir, 'vault.key'))).mode & 0o777).toBe(0o600)
+    expect((await stat(join(dataDir, 'config.json'))).mode & 0o777).toBe(0o600)
+    expect((await stat(dataDir)).mode & 0o777).toBe(0o700)
+    // Key material stays out of the index.
+    expect(await readFile(join(dataDir, 'config.json'), 'utf8')).not.toMatch(/"(data|iv|tag)"|BEGIN/)
+    expect(workspace.rootCa().keyProtection).toBe('keyfile')
+    // The key still comes back whole through the bundle.
+    expect((await workspace.exportDeviceBundle(certificate.id)).length).toBeGreaterThan(500)
+  })
+
+  it('a passphrase protects the vault: required, and a wrong one is refused', async () => {
+    const dataDir = join(await temporaryFolder(), 'data')
+    await Workspace.initialise(dataDir, { keyType: 'ec-p256', passphrase: 'correct horse battery' })
+    expect(await readdir(dataDir)).not.toContain('vault.key')
+    const withoutPassphrase = await Workspace.open(dataDir)
+    expect(withoutPassphrase.rootCa().keyProtection).toBe('passphrase')
+    expect(withoutPassphrase.listCertificates()).toEqual([])
+    expect(await codeOf(withoutPassphrase.issueDeviceCertificate({ name: 'x' }))).toBe('PASSPHRASE_REQUIRED')
+    const wrong = await Workspace.open(dataDir, { passphrase: 'wrong horse battery' })
+    expect(await codeOf(wrong.issueDeviceCertificate({ name: 'x' }))).toBe('WRONG_PASSPHRASE')
+    const right = await Workspace.open(dataDir, { passphrase: 'correct horse battery' })
+    const certificate = await right.issueDeviceCertificate({ name: 'x' })
+    expect(await codeOf(withoutPassphrase.exportDeviceBundle(certificate.id))).toBe('PASSPHRASE_REQUIRED')
+    expect((await right.exportDeviceBundle(certificate.id)).length).toBeGreaterThan(500)
+  })
+
+  it('refuses a vault key file that others can read', async () => {
+    const dataDir = join(await temporaryFolder(), 'data')
+    await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    await chmod(join(dataDir, 'vault.key'), 0o644)
+    const workspace = await Workspace.open(dataDir)
+    expect(await codeOf(workspace.issueDeviceCertificate({ name: 'x' }))).toBe('INSECURE_KEY_FILE')
+  })
+
+  it('a key file moved to another record does not decrypt', async () => {
+    const dataDir = join(await temporaryFolder(), 'data')
+    const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    const a = await workspace.issueDeviceCertificate({ name: 'a' })
+    const b = await workspace.issueDeviceCertificate({ name: 'b' })
+    await writeFile(join(dataDir, 'keys', `${b.id}.json`), await readFile(join(dataDir, 'keys', `${a.id}.json`)))
+    expect(await codeOf(workspace.exportDeviceBundle(b.id))).toBe('CORRUPT_STORE')
+  })
+})
+
+describe('data folder checks', () => {
+  it('tells apart a missing folder, a file, a foreign folder, a damaged and a newer index', async () => {
+    const root = await temporaryFolder()
+    expect(await codeOf(Workspace.open(join(root, 'missing')))).toBe('NOT_INITIALISED')
+    await writeFile(join(root, 'a-file'), 'x')
+    expect(await codeOf(Workspace.open(join(root, 'a-file')))).toBe('NOT_A_DATA_FOLDER')
+    expect(await codeOf(Workspace.initialise(join(root, 'a-file')))).toBe('NOT_A_DATA_FOLDER')
+    await mkdir(join(root, 'foreign'))
+    await writeFile(join(root, 'foreign', 'notes.txt'), 'x')
+    expect(await codeOf(Workspace.open(join(root, 'foreign')))).toBe('NOT_A_DATA_FOLDER')
+    expect(await codeOf(Workspace.initialise(join(root, 'foreign')))).toBe('NOT_A_DATA_FOLDER')
+
+    const dataDir = join(root, 'data')
+    await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    expect(await codeOf(Workspace.initialise(dataDir, { keyType: 'ec-p256' }))).toBe('CONFLICT')
+    const index = join(dataDir, 'config.json')
+    const good = await readFile(index, 'utf8')
+    await writeFile(index, good.slice(0, good.length / 2))
+    expect(await codeOf(Workspace.open(dataDir))).toBe('CORRUPT_STORE')
+    await writeFile(index, JSON.stringify({ hello: 'world' }))
+    expect(await codeOf(Workspace.open(dataDir))).toBe('CORRUPT_STORE')
+    await writeFile(index, JSON.stringify({ ...JSON.parse(good), schemaVersion: SCHEMA_VERSION + 1 }))
+    expect(await codeOf(Workspace.open(dataDir))).toBe('NEWER_STORE')
+  })
+})
+
+describe('schema migration', () => {
+  it('upgrades a schema-1 index in place and keeps a backup of the original', async () => {
+    const dataDir = join(await temporaryFolder(), 'data')
+    const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    const certificate = await workspace.issueDeviceCertificate({ name: 'Old' })
+    const index = join(dataDir, 'config.json')
+    // Rewrite the index the way schema 1 stored it: no version, status, key origin or CRL number.
+    const current = JSON.parse(await readFile(index, 'utf8'))
+    delete current.schemaVersion
+    delete current.rootCa.crlNumber
+    delete current.rootCa.origin
+    for (const record of Object.values(current.certificates) as Record<string, unknown>[]) {
+      delete record.status
+      delete record.keyOrigin
+      delete record.hasPrivateKey
+    }
+    const schemaOne = JSON.stringify(current, null, '\t')
+    await writeFile(index, schemaOne)
+
+    const reopened = await Workspace.open(dataDir)
+    expect(reopened.getCertificate(certificate.id).status).toBe('active')
+    const migrated = JSON.parse(await readFile(index, 'utf8'))
+    expect(migrated.schemaVersion).toBe(SCHEMA_VERSION)
+    expect(migrated.rootCa.crlNumber).toBe(1)
+    expect(migrated.certificates[certificate.id]).toMatchObject({ status: 'active', keyOrigin: 'generated', hasPrivateKey: true })
+    expect(await readFile(`${index}.schema-1.bak`, 'utf8')).toBe(schemaOne)
+  })
+})
+
+describe('two processes writing one folder', () => {
+  it('loses neither process\'s updates', async () => {
+    const dataDir = join(await temporaryFolder(), 'data')
+    await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    const perProcess = 12
+    // Each CLI process creates its devices one after another while the other does the same.
+    const writer = async (prefix: string) => {
+      for (let i = 0; i < perProcess; i++) {
+        const result = await runCertdesk(['--data', dataDir, 'device', 'create', '--name', `${prefix}${i}`, '--auth', 'token'])
+        expect(result.stderr).toBe('')
+      }
+    }
+    const workspace = await Workspace.open(dataDir)
+    // A third writer: this process, through the core, in between.
+    const inProcess = (async () => {
+      for (let i = 0; i < perProcess; i++) await workspace.issueDeviceCertificate({ name: `cert-${i}` })
+    })()
+    await Promise.all([writer('a-'), writer('b-'), inProcess])
+    const devices = await runCertdeskJson<{ name: string }[]>(['--data', dataDir, 'device', 'list'])
+    expect(devices.map((device) => device.name).sort()).toEqual(
+      [...Array.from({ length: perProcess }, (_, i) => `a-${i}`), ...Array.from({ length: perProcess }, (_, i) => `b-${i}`)].sort(),
+    )
+    expect(workspace.listCertificates()).toHaveLength(perProcess)
+  })
+})
