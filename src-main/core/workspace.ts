@@ -2,8 +2,10 @@ import { bindDevices, unbindDevices } from './registry/bindings'
 import {
   type CertificateUpdate,
   type DeviceCertificateInput,
+  type IssueOptions,
   deleteCertificate,
   issueDeviceCertificate,
+  issueDeviceCertificates,
   listCertificates,
   updateCertificate,
 } from './registry/certificates'
@@ -30,6 +32,7 @@ export type { CertificateView, DeviceView, RootCaView }
  */
 export class Workspace {
   private issuer: ReturnType<typeof loadIssuer> | undefined
+  private rootPem: Promise<string> | undefined
 
   private constructor(private readonly store: RegistryStore) {}
 
@@ -50,9 +53,12 @@ export class Workspace {
     return rootCaView(this.store.read(), this.store.dataDir)
   }
 
+  /** The root certificate never changes after `ca init`, so it is read once. */
   rootCertificatePem(): Promise<string> {
     this.rootCa()
-    return this.store.readCertificatePem(ROOT_CA_RECORD_ID)
+    this.rootPem ??= this.store.readCertificatePem(ROOT_CA_RECORD_ID)
+    this.rootPem.catch(() => (this.rootPem = undefined))
+    return this.rootPem
   }
 
   /** The CA's key is decrypted once per workspace; the root never changes after `ca init`. */
@@ -64,6 +70,14 @@ export class Workspace {
 
   async issueDeviceCertificate(input: DeviceCertificateInput): Promise<CertificateView> {
     return issueDeviceCertificate(this.store, await this.loadIssuer(), input)
+  }
+
+  /** Many certificates in one all-or-nothing step, using every core: batch provisioning. */
+  async issueDeviceCertificates(
+    inputs: readonly DeviceCertificateInput[],
+    options: IssueOptions = {},
+  ): Promise<CertificateView[]> {
+    return issueDeviceCertificates(this.store, await this.loadIssuer(), inputs, options)
   }
 
   listCertificates(): CertificateView[] {
@@ -123,10 +137,9 @@ export class Workspace {
   /** The seed's zip (`common_certs/…`) for one certificate; the only way a device key leaves. */
   async exportDeviceBundle(reference: string): Promise<Buffer> {
     const certificate = this.getCertificate(reference)
-    const [certificatePem, privateKeyPem, rootCertificatePem] = await Promise.all([
-      this.store.readCertificatePem(certificate.id),
-      this.store.readPrivateKey(certificate.id),
-      this.store.readCertificatePem(ROOT_CA_RECORD_ID),
+    const [{ certificatePem, privateKeyPem }, rootCertificatePem] = await Promise.all([
+      this.store.readRecordMaterial(certificate.id),
+      this.rootCertificatePem(),
     ])
     return buildDeviceBundle({ certificatePem, privateKeyPem, rootCertificatePem })
   }

@@ -14,14 +14,20 @@ export interface BundleContents {
   rootCertificatePem: string
 }
 
+/** Zip's "stored" method: a few hundred bytes of PEM gain nothing from deflate. */
+const STORED = 0
+
 /**
  * A zip that unpacks to `common_certs/common.crt`, `common.key` and `root_ca.crt`. The key entry
  * carries mode 0600 so `unzip` on a Unix desk does not leave it readable by everyone.
  */
 export function buildDeviceBundle(contents: BundleContents): Buffer {
   const zip = new AdmZip()
-  zip.addFile(BUNDLE_ENTRIES.certificate, Buffer.from(contents.certificatePem, 'utf8'), '', 0o644)
-  zip.addFile(BUNDLE_ENTRIES.privateKey, Buffer.from(contents.privateKeyPem, 'utf8'), '', 0o600)
-  zip.addFile(BUNDLE_ENTRIES.rootCertificate, Buffer.from(contents.rootCertificatePem, 'utf8'), '', 0o644)
+  const add = (name: string, text: string, mode: number) => {
+    zip.addFile(name, Buffer.from(text, 'utf8'), '', mode).header.method = STORED
+  }
+  add(BUNDLE_ENTRIES.certificate, contents.certificatePem, 0o644)
+  add(BUNDLE_ENTRIES.privateKey, contents.privateKeyPem, 0o600)
+  add(BUNDLE_ENTRIES.rootCertificate, contents.rootCertificatePem, 0o644)
   return zip.toBuffer()
 }

@@ -1,4 +1,6 @@
+import { availableParallelism } from 'node:os'
 import { CertdeskError } from '../errors'
+import { forEachConcurrently } from '../concurrency'
 import { type Issuer, issueCertificate } from '../pki/certificates'
 import { type KeyType, exportPrivateKeyPem, generateKeyPair } from '../pki/keys'
 import type { RegistryStore } from '../store/registryStore'
@@ -9,6 +11,11 @@ import { normaliseName, validateDays } from './validation'
 import { type CertificateView, certificateView } from './views'
 
 export const DEFAULT_DEVICE_CERTIFICATE_DAYS = 365
+/**
+ * Certificates made at once in a batch. Signing is JavaScript on one thread, but key generation
+ * and the flushes of key files run on libuv's pool: more in flight than cores keeps both busy.
+ */
+const MINT_CONCURRENCY = Math.max(8, availableParallelism() * 2)
 const MAX_DEVICE_CERTIFICATE_DAYS = 36_500
 
 export interface DeviceCertificateInput {
@@ -32,51 +39,67 @@ function assertNameFree(data: StoreData, name: string, exceptId?: string): void 
   if (clash) throw new CertdeskError('CONFLICT', `A certificate named "${clash.name}" already exists.`)
 }
 
-/**
- * Issues a device (client) certificate with a fresh key pair. The slow part — key generation and
- * signing — runs before the index is locked; the name is checked again under the lock, and the
- * files written for a losing racer are removed.
- */
-export async function issueDeviceCertificate(
-  store: RegistryStore,
-  issuer: Issuer & { record: { keyType: KeyType; notAfter: string } },
-  input: DeviceCertificateInput,
-): Promise<CertificateView> {
-  const name = normaliseName(input.name, 'certificate')
-  const days = validateDays(input.days ?? DEFAULT_DEVICE_CERTIFICATE_DAYS, 'certificate', MAX_DEVICE_CERTIFICATE_DAYS)
-  const keyType = input.keyType ?? issuer.record.keyType
-  assertNameFree(store.read(), name)
-  const now = new Date()
-  if (now.getTime() + days * 86_400_000 > Date.parse(issuer.record.notAfter)) {
-    throw new CertdeskError(
-      'INVALID_INPUT',
-      `A certificate valid for ${days} days would outlive the root CA, which expires on ${issuer.record.notAfter.slice(0, 10)}.`,
-    )
-  }
+export interface IssueOptions {
+  /** Called after each certificate is made, before the batch is committed. */
+  onProgress?: (done: number, total: number) => void
+}
 
-  const keys = await generateKeyPair(keyType)
+type IssuerWithRecord = Issuer & { record: { keyType: KeyType; notAfter: string } }
+
+interface ValidatedInput {
+  name: string
+  days: number
+  keyType: KeyType
+  enabled: boolean
+}
+
+function validateInputs(data: StoreData, issuer: IssuerWithRecord, inputs: readonly DeviceCertificateInput[], now: Date) {
+  const seen = new Set<string>()
+  return inputs.map((input): ValidatedInput => {
+    const name = normaliseName(input.name, 'certificate')
+    const days = validateDays(input.days ?? DEFAULT_DEVICE_CERTIFICATE_DAYS, 'certificate', MAX_DEVICE_CERTIFICATE_DAYS)
+    if (now.getTime() + days * 86_400_000 > Date.parse(issuer.record.notAfter)) {
+      throw new CertdeskError(
+        'INVALID_INPUT',
+        `A certificate valid for ${days} days would outlive the root CA, which expires on ${issuer.record.notAfter.slice(0, 10)}.`,
+      )
+    }
+    const folded = name.toLocaleLowerCase()
+    if (seen.has(folded)) throw new CertdeskError('CONFLICT', `The name "${name}" is given twice.`)
+    seen.add(folded)
+    assertNameFree(data, name)
+    return { name, days, keyType: input.keyType ?? issuer.record.keyType, enabled: input.enabled ?? true }
+  })
+}
+
+/** Key pair, signed certificate and their files; the index does not name them yet. */
+async function mintDeviceCertificate(
+  store: RegistryStore,
+  issuer: IssuerWithRecord,
+  input: ValidatedInput,
+  now: Date,
+): Promise<CertificateRecord> {
+  const keys = await generateKeyPair(input.keyType)
   const cn = generateCommonName()
-  const facts = await issueCertificate({
+  const facts = issueCertificate({
     commonName: cn,
     publicKey: keys.publicKey,
-    subjectKeyType: keyType,
+    subjectKeyType: input.keyType,
     issuer,
-    days,
+    days: input.days,
     profile: { kind: 'device' },
     now,
   })
   const id = newCertificateRecordId()
-  await store.writePrivateKey(id, await exportPrivateKeyPem(keys.privateKey))
-  await store.writeCertificatePem(id, facts.pem)
-
+  await store.writeRecordMaterial(id, { certificatePem: facts.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) })
   const stamp = now.toISOString()
-  const record: CertificateRecord = {
+  return {
     id,
-    name,
+    name: input.name,
     cn,
-    enabled: input.enabled ?? true,
+    enabled: input.enabled,
     status: 'active',
-    keyType,
+    keyType: input.keyType,
     serial: facts.serial,
     fingerprint256: facts.fingerprint256,
     notBefore: facts.notBefore,
@@ -86,17 +109,51 @@ export async function issueDeviceCertificate(
     keyOrigin: 'generated',
     hasPrivateKey: true,
   }
+}
+
+/**
+ * Issues device (client) certificates, each with a fresh key pair, as one all-or-nothing step.
+ * The slow part — key generation and signing, spread over every core — runs before the index
+ * is locked; names are checked again under the lock, and a refused batch leaves no files.
+ */
+export async function issueDeviceCertificates(
+  store: RegistryStore,
+  issuer: IssuerWithRecord,
+  inputs: readonly DeviceCertificateInput[],
+  options: IssueOptions = {},
+): Promise<CertificateView[]> {
+  const now = new Date()
+  const validated = validateInputs(store.read(), issuer, inputs, now)
+  const minted: CertificateRecord[] = []
   try {
+    await forEachConcurrently(validated, MINT_CONCURRENCY, async (input) => {
+      minted.push(await mintDeviceCertificate(store, issuer, input, now))
+      options.onProgress?.(minted.length, validated.length)
+    })
+    // Keep the caller's order, whatever order the pool finished in.
+    const byName = new Map(minted.map((record) => [record.name, record]))
+    const records = validated.map((input) => byName.get(input.name) as CertificateRecord)
     return await store.mutate((data) => {
-      assertNameFree(data, name)
-      if (data.certificates[id]) throw new CertdeskError('CONFLICT', 'Certificate id collision; try again.')
-      data.certificates[id] = record
-      return certificateView(data, record)
+      for (const record of records) {
+        assertNameFree(data, record.name)
+        if (data.certificates[record.id]) throw new CertdeskError('CONFLICT', 'Certificate id collision; try again.')
+      }
+      for (const record of records) data.certificates[record.id] = record
+      return records.map((record) => certificateView(data, record))
     })
   } catch (error) {
-    await store.removeRecordFiles(id)
+    await Promise.all(minted.map((record) => store.removeRecordFiles(record.id)))
     throw error
   }
+}
+
+export async function issueDeviceCertificate(
+  store: RegistryStore,
+  issuer: IssuerWithRecord,
+  input: DeviceCertificateInput,
+): Promise<CertificateView> {
+  const [view] = await issueDeviceCertificates(store, issuer, [input])
+  return view
 }
 
 export function listCertificates(data: StoreData): CertificateView[] {

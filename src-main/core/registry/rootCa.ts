@@ -29,9 +29,11 @@ export async function initialiseRootCa(dataDir: string, options: RootCaOptions):
   }
   return RegistryStore.initialise(dataDir, { passphrase: options.passphrase }, async (store, data) => {
     const keys = await generateKeyPair(keyType)
-    const facts = await buildRootCertificate({ keys, keyType, commonName, days })
-    await store.writePrivateKey(ROOT_CA_RECORD_ID, await exportPrivateKeyPem(keys.privateKey))
-    await store.writeCertificatePem(ROOT_CA_RECORD_ID, facts.pem)
+    const facts = buildRootCertificate({ keys, keyType, commonName, days })
+    await store.writeRecordMaterial(ROOT_CA_RECORD_ID, {
+      certificatePem: facts.pem,
+      privateKeyPem: exportPrivateKeyPem(keys.privateKey),
+    })
     data.rootCa = {
       commonName,
       keyType,
@@ -55,11 +57,8 @@ export function requireRootCa(data: StoreData, dataDir: string): RootCaRecord {
 /** The root CA's certificate and private key, ready to sign. Needs the vault unlocked. */
 export async function loadIssuer(store: RegistryStore): Promise<Issuer & { record: RootCaRecord }> {
   const record = requireRootCa(store.read(), store.dataDir)
-  const [certificatePem, keyPem] = await Promise.all([
-    store.readCertificatePem(ROOT_CA_RECORD_ID),
-    store.readPrivateKey(ROOT_CA_RECORD_ID),
-  ])
-  return { certificatePem, privateKey: await importPrivateKeyPem(keyPem, record.keyType), keyType: record.keyType, record }
+  const { certificatePem, privateKeyPem } = await store.readRecordMaterial(ROOT_CA_RECORD_ID)
+  return { certificatePem, privateKey: importPrivateKeyPem(privateKeyPem), keyType: record.keyType, record }
 }
 
 export function rootCaView(data: StoreData, dataDir: string): RootCaView {

@@ -10,10 +10,15 @@ import { type SealedBox, VAULT_KEY_FILE, createVault, open, seal, unlockVault } 
 
 export const INDEX_FILE = 'config.json'
 const LOCK_FILE = '.lock'
-const CERTIFICATES_DIR = 'certs'
-const KEYS_DIR = 'keys'
+/** One file per certificate: its PEM and its private key, sealed under the vault key. */
+const RECORDS_DIR = 'records'
 /** What a data folder may hold before `ca init` has finished: leftovers of an interrupted one. */
-const OWN_ENTRIES = new Set([INDEX_FILE, VAULT_KEY_FILE, LOCK_FILE, CERTIFICATES_DIR, KEYS_DIR])
+const OWN_ENTRIES = new Set([INDEX_FILE, VAULT_KEY_FILE, LOCK_FILE, RECORDS_DIR])
+
+interface RecordFile {
+  certificatePem: string
+  privateKey: (SealedBox & { format: string }) | null
+}
 
 type IndexConf = Conf<Record<string, unknown>>
 
@@ -115,7 +120,9 @@ function parseIndex(dataDir: string, text: string): StoreData & { migratedFrom?:
  */
 export class RegistryStore {
   private readonly queue = new Queue()
-  private vaultKey: Buffer | undefined
+  private vaultKey: Promise<Buffer> | undefined
+  /** The last index parsed, and the file identity (inode, size, times) it was parsed from. */
+  private cached: { identity: string; data: StoreData } | undefined
 
   private constructor(
     readonly dataDir: string,
@@ -166,7 +173,7 @@ export class RegistryStore {
       }
       const vault = await createVault(dataDir, options.passphrase)
       const store = new RegistryStore(dataDir, openIndex(dataDir), options.passphrase)
-      store.vaultKey = vault.key
+      store.vaultKey = Promise.resolve(vault.key)
       const data: StoreData = {
         schemaVersion: SCHEMA_VERSION,
         vault: vault.record,
@@ -200,9 +207,30 @@ export class RegistryStore {
     return parseIndex(this.dataDir, text)
   }
 
-  /** A fresh copy of the index, at the current schema. */
+  /**
+   * Identifies the index file's current version. Every write replaces the file by rename, so a
+   * change shows as a new inode and new times; nanosecond times make a false match implausible.
+   */
+  private indexIdentity(): string | undefined {
+    try {
+      const stats = statSync(join(this.dataDir, INDEX_FILE), { bigint: true })
+      return `${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`
+    } catch {
+      return undefined
+    }
+  }
+
+  /**
+   * The index at the current schema, as it is on disk now. Parsed again only when the file has
+   * changed (by this process or another), so reads stay cheap at thousands of certificates.
+   * The result is shared: read it, do not change it (changes go through `mutate`).
+   */
   read(): StoreData {
-    const { migratedFrom: _ignored, ...data } = this.readWithMigrationInfo()
+    const identity = this.indexIdentity()
+    if (identity !== undefined && this.cached?.identity === identity) return this.cached.data
+    const { migratedFrom, ...data } = this.readWithMigrationInfo()
+    // A migrated index is not cached until it has been written back at the current schema.
+    if (identity !== undefined && migratedFrom === undefined) this.cached = { identity, data }
     return data
   }
 
@@ -214,17 +242,24 @@ export class RegistryStore {
   mutate<T>(change: (data: StoreData) => T): Promise<T> {
     return this.queue.run(() =>
       withFolderLock(this.dataDir, async () => {
-        const data = this.read()
+        // A private copy: if `change` throws halfway, the shared cached index is untouched.
+        const data = structuredClone(this.read())
         const result = change(data)
         this.index.store = data as unknown as Record<string, unknown>
+        const identity = this.indexIdentity()
+        if (identity !== undefined) this.cached = { identity, data }
         return result
       }),
     )
   }
 
   /** The vault key, unlocked once per store with the passphrase (if any) given at open. */
-  private async key(): Promise<Buffer> {
-    this.vaultKey ??= await unlockVault(this.dataDir, this.read().vault, this.passphrase)
+  private key(): Promise<Buffer> {
+    // One unlock (one scrypt run) even when many writers ask at once; a failed one can be retried.
+    this.vaultKey ??= unlockVault(this.dataDir, this.read().vault, this.passphrase).catch((error: unknown) => {
+      this.vaultKey = undefined
+      throw error
+    })
     return this.vaultKey
   }
 
@@ -233,51 +268,61 @@ export class RegistryStore {
     await this.key()
   }
 
-  async writePrivateKey(recordId: string, pem: string): Promise<void> {
-    const box = seal(await this.key(), Buffer.from(pem, 'utf8'), `private-key:${recordId}`)
-    await ensurePrivateDirectory(join(this.dataDir, KEYS_DIR))
-    await writeFileAtomic(this.keyPath(recordId), JSON.stringify({ format: 'aes-256-gcm', ...box }) + '\n')
+  /**
+   * Writes a record's certificate and (encrypted) private key as one file: one atomic write and
+   * one flush per certificate, and the two can never get out of step. A record without a key
+   * (a certificate signed from a device's own CSR) stores `null`.
+   */
+  async writeRecordMaterial(recordId: string, material: { certificatePem: string; privateKeyPem: string | null }) {
+    const privateKey =
+      material.privateKeyPem === null
+        ? null
+        : { format: 'aes-256-gcm', ...seal(await this.key(), Buffer.from(material.privateKeyPem, 'utf8'), `private-key:${recordId}`) }
+    await ensurePrivateDirectory(join(this.dataDir, RECORDS_DIR))
+    const file: RecordFile = { certificatePem: material.certificatePem, privateKey }
+    await writeFileAtomic(this.recordPath(recordId), JSON.stringify(file) + '\n')
   }
 
-  async readPrivateKey(recordId: string): Promise<string> {
-    const key = await this.key()
-    let box: SealedBox
+  private async readRecordFile(recordId: string): Promise<RecordFile> {
     try {
-      box = JSON.parse(await readFile(this.keyPath(recordId), 'utf8')) as SealedBox
+      const file = JSON.parse(await readFile(this.recordPath(recordId), 'utf8')) as RecordFile
+      if (typeof file.certificatePem !== 'string') throw new Error('no certificate')
+      return file
     } catch {
-      throw new CertdeskError('CORRUPT_STORE', `The private key file for ${recordId} is missing or damaged.`)
+      throw new CertdeskError('CORRUPT_STORE', `The files of ${recordId} are missing or damaged.`)
     }
-    try {
-      return open(key, box, `private-key:${recordId}`).toString('utf8')
-    } catch {
-      throw new CertdeskError('CORRUPT_STORE', `The private key for ${recordId} cannot be decrypted: the file is damaged.`)
-    }
-  }
-
-  async writeCertificatePem(recordId: string, pem: string): Promise<void> {
-    await ensurePrivateDirectory(join(this.dataDir, CERTIFICATES_DIR))
-    await writeFileAtomic(this.certificatePath(recordId), pem, 0o644)
   }
 
   async readCertificatePem(recordId: string): Promise<string> {
+    return (await this.readRecordFile(recordId)).certificatePem
+  }
+
+  /** Certificate and decrypted private key, read together. Needs the vault unlocked. */
+  async readRecordMaterial(recordId: string): Promise<{ certificatePem: string; privateKeyPem: string }> {
+    const [file, key] = await Promise.all([this.readRecordFile(recordId), this.key()])
+    if (file.privateKey === null) {
+      throw new CertdeskError('NOT_FOUND', `Certdesk holds no private key for ${recordId}: it was signed from the device's own request.`)
+    }
     try {
-      return await readFile(this.certificatePath(recordId), 'utf8')
+      return {
+        certificatePem: file.certificatePem,
+        privateKeyPem: open(key, file.privateKey, `private-key:${recordId}`).toString('utf8'),
+      }
     } catch {
-      throw new CertdeskError('CORRUPT_STORE', `The certificate file for ${recordId} is missing.`)
+      throw new CertdeskError('CORRUPT_STORE', `The private key of ${recordId} cannot be decrypted: its file is damaged.`)
     }
   }
 
-  /** Removes a record's files; used after the index no longer names them. */
+  async readPrivateKey(recordId: string): Promise<string> {
+    return (await this.readRecordMaterial(recordId)).privateKeyPem
+  }
+
+  /** Removes a record's file; used after the index no longer names it. */
   async removeRecordFiles(recordId: string): Promise<void> {
-    await rm(this.keyPath(recordId), { force: true })
-    await rm(this.certificatePath(recordId), { force: true })
+    await rm(this.recordPath(recordId), { force: true })
   }
 
-  private keyPath(recordId: string): string {
-    return join(this.dataDir, KEYS_DIR, `${recordId}.json`)
-  }
-
-  private certificatePath(recordId: string): string {
-    return join(this.dataDir, CERTIFICATES_DIR, `${recordId}.pem`)
+  private recordPath(recordId: string): string {
+    return join(this.dataDir, RECORDS_DIR, `${recordId}.json`)
   }
 }

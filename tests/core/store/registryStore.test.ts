@@ -69,7 +69,7 @@ describe('keys at rest', () => {
     const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
     const a = await workspace.issueDeviceCertificate({ name: 'a' })
     const b = await workspace.issueDeviceCertificate({ name: 'b' })
-    await writeFile(join(dataDir, 'keys', `${b.id}.json`), await readFile(join(dataDir, 'keys', `${a.id}.json`)))
+    await writeFile(join(dataDir, 'records', `${b.id}.json`), await readFile(join(dataDir, 'records', `${a.id}.json`)))
     expect(await codeOf(workspace.exportDeviceBundle(b.id))).toBe('CORRUPT_STORE')
   })
 })

@@ -1,0 +1,96 @@
+/**
+ * npm run bench [-- N]
+ *
+ * Issues N device certificates with their bundles through the core, for EC P-256 and RSA 2048 —
+ * as one batch (the target) and one call at a time (reported) — and does the same work with an openssl command loop (new key + CSR + signature per
+ * certificate) in the same run. Prints milliseconds per certificate and the ratio; exits 1 when
+ * a target is missed: EC P-256 ≥ 10× the openssl loop, RSA 2048 at least as fast.
+ */
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { availableParallelism, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+import type { KeyType } from '../src-main/core/pki/keys'
+import { Workspace } from '../src-main/core/workspace'
+
+const run = promisify(execFile)
+const count = Number(process.argv[2] ?? process.env.BENCH_N ?? 200)
+const targets: Record<'ec-p256' | 'rsa2048', number> = { 'ec-p256': 10, rsa2048: 1 }
+
+/** Runs `task` for 0..n-1 with at most `width` in flight. */
+async function pool(n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < n) await task(next++)
+  }
+  await Promise.all(Array.from({ length: width }, worker))
+}
+
+/** Batch provisioning: one call issues all N (keys on every core), then each bundle is written. */
+async function timeCoreBatch(keyType: KeyType, folder: string): Promise<number> {
+  const workspace = await Workspace.initialise(join(folder, `batch-${keyType}`), { keyType })
+  await workspace.issueDeviceCertificate({ name: 'warm-up' })
+  const start = performance.now()
+  const inputs = Array.from({ length: count }, (_, i) => ({ name: `bench-${i}` }))
+  const certificates = await workspace.issueDeviceCertificates(inputs)
+  for (const certificate of certificates) {
+    await writeFile(join(folder, `batch-${keyType}-${certificate.id}.zip`), await workspace.exportDeviceBundle(certificate.id))
+  }
+  return (performance.now() - start) / count
+}
+
+/** One call per certificate, as `certdesk cert create` and the create dialog do. */
+async function timeCoreSingle(keyType: KeyType, folder: string): Promise<number> {
+  const workspace = await Workspace.initialise(join(folder, `single-${keyType}`), { keyType })
+  await workspace.issueDeviceCertificate({ name: 'warm-up' })
+  const start = performance.now()
+  await pool(count, availableParallelism(), async (i) => {
+    const certificate = await workspace.issueDeviceCertificate({ name: `bench-${i}` })
+    await writeFile(join(folder, `single-${keyType}-${i}.zip`), await workspace.exportDeviceBundle(certificate.id))
+  })
+  return (performance.now() - start) / count
+}
+
+async function timeOpenssl(keyType: 'ec-p256' | 'rsa2048', folder: string): Promise<number> {
+  const newKey = keyType === 'ec-p256' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048']
+  const ca = join(folder, `ossl-${keyType}-ca`)
+  await run('openssl', ['req', '-x509', ...newKey, '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '3650', '-subj', '/CN=Bench Root'])
+  const extensions = join(folder, 'device.ext')
+  await writeFile(
+    extensions,
+    'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n',
+  )
+  const start = performance.now()
+  for (let i = 0; i < count; i++) {
+    const base = join(folder, `ossl-${keyType}-${i}`)
+    await run('openssl', ['req', '-new', ...newKey, '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=device-${i}`])
+    await run('openssl', [
+      'x509', '-req', '-in', `${base}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
+      '-days', '365', '-sha256', '-extfile', extensions, '-out', `${base}.crt`,
+    ])
+  }
+  return (performance.now() - start) / count
+}
+
+const folder = await mkdtemp(join(tmpdir(), 'certdesk-bench-'))
+let missed = false
+try {
+  console.log(`certificates per run: ${count}; cores: ${availableParallelism()}`)
+  for (const keyType of ['ec-p256', 'rsa2048'] as const) {
+    const batch = await timeCoreBatch(keyType, folder)
+    const single = await timeCoreSingle(keyType, folder)
+    const openssl = await timeOpenssl(keyType, folder)
+    const ratio = openssl / batch
+    const ok = ratio >= targets[keyType]
+    missed ||= !ok
+    console.log(
+      `${keyType.padEnd(8)} core batch ${batch.toFixed(2)} ms/cert, one by one ${single.toFixed(2)} ms/cert (with bundles)  ` +
+        `openssl loop ${openssl.toFixed(2)} ms/cert  ratio (batch) ${ratio.toFixed(1)}x, (one by one) ${(openssl / single).toFixed(1)}x  ` +
+        `target >= ${targets[keyType]}x  ${ok ? 'met' : 'MISSED'}`,
+    )
+  }
+} finally {
+  await rm(folder, { recursive: true, force: true })
+}
+process.exitCode = missed ? 1 : 0
