@@ -8,7 +8,7 @@ import type { CertificateRecord, StoreData } from '../store/schema'
 import { generateCommonName, newCertificateRecordId } from './ids'
 import { bindingsOfCertificate, findCertificate } from './lookup'
 import { normaliseName, validateDays } from './validation'
-import { type CertificateView, certificateView } from './views'
+import { type CertificateView, certificateView, indexBindings } from './views'
 
 export const DEFAULT_DEVICE_CERTIFICATE_DAYS = 365
 /**
@@ -139,7 +139,8 @@ export async function issueDeviceCertificates(
         if (data.certificates[record.id]) throw new CertdeskError('CONFLICT', 'Certificate id collision; try again.')
       }
       for (const record of records) data.certificates[record.id] = record
-      return records.map((record) => certificateView(data, record))
+      const bindings = indexBindings(data)
+      return records.map((record) => certificateView(data, record, bindings))
     })
   } catch (error) {
     await Promise.all(minted.map((record) => store.removeRecordFiles(record.id)))
@@ -157,9 +158,10 @@ export async function issueDeviceCertificate(
 }
 
 export function listCertificates(data: StoreData): CertificateView[] {
+  const bindings = indexBindings(data)
   return Object.values(data.certificates)
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
-    .map((record) => certificateView(data, record))
+    .map((record) => certificateView(data, record, bindings))
 }
 
 export async function updateCertificate(store: RegistryStore, reference: string, update: CertificateUpdate) {

@@ -4,7 +4,7 @@ import type { AuthType, DeviceRecord, StoreData } from '../store/schema'
 import { generateDeviceId, generateDeviceKey, newDeviceRecordId } from './ids'
 import { bindingsOfDevice, findDevice } from './lookup'
 import { normaliseName, validateDeviceId, validateUsername } from './validation'
-import { type DeviceView, deviceView } from './views'
+import { type DeviceView, deviceView, indexBindings } from './views'
 
 export const AUTH_TYPES: readonly AuthType[] = ['token', 'cert']
 
@@ -58,9 +58,10 @@ export async function createDevice(store: RegistryStore, input: DeviceInput): Pr
 }
 
 export function listDevices(data: StoreData): DeviceView[] {
+  const bindings = indexBindings(data)
   return Object.values(data.devices)
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
-    .map((record) => deviceView(data, record))
+    .map((record) => deviceView(data, record, bindings))
 }
 
 /** Device ID and username are fixed; a bound device stays `cert` until it is unbound. */

@@ -62,17 +62,6 @@ export async function loadIssuer(store: RegistryStore): Promise<Issuer & { recor
 }
 
 export function rootCaView(data: StoreData, dataDir: string): RootCaView {
-  const record = requireRootCa(data, dataDir)
-  return {
-    commonName: record.commonName,
-    subject: record.subject,
-    keyType: record.keyType,
-    serial: record.serial,
-    fingerprint256: record.fingerprint256,
-    notBefore: record.notBefore,
-    notAfter: record.notAfter,
-    createdAt: record.createdAt,
-    keyProtection: data.vault.protection,
-    dataDir,
-  }
+  const { origin: _origin, crlNumber: _crlNumber, ...shown } = requireRootCa(data, dataDir)
+  return { ...shown, keyProtection: data.vault.protection, dataDir }
 }

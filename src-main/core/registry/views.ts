@@ -1,77 +1,51 @@
-import type { KeyType } from '../pki/keys'
-import type { AuthType, CertificateRecord, DeviceRecord, StoreData } from '../store/schema'
+import type { CertificateRecord, DeviceRecord, RootCaRecord, StoreData } from '../store/schema'
 
 /** What front doors show of a certificate: its record plus the devices bound to it. */
-export interface CertificateView {
-  id: string
-  name: string
-  cn: string
-  enabled: boolean
-  status: CertificateRecord['status']
-  keyType: KeyType
-  serial: string
-  fingerprint256: string
-  notBefore: string
-  notAfter: string
-  createdAt: string
-  updatedAt: string
+export type CertificateView = Omit<CertificateRecord, 'keyOrigin' | 'hasPrivateKey' | 'renewedFrom' | 'revokedAt'> & {
   /** Device IDs (MQTT client ids) of the bound devices. */
   boundDevices: string[]
 }
 
-export interface DeviceView {
-  id: string
-  name: string
-  deviceId: string
-  username: string
-  deviceKey: string
-  authType: AuthType
-  createdAt: string
-  updatedAt: string
+export type DeviceView = DeviceRecord & {
   /** Ids of the certificates bound to this device. */
   certificates: string[]
 }
 
-export interface RootCaView {
-  commonName: string
-  subject: string
-  keyType: KeyType
-  serial: string
-  fingerprint256: string
-  notBefore: string
-  notAfter: string
-  createdAt: string
+export type RootCaView = Omit<RootCaRecord, 'origin' | 'crlNumber'> & {
   keyProtection: 'passphrase' | 'keyfile'
   dataDir: string
 }
 
-export function certificateView(data: StoreData, record: CertificateRecord): CertificateView {
-  const boundDevices = data.bindings
-    .filter((binding) => binding.certificateId === record.id)
-    .map((binding) => data.devices[binding.deviceRecordId]?.deviceId)
-    .filter((deviceId): deviceId is string => deviceId !== undefined)
-  return {
-    id: record.id,
-    name: record.name,
-    cn: record.cn,
-    enabled: record.enabled,
-    status: record.status,
-    keyType: record.keyType,
-    serial: record.serial,
-    fingerprint256: record.fingerprint256,
-    notBefore: record.notBefore,
-    notAfter: record.notAfter,
-    createdAt: record.createdAt,
-    updatedAt: record.updatedAt,
-    boundDevices,
-  }
+/** Bindings grouped both ways, built once per listing so a list of N stays O(N + bindings). */
+export interface BindingIndex {
+  deviceIdsByCertificate: Map<string, string[]>
+  certificateIdsByDevice: Map<string, string[]>
 }
 
-export function deviceView(data: StoreData, record: DeviceRecord): DeviceView {
-  return {
-    ...record,
-    certificates: data.bindings
-      .filter((binding) => binding.deviceRecordId === record.id)
-      .map((binding) => binding.certificateId),
+export function indexBindings(data: StoreData): BindingIndex {
+  const deviceIdsByCertificate = new Map<string, string[]>()
+  const certificateIdsByDevice = new Map<string, string[]>()
+  for (const binding of data.bindings) {
+    const deviceId = data.devices[binding.deviceRecordId]?.deviceId
+    if (deviceId === undefined) continue
+    deviceIdsByCertificate.set(binding.certificateId, [...(deviceIdsByCertificate.get(binding.certificateId) ?? []), deviceId])
+    certificateIdsByDevice.set(binding.deviceRecordId, [
+      ...(certificateIdsByDevice.get(binding.deviceRecordId) ?? []),
+      binding.certificateId,
+    ])
   }
+  return { deviceIdsByCertificate, certificateIdsByDevice }
+}
+
+export function certificateView(
+  data: StoreData,
+  record: CertificateRecord,
+  bindings: BindingIndex = indexBindings(data),
+): CertificateView {
+  const { keyOrigin: _origin, hasPrivateKey: _hasKey, renewedFrom: _renewed, revokedAt: _revoked, ...shown } = record
+  return { ...shown, boundDevices: bindings.deviceIdsByCertificate.get(record.id) ?? [] }
+}
+
+export function deviceView(data: StoreData, record: DeviceRecord, bindings: BindingIndex = indexBindings(data)): DeviceView {
+  return { ...record, certificates: bindings.certificateIdsByDevice.get(record.id) ?? [] }
 }
