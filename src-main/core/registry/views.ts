@@ -22,17 +22,20 @@ export interface BindingIndex {
   certificateIdsByDevice: Map<string, string[]>
 }
 
+function append(map: Map<string, string[]>, key: string, value: string): void {
+  const list = map.get(key)
+  if (list) list.push(value)
+  else map.set(key, [value])
+}
+
 export function indexBindings(data: StoreData): BindingIndex {
   const deviceIdsByCertificate = new Map<string, string[]>()
   const certificateIdsByDevice = new Map<string, string[]>()
   for (const binding of data.bindings) {
     const deviceId = data.devices[binding.deviceRecordId]?.deviceId
     if (deviceId === undefined) continue
-    deviceIdsByCertificate.set(binding.certificateId, [...(deviceIdsByCertificate.get(binding.certificateId) ?? []), deviceId])
-    certificateIdsByDevice.set(binding.deviceRecordId, [
-      ...(certificateIdsByDevice.get(binding.deviceRecordId) ?? []),
-      binding.certificateId,
-    ])
+    append(deviceIdsByCertificate, binding.certificateId, deviceId)
+    append(certificateIdsByDevice, binding.deviceRecordId, binding.certificateId)
   }
   return { deviceIdsByCertificate, certificateIdsByDevice }
 }
