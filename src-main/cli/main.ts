@@ -6,9 +6,12 @@ import { KEY_TYPES, parseKeyType } from '../core/pki/keys'
 import { parseAuthType } from '../core/registry/devices'
 import { writeFileAtomic } from '../core/store/files'
 import { resolveDataFolder } from '../core/store/dataFolder'
+import { type ListenerState, startBroker } from '../core/broker/broker'
+import { readConnectionLog } from '../core/broker/connectionLog'
 import { Workspace } from '../core/workspace'
 import {
   certificateTable,
+  connectionLogTable,
   describeCertificate,
   describeDevice,
   describeRootCa,
@@ -32,6 +35,11 @@ class UsageError extends Error {}
 
 function parseDays(value: string): number {
   if (!/^\d+$/.test(value)) throw invalidInput(`"${value}" is not a number of days.`)
+  return Number(value)
+}
+
+function parsePort(value: string): number {
+  if (!/^\d+$/.test(value) || Number(value) > 65_535) throw invalidInput(`"${value}" is not a port number (0 to 65535).`)
   return Number(value)
 }
 
@@ -272,6 +280,66 @@ export function buildProgram(io: CliIo): Command {
       const certificate = workspace.getCertificate(reference)
       const path = await writeExport(options.out, await workspace.exportDeviceBundle(reference), 0o600, Boolean(options.force))
       print(command, { path, certificate: certificate.id }, `Wrote ${path}; it holds a private key, keep it safe.`)
+    })
+
+  // ----- broker -----
+  const broker = program.command('broker').description('the embedded MQTT broker: one-way TLS (8883) and mutual TLS (8884)')
+  broker.command('run', { isDefault: true })
+    .description('run the broker in the foreground until SIGINT or SIGTERM (the default)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--one-way-port <n>', 'one-way TLS port (username + device key)', '8883')
+    .option('--mutual-port <n>', 'mutual TLS port (client certificate)', '8884')
+    .option('--server-name <names...>', 'more names for the server certificate')
+    .action(async (options: { host: string; oneWayPort: string; mutualPort: string; serverName?: string[] }, command: Command) => {
+      const workspace = await open(command)
+      const running = await startBroker(workspace, {
+        host: options.host,
+        oneWayPort: parsePort(options.oneWayPort),
+        mutualPort: parsePort(options.mutualPort),
+        extraNames: options.serverName ?? [],
+      })
+      for (const listener of [running.oneWay, running.mutual]) {
+        if (listener.error) io.stderr(`certdesk: ${listener.error}.\n`)
+      }
+      if (!running.oneWay.listening && !running.mutual.listening) {
+        await running.close()
+        throw new CertdeskError('IO', 'Neither listener could start, so the broker is not running.')
+      }
+      const where = (listener: ListenerState, label: string) =>
+        listener.listening ? `${label} on ${running.host}:${listener.port}` : `${label} not running`
+      print(
+        command,
+        {
+          host: running.host,
+          oneWay: running.oneWay,
+          mutual: running.mutual,
+          serverCertificate: running.serverCertificate,
+        },
+        `Certdesk broker: ${where(running.oneWay, 'one-way TLS')}, ${where(running.mutual, 'mutual TLS')}; SIGINT or SIGTERM stops it.`,
+      )
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve())
+        process.once('SIGTERM', () => resolve())
+      })
+      await running.close()
+    })
+  broker.command('log')
+    .description('the connection log: every attempt, accepted or refused, with the reason')
+    .action(async (_options: unknown, command: Command) => {
+      const workspace = await open(command)
+      const entries = await readConnectionLog(workspace.dataDir)
+      print(command, entries, connectionLogTable(entries))
+    })
+  broker.command('export')
+    .description('write the broker\'s TLS identity: broker_certs/server.crt, server.key, root_ca.crt')
+    .requiredOption('--out <file>', 'zip file to write')
+    .option('--server-name <names...>', 'more names for the server certificate')
+    .option('--force', 'replace the file if it exists')
+    .action(async (options: { out: string; serverName?: string[]; force?: boolean }, command: Command) => {
+      const workspace = await open(command)
+      const bundle = await workspace.exportBrokerBundle(options.serverName ?? [])
+      const path = await writeExport(options.out, bundle, 0o600, Boolean(options.force))
+      print(command, { path, serverCertificate: workspace.snapshot().broker?.serverCertificate }, `Wrote ${path}; it holds the broker's private key, keep it safe.`)
     })
 
   return program

@@ -1,3 +1,4 @@
+import type { ConnectionLogEntry } from '../core/broker/connectionLog'
 import type { CertificateView, DeviceView, RootCaView } from '../core/workspace'
 
 /** Columns padded to their widest cell; plain text so it pipes into grep and awk. */
@@ -72,5 +73,13 @@ export function deviceTable(devices: DeviceView[]): string {
   return formatTable(
     ['ID', 'NAME', 'DEVICE ID', 'USERNAME', 'AUTH', 'CERTIFICATES'],
     devices.map((d) => [d.id, d.name, d.deviceId, d.username, d.authType, String(d.certificates.length)]),
+  )
+}
+
+export function connectionLogTable(entries: ConnectionLogEntry[]): string {
+  if (entries.length === 0) return 'No connection attempts yet.'
+  return formatTable(
+    ['TIME', 'LISTENER', 'CLIENT ID', 'USERNAME', 'RESULT', 'REASON'],
+    entries.map((e) => [e.time, e.listener, e.clientId || '-', e.username ?? '-', e.result, e.reason ?? '']),
   )
 }

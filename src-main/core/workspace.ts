@@ -21,8 +21,10 @@ import {
 import { findCertificate, findDevice } from './registry/lookup'
 import { ROOT_CA_RECORD_ID, type RootCaOptions, initialiseRootCa, loadIssuer, rootCaView } from './registry/rootCa'
 import { type CertificateView, type DeviceView, type RootCaView, certificateView, deviceView } from './registry/views'
-import { buildDeviceBundle } from './bundles/deviceBundle'
+import { buildBrokerBundle, buildDeviceBundle } from './bundles/deviceBundle'
 import { RegistryStore } from './store/registryStore'
+import type { StoreData } from './store/schema'
+import { type ServerCertificateMaterial, ensureServerCertificate, serverNames } from './broker/serverCertificate'
 
 export type { CertificateView, DeviceView, RootCaView }
 
@@ -132,6 +134,22 @@ export class Workspace {
 
   unbindDevices(certificateReference: string, deviceReferences: readonly string[]): Promise<CertificateView> {
     return unbindDevices(this.store, certificateReference, deviceReferences)
+  }
+
+  /** The registry as it is on disk now; shared and read-only (the broker decides from it). */
+  snapshot(): StoreData {
+    return this.store.read()
+  }
+
+  /** The embedded broker's server certificate for its names, issued or re-issued as needed. */
+  async ensureBrokerServerCertificate(extraNames: string[] = []): Promise<ServerCertificateMaterial> {
+    return ensureServerCertificate(this.store, () => this.loadIssuer(), serverNames(extraNames))
+  }
+
+  /** `broker_certs/server.crt`, `server.key`, `root_ca.crt`: the broker's TLS identity. */
+  async exportBrokerBundle(extraNames: string[] = []): Promise<Buffer> {
+    const material = await this.ensureBrokerServerCertificate(extraNames)
+    return buildBrokerBundle({ ...material, rootCertificatePem: await this.rootCertificatePem() })
   }
 
   /** The seed's zip (`common_certs/…`) for one certificate; the only way a device key leaves. */

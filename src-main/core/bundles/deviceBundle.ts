@@ -18,16 +18,32 @@ export interface BundleContents {
 const STORED = 0
 
 /**
- * A zip that unpacks to `common_certs/common.crt`, `common.key` and `root_ca.crt`. The key entry
- * carries mode 0600 so `unzip` on a Unix desk does not leave it readable by everyone.
+ * A zip of certificate, key and root under one folder. The key entry carries mode 0600 so
+ * `unzip` on a Unix desk does not leave it readable by everyone.
  */
-export function buildDeviceBundle(contents: BundleContents): Buffer {
+function buildCertificateZip(entries: { certificate: string; privateKey: string; rootCertificate: string }, contents: BundleContents) {
   const zip = new AdmZip()
   const add = (name: string, text: string, mode: number) => {
     zip.addFile(name, Buffer.from(text, 'utf8'), '', mode).header.method = STORED
   }
-  add(BUNDLE_ENTRIES.certificate, contents.certificatePem, 0o644)
-  add(BUNDLE_ENTRIES.privateKey, contents.privateKeyPem, 0o600)
-  add(BUNDLE_ENTRIES.rootCertificate, contents.rootCertificatePem, 0o644)
+  add(entries.certificate, contents.certificatePem, 0o644)
+  add(entries.privateKey, contents.privateKeyPem, 0o600)
+  add(entries.rootCertificate, contents.rootCertificatePem, 0o644)
   return zip.toBuffer()
+}
+
+/** The seed's bundle: `common_certs/common.crt`, `common.key` and `root_ca.crt`. */
+export function buildDeviceBundle(contents: BundleContents): Buffer {
+  return buildCertificateZip(BUNDLE_ENTRIES, contents)
+}
+
+/** The broker's certificate, key and root, for configuring a real broker (mosquitto, EMQX). */
+export const BROKER_BUNDLE_ENTRIES = {
+  certificate: 'broker_certs/server.crt',
+  privateKey: 'broker_certs/server.key',
+  rootCertificate: 'broker_certs/root_ca.crt',
+} as const
+
+export function buildBrokerBundle(contents: BundleContents): Buffer {
+  return buildCertificateZip(BROKER_BUNDLE_ENTRIES, contents)
 }

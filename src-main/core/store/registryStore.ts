@@ -13,7 +13,7 @@ const LOCK_FILE = '.lock'
 /** One file per certificate: its PEM and its private key, sealed under the vault key. */
 const RECORDS_DIR = 'records'
 /** What a data folder may hold before `ca init` has finished: leftovers of an interrupted one. */
-const OWN_ENTRIES = new Set([INDEX_FILE, VAULT_KEY_FILE, LOCK_FILE, RECORDS_DIR])
+const OWN_ENTRIES = new Set([INDEX_FILE, VAULT_KEY_FILE, LOCK_FILE, RECORDS_DIR, 'broker-log.jsonl'])
 
 interface RecordFile {
   certificatePem: string

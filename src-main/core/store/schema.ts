@@ -69,6 +69,29 @@ export interface BindingRecord {
   createdAt: string
 }
 
+/** The embedded broker's TLS certificate, issued by the root CA. */
+export interface BrokerServerCertificateRecord {
+  /** The record file holding its PEM and sealed key (a new one per issuance). */
+  recordId: string
+  /** Subject alternative names, sorted: host names and IP addresses. */
+  names: string[]
+  keyType: KeyType
+  serial: string
+  fingerprint256: string
+  notBefore: string
+  notAfter: string
+  createdAt: string
+}
+
+/** Where the embedded broker listens; the CLI's flags override them for one run. */
+export interface BrokerSettings {
+  host: string
+  oneWayPort: number
+  mutualPort: number
+  /** Names added to the server certificate beyond localhost, loopback and the host name. */
+  extraNames: string[]
+}
+
 export interface StoreData {
   schemaVersion: number
   vault: VaultRecord
@@ -76,6 +99,8 @@ export interface StoreData {
   certificates: Record<string, CertificateRecord>
   devices: Record<string, DeviceRecord>
   bindings: BindingRecord[]
+  /** Absent until the broker first runs (optional, so no schema step is needed for it). */
+  broker?: { settings?: BrokerSettings; serverCertificate?: BrokerServerCertificateRecord }
 }
 
 type Migration = (data: Record<string, unknown>) => Record<string, unknown>

@@ -1,0 +1,87 @@
+import { constantTimeEqual } from '../store/vault'
+import type { DeviceRecord, StoreData } from '../store/schema'
+
+export type ListenerKind = 'one-way' | 'mutual'
+
+/** What the client showed: MQTT CONNECT fields, and on the mutual port its TLS certificate. */
+export interface ConnectAttempt {
+  listener: ListenerKind
+  clientId: string
+  username?: string
+  password?: Buffer
+  certificate?: {
+    fingerprint256: string
+    /** Node's verdict on the chain against the root CA. */
+    authorized: boolean
+    /** Node's code when not authorized (CERT_HAS_EXPIRED, UNABLE_TO_VERIFY_LEAF_SIGNATURE...). */
+    authorizationError?: string
+  }
+}
+
+/** MQTT 3.1.1 CONNACK codes: 2 identifier rejected, 4 bad username or password, 5 not authorized. */
+export type RefusalCode = 2 | 4 | 5
+
+export type Decision =
+  | { accepted: true; device: DeviceRecord; certificateId?: string }
+  | { accepted: false; reason: string; returnCode: RefusalCode }
+
+const refuse = (reason: string, returnCode: RefusalCode): Decision => ({ accepted: false, reason, returnCode })
+
+function findDevice(data: StoreData, clientId: string): DeviceRecord | undefined {
+  return Object.values(data.devices).find((device) => device.deviceId === clientId)
+}
+
+function oneWay(data: StoreData, attempt: ConnectAttempt): Decision {
+  const device = findDevice(data, attempt.clientId)
+  if (!device) return refuse(`unknown device "${attempt.clientId}"`, 2)
+  if (device.authType !== 'token') {
+    return refuse(`device ${device.deviceId} uses certificate authentication; connect on the mutual-TLS port`, 5)
+  }
+  if (attempt.username !== device.username) return refuse(`wrong username for device ${device.deviceId}`, 4)
+  if (attempt.password === undefined) return refuse(`no device key given for device ${device.deviceId}`, 4)
+  if (!constantTimeEqual(attempt.password.toString('utf8'), device.deviceKey)) return refuse('wrong device key', 4)
+  return { accepted: true, device }
+}
+
+function chainProblem(code: string | undefined): string {
+  switch (code) {
+    case 'CERT_HAS_EXPIRED':
+      return 'client certificate has expired'
+    case 'CERT_NOT_YET_VALID':
+      return 'client certificate is not yet valid'
+    default:
+      return 'client certificate does not chain to the root CA'
+  }
+}
+
+function mutual(data: StoreData, attempt: ConnectAttempt, now: Date): Decision {
+  const presented = attempt.certificate
+  if (!presented) return refuse('no client certificate presented', 5)
+  if (!presented.authorized) return refuse(chainProblem(presented.authorizationError), 5)
+  // By fingerprint, not common name: a certificate is exactly the one Certdesk issued.
+  const certificate = Object.values(data.certificates).find((c) => c.fingerprint256 === presented.fingerprint256)
+  if (!certificate) return refuse('certificate is not one Certdesk issued (or it was deleted)', 5)
+  if (certificate.status === 'revoked') return refuse('certificate is revoked', 5)
+  if (!certificate.enabled) return refuse('certificate is disabled', 5)
+  if (now.getTime() > Date.parse(certificate.notAfter)) return refuse('client certificate has expired', 5)
+  if (now.getTime() < Date.parse(certificate.notBefore)) return refuse('client certificate is not yet valid', 5)
+  const device = findDevice(data, attempt.clientId)
+  if (!device) return refuse(`unknown device "${attempt.clientId}"`, 2)
+  if (device.authType !== 'cert') {
+    return refuse(`device ${device.deviceId} uses token authentication; connect on the one-way port`, 5)
+  }
+  const bound = data.bindings.some((b) => b.certificateId === certificate.id && b.deviceRecordId === device.id)
+  if (!bound) return refuse(`certificate is not bound to device ${device.deviceId}`, 5)
+  if (attempt.username !== device.username) return refuse(`wrong username for device ${device.deviceId}`, 4)
+  return { accepted: true, device, certificateId: certificate.id }
+}
+
+/**
+ * The seed platform's rules. One-way port: client_id = device ID of a token device, its
+ * username, and its device key. Mutual port: a certificate Certdesk issued, enabled, valid,
+ * bound to the cert device whose device ID is the client_id, and that device's username.
+ * Run again on every registry change to find sessions the change made invalid.
+ */
+export function decideConnection(data: StoreData, attempt: ConnectAttempt, now = new Date()): Decision {
+  return attempt.listener === 'one-way' ? oneWay(data, attempt) : mutual(data, attempt, now)
+}

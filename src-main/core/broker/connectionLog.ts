@@ -1,0 +1,96 @@
+import { appendFile, readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { writeFileAtomic } from '../store/files'
+import type { ListenerKind } from './authentication'
+
+export const CONNECTION_LOG_FILE = 'broker-log.jsonl'
+/** Entries kept; the file is compacted back to this when it reaches twice as many. */
+export const CONNECTION_LOG_LIMIT = 1000
+
+export interface ConnectionLogEntry {
+  time: string
+  listener: ListenerKind
+  clientId: string
+  username?: string
+  /** SHA-256 fingerprint of the client certificate, on the mutual port. */
+  fingerprint256?: string
+  remoteAddress?: string
+  result: 'accepted' | 'refused' | 'disconnected'
+  /** Why, in plain words, for a refusal or a disconnection. */
+  reason?: string
+}
+
+/**
+ * Every connection attempt, in memory (bounded) and in `broker-log.jsonl` in the data folder,
+ * so `certdesk broker log` can read a broker running in another process.
+ */
+export class ConnectionLog {
+  private readonly entries: ConnectionLogEntry[] = []
+  private linesInFile = 0
+  private writing: Promise<void> = Promise.resolve()
+  private readonly listeners = new Set<(entry: ConnectionLogEntry) => void>()
+
+  private constructor(private readonly dataDir: string) {}
+
+  /** Opens the log of a data folder, carrying on from what earlier runs wrote. */
+  static async open(dataDir: string): Promise<ConnectionLog> {
+    const log = new ConnectionLog(dataDir)
+    const earlier = await readConnectionLog(dataDir)
+    log.entries.push(...earlier)
+    log.linesInFile = earlier.length
+    return log
+  }
+
+  record(entry: ConnectionLogEntry): void {
+    this.entries.push(entry)
+    if (this.entries.length > CONNECTION_LOG_LIMIT) this.entries.splice(0, this.entries.length - CONNECTION_LOG_LIMIT)
+    for (const listener of this.listeners) listener(entry)
+    this.writing = this.writing.then(() => this.persist(entry)).catch(() => undefined)
+  }
+
+  /** The newest entries, oldest first. */
+  recent(): ConnectionLogEntry[] {
+    return [...this.entries]
+  }
+
+  subscribe(listener: (entry: ConnectionLogEntry) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** Resolves when everything recorded so far is on disk. */
+  flushed(): Promise<void> {
+    return this.writing
+  }
+
+  private async persist(entry: ConnectionLogEntry): Promise<void> {
+    const path = join(this.dataDir, CONNECTION_LOG_FILE)
+    await appendFile(path, JSON.stringify(entry) + '\n', { mode: 0o600 })
+    this.linesInFile += 1
+    if (this.linesInFile >= 2 * CONNECTION_LOG_LIMIT) {
+      const kept = (await readConnectionLog(this.dataDir)).slice(-CONNECTION_LOG_LIMIT)
+      await writeFileAtomic(path, kept.map((e) => JSON.stringify(e) + '\n').join(''))
+      this.linesInFile = kept.length
+    }
+  }
+}
+
+/** The log as written by any broker on this data folder; a torn last line is skipped. */
+export async function readConnectionLog(dataDir: string): Promise<ConnectionLogEntry[]> {
+  let text: string
+  try {
+    text = await readFile(join(dataDir, CONNECTION_LOG_FILE), 'utf8')
+  } catch {
+    return []
+  }
+  const entries: ConnectionLogEntry[] = []
+  for (const line of text.split('\n')) {
+    if (!line) continue
+    try {
+      entries.push(JSON.parse(line) as ConnectionLogEntry)
+    } catch {
+      // A line cut short by a crash mid-append: the rest of the log still reads.
+    }
+  }
+  return entries.slice(-CONNECTION_LOG_LIMIT)
+}

@@ -1,0 +1,259 @@
+import { readFile } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { loadIssuer } from '../../../src-main/core/registry/rootCa'
+import { issueCertificate } from '../../../src-main/core/pki/certificates'
+import { exportPrivateKeyPem, generateKeyPair } from '../../../src-main/core/pki/keys'
+import { RegistryStore } from '../../../src-main/core/store/registryStore'
+import type { RunningBroker } from '../../../src-main/core/broker/broker'
+import { Workspace } from '../../../src-main/core/workspace'
+import { type Fleet, closedWithin, connect, helloRoundTrip, makeFleet, runBroker, unpackBundle } from '../../helpers/fleet'
+import { runCertdesk, temporaryFolder } from '../../helpers/tools'
+
+let fleet: Fleet
+let broker: RunningBroker
+let bundle: { ca: Buffer; cert: Buffer; key: Buffer }
+
+const lastLogEntry = () => broker.log.recent().at(-1)
+
+async function refusal(port: number, options: Parameters<typeof connect>[1]): Promise<{ code?: number; reason?: string }> {
+  try {
+    const client = await connect(port, options)
+    await client.endAsync()
+  } catch (error) {
+    await broker.log.flushed()
+    return { code: (error as { code?: number }).code, reason: lastLogEntry()?.reason }
+  }
+  throw new Error('the broker accepted a client it should have refused')
+}
+
+beforeAll(async () => {
+  fleet = await makeFleet()
+  broker = await runBroker(fleet.workspace)
+  const dir = join(fleet.bundleDir, 'common_certs')
+  bundle = {
+    ca: await readFile(join(dir, 'root_ca.crt')),
+    cert: await readFile(join(dir, 'common.crt')),
+    key: await readFile(join(dir, 'common.key')),
+  }
+})
+
+const oneWayOptions = () => ({
+  clientId: fleet.tokenDevice.deviceId,
+  username: fleet.tokenDevice.username,
+  password: fleet.tokenDevice.deviceKey,
+  ca: bundle.ca,
+})
+const mutualOptions = () => ({ clientId: fleet.certDevice.deviceId, username: fleet.certDevice.username, ...bundle })
+
+describe('one-way TLS listener', () => {
+  it('accepts a token device with its username and device key, and relays /hello', async () => {
+    const client = await connect(broker.oneWay.port, oneWayOptions())
+    expect(await helloRoundTrip(client)).toBe('{"hello":"world"}')
+    await client.endAsync()
+    expect(lastLogEntry()).toMatchObject({ listener: 'one-way', clientId: 'token-device-01', result: 'accepted' })
+  })
+
+  it('refuses each wrong credential with its reason', async () => {
+    const port = broker.oneWay.port
+    expect(await refusal(port, { ...oneWayOptions(), password: 'x'.repeat(36) })).toEqual({ code: 4, reason: 'wrong device key' })
+    expect(await refusal(port, { ...oneWayOptions(), password: undefined })).toMatchObject({ code: 4, reason: expect.stringMatching(/no device key/) })
+    expect(await refusal(port, { ...oneWayOptions(), username: 'someone-else' })).toEqual({
+      code: 4,
+      reason: 'wrong username for device token-device-01',
+    })
+    expect(await refusal(port, { ...oneWayOptions(), clientId: 'nobody-at-all' })).toEqual({ code: 2, reason: 'unknown device "nobody-at-all"' })
+    expect(await refusal(port, { ...mutualOptions(), password: 'x' })).toEqual({
+      code: 5,
+      reason: 'device cert-device-01 uses certificate authentication; connect on the mutual-TLS port',
+    })
+  })
+})
+
+describe('mutual TLS listener', () => {
+  it('accepts the bound certificate of a cert device, and relays /hello', async () => {
+    const client = await connect(broker.mutual.port, mutualOptions())
+    expect(await helloRoundTrip(client)).toBe('{"hello":"world"}')
+    await client.endAsync()
+    expect(lastLogEntry()).toMatchObject({
+      listener: 'mutual',
+      result: 'accepted',
+      fingerprint256: fleet.certificate.fingerprint256,
+    })
+  })
+
+  it('refuses each broken rule with its reason', async () => {
+    const port = broker.mutual.port
+    const { workspace } = fleet
+    expect(await refusal(port, { ...mutualOptions(), cert: undefined, key: undefined })).toEqual({
+      code: 5,
+      reason: 'no client certificate presented',
+    })
+    expect(await refusal(port, { ...mutualOptions(), username: 'other' })).toEqual({ code: 4, reason: 'wrong username for device cert-device-01' })
+    expect(await refusal(port, { ...mutualOptions(), clientId: 'unknown-device' })).toEqual({ code: 2, reason: 'unknown device "unknown-device"' })
+
+    // The same certificate presented for another cert device it is not bound to.
+    const other = await workspace.createDevice({ name: 'Other', authType: 'cert', deviceId: 'cert-device-02' })
+    expect(await refusal(port, { ...mutualOptions(), clientId: other.deviceId, username: other.username })).toEqual({
+      code: 5,
+      reason: 'certificate is not bound to device cert-device-02',
+    })
+    // A token device on the mutual port.
+    expect(await refusal(port, { ...mutualOptions(), clientId: fleet.tokenDevice.deviceId, username: fleet.tokenDevice.username })).toEqual({
+      code: 5,
+      reason: 'device token-device-01 uses token authentication; connect on the one-way port',
+    })
+
+    // A disabled certificate.
+    const spare = await workspace.issueDeviceCertificate({ name: 'Spare', enabled: false })
+    await workspace.bindDevices(spare.id, [other.deviceId])
+    const spareDir = await unpackBundle(workspace, spare.id, join(fleet.folder, 'spare'))
+    const spareFiles = {
+      ca: bundle.ca,
+      cert: await readFile(join(spareDir, 'common_certs/common.crt')),
+      key: await readFile(join(spareDir, 'common_certs/common.key')),
+    }
+    expect(await refusal(port, { clientId: other.deviceId, username: other.username, ...spareFiles })).toEqual({
+      code: 5,
+      reason: 'certificate is disabled',
+    })
+    // A deleted certificate chains to the root but is no longer Certdesk's.
+    await workspace.unbindDevices(spare.id, [other.deviceId])
+    await workspace.deleteCertificate(spare.id)
+    expect(await refusal(port, { clientId: other.deviceId, username: other.username, ...spareFiles })).toMatchObject({
+      code: 5,
+      reason: expect.stringMatching(/not one Certdesk issued/),
+    })
+  })
+
+  it('refuses a certificate from another CA, and an expired one from this CA', async () => {
+    const port = broker.mutual.port
+    const stranger = await Workspace.initialise(join(await temporaryFolder(), 'other'), { keyType: 'ec-p256' })
+    const strangerCertificate = await stranger.issueDeviceCertificate({ name: 'Stranger' })
+    const strangerDir = await unpackBundle(stranger, strangerCertificate.id, join(fleet.folder, 'stranger'))
+    expect(
+      await refusal(port, {
+        ...mutualOptions(),
+        cert: await readFile(join(strangerDir, 'common_certs/common.crt')),
+        key: await readFile(join(strangerDir, 'common_certs/common.key')),
+      }),
+    ).toEqual({ code: 5, reason: 'client certificate does not chain to the root CA' })
+
+    // Signed by the real root, but its validity ended yesterday.
+    const issuer = await loadIssuer(await RegistryStore.open(fleet.workspace.dataDir))
+    const keys = await generateKeyPair('ec-p256')
+    const expired = issueCertificate({
+      commonName: 'expired',
+      publicKey: keys.publicKey,
+      subjectKeyType: 'ec-p256',
+      issuer,
+      days: 1,
+      profile: { kind: 'device' },
+      now: new Date(Date.now() - 3 * 86_400_000),
+    })
+    expect(await refusal(port, { ...mutualOptions(), cert: Buffer.from(expired.pem), key: Buffer.from(exportPrivateKeyPem(keys.privateKey)) })).toEqual({
+      code: 5,
+      reason: 'client certificate has expired',
+    })
+  })
+})
+
+describe('live registry', () => {
+  it('drops sessions that a change in this process makes invalid, within a second', async () => {
+    const { workspace } = fleet
+    // Disabling the certificate.
+    let client = await connect(broker.mutual.port, mutualOptions())
+    let closed = closedWithin(client, 1000)
+    await workspace.updateCertificate(fleet.certificate.id, { enabled: false })
+    await closed
+    expect(lastLogEntry()).toMatchObject({ result: 'disconnected', reason: 'certificate is disabled', clientId: 'cert-device-01' })
+    await workspace.updateCertificate(fleet.certificate.id, { enabled: true })
+
+    // Unbinding it.
+    client = await connect(broker.mutual.port, mutualOptions())
+    closed = closedWithin(client, 1000)
+    await workspace.unbindDevices(fleet.certificate.id, [fleet.certDevice.deviceId])
+    await closed
+    expect(lastLogEntry()).toMatchObject({ result: 'disconnected', reason: 'certificate is not bound to device cert-device-01' })
+    await workspace.bindDevices(fleet.certificate.id, [fleet.certDevice.deviceId])
+
+    // Regenerating the device key.
+    client = await connect(broker.oneWay.port, oneWayOptions())
+    closed = closedWithin(client, 1000)
+    const regenerated = await workspace.regenerateDeviceKey(fleet.tokenDevice.deviceId)
+    await closed
+    expect(lastLogEntry()).toMatchObject({ result: 'disconnected', reason: 'wrong device key' })
+    fleet.tokenDevice = regenerated
+
+    // Switching the device's authentication type.
+    client = await connect(broker.oneWay.port, oneWayOptions())
+    closed = closedWithin(client, 1000)
+    await workspace.updateDevice(fleet.tokenDevice.deviceId, { authType: 'cert' })
+    await closed
+    expect(lastLogEntry()?.reason).toMatch(/uses certificate authentication/)
+    await workspace.updateDevice(fleet.tokenDevice.deviceId, { authType: 'token' })
+
+    // An unrelated change leaves a valid session alone.
+    client = await connect(broker.mutual.port, mutualOptions())
+    await workspace.createDevice({ name: 'Bystander', authType: 'token' })
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    expect(client.connected).toBe(true)
+    // Deleting the device.
+    closed = closedWithin(client, 1000)
+    const spareDevice = await workspace.createDevice({ name: 'Temp', authType: 'cert', deviceId: 'temp-device-1' })
+    await workspace.bindDevices(fleet.certificate.id, [spareDevice.deviceId])
+    await workspace.unbindDevices(fleet.certificate.id, [spareDevice.deviceId])
+    expect(client.connected).toBe(true)
+    await workspace.unbindDevices(fleet.certificate.id, [fleet.certDevice.deviceId])
+    await closed
+    await workspace.bindDevices(fleet.certificate.id, [fleet.certDevice.deviceId])
+  })
+
+  it('drops a session when the CLI, in another process, disables its certificate', async () => {
+    const client = await connect(broker.mutual.port, mutualOptions())
+    let disconnectedAt = 0
+    client.once('close', () => (disconnectedAt = Date.now()))
+    const result = await runCertdesk(['--data', fleet.workspace.dataDir, 'cert', 'update', fleet.certificate.id, '--disable'])
+    const cliExitedAt = Date.now()
+    expect(result.code, result.stderr).toBe(0)
+    await closedWithin(client, 1000).catch(() => undefined)
+    expect(disconnectedAt).toBeGreaterThan(0)
+    // The CLI's write lands before it exits; the broker must notice within a second of it.
+    expect(disconnectedAt - cliExitedAt).toBeLessThan(1000)
+    expect(lastLogEntry()).toMatchObject({ result: 'disconnected', reason: 'certificate is disabled' })
+    await runCertdesk(['--data', fleet.workspace.dataDir, 'cert', 'update', fleet.certificate.id, '--enable'])
+  })
+})
+
+describe('listeners and server certificate', () => {
+  it('a port in use is named, and the other listener still starts', async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const port = (blocker.address() as { port: number }).port
+    const second = await runBroker(fleet.workspace, { oneWayPort: port })
+    expect(second.oneWay).toMatchObject({ listening: false, error: `port ${port} on 127.0.0.1 is already in use, so the one-way TLS listener is not running` })
+    expect(second.mutual.listening).toBe(true)
+    const client = await connect(second.mutual.port, mutualOptions())
+    await client.endAsync()
+    blocker.close()
+  })
+
+  it('serves a certificate for localhost, both loopbacks, the host name and added names; re-issues on change', async () => {
+    const { hostname } = await import('node:os')
+    expect(broker.serverCertificate.names).toEqual(expect.arrayContaining(['localhost', '127.0.0.1', '::1', hostname().toLowerCase()]))
+    // mqtt.js checks the name: connecting by IP address works as well as by localhost.
+    const byAddress = await (await import('mqtt')).default.connectAsync(`mqtts://127.0.0.1:${broker.oneWay.port}`, {
+      ...oneWayOptions(),
+      reconnectPeriod: 0,
+    })
+    await byAddress.endAsync()
+
+    const same = await fleet.workspace.ensureBrokerServerCertificate([])
+    expect(same.record.fingerprint256).toBe(broker.serverCertificate.fingerprint256)
+    const extended = await fleet.workspace.ensureBrokerServerCertificate(['mqtt.example.test'])
+    expect(extended.record.fingerprint256).not.toBe(broker.serverCertificate.fingerprint256)
+    expect(extended.record.names).toContain('mqtt.example.test')
+    await expect(fleet.workspace.ensureBrokerServerCertificate(['not a name'])).rejects.toThrow(/neither a host name nor an IP/)
+  })
+})
