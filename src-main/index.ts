@@ -1,5 +1,5 @@
 import { join } from 'node:path'
-import { BrowserWindow, app, shell } from 'electron'
+import { BrowserWindow, type UtilityProcess, app, shell, utilityProcess } from 'electron'
 
 // One window per desk: a second launch focuses the first instead of opening the store twice.
 if (!app.requestSingleInstanceLock()) {
@@ -7,6 +7,14 @@ if (!app.requestSingleInstanceLock()) {
 }
 
 let mainWindow: BrowserWindow | null = null
+let broker: UtilityProcess | null = null
+
+/** The embedded broker runs in its own utility process on the app's data folder. */
+function startBrokerProcess(): void {
+  broker = utilityProcess.fork(join(import.meta.dirname, 'brokerProcess.js'), [], { serviceName: 'Certdesk broker' })
+  broker.postMessage({ type: 'start', dataDir: process.env.CERTDESK_HOME || app.getPath('userData') })
+  broker.on('exit', () => (broker = null))
+}
 
 function createMainWindow(): BrowserWindow {
   const window = new BrowserWindow({
@@ -49,10 +57,13 @@ app.on('web-contents-created', (_event, contents) => {
 
 void app.whenReady().then(() => {
   mainWindow = createMainWindow()
+  startBrokerProcess()
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow()
   })
 })
+
+app.on('before-quit', () => broker?.postMessage({ type: 'stop' }))
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit()

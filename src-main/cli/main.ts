@@ -317,9 +317,11 @@ export function buildProgram(io: CliIo): Command {
         },
         `Certdesk broker: ${where(running.oneWay, 'one-way TLS')}, ${where(running.mutual, 'mutual TLS')}; SIGINT or SIGTERM stops it.`,
       )
+      // Listeners stay installed (not `once`): atomically's exit hook re-raises the signal after
+      // its own clean-up, and that second signal must not kill the process mid-close.
       await new Promise<void>((resolve) => {
-        process.once('SIGINT', () => resolve())
-        process.once('SIGTERM', () => resolve())
+        process.on('SIGINT', () => resolve())
+        process.on('SIGTERM', () => resolve())
       })
       await running.close()
     })

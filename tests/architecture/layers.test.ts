@@ -29,5 +29,8 @@ describe('layers', () => {
     expect(main).toMatch(/contextIsolation: true/)
     expect(main).toMatch(/sandbox: true/)
     expect(main).toMatch(/nodeIntegration: false/)
+    // The broker runs in a utility process of its own, built as a second main entry.
+    expect(main).toMatch(/utilityProcess\.fork\([^)]*brokerProcess\.js/)
+    expect(existsSync(join(out, 'main/brokerProcess.js'))).toBe(true)
   })
 })

@@ -135,6 +135,22 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
       callback(Object.assign(new Error(decision.reason), { returnCode: decision.returnCode }), false)
     }
   }
+  // aedes answers an MQTT 5.0 CONNECT with "unacceptable protocol version" before
+  // authentication runs; record that attempt too, with what to do about it.
+  aedes.preConnect = (client, packet, callback) => {
+    if (packet.protocolVersion !== 3 && packet.protocolVersion !== 4) {
+      const socket = client.conn as TLSSocket
+      record({
+        listener: listenerOf.get(socket) ?? 'one-way',
+        clientId: packet.clientId,
+        username: packet.username,
+        remoteAddress: socket.remoteAddress,
+        result: 'refused',
+        reason: `MQTT protocol version ${packet.protocolVersion === 5 ? '5.0' : packet.protocolVersion} is not served; connect with MQTT 3.1.1`,
+      })
+    }
+    callback(null, true)
+  }
   aedes.on('clientDisconnect', (client) => sessions.delete(client))
   // A misbehaving client is its own problem: never the broker's.
   aedes.on('clientError', () => undefined)

@@ -71,6 +71,17 @@ describe('one-way TLS listener', () => {
   })
 })
 
+describe('protocol versions', () => {
+  it('serves MQTT 3.1.1 and 3.1, and refuses 5.0 with a logged reason', async () => {
+    const v31 = await connect(broker.oneWay.port, { ...oneWayOptions(), protocolVersion: 3, protocolId: 'MQIsdp' })
+    await v31.endAsync()
+    expect(await refusal(broker.oneWay.port, { ...oneWayOptions(), protocolVersion: 5 })).toEqual({
+      code: 1,
+      reason: 'MQTT protocol version 5.0 is not served; connect with MQTT 3.1.1',
+    })
+  })
+})
+
 describe('mutual TLS listener', () => {
   it('accepts the bound certificate of a cert device, and relays /hello', async () => {
     const client = await connect(broker.mutual.port, mutualOptions())

@@ -1,0 +1,48 @@
+/**
+ * The embedded broker's home in the desktop app: an Electron utility process, so a connection
+ * storm never competes with the window's event loop. It reads the same data folder as the app
+ * and the CLI and follows their changes the same way (by watching the index).
+ */
+import { isCertdeskError } from './core/errors'
+import { type RunningBroker, startBroker } from './core/broker/broker'
+import { Workspace } from './core/workspace'
+
+type ParentMessage = { type: 'start'; dataDir: string; passphrase?: string } | { type: 'stop' }
+
+let running: RunningBroker | undefined
+
+function post(message: unknown): void {
+  process.parentPort.postMessage(message)
+}
+
+async function start(dataDir: string, passphrase: string | undefined): Promise<void> {
+  try {
+    const workspace = await Workspace.open(dataDir, { passphrase })
+    const settings = workspace.snapshot().broker?.settings
+    running = await startBroker(workspace, {
+      host: settings?.host,
+      oneWayPort: settings?.oneWayPort,
+      mutualPort: settings?.mutualPort,
+      extraNames: settings?.extraNames,
+    })
+    running.log.subscribe((entry) => post({ type: 'log', entry }))
+    post({ type: 'state', state: 'running', oneWay: running.oneWay, mutual: running.mutual, serverCertificate: running.serverCertificate })
+  } catch (error) {
+    // The window shows this sentence; a locked vault or a missing CA is the usual cause.
+    const message = isCertdeskError(error) ? error.message : `The broker could not start: ${String(error)}`
+    const code = isCertdeskError(error) ? error.code : 'UNEXPECTED'
+    post({ type: 'state', state: 'stopped', error: message, code })
+  }
+}
+
+process.parentPort.on('message', (event: { data: ParentMessage }) => {
+  const message = event.data
+  if (message.type === 'start' && !running) void start(message.dataDir, message.passphrase)
+  if (message.type === 'stop') {
+    void (running?.close() ?? Promise.resolve()).then(() => {
+      running = undefined
+      post({ type: 'state', state: 'stopped' })
+      process.exit(0)
+    })
+  }
+})
