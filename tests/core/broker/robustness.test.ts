@@ -25,10 +25,12 @@ beforeAll(async () => {
 })
 
 /** Resolves when the server closes the socket; rejects if it is still open after `ms`. */
-function serverCloses(socket: Socket, ms: number): Promise<void> {
+function serverCloses(socket: Socket, ms: number, what = 'socket'): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`socket still open after ${ms} ms`)), ms)
+    const timer = setTimeout(() => reject(new Error(`${what} still open after ${ms} ms`)), ms)
     socket.on('error', () => undefined)
+    // Read whatever the server answers (a TLS alert, say): a paused socket never sees the end.
+    socket.resume()
     socket.on('close', () => {
       clearTimeout(timer)
       resolve()
@@ -83,8 +85,9 @@ describe('the broker survives malformed input on both ports', () => {
       for (let i = 0; i < 25; i++) {
         attacks.push(
           rawSocket(port).then((socket) => {
-            const closed = serverCloses(socket, 5000)
-            socket.write(randomBytes(1 + (i * 97) % 4096))
+            const bytes = randomBytes(1 + (i * 97) % 4096)
+            const closed = serverCloses(socket, 5000, `raw socket sent ${bytes.subarray(0, 8).toString('hex')}…(${bytes.length})`)
+            socket.write(bytes)
             return closed
           }),
         )
@@ -92,8 +95,9 @@ describe('the broker survives malformed input on both ports', () => {
       for (let i = 0; i < 10; i++) {
         attacks.push(
           tlsSocket(port, kind === 'mutual').then((socket) => {
-            const closed = serverCloses(socket, 5000)
-            socket.write(randomBytes(1 + (i * 131) % 2048))
+            const bytes = randomBytes(1 + (i * 131) % 2048)
+            const closed = serverCloses(socket, 5000, `TLS socket sent ${bytes.subarray(0, 8).toString('hex')}…(${bytes.length})`)
+            socket.write(bytes)
             return closed
           }),
         )
@@ -102,7 +106,7 @@ describe('the broker survives malformed input on both ports', () => {
       for (let cut = 1; cut < packet.length; cut += Math.max(1, Math.floor(packet.length / 8))) {
         attacks.push(
           tlsSocket(port, kind === 'mutual').then((socket) => {
-            const closed = serverCloses(socket, 5000)
+            const closed = serverCloses(socket, 5000, `CONNECT cut at ${cut}`)
             socket.write(packet.subarray(0, cut))
             // Half the truncated clients hang up, the others go quiet: both must end.
             if (cut % 2 === 0) socket.end()
