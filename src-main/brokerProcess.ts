@@ -18,13 +18,8 @@ function post(message: unknown): void {
 async function start(dataDir: string, passphrase: string | undefined): Promise<void> {
   try {
     const workspace = await Workspace.open(dataDir, { passphrase })
-    const settings = workspace.snapshot().broker?.settings
-    running = await startBroker(workspace, {
-      host: settings?.host,
-      oneWayPort: settings?.oneWayPort,
-      mutualPort: settings?.mutualPort,
-      extraNames: settings?.extraNames,
-    })
+    const settings = workspace.brokerSettings()
+    running = await startBroker(workspace, settings)
     running.log.subscribe((entry) => post({ type: 'log', entry }))
     post({ type: 'state', state: 'running', oneWay: running.oneWay, mutual: running.mutual, serverCertificate: running.serverCertificate })
   } catch (error) {

@@ -8,6 +8,7 @@ import { writeFileAtomic } from '../core/store/files'
 import { resolveDataFolder } from '../core/store/dataFolder'
 import { type ListenerState, startBroker } from '../core/broker/broker'
 import { readConnectionLog } from '../core/broker/connectionLog'
+import { validatePort } from '../core/broker/settings'
 import { Workspace } from '../core/workspace'
 import {
   certificateTable,
@@ -286,17 +287,18 @@ export function buildProgram(io: CliIo): Command {
   const broker = program.command('broker').description('the embedded MQTT broker: one-way TLS (8883) and mutual TLS (8884)')
   broker.command('run', { isDefault: true })
     .description('run the broker in the foreground until SIGINT or SIGTERM (the default)')
-    .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--one-way-port <n>', 'one-way TLS port (username + device key)', '8883')
-    .option('--mutual-port <n>', 'mutual TLS port (client certificate)', '8884')
-    .option('--server-name <names...>', 'more names for the server certificate')
-    .action(async (options: { host: string; oneWayPort: string; mutualPort: string; serverName?: string[] }, command: Command) => {
+    .option('--host <host>', 'address to listen on (default: saved setting, 127.0.0.1)')
+    .option('--one-way-port <n>', 'one-way TLS port, username + device key (default: saved, 8883)')
+    .option('--mutual-port <n>', 'mutual TLS port, client certificate (default: saved, 8884)')
+    .option('--server-name <names...>', 'more names for the server certificate (default: saved)')
+    .action(async (options: { host?: string; oneWayPort?: string; mutualPort?: string; serverName?: string[] }, command: Command) => {
       const workspace = await open(command)
+      const saved = workspace.brokerSettings()
       const running = await startBroker(workspace, {
-        host: options.host,
-        oneWayPort: parsePort(options.oneWayPort),
-        mutualPort: parsePort(options.mutualPort),
-        extraNames: options.serverName ?? [],
+        host: options.host ?? saved.host,
+        oneWayPort: options.oneWayPort === undefined ? saved.oneWayPort : parsePort(options.oneWayPort),
+        mutualPort: options.mutualPort === undefined ? saved.mutualPort : parsePort(options.mutualPort),
+        extraNames: options.serverName ?? saved.extraNames,
       })
       for (const listener of [running.oneWay, running.mutual]) {
         if (listener.error) io.stderr(`certdesk: ${listener.error}.\n`)
@@ -324,6 +326,27 @@ export function buildProgram(io: CliIo): Command {
         process.on('SIGTERM', () => resolve())
       })
       await running.close()
+    })
+  broker.command('settings')
+    .description('show or change the saved broker settings (used by the desktop app, and as defaults here)')
+    .option('--host <host>', 'address to listen on')
+    .option('--one-way-port <n>', 'one-way TLS port')
+    .option('--mutual-port <n>', 'mutual TLS port')
+    .option('--server-name <names...>', 'more names for the server certificate')
+    .action(async (options: { host?: string; oneWayPort?: string; mutualPort?: string; serverName?: string[] }, command: Command) => {
+      const workspace = await open(command)
+      const changes = {
+        ...(options.host === undefined ? {} : { host: options.host }),
+        ...(options.oneWayPort === undefined ? {} : { oneWayPort: validatePort(parsePort(options.oneWayPort), 'one-way') }),
+        ...(options.mutualPort === undefined ? {} : { mutualPort: validatePort(parsePort(options.mutualPort), 'mutual') }),
+        ...(options.serverName === undefined ? {} : { extraNames: options.serverName }),
+      }
+      const settings = Object.keys(changes).length === 0 ? workspace.brokerSettings() : await workspace.updateBrokerSettings(changes)
+      print(
+        command,
+        settings,
+        `Host: ${settings.host}\nOne-way TLS port: ${settings.oneWayPort}\nMutual TLS port: ${settings.mutualPort}\nExtra server names: ${settings.extraNames.join(', ') || '(none)'}`,
+      )
     })
   broker.command('log')
     .description('the connection log: every attempt, accepted or refused, with the reason')

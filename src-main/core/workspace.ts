@@ -23,7 +23,8 @@ import { ROOT_CA_RECORD_ID, type RootCaOptions, initialiseRootCa, loadIssuer, ro
 import { type CertificateView, type DeviceView, type RootCaView, certificateView, deviceView } from './registry/views'
 import { buildBrokerBundle, buildDeviceBundle } from './bundles/deviceBundle'
 import { RegistryStore } from './store/registryStore'
-import type { StoreData } from './store/schema'
+import type { BrokerSettings, StoreData } from './store/schema'
+import { brokerSettings, updateBrokerSettings } from './broker/settings'
 import { type ServerCertificateMaterial, ensureServerCertificate, serverNames } from './broker/serverCertificate'
 
 export type { CertificateView, DeviceView, RootCaView }
@@ -139,6 +140,14 @@ export class Workspace {
   /** The registry as it is on disk now; shared and read-only (the broker decides from it). */
   snapshot(): StoreData {
     return this.store.read()
+  }
+
+  brokerSettings(): BrokerSettings {
+    return brokerSettings(this.store)
+  }
+
+  updateBrokerSettings(update: Partial<BrokerSettings>): Promise<BrokerSettings> {
+    return updateBrokerSettings(this.store, update)
   }
 
   /** The embedded broker's server certificate for its names, issued or re-issued as needed. */

@@ -4,7 +4,7 @@ import { createServer, connect as tcpConnect } from 'node:net'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { type Fleet, connect, makeFleet } from '../helpers/fleet'
-import { PROJECT_ROOT, runCertdeskJson } from '../helpers/tools'
+import { PROJECT_ROOT, freePort, runCertdesk, runCertdeskJson } from '../helpers/tools'
 
 let fleet: Fleet
 
@@ -39,6 +39,7 @@ function startCliBroker(args: string[]) {
   firstLine.catch(() => undefined)
   return { child, firstLine, exited, stderr: () => stderr }
 }
+
 
 const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
@@ -76,6 +77,24 @@ describe('certdesk broker', () => {
     await closed
     expect(await portOpen(line.oneWay.port)).toBe(false)
     expect(await portOpen(line.mutual.port)).toBe(false)
+  })
+
+  it('saves settings that later runs (and the desktop app) use, refusing bad ones', async () => {
+    const [oneWayPort, mutualPort] = [await freePort(), await freePort()]
+    const data = ['--data', fleet.workspace.dataDir]
+    const saved = await runCertdeskJson(['--data', fleet.workspace.dataDir, 'broker', 'settings', '--one-way-port', String(oneWayPort), '--mutual-port', String(mutualPort)])
+    expect(saved).toEqual({ host: '127.0.0.1', oneWayPort, mutualPort, extraNames: [] })
+    const refused = await runCertdesk([...data, 'broker', 'settings', '--mutual-port', String(oneWayPort)])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toBe(`certdesk: The one-way and mutual ports must differ (both are ${oneWayPort}).\n`)
+    expect((await runCertdesk([...data, 'broker', 'settings', '--host', 'not an address'])).stderr).toMatch(/not an address to listen on/)
+    expect((await runCertdesk([...data, 'broker', 'settings', '--one-way-port', '70000'])).stderr).toMatch(/not a port number/)
+
+    const broker = startCliBroker(['--json'])
+    const line = JSON.parse(await broker.firstLine) as BrokerLine
+    expect([line.oneWay.port, line.mutual.port]).toEqual([oneWayPort, mutualPort])
+    broker.child.kill('SIGINT')
+    expect(await broker.exited).toBe(0)
   })
 
   it('names a port in use and runs the other listener; refuses to run with neither', async () => {

@@ -1,6 +1,7 @@
 import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll } from 'vitest'
@@ -65,4 +66,13 @@ export async function openssl(args: string[], input?: string): Promise<string> {
 export async function command(file: string, args: string[], cwd?: string): Promise<string> {
   const { stdout } = await execFileAsync(file, args, { cwd })
   return stdout
+}
+
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
 }

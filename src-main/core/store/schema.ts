@@ -10,22 +10,28 @@ export const SCHEMA_VERSION = 2
 
 export type AuthType = 'token' | 'cert'
 
-export interface RootCaRecord {
-  commonName: string
+/** What the index keeps of every certificate Certdesk made. */
+export interface IssuedCertificateFacts {
   keyType: KeyType
+  /** Uppercase hex. */
   serial: string
+  /** SHA-256 of the DER, colon-separated uppercase hex: what the broker matches clients by. */
   fingerprint256: string
-  subject: string
   notBefore: string
   notAfter: string
   createdAt: string
+}
+
+export interface RootCaRecord extends IssuedCertificateFacts {
+  commonName: string
+  subject: string
   /** 'imported' is reserved for bringing an existing CA. */
   origin: 'generated' | 'imported'
   /** Next CRL number, for the revocation list the broker will honour. */
   crlNumber: number
 }
 
-export interface CertificateRecord {
+export interface CertificateRecord extends IssuedCertificateFacts {
   id: string
   name: string
   /** The certificate's subject common name: a generated id, unique in the folder. */
@@ -34,12 +40,6 @@ export interface CertificateRecord {
   /** 'revoked' arrives with the CRL; an issued certificate is never silently forgotten. */
   status: 'active' | 'revoked'
   revokedAt?: string
-  keyType: KeyType
-  serial: string
-  fingerprint256: string
-  notBefore: string
-  notAfter: string
-  createdAt: string
   updatedAt: string
   /** 'csr' is reserved for signing a device's own request: then no private key is held. */
   keyOrigin: 'generated' | 'csr'
@@ -70,17 +70,11 @@ export interface BindingRecord {
 }
 
 /** The embedded broker's TLS certificate, issued by the root CA. */
-export interface BrokerServerCertificateRecord {
+export interface BrokerServerCertificateRecord extends IssuedCertificateFacts {
   /** The record file holding its PEM and sealed key (a new one per issuance). */
   recordId: string
   /** Subject alternative names, sorted: host names and IP addresses. */
   names: string[]
-  keyType: KeyType
-  serial: string
-  fingerprint256: string
-  notBefore: string
-  notAfter: string
-  createdAt: string
 }
 
 /** Where the embedded broker listens; the CLI's flags override them for one run. */

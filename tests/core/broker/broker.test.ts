@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -210,15 +210,21 @@ describe('live registry', () => {
     await workspace.createDevice({ name: 'Bystander', authType: 'token' })
     await new Promise((resolve) => setTimeout(resolve, 600))
     expect(client.connected).toBe(true)
-    // Deleting the device.
-    closed = closedWithin(client, 1000)
-    const spareDevice = await workspace.createDevice({ name: 'Temp', authType: 'cert', deviceId: 'temp-device-1' })
-    await workspace.bindDevices(fleet.certificate.id, [spareDevice.deviceId])
-    await workspace.unbindDevices(fleet.certificate.id, [spareDevice.deviceId])
-    expect(client.connected).toBe(true)
-    await workspace.unbindDevices(fleet.certificate.id, [fleet.certDevice.deviceId])
+    // Binding and unbinding another device leaves this session alone; deleting its device does not.
+    const doomed = await workspace.createDevice({ name: 'Doomed', authType: 'cert', deviceId: 'doomed-device-1' })
+    await workspace.bindDevices(fleet.certificate.id, [doomed.deviceId])
+    const doomedClient = await connect(broker.mutual.port, { ...mutualOptions(), clientId: doomed.deviceId, username: doomed.username })
+    await workspace.unbindDevices(fleet.certificate.id, [doomed.deviceId])
+    await closedWithin(doomedClient, 1000)
+    const again = await workspace.bindDevices(fleet.certificate.id, [doomed.deviceId])
+    expect(again.boundDevices).toContain(doomed.deviceId)
+    const doomedAgain = await connect(broker.mutual.port, { ...mutualOptions(), clientId: doomed.deviceId, username: doomed.username })
+    closed = closedWithin(doomedAgain, 1000)
+    await workspace.deleteDevice(doomed.deviceId)
     await closed
-    await workspace.bindDevices(fleet.certificate.id, [fleet.certDevice.deviceId])
+    expect(lastLogEntry()).toMatchObject({ result: 'disconnected', clientId: doomed.deviceId, reason: 'unknown device "doomed-device-1"' })
+    expect(client.connected).toBe(true)
+    await client.endAsync()
   })
 
   it('drops a session when the CLI, in another process, disables its certificate', async () => {
@@ -266,5 +272,20 @@ describe('listeners and server certificate', () => {
     expect(extended.record.fingerprint256).not.toBe(broker.serverCertificate.fingerprint256)
     expect(extended.record.names).toContain('mqtt.example.test')
     await expect(fleet.workspace.ensureBrokerServerCertificate(['not a name'])).rejects.toThrow(/neither a host name nor an IP/)
+  })
+
+  it('re-issues the server certificate within 30 days of its expiry', async () => {
+    const current = await fleet.workspace.ensureBrokerServerCertificate([])
+    // Age the stored record as if it had been issued 370 days ago.
+    const index = join(fleet.workspace.dataDir, 'config.json')
+    const data = JSON.parse(await readFile(index, 'utf8'))
+    data.broker.serverCertificate.notAfter = new Date(Date.now() + 20 * 86_400_000).toISOString()
+    await writeFile(index, JSON.stringify(data))
+    const renewed = await fleet.workspace.ensureBrokerServerCertificate([])
+    expect(renewed.record.fingerprint256).not.toBe(current.record.fingerprint256)
+    expect(Date.parse(renewed.record.notAfter) - Date.now()).toBeGreaterThan(390 * 86_400_000)
+    // The replaced pair's file is gone; the new one is the only broker record left.
+    const records = (await readdir(join(fleet.workspace.dataDir, 'records'))).filter((name) => name.startsWith('broker-server-'))
+    expect(records).toEqual([`${renewed.record.recordId}.json`])
   })
 })

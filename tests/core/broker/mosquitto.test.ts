@@ -1,13 +1,13 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises'
-import { createServer, connect as tcpConnect } from 'node:net'
+import { connect as tcpConnect } from 'node:net'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { RunningBroker } from '../../../src-main/core/broker/broker'
 import { Workspace } from '../../../src-main/core/workspace'
 import { type Fleet, makeFleet, runBroker, unpackBundle } from '../../helpers/fleet'
-import { command, runCertdeskJson, temporaryFolder } from '../../helpers/tools'
+import { command, freePort, runCertdeskJson, temporaryFolder } from '../../helpers/tools'
 
 const run = promisify(execFile)
 let fleet: Fleet
@@ -53,13 +53,6 @@ describe('mosquitto clients against the embedded broker, with the exported bundl
   })
 })
 
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
