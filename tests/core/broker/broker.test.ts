@@ -227,19 +227,34 @@ describe('live registry', () => {
     await client.endAsync()
   })
 
-  it('drops a session when the CLI, in another process, disables its certificate', async () => {
-    const client = await connect(broker.mutual.port, mutualOptions())
-    let disconnectedAt = 0
-    client.once('close', () => (disconnectedAt = Date.now()))
-    const result = await runCertdesk(['--data', fleet.workspace.dataDir, 'cert', 'update', fleet.certificate.id, '--disable'])
-    const cliExitedAt = Date.now()
-    expect(result.code, result.stderr).toBe(0)
-    await closedWithin(client, 1000).catch(() => undefined)
-    expect(disconnectedAt).toBeGreaterThan(0)
-    // The CLI's write lands before it exits; the broker must notice within a second of it.
-    expect(disconnectedAt - cliExitedAt).toBeLessThan(1000)
-    expect(lastLogEntry()).toMatchObject({ result: 'disconnected', reason: 'certificate is disabled' })
-    await runCertdesk(['--data', fleet.workspace.dataDir, 'cert', 'update', fleet.certificate.id, '--enable'])
+  it('drops sessions when the CLI, in another process, changes the registry', async () => {
+    const data = ['--data', fleet.workspace.dataDir]
+    /** Connects, runs one CLI command, and measures from the CLI's exit to the disconnection. */
+    const dropAfterCli = async (options: Parameters<typeof connect>[1], port: number, args: string[], reason: string | RegExp) => {
+      const client = await connect(port, options)
+      let disconnectedAt = 0
+      client.once('close', () => (disconnectedAt = Date.now()))
+      const result = await runCertdesk([...data, ...args])
+      const cliExitedAt = Date.now()
+      expect(result.code, result.stderr).toBe(0)
+      await closedWithin(client, 1000).catch(() => undefined)
+      expect(disconnectedAt, `${args.join(' ')} did not disconnect the client`).toBeGreaterThan(0)
+      // The CLI's write lands before it exits; the broker must notice within a second of it.
+      expect(disconnectedAt - cliExitedAt).toBeLessThan(1000)
+      expect(lastLogEntry()).toMatchObject({ result: 'disconnected', reason })
+    }
+    const certificate = fleet.certificate.id
+    await dropAfterCli(mutualOptions(), broker.mutual.port, ['cert', 'update', certificate, '--disable'], 'certificate is disabled')
+    await runCertdesk([...data, 'cert', 'update', certificate, '--enable'])
+    await dropAfterCli(mutualOptions(), broker.mutual.port, ['cert', 'unbind', certificate, fleet.certDevice.deviceId], /not bound to device/)
+    await runCertdesk([...data, 'cert', 'bind', certificate, fleet.certDevice.deviceId])
+    await dropAfterCli(oneWayOptions(), broker.oneWay.port, ['device', 'regenerate-key', fleet.tokenDevice.deviceId], 'wrong device key')
+    fleet.tokenDevice = fleet.workspace.getDevice(fleet.tokenDevice.id)
+    await dropAfterCli(oneWayOptions(), broker.oneWay.port, ['device', 'update', fleet.tokenDevice.deviceId, '--auth', 'cert'], /uses certificate authentication/)
+    await runCertdesk([...data, 'device', 'update', fleet.tokenDevice.deviceId, '--auth', 'token'])
+    await dropAfterCli(oneWayOptions(), broker.oneWay.port, ['device', 'delete', fleet.tokenDevice.deviceId], 'unknown device "token-device-01"')
+    // Later tests need the token device back.
+    fleet.tokenDevice = await fleet.workspace.createDevice({ name: 'Token device', authType: 'token', deviceId: 'token-device-01' })
   })
 })
 
