@@ -6,12 +6,19 @@
 import { isCertdeskError } from './core/errors'
 import { type RunningBroker, startBroker } from './core/broker/broker'
 import { Workspace } from './core/workspace'
+import type { ConnectionLogEntry } from './core/broker/types'
+import type { BrokerStatus } from './contract/types'
 
 type ParentMessage = { type: 'start'; dataDir: string; passphrase?: string } | { type: 'stop' }
 
+/** What this process tells the main process. */
+export type BrokerProcessMessage =
+  | { type: 'log'; entry: ConnectionLogEntry }
+  | ({ type: 'state' } & Omit<BrokerStatus, 'sessions'> & { code?: string })
+
 let running: RunningBroker | undefined
 
-function post(message: unknown): void {
+function post(message: BrokerProcessMessage): void {
   process.parentPort.postMessage(message)
 }
 
@@ -21,7 +28,14 @@ async function start(dataDir: string, passphrase: string | undefined): Promise<v
     const settings = workspace.brokerSettings()
     running = await startBroker(workspace, settings)
     running.log.subscribe((entry) => post({ type: 'log', entry }))
-    post({ type: 'state', state: 'running', oneWay: running.oneWay, mutual: running.mutual, serverCertificate: running.serverCertificate })
+    post({
+      type: 'state',
+      state: 'running',
+      host: running.host,
+      oneWay: running.oneWay,
+      mutual: running.mutual,
+      serverCertificate: running.serverCertificate,
+    })
   } catch (error) {
     // The window shows this sentence; a locked vault or a missing CA is the usual cause.
     const message = isCertdeskError(error) ? error.message : `The broker could not start: ${String(error)}`

@@ -1,25 +1,63 @@
 import { join } from 'node:path'
-import { BrowserWindow, type UtilityProcess, app, shell, utilityProcess } from 'electron'
+import { pathToFileURL } from 'node:url'
+import { BrowserWindow, type UtilityProcess, app, dialog, ipcMain, shell, utilityProcess } from 'electron'
+import ElectronStore from 'electron-store'
+import { isCertdeskError } from './core/errors'
+import { readConnectionLog } from './core/broker/connectionLog'
+import { writeFileAtomic } from './core/store/files'
+import { Workspace } from './core/workspace'
+import { createDispatcher, implementApi } from './contract/dispatch'
+import { type BrokerStatus, type CertdeskEvent, IPC_EVENT_CHANNEL } from './contract/types'
+import { registerIpcHandlers, trustedSender } from './ipc/registerIpc'
+import type { BrokerProcessMessage } from './brokerProcess'
 
 // One window per desk: a second launch focuses the first instead of opening the store twice.
 if (!app.requestSingleInstanceLock()) {
   app.quit()
 }
 
+const rendererFile = join(import.meta.dirname, '../renderer/index.html')
 let mainWindow: BrowserWindow | null = null
 let broker: UtilityProcess | null = null
+let brokerStatus: BrokerStatus = { state: 'stopped', error: 'The broker is starting.', sessions: [] }
+
+/** Window size and other preferences: electron-store's own file, apart from the registry. */
+const preferences = new ElectronStore<{ bounds?: { width: number; height: number } }>({ name: 'preferences' })
+
+function send(event: CertdeskEvent): void {
+  mainWindow?.webContents.send(IPC_EVENT_CHANNEL, event)
+}
 
 /** The embedded broker runs in its own utility process on the app's data folder. */
-function startBrokerProcess(): void {
+function startBrokerProcess(dataDir: string): void {
   broker = utilityProcess.fork(join(import.meta.dirname, 'brokerProcess.js'), [], { serviceName: 'Certdesk broker' })
-  broker.postMessage({ type: 'start', dataDir: process.env.CERTDESK_HOME || app.getPath('userData') })
+  broker.on('message', (message: BrokerProcessMessage) => {
+    if (message.type === 'log') send({ type: 'connection', entry: message.entry })
+    if (message.type === 'state') {
+      const { type: _type, ...status } = message
+      brokerStatus = { ...status, sessions: [] }
+      send({ type: 'broker', status: brokerStatus })
+    }
+  })
+  broker.postMessage({ type: 'start', dataDir })
   broker.on('exit', () => (broker = null))
+}
+
+async function openWorkspace(dataDir: string): Promise<Workspace> {
+  try {
+    return await Workspace.open(dataDir)
+  } catch (error) {
+    // First launch: make the root CA with the defaults (RSA 2048, 10 years, key file).
+    // `certdesk ca init` before the first launch chooses other parameters or a passphrase.
+    if (isCertdeskError(error) && error.code === 'NOT_INITIALISED') return Workspace.initialise(dataDir)
+    throw error
+  }
 }
 
 function createMainWindow(): BrowserWindow {
   const window = new BrowserWindow({
-    width: 1200,
-    height: 800,
+    width: preferences.get('bounds')?.width ?? 1280,
+    height: preferences.get('bounds')?.height ?? 820,
     show: false,
     title: 'Certdesk',
     webPreferences: {
@@ -31,17 +69,15 @@ function createMainWindow(): BrowserWindow {
     },
   })
   window.once('ready-to-show', () => window.show())
+  window.on('close', () => preferences.set('bounds', window.getBounds()))
   // The renderer never navigates away or opens windows; links to the web go to the browser.
   window.webContents.on('will-navigate', (event) => event.preventDefault())
   window.webContents.setWindowOpenHandler(({ url }) => {
     if (url.startsWith('https://')) void shell.openExternal(url)
     return { action: 'deny' }
   })
-  if (process.env.ELECTRON_RENDERER_URL) {
-    void window.loadURL(process.env.ELECTRON_RENDERER_URL)
-  } else {
-    void window.loadFile(join(import.meta.dirname, '../renderer/index.html'))
-  }
+  if (process.env.ELECTRON_RENDERER_URL) void window.loadURL(process.env.ELECTRON_RENDERER_URL)
+  else void window.loadFile(rendererFile)
   return window
 }
 
@@ -55,9 +91,32 @@ app.on('web-contents-created', (_event, contents) => {
   contents.on('will-attach-webview', (event) => event.preventDefault())
 })
 
-void app.whenReady().then(() => {
+void app.whenReady().then(async () => {
+  const dataDir = process.env.CERTDESK_HOME || app.getPath('userData')
+  const workspace = await openWorkspace(dataDir)
+  const api = implementApi(workspace, {
+    saveFile: async (suggestedName, data, mode) => {
+      const choice = await dialog.showSaveDialog(mainWindow ?? new BrowserWindow({ show: false }), { defaultPath: suggestedName })
+      if (choice.canceled || !choice.filePath) return { saved: false }
+      await writeFileAtomic(choice.filePath, data, mode)
+      return { saved: true, location: choice.filePath }
+    },
+    brokerStatus: () => brokerStatus,
+    connectionLog: () => readConnectionLog(dataDir),
+  })
+  registerIpcHandlers(ipcMain, createDispatcher(api), trustedSender(pathToFileURL(rendererFile).href, process.env.ELECTRON_RENDERER_URL))
+
   mainWindow = createMainWindow()
-  startBrokerProcess()
+  startBrokerProcess(dataDir)
+  // Changes made by the CLI reach the screens as they happen.
+  let lastSeen = workspace.snapshot()
+  setInterval(() => {
+    const current = workspace.snapshot()
+    if (current !== lastSeen) {
+      lastSeen = current
+      send({ type: 'registry' })
+    }
+  }, 500).unref()
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow()
   })

@@ -10,6 +10,7 @@ import { type ListenerState, startBroker } from '../core/broker/broker'
 import { readConnectionLog } from '../core/broker/connectionLog'
 import { validatePort } from '../core/broker/settings'
 import { Workspace } from '../core/workspace'
+import { startBrowserMode } from '../serve/browserMode'
 import {
   certificateTable,
   connectionLogTable,
@@ -319,12 +320,7 @@ export function buildProgram(io: CliIo): Command {
         },
         `Certdesk broker: ${where(running.oneWay, 'one-way TLS')}, ${where(running.mutual, 'mutual TLS')}; SIGINT or SIGTERM stops it.`,
       )
-      // Listeners stay installed (not `once`): atomically's exit hook re-raises the signal after
-      // its own clean-up, and that second signal must not kill the process mid-close.
-      await new Promise<void>((resolve) => {
-        process.on('SIGINT', () => resolve())
-        process.on('SIGTERM', () => resolve())
-      })
+      await untilStopped()
       await running.close()
     })
   broker.command('settings')
@@ -367,7 +363,37 @@ export function buildProgram(io: CliIo): Command {
       print(command, { path, serverCertificate: workspace.snapshot().broker?.serverCertificate }, `Wrote ${path}; it holds the broker's private key, keep it safe.`)
     })
 
+  // ----- serve -----
+  program.command('serve')
+    .description('browser mode: the screens and the API on http://127.0.0.1, plus the embedded broker')
+    .option('--port <n>', 'HTTP port (default: any free port)', '0')
+    .option('--no-broker', 'do not start the embedded broker')
+    .action(async (options: { port: string; broker: boolean }, command: Command) => {
+      const workspace = await open(command)
+      const mode = await startBrowserMode(workspace, { port: parsePort(options.port), broker: options.broker })
+      if (mode.broker.error && options.broker) io.stderr(`certdesk: ${mode.broker.error}\n`)
+      print(
+        command,
+        { url: mode.server.url, port: mode.server.port, broker: mode.broker },
+        `Certdesk is open at ${mode.server.url}\n(the token in the address is the key to this session; SIGINT or SIGTERM stops it)`,
+      )
+      await untilStopped()
+      await mode.close()
+    })
+
   return program
+}
+
+/**
+ * Resolves on SIGINT or SIGTERM. The listeners stay installed (not `once`): atomically's exit
+ * hook re-raises the signal after its own clean-up, and that second signal must not kill the
+ * process while it closes.
+ */
+function untilStopped(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    process.on('SIGINT', () => resolve())
+    process.on('SIGTERM', () => resolve())
+  })
 }
 
 /** Runs one command line; returns the exit code instead of exiting, so tests can call it too. */

@@ -1,7 +1,9 @@
 import { constantTimeEqual } from '../store/vault'
 import type { DeviceRecord, StoreData } from '../store/schema'
+import type { ListenerKind } from './types'
 
-export type ListenerKind = 'one-way' | 'mutual'
+export type { ListenerKind }
+
 
 /** What the client showed: MQTT CONNECT fields, and on the mutual port its TLS certificate. */
 export interface ConnectAttempt {

@@ -2,8 +2,11 @@ import { once } from 'node:events'
 import { type Server, type TLSSocket, createServer } from 'node:tls'
 import { Aedes, type Client } from 'aedes'
 import type { BrokerServerCertificateRecord, StoreData } from '../store/schema'
-import { type ConnectAttempt, type ListenerKind, decideConnection } from './authentication'
-import { ConnectionLog, type ConnectionLogEntry } from './connectionLog'
+import { type ConnectAttempt, decideConnection } from './authentication'
+import { ConnectionLog } from './connectionLog'
+import type { ConnectionLogEntry, ListenerKind, ListenerState, SessionInfo } from './types'
+
+export type { ListenerState, SessionInfo }
 import type { ServerCertificateMaterial } from './serverCertificate'
 
 export const DEFAULT_BROKER_HOST = '127.0.0.1'
@@ -33,21 +36,7 @@ export interface BrokerOptions {
   connectTimeoutMs?: number
 }
 
-export interface ListenerState {
-  kind: ListenerKind
-  port: number
-  listening: boolean
-  /** Why it is not listening, in one sentence. */
-  error?: string
-}
 
-export interface SessionInfo {
-  clientId: string
-  listener: ListenerKind
-  username?: string
-  fingerprint256?: string
-  since: string
-}
 
 export interface RunningBroker {
   host: string

@@ -1,24 +1,14 @@
 import { appendFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../store/files'
-import type { ListenerKind } from './authentication'
+import type { ConnectionLogEntry } from './types'
+
+export type { ConnectionLogEntry }
 
 export const CONNECTION_LOG_FILE = 'broker-log.jsonl'
 /** Entries kept; the file is compacted back to this when it reaches twice as many. */
 export const CONNECTION_LOG_LIMIT = 1000
 
-export interface ConnectionLogEntry {
-  time: string
-  listener: ListenerKind
-  clientId: string
-  username?: string
-  /** SHA-256 fingerprint of the client certificate, on the mutual port. */
-  fingerprint256?: string
-  remoteAddress?: string
-  result: 'accepted' | 'refused' | 'disconnected'
-  /** Why, in plain words, for a refusal or a disconnection. */
-  reason?: string
-}
 
 /**
  * Every connection attempt, in memory (bounded) and in `broker-log.jsonl` in the data folder,

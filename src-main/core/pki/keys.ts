@@ -4,20 +4,13 @@ import { invalidInput } from '../errors'
 
 const generateKeyPairAsync = promisify(generateKeyPairCallback)
 
-/** Key types an operator can pick for the root CA and for device certificates. */
-export const KEY_TYPES = ['rsa2048', 'rsa3072', 'rsa4096', 'ec-p256', 'ec-p384'] as const
-export type KeyType = (typeof KEY_TYPES)[number]
+import { DEFAULT_KEY_TYPE, KEY_TYPES, type KeyType, isKeyType } from './keyTypes'
 
-/** What the seed's platform used; EC P-256 is the fast alternative. */
-export const DEFAULT_KEY_TYPE: KeyType = 'rsa2048'
+export { DEFAULT_KEY_TYPE, KEY_TYPES, type KeyType, isKeyType }
 
 export interface KeyPair {
   publicKey: KeyObject
   privateKey: KeyObject
-}
-
-export function isKeyType(value: unknown): value is KeyType {
-  return typeof value === 'string' && (KEY_TYPES as readonly string[]).includes(value)
 }
 
 export function parseKeyType(value: string): KeyType {

@@ -1,5 +1,26 @@
-import type { KeyType } from '../pki/keys'
-import type { VaultRecord } from './vault'
+// Types only, no Node imports: the renderer's contract is built from them.
+import type { KeyType } from '../pki/keyTypes'
+
+/** AES-256-GCM output, base64 fields so it sits in JSON. */
+export interface SealedBox {
+  iv: string
+  tag: string
+  data: string
+}
+
+export interface ScryptParameters {
+  name: 'scrypt'
+  N: number
+  r: number
+  p: number
+  salt: string
+}
+
+/** How the vault key is protected; recorded in the store so `ca show` can say it. */
+export type VaultRecord =
+  | { protection: 'keyfile' }
+  | { protection: 'passphrase'; kdf: ScryptParameters; wrappedKey: SealedBox }
+
 
 /**
  * The registry index, kept in `config.json` in electron-store's format (plain JSON through

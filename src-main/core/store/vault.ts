@@ -4,6 +4,9 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { CertdeskError } from '../errors'
 import { writeFileAtomic } from './files'
+import type { ScryptParameters, SealedBox, VaultRecord } from './schema'
+
+export type { SealedBox, VaultRecord }
 
 const scrypt = promisify(scryptCallback) as (
   password: string,
@@ -11,26 +14,6 @@ const scrypt = promisify(scryptCallback) as (
   length: number,
   options: { N: number; r: number; p: number; maxmem: number },
 ) => Promise<Buffer>
-
-/** AES-256-GCM output, base64 fields so it sits in JSON. */
-export interface SealedBox {
-  iv: string
-  tag: string
-  data: string
-}
-
-export interface ScryptParameters {
-  name: 'scrypt'
-  N: number
-  r: number
-  p: number
-  salt: string
-}
-
-/** How the vault key is protected; recorded in the store so `ca show` can say it. */
-export type VaultRecord =
-  | { protection: 'keyfile' }
-  | { protection: 'passphrase'; kdf: ScryptParameters; wrappedKey: SealedBox }
 
 export const VAULT_KEY_FILE = 'vault.key'
 /** 2^16 × r=8 costs ~64 MiB and ~0.2 s: slow for guessing, unnoticeable for one command. */

@@ -1,0 +1,109 @@
+// The one contract between the renderer and the main side. Types and plain values only (no
+// Node imports): the renderer imports this file, and nothing else from src-main.
+import type { ConnectionLogEntry, ListenerState, SessionInfo } from '../core/broker/types'
+import type { KeyType } from '../core/pki/keyTypes'
+import type { CertificateView, DeviceView, RootCaView } from '../core/registry/views'
+import type { AuthType, BrokerServerCertificateRecord, BrokerSettings } from '../core/store/schema'
+
+export type { AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, KeyType, ListenerState, RootCaView, SessionInfo }
+export { KEY_TYPES } from '../core/pki/keyTypes'
+
+export interface CertificateInput {
+  name: string
+  enabled?: boolean
+  keyType?: KeyType
+  days?: number
+}
+
+export interface CertificateChanges {
+  name?: string
+  enabled?: boolean
+}
+
+export interface DeviceInput {
+  name: string
+  authType: AuthType
+  deviceId?: string
+  username?: string
+}
+
+export interface DeviceChanges {
+  name?: string
+  authType?: AuthType
+}
+
+export interface BrokerStatus {
+  state: 'running' | 'stopped'
+  /** Why it is not running, in one sentence. */
+  error?: string
+  host?: string
+  oneWay?: ListenerState
+  mutual?: ListenerState
+  serverCertificate?: BrokerServerCertificateRecord
+  sessions: SessionInfo[]
+}
+
+/** Where a file the user saved went (Electron's save dialog); `saved: false` if cancelled. */
+export interface SaveResult {
+  saved: boolean
+  location?: string
+}
+
+/** Every operation the renderer may ask for. All answers are promises. */
+export interface CertdeskApi {
+  getRootCa(): Promise<RootCaView>
+  listCertificates(): Promise<CertificateView[]>
+  getCertificate(id: string): Promise<CertificateView>
+  createCertificate(input: CertificateInput): Promise<CertificateView>
+  updateCertificate(id: string, changes: CertificateChanges): Promise<CertificateView>
+  deleteCertificate(id: string): Promise<CertificateView>
+  bindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView>
+  unbindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView>
+  listDevices(): Promise<DeviceView[]>
+  getDevice(id: string): Promise<DeviceView>
+  createDevice(input: DeviceInput): Promise<DeviceView>
+  updateDevice(id: string, changes: DeviceChanges): Promise<DeviceView>
+  regenerateDeviceKey(id: string): Promise<DeviceView>
+  deleteDevice(id: string): Promise<DeviceView>
+  /** The bundle zip, saved where the user chooses: the key goes from main to disk, not to the page. */
+  saveDeviceBundle(certificateId: string): Promise<SaveResult>
+  saveRootCertificate(): Promise<SaveResult>
+  getBrokerStatus(): Promise<BrokerStatus>
+  getConnectionLog(): Promise<ConnectionLogEntry[]>
+}
+
+export type OperationName = keyof CertdeskApi
+
+/** The operation names, in one list the preload and both servers iterate. */
+export const OPERATIONS = [
+  'getRootCa',
+  'listCertificates',
+  'getCertificate',
+  'createCertificate',
+  'updateCertificate',
+  'deleteCertificate',
+  'bindDevices',
+  'unbindDevices',
+  'listDevices',
+  'getDevice',
+  'createDevice',
+  'updateDevice',
+  'regenerateDeviceKey',
+  'deleteDevice',
+  'saveDeviceBundle',
+  'saveRootCertificate',
+  'getBrokerStatus',
+  'getConnectionLog',
+] as const satisfies readonly OperationName[]
+
+/** Every answer travels wrapped, so an error arrives as one plain sentence on any transport. */
+export type Envelope<T = unknown> = { ok: true; value: T } | { ok: false; error: string }
+
+/** What the main side tells the renderer without being asked. */
+export type CertdeskEvent =
+  | { type: 'registry' }
+  | { type: 'broker'; status: BrokerStatus }
+  | { type: 'connection'; entry: ConnectionLogEntry }
+
+export const IPC_CHANNEL_PREFIX = 'certdesk:'
+export const IPC_EVENT_CHANNEL = 'certdesk:event'

@@ -1,0 +1,32 @@
+// Types only, no Node imports: the renderer shows these.
+
+export type ListenerKind = 'one-way' | 'mutual'
+
+export interface ConnectionLogEntry {
+  time: string
+  listener: ListenerKind
+  clientId: string
+  username?: string
+  /** SHA-256 fingerprint of the client certificate, on the mutual port. */
+  fingerprint256?: string
+  remoteAddress?: string
+  result: 'accepted' | 'refused' | 'disconnected'
+  /** Why, in plain words, for a refusal or a disconnection. */
+  reason?: string
+}
+
+export interface ListenerState {
+  kind: ListenerKind
+  port: number
+  listening: boolean
+  /** Why it is not listening, in one sentence. */
+  error?: string
+}
+
+export interface SessionInfo {
+  clientId: string
+  listener: ListenerKind
+  username?: string
+  fingerprint256?: string
+  since: string
+}

@@ -1,0 +1,98 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { CertdeskError, isCertdeskError } from '../core/errors'
+import { type RunningBroker, startBroker } from '../core/broker/broker'
+import { readConnectionLog } from '../core/broker/connectionLog'
+import type { Workspace } from '../core/workspace'
+import { createDispatcher, implementApi } from '../contract/dispatch'
+import type { BrokerStatus, CertdeskEvent } from '../contract/types'
+import { type RunningServer, startServer } from './server'
+
+/** Where `electron-vite build` puts the renderer. */
+export const BUILT_RENDERER_DIR = join(import.meta.dirname, '..', '..', 'out', 'renderer')
+/** How often browser mode looks for registry changes made elsewhere (a stat of the index). */
+const REGISTRY_POLL_MS = 500
+
+export interface BrowserMode {
+  server: RunningServer
+  broker: BrokerStatus
+  close(): Promise<void>
+}
+
+/** `certdesk serve`: the screens in a browser, the API over loopback HTTP, and the broker. */
+export async function startBrowserMode(
+  workspace: Workspace,
+  options: { port?: number; rendererDir?: string; broker?: boolean } = {},
+): Promise<BrowserMode> {
+  const rendererDir = options.rendererDir ?? BUILT_RENDERER_DIR
+  if (!existsSync(join(rendererDir, 'index.html'))) {
+    throw new CertdeskError('NOT_FOUND', 'The screens are not built yet; run "npm run build" once, then try again.')
+  }
+  const listeners = new Set<(event: CertdeskEvent) => void>()
+  const emit = (event: CertdeskEvent) => listeners.forEach((listener) => listener(event))
+
+  let broker: RunningBroker | undefined
+  let brokerError: string | undefined
+  if (options.broker !== false) {
+    try {
+      broker = await startBroker(workspace, workspace.brokerSettings())
+      broker.log.subscribe((entry) => emit({ type: 'connection', entry }))
+    } catch (error) {
+      brokerError = isCertdeskError(error) ? error.message : `The broker could not start (${String(error)}).`
+    }
+  }
+  const brokerStatus = (): BrokerStatus =>
+    broker
+      ? {
+          state: 'running',
+          host: broker.host,
+          oneWay: broker.oneWay,
+          mutual: broker.mutual,
+          serverCertificate: broker.serverCertificate,
+          sessions: broker.sessions(),
+        }
+      : { state: 'stopped', error: brokerError ?? 'The broker is not running in this window.', sessions: [] }
+
+  const api = implementApi(workspace, {
+    saveFile: async () => {
+      throw new CertdeskError('INVALID_INPUT', 'In browser mode files are downloaded by the browser.')
+    },
+    brokerStatus,
+    connectionLog: async () => (broker ? broker.log.recent() : readConnectionLog(workspace.dataDir)),
+  })
+  const server = await startServer({
+    workspace,
+    dispatch: createDispatcher(api),
+    rendererDir,
+    port: options.port,
+    onEvent: (listener) => {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+  })
+
+  // Changes made by the CLI or another window reach this page as an event.
+  let lastSeen = workspace.snapshot()
+  const watcher = setInterval(() => {
+    try {
+      const current = workspace.snapshot()
+      if (current !== lastSeen) {
+        lastSeen = current
+        emit({ type: 'registry' })
+      }
+    } catch {
+      // A damaged index is reported by the next call that needs it.
+    }
+  }, REGISTRY_POLL_MS)
+  watcher.unref()
+
+  return {
+    server,
+    broker: brokerStatus(),
+    close: async () => {
+      clearInterval(watcher)
+      await server.close()
+      await broker?.close()
+    },
+  }
+}

@@ -1,0 +1,141 @@
+import type { DeviceView } from '../../src-main/contract/types'
+
+export interface Endpoint {
+  host: string
+  oneWayPort: number
+  mutualPort: number
+}
+
+export interface Example {
+  id: string
+  title: string
+  language: string
+  code: string
+}
+
+const python = (body: string) => `# --coding: utf-8--
+
+import ssl
+import json
+import paho.mqtt.client as mqtt
+
+${body}
+
+def on_connect(client, userdata, flags, rc):
+    print('Connected with result code ' + str(rc))
+    client.subscribe('/hello')
+    client.publish('/hello', json.dumps({'hello': 'world'}))
+
+
+def on_message(client, userdata, msg):
+    print('topic: {0}, payload: {1}'.format(msg.topic, str(msg.payload)))
+
+
+client.on_connect = on_connect
+client.on_message = on_message
+client.connect(HOST, PORT)
+client.loop_forever()
+`
+
+/** Ready-to-run code for this device, following the seed's examples (paho-mqtt 1.x). */
+export function deviceExamples(device: DeviceView, endpoint: Endpoint): Example[] {
+  const quoted = (text: string) => JSON.stringify(text)
+  const examples: Example[] = []
+  if (device.authType === 'token') {
+    examples.push(
+      {
+        id: 'python-8883',
+        title: `Python (paho-mqtt), ${endpoint.oneWayPort}`,
+        language: 'python',
+        code: python(`client_id = ${quoted(device.deviceId)}
+username = ${quoted(device.username)}
+password = ${quoted(device.deviceKey)}
+HOST = ${quoted(endpoint.host)}
+PORT = ${endpoint.oneWayPort}
+
+client = mqtt.Client(client_id=client_id)
+client.username_pw_set(username, password)
+client.tls_set(ca_certs='./common_certs/root_ca.crt', cert_reqs=ssl.CERT_REQUIRED)`),
+      },
+      {
+        id: 'mqttjs-8883',
+        title: `mqtt.js, ${endpoint.oneWayPort}`,
+        language: 'javascript',
+        code: `import fs from 'node:fs'
+import mqtt from 'mqtt'
+
+const client = mqtt.connect('mqtts://${endpoint.host}:${endpoint.oneWayPort}', {
+  clientId: ${quoted(device.deviceId)},
+  username: ${quoted(device.username)},
+  password: ${quoted(device.deviceKey)},
+  ca: fs.readFileSync('./common_certs/root_ca.crt'),
+})
+client.on('connect', () => {
+  client.subscribe('/hello')
+  client.publish('/hello', JSON.stringify({ hello: 'world' }))
+})
+client.on('message', (topic, payload) => console.log(topic, payload.toString()))
+`,
+      },
+      {
+        id: 'mosquitto-8883',
+        title: `mosquitto_pub, ${endpoint.oneWayPort}`,
+        language: 'shell',
+        code: `mosquitto_pub -h ${endpoint.host} -p ${endpoint.oneWayPort} --cafile common_certs/root_ca.crt \\
+  -i '${device.deviceId}' -u '${device.username}' -P '${device.deviceKey}' \\
+  -t /hello -m '{"hello": "world"}'
+`,
+      },
+    )
+  } else {
+    examples.push(
+      {
+        id: 'python-8884',
+        title: `Python (paho-mqtt), ${endpoint.mutualPort}`,
+        language: 'python',
+        code: python(`client_id = ${quoted(device.deviceId)}
+username = ${quoted(device.username)}
+HOST = ${quoted(endpoint.host)}
+PORT = ${endpoint.mutualPort}
+
+client = mqtt.Client(client_id=client_id)
+client.username_pw_set(username)
+client.tls_set(ca_certs='./common_certs/root_ca.crt',
+               certfile='./common_certs/common.crt',
+               keyfile='./common_certs/common.key',
+               tls_version=ssl.PROTOCOL_TLSv1_2)`),
+      },
+      {
+        id: 'mqttjs-8884',
+        title: `mqtt.js, ${endpoint.mutualPort}`,
+        language: 'javascript',
+        code: `import fs from 'node:fs'
+import mqtt from 'mqtt'
+
+const client = mqtt.connect('mqtts://${endpoint.host}:${endpoint.mutualPort}', {
+  clientId: ${quoted(device.deviceId)},
+  username: ${quoted(device.username)},
+  ca: fs.readFileSync('./common_certs/root_ca.crt'),
+  cert: fs.readFileSync('./common_certs/common.crt'),
+  key: fs.readFileSync('./common_certs/common.key'),
+})
+client.on('connect', () => {
+  client.subscribe('/hello')
+  client.publish('/hello', JSON.stringify({ hello: 'world' }))
+})
+client.on('message', (topic, payload) => console.log(topic, payload.toString()))
+`,
+      },
+      {
+        id: 'mosquitto-8884',
+        title: `mosquitto_pub, ${endpoint.mutualPort}`,
+        language: 'shell',
+        code: `mosquitto_pub -h ${endpoint.host} -p ${endpoint.mutualPort} --cafile common_certs/root_ca.crt \\
+  --cert common_certs/common.crt --key common_certs/common.key \\
+  -i '${device.deviceId}' -u '${device.username}' -t /hello -m '{"hello": "world"}'
+`,
+      },
+    )
+  }
+  return examples
+}

@@ -1,0 +1,14 @@
+import { createRouter, createWebHashHistory } from 'vue-router'
+
+// Hash history: the same URLs work from file:// in Electron and from the loopback server.
+export const router = createRouter({
+  history: createWebHashHistory(),
+  routes: [
+    { path: '/', redirect: '/certificates' },
+    { path: '/certificates', component: () => import('./views/CertificatesView.vue') },
+    { path: '/certificates/:id', component: () => import('./views/CertificateDetailView.vue'), props: true },
+    { path: '/devices', component: () => import('./views/DevicesView.vue') },
+    { path: '/devices/:id', component: () => import('./views/DeviceDetailView.vue'), props: true },
+    { path: '/authority', component: () => import('./views/AuthorityView.vue') },
+  ],
+})

@@ -1,0 +1,193 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Browser, Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../helpers/browser'
+import { PROJECT_ROOT, command, freePort, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+
+/** Where the screenshots of every screen go (README: "Screenshots"). */
+const SCREENSHOTS = join(PROJECT_ROOT, 'test-results', 'screenshots')
+
+let folder: string
+let dataDir: string
+let serve: ChildProcess
+let url: string
+let browser: Browser
+let page: Page
+
+const cli = <T>(...args: string[]) => runCertdeskJson<T>(['--data', dataDir, ...args])
+/** A screenshot once no dialog is still fading in or out. */
+async function shot(name: string): Promise<void> {
+  // Runs in the page: only the page's own globals exist there.
+  const animating = () =>
+    page.locator('.el-overlay, .el-overlay-dialog').evaluateAll(
+      (nodes) =>
+        nodes.filter(
+          (node) =>
+            (globalThis as unknown as { getComputedStyle(n: unknown): { display: string } }).getComputedStyle(node).display !== 'none' &&
+            (node as unknown as { getAnimations(): unknown[] }).getAnimations().length > 0,
+        ).length,
+    )
+  await expect.poll(animating).toBe(0)
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
+}
+
+beforeAll(async () => {
+  await mkdir(SCREENSHOTS, { recursive: true })
+  folder = await temporaryFolder('certdesk-e2e-')
+  dataDir = join(folder, 'data')
+  await cli('ca', 'init', '--key-type', 'ec-p256', '--common-name', 'Bench Root')
+  await cli('broker', 'settings', '--one-way-port', String(await freePort()), '--mutual-port', String(await freePort()))
+  serve = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/certdesk.mjs'), '--data', dataDir, 'serve', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
+  url = await new Promise<string>((resolve, reject) => {
+    let output = ''
+    serve.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      try {
+        resolve((JSON.parse(output) as { url: string }).url)
+      } catch {
+        // Not the whole JSON value yet.
+      }
+    })
+    serve.on('exit', (code) => reject(new Error(`certdesk serve exited ${code}`)))
+  })
+  browser = await launchChromium()
+  page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1360, height: 900 } })
+})
+
+afterAll(async () => {
+  await browser?.close()
+  serve?.kill('SIGTERM')
+})
+
+describe('browser mode (certdesk serve) in Chromium', () => {
+  it('creates a certificate and downloads a bundle with the seed layout', async () => {
+    await page.goto(url)
+    await expect.poll(() => page.getByTestId('certificate-table').innerText()).toContain('No certificates yet')
+    // The token has left the address bar.
+    expect(page.url()).not.toContain('token=')
+    await shot('01-certificates-empty')
+
+    await page.getByTestId('create-certificate').click()
+    await page.getByTestId('certificate-name').fill('Camera fleet')
+    await shot('02-create-certificate')
+    await page.getByTestId('certificate-submit').click()
+    await page.getByTestId('certificate-created').waitFor()
+    await shot('03-certificate-created')
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-bundle').click()])
+    const zip = join(folder, 'downloaded.zip')
+    await download.saveAs(zip)
+    expect(download.suggestedFilename()).toBe('Camera_fleet.zip')
+    expect((await command('unzip', ['-Z1', zip])).trim().split('\n')).toEqual([
+      'common_certs/common.crt',
+      'common_certs/common.key',
+      'common_certs/root_ca.crt',
+    ])
+    await page.keyboard.press('Escape')
+    await expect.poll(() => page.getByTestId('certificate-table').innerText()).toContain('Camera fleet')
+  })
+
+  it('creates devices of both types and binds through Add devices, which offers only certificate devices', async () => {
+    await page.getByTestId('nav-devices').click()
+    for (const [name, auth, id] of [
+      ['Meter', 'token', 'meter-000001'],
+      ['Camera', 'cert', 'camera-000001'],
+    ]) {
+      await page.getByTestId('create-device').click()
+      await page.getByTestId('device-name').fill(name)
+      await page.getByTestId(`device-auth-${auth}`).click()
+      await page.getByTestId('device-id').fill(id)
+      if (name === 'Camera') await shot('04-create-device')
+      await page.getByTestId('device-submit').click()
+      await expect.poll(() => page.getByTestId('device-table').innerText()).toContain(id)
+    }
+    await shot('05-devices')
+
+    await page.getByTestId('nav-certificates').click()
+    await page.getByTestId('certificate-link-Camera fleet').click()
+    await page.getByTestId('certificate-detail').waitFor()
+    await page.getByTestId('add-devices').click()
+    await page.getByTestId('bind-candidates').waitFor()
+    const offered = await page.getByTestId('bind-candidates').innerText()
+    expect(offered).toContain('camera-000001')
+    expect(offered).not.toContain('meter-000001')
+    await shot('06-add-devices')
+    await page.getByTestId('bind-candidate-camera-000001').click()
+    await page.getByTestId('bind-submit').click()
+    await expect.poll(() => page.getByTestId('bound-devices').innerText()).toContain('camera-000001')
+    await shot('07-certificate-detail')
+    const [certificate] = await cli<{ boundDevices: string[] }[]>('cert', 'list')
+    expect(certificate.boundDevices).toEqual(['camera-000001'])
+  })
+
+  it('switches availability in the list', async () => {
+    await page.getByTestId('nav-certificates').click()
+    await page.getByTestId('certificate-switch-Camera fleet').click()
+    await expect.poll(async () => (await cli<{ enabled: boolean }[]>('cert', 'list'))[0].enabled).toBe(false)
+    await page.getByTestId('certificate-switch-Camera fleet').click()
+    await expect.poll(async () => (await cli<{ enabled: boolean }[]>('cert', 'list'))[0].enabled).toBe(true)
+  })
+
+  it('shows the authentication info of a token device, with the key revealed on request', async () => {
+    const meter = await cli<{ id: string; deviceKey: string; username: string }>('device', 'show', 'meter-000001')
+    await page.getByTestId('nav-devices').click()
+    await page.getByTestId('device-link-Meter').click()
+    await page.getByTestId('auth-info').waitFor()
+    expect(await page.getByTestId('auth-device-id').innerText()).toBe('meter-000001')
+    expect(await page.getByTestId('auth-username').innerText()).toBe(meter.username)
+    expect(await page.getByTestId('auth-device-key').innerText()).not.toContain(meter.deviceKey)
+    await page.getByTestId('reveal-key').click()
+    expect(await page.getByTestId('auth-device-key').innerText()).toBe(meter.deviceKey)
+    const settings = await cli<{ oneWayPort: number; mutualPort: number }>('broker', 'settings')
+    expect(await page.getByTestId('auth-endpoints').innerText()).toContain(`:${settings.oneWayPort}`)
+    expect(await page.getByTestId('example-python-8883').innerText()).toContain(meter.deviceKey)
+    await shot('08-device-auth-info')
+  })
+
+  it('shows the authority and the running broker', async () => {
+    await page.getByTestId('nav-authority').click()
+    await expect.poll(() => page.getByTestId('broker-state').innerText()).toBe('Running')
+    const ca = await cli<{ fingerprint256: string }>('ca', 'show')
+    expect(await page.getByTestId('root-fingerprint').innerText()).toBe(ca.fingerprint256)
+    expect(await page.getByTestId('server-names').innerText()).toContain('localhost')
+    await shot('09-authority')
+  })
+
+  it('switches language to Simplified Chinese and back', async () => {
+    await page.getByTestId('language').click()
+    await page.getByText('简体中文').click()
+    await expect.poll(() => page.getByTestId('nav-certificates').innerText()).toBe('证书管理')
+    await page.getByTestId('nav-certificates').click()
+    await shot('10-certificates-zh')
+    await page.getByTestId('language').click()
+    await page.getByText('English').click()
+    await expect.poll(() => page.getByTestId('nav-certificates').innerText()).toBe('Certificates')
+  })
+
+  it('guards the API: token required, foreign Host refused, bad arguments refused with a sentence', async () => {
+    const base = new URL(url)
+    const token = base.searchParams.get('token') ?? ''
+    const call = (path: string, init: RequestInit = {}, headers: Record<string, string> = {}) =>
+      fetch(`${base.origin}${path}`, { ...init, headers: { 'Content-Type': 'application/json', ...headers } })
+    expect((await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' })).status).toBe(401)
+    const wrongToken = await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' }, { Authorization: 'Bearer nope' })
+    expect(wrongToken.status).toBe(401)
+    const good = await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' }, { Authorization: `Bearer ${token}` })
+    expect(((await good.json()) as { ok: boolean; value: unknown[] }).value).toHaveLength(2)
+    const bad = await call('/api/call/createDevice', { method: 'POST', body: '{"args":[{"name":"x","authType":"password"}]}' }, { Authorization: `Bearer ${token}` })
+    expect(await bad.json()).toEqual({ ok: false, error: expect.stringMatching(/^The request to createDevice was malformed \(at 0\.authType\)/) })
+    const foreignOrigin = await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' }, { Authorization: `Bearer ${token}`, Origin: 'http://evil.example' })
+    expect(foreignOrigin.status).toBe(403)
+    // A DNS-rebinding page reaches the port under its own name: Node's fetch cannot forge Host,
+    // so speak HTTP by hand.
+    const { connect } = await import('node:net')
+    const reply = await new Promise<string>((resolve) => {
+      const socket = connect(Number(base.port), '127.0.0.1', () => socket.write(`GET / HTTP/1.1\r\nHost: rebind.example:${base.port}\r\nConnection: close\r\n\r\n`))
+      let text = ''
+      socket.on('data', (chunk: Buffer) => (text += chunk.toString()))
+      socket.on('close', () => resolve(text))
+    })
+    expect(reply).toMatch(/^HTTP\/1\.1 421/)
+  })
+})
