@@ -27,7 +27,7 @@ if (!electronBinaryPresent()) {
   if (fetched.status !== 0 || !electronBinaryPresent()) {
     console.error(
       'certdesk: the Electron binary could not be downloaded (this machine cannot reach its download server); ' +
-        'use the command line instead: npx certdesk --help.',
+        'run the same screens in a browser instead: npx certdesk serve.',
     )
     process.exit(1)
   }

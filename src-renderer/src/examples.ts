@@ -37,6 +37,26 @@ client.connect(HOST, PORT)
 client.loop_forever()
 `
 
+function mqttJs(id: string, host: string, port: number, options: string[]): Example {
+  return {
+    id,
+    title: `mqtt.js, ${port}`,
+    language: 'javascript',
+    code: `import fs from 'node:fs'
+import mqtt from 'mqtt'
+
+const client = mqtt.connect('mqtts://${host}:${port}', {
+${options.map((line) => `  ${line.endsWith(',') ? line : `${line},`}`).join('\n')}
+})
+client.on('connect', () => {
+  client.subscribe('/hello')
+  client.publish('/hello', JSON.stringify({ hello: 'world' }))
+})
+client.on('message', (topic, payload) => console.log(topic, payload.toString()))
+`,
+  }
+}
+
 /** Ready-to-run code for this device, following the seed's examples (paho-mqtt 1.x). */
 export function deviceExamples(device: DeviceView, endpoint: Endpoint): Example[] {
   const quoted = (text: string) => JSON.stringify(text)
@@ -57,26 +77,12 @@ client = mqtt.Client(client_id=client_id)
 client.username_pw_set(username, password)
 client.tls_set(ca_certs='./common_certs/root_ca.crt', cert_reqs=ssl.CERT_REQUIRED)`),
       },
-      {
-        id: 'mqttjs-8883',
-        title: `mqtt.js, ${endpoint.oneWayPort}`,
-        language: 'javascript',
-        code: `import fs from 'node:fs'
-import mqtt from 'mqtt'
-
-const client = mqtt.connect('mqtts://${endpoint.host}:${endpoint.oneWayPort}', {
-  clientId: ${quoted(device.deviceId)},
-  username: ${quoted(device.username)},
-  password: ${quoted(device.deviceKey)},
-  ca: fs.readFileSync('./common_certs/root_ca.crt'),
-})
-client.on('connect', () => {
-  client.subscribe('/hello')
-  client.publish('/hello', JSON.stringify({ hello: 'world' }))
-})
-client.on('message', (topic, payload) => console.log(topic, payload.toString()))
-`,
-      },
+      mqttJs('mqttjs-8883', endpoint.host, endpoint.oneWayPort, [
+        `clientId: ${quoted(device.deviceId)}`,
+        `username: ${quoted(device.username)}`,
+        `password: ${quoted(device.deviceKey)}`,
+        "ca: fs.readFileSync('./common_certs/root_ca.crt'),",
+      ]),
       {
         id: 'mosquitto-8883',
         title: `mosquitto_pub, ${endpoint.oneWayPort}`,
@@ -105,27 +111,13 @@ client.tls_set(ca_certs='./common_certs/root_ca.crt',
                keyfile='./common_certs/common.key',
                tls_version=ssl.PROTOCOL_TLSv1_2)`),
       },
-      {
-        id: 'mqttjs-8884',
-        title: `mqtt.js, ${endpoint.mutualPort}`,
-        language: 'javascript',
-        code: `import fs from 'node:fs'
-import mqtt from 'mqtt'
-
-const client = mqtt.connect('mqtts://${endpoint.host}:${endpoint.mutualPort}', {
-  clientId: ${quoted(device.deviceId)},
-  username: ${quoted(device.username)},
-  ca: fs.readFileSync('./common_certs/root_ca.crt'),
-  cert: fs.readFileSync('./common_certs/common.crt'),
-  key: fs.readFileSync('./common_certs/common.key'),
-})
-client.on('connect', () => {
-  client.subscribe('/hello')
-  client.publish('/hello', JSON.stringify({ hello: 'world' }))
-})
-client.on('message', (topic, payload) => console.log(topic, payload.toString()))
-`,
-      },
+      mqttJs('mqttjs-8884', endpoint.host, endpoint.mutualPort, [
+        `clientId: ${quoted(device.deviceId)}`,
+        `username: ${quoted(device.username)}`,
+        "ca: fs.readFileSync('./common_certs/root_ca.crt'),",
+        "cert: fs.readFileSync('./common_certs/common.crt'),",
+        "key: fs.readFileSync('./common_certs/common.key'),",
+      ]),
       {
         id: 'mosquitto-8884',
         title: `mosquitto_pub, ${endpoint.mutualPort}`,
