@@ -1,4 +1,5 @@
 import { existsSync, statSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { CertdeskError, invalidInput, isCertdeskError } from '../core/errors'
@@ -11,12 +12,15 @@ import { readConnectionLog } from '../core/broker/connectionLog'
 import { validatePort } from '../core/broker/settings'
 import { Workspace } from '../core/workspace'
 import { startBrowserMode } from '../serve/browserMode'
+import { runQuickTest } from '../core/tester/quickTest'
+import { profileForDevice, profileFromBundle } from '../core/tester/profiles'
 import {
   certificateTable,
   connectionLogTable,
   describeCertificate,
   describeDevice,
   describeRootCa,
+  describeQuickTest,
   deviceTable,
 } from './output'
 
@@ -34,6 +38,8 @@ export interface CliIo {
 }
 
 class UsageError extends Error {}
+/** The command has already said why it failed (on stdout, as its result): just exit 1. */
+class ReportedFailure extends Error {}
 
 function parseDays(value: string): number {
   if (!/^\d+$/.test(value)) throw invalidInput(`"${value}" is not a number of days.`)
@@ -363,6 +369,45 @@ export function buildProgram(io: CliIo): Command {
       print(command, { path, serverCertificate: workspace.snapshot().broker?.serverCertificate }, `Wrote ${path}; it holds the broker's private key, keep it safe.`)
     })
 
+  // ----- test -----
+  program.command('test')
+    .description("the seed's quick test (subscribe /hello, publish, receive) with a diagnosis on failure")
+    .option('--device <id>', 'test this device of the registry (device ID or id)')
+    .option('--port <n>', 'broker port (8883 one-way, 8884 mutual; default: from the device)')
+    .option('--host <host>', 'broker host (default: the embedded broker)')
+    .option('--cert <id>', 'which bound certificate to use, when several are')
+    .option('--bundle <file.zip>', 'test with a bundle zip instead of the registry (for other brokers)')
+    .option('--device-id <id>', 'with --bundle: the client_id')
+    .option('--username <name>', 'with --bundle: the username')
+    .option('--key-passphrase-env <var>', 'with --bundle: environment variable holding the key passphrase')
+    .action(async (options: { device?: string; port?: string; host?: string; cert?: string; bundle?: string; deviceId?: string; username?: string; keyPassphraseEnv?: string }, command: Command) => {
+      let profile
+      let certdeskDataDir: string | undefined
+      if (options.bundle !== undefined) {
+        if (!options.deviceId || !options.port || !options.host) throw new UsageError('With --bundle, give --device-id, --port and --host too.')
+        let zip: Buffer
+        try {
+          zip = await readFile(resolve(options.bundle))
+        } catch {
+          throw invalidInput(`Cannot read ${options.bundle}.`)
+        }
+        const passphrase = options.keyPassphraseEnv === undefined ? undefined : passphraseFrom({ passphraseEnv: options.keyPassphraseEnv }, io.env)
+        profile = profileFromBundle(zip, { host: options.host, port: parsePort(options.port), clientId: options.deviceId, username: options.username, passphrase })
+      } else {
+        if (!options.device) throw new UsageError('Give --device ID (or --bundle FILE.zip with --device-id, --port and --host).')
+        const workspace = await open(command)
+        profile = await profileForDevice(workspace, options.device, {
+          port: options.port === undefined ? undefined : parsePort(options.port),
+          host: options.host,
+          certificateId: options.cert,
+        })
+        certdeskDataDir = workspace.dataDir
+      }
+      const result = await runQuickTest(profile, { certdeskDataDir })
+      print(command, result, describeQuickTest(result))
+      if (!result.pass) throw new ReportedFailure()
+    })
+
   // ----- serve -----
   program.command('serve')
     .description('browser mode: the screens and the API on http://127.0.0.1, plus the embedded broker')
@@ -407,6 +452,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       // Commander has already printed its one line (or the help text).
       return error.exitCode === 0 ? 0 : 2
     }
+    if (error instanceof ReportedFailure) return 1
     if (error instanceof UsageError) {
       io.stderr(`certdesk: ${error.message}\n`)
       return 2

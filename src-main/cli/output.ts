@@ -1,4 +1,5 @@
 import type { ConnectionLogEntry } from '../core/broker/connectionLog'
+import type { QuickTestResult } from '../core/tester/quickTest'
 import type { CertificateView, DeviceView, RootCaView } from '../core/workspace'
 
 /** Columns padded to their widest cell; plain text so it pipes into grep and awk. */
@@ -82,4 +83,19 @@ export function connectionLogTable(entries: ConnectionLogEntry[]): string {
     ['TIME', 'LISTENER', 'CLIENT ID', 'USERNAME', 'RESULT', 'REASON'],
     entries.map((e) => [e.time, e.listener, e.clientId || '-', e.username ?? '-', e.result, e.reason ?? '']),
   )
+}
+
+export function describeQuickTest(result: QuickTestResult): string {
+  const where = `${result.clientId} at ${result.host}:${result.port}`
+  if (result.pass) {
+    return `PASS  ${where}: connected in ${result.connectMs} ms, /hello came back in ${result.roundTripMs} ms (${result.totalMs} ms in all).`
+  }
+  const diagnosis = result.diagnosis
+  const lines = [`FAIL  ${where}: ${diagnosis?.summary ?? 'the test failed.'}`]
+  if (diagnosis?.brokerReason) lines.push(`Broker says: ${diagnosis.brokerReason}`)
+  if (diagnosis?.nextStep) lines.push(`Next step: ${diagnosis.nextStep}`)
+  for (const certificate of diagnosis?.serverChain ?? []) {
+    lines.push(`Server certificate: ${certificate.subject} (issuer ${certificate.issuer}; names ${certificate.names.join(', ') || '-'}; valid ${certificate.validFrom.slice(0, 10)} to ${certificate.validTo.slice(0, 10)})`)
+  }
+  return lines.join('\n')
 }

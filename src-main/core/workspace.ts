@@ -161,6 +161,11 @@ export class Workspace {
     return buildBrokerBundle({ ...material, rootCertificatePem: await this.rootCertificatePem() })
   }
 
+  /** A certificate with its private key, for the tester in the main process (never the page). */
+  async certificateMaterial(reference: string): Promise<{ certificatePem: string; privateKeyPem: string }> {
+    return this.store.readRecordMaterial(this.getCertificate(reference).id)
+  }
+
   /** The seed's zip (`common_certs/…`) for one certificate; the only way a device key leaves. */
   async exportDeviceBundle(reference: string): Promise<Buffer> {
     const certificate = this.getCertificate(reference)
