@@ -144,7 +144,7 @@ const UNTRUSTED = new Set([
   'UNABLE_TO_GET_ISSUER_CERT',
   'CERT_SIGNATURE_FAILURE',
 ])
-const CLIENT_REFUSED = /ALERT_(UNKNOWN_CA|BAD_CERTIFICATE|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|DECRYPT_ERROR|ACCESS_DENIED|HANDSHAKE_FAILURE)/
+const CLIENT_REFUSED = /ALERT[_ ](UNKNOWN[_ ]CA|BAD[_ ]CERTIFICATE|CERTIFICATE[_ ]REQUIRED|CERTIFICATE[_ ]UNKNOWN|DECRYPT[_ ]ERROR|ACCESS[_ ]DENIED|HANDSHAKE[_ ]FAILURE)/i
 
 /** MQTT 3.1.1 CONNACK codes and their MQTT 5 reason-code equivalents. */
 function mqttRefusal(code: number): Diagnosis | undefined {
@@ -178,6 +178,8 @@ export async function diagnoseFailure(error: FailureError, profile: ConnectionPr
     if (refusal) return { ...refusal, detail }
   }
   const codeText = String(code ?? '')
+  // OpenSSL's reason sometimes arrives only in the message (code EPROTO): read both.
+  const evidence = `${codeText} ${detail}`
   const target = `${profile.host}:${profile.port}`
   const chain = () => inspectServerChain(profile.host, profile.port, profile.tls.verification.serverName)
 
@@ -215,23 +217,23 @@ export async function diagnoseFailure(error: FailureError, profile: ConnectionPr
       serverChain,
     }
   }
-  if (/BAD_DECRYPT/.test(codeText)) {
+  if (/BAD[_ ]DECRYPT/i.test(evidence)) {
     return { code: 'wrong-key-passphrase', summary: 'The key passphrase is wrong.', nextStep: 'Enter the passphrase the key was exported with.', detail }
   }
-  if (/KEY_VALUES_MISMATCH/.test(codeText)) {
+  if (/KEY[_ ]VALUES[_ ]MISMATCH/i.test(evidence)) {
     return { code: 'key-certificate-mismatch', summary: 'The client key does not belong to the client certificate.', nextStep: 'Use the key issued with this certificate.', detail }
   }
-  if (/ALERT_PROTOCOL_VERSION|UNSUPPORTED_PROTOCOL|NO_PROTOCOLS_AVAILABLE/.test(codeText)) {
+  if (/ALERT[_ ]PROTOCOL[_ ]VERSION|UNSUPPORTED[_ ]PROTOCOL|NO[_ ]PROTOCOLS[_ ]AVAILABLE/i.test(evidence)) {
     return { code: 'tls-version-mismatch', summary: 'The client and the broker share no TLS version.', nextStep: 'Change the minimum or maximum TLS version (most brokers take TLS 1.2).', detail }
   }
-  if (/NO_APPLICATION_PROTOCOL/.test(codeText)) {
+  if (/NO[_ ]APPLICATION[_ ]PROTOCOL/i.test(evidence)) {
     return { code: 'alpn-mismatch', summary: 'The broker accepts none of the ALPN protocols offered.', nextStep: 'Remove the ALPN protocols, or offer the one the broker expects (often "mqtt").', detail }
   }
-  if (/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST/.test(codeText)) {
+  if (/WRONG[_ ]VERSION[_ ]NUMBER|PACKET[_ ]LENGTH[_ ]TOO[_ ]LONG|HTTP[_ ]REQUEST/i.test(evidence)) {
     return { code: 'not-tls', summary: `${target} does not answer with TLS.`, nextStep: 'Check the port: 8883 and 8884 are the TLS ports; 1883 is plain MQTT.', detail }
   }
   const presentedCertificate = profile.tls.client.mode !== 'none'
-  if (CLIENT_REFUSED.test(codeText) || (presentedCertificate && /ECONNRESET|EPIPE/.test(codeText)) || (/CERTIFICATE_REQUIRED/.test(codeText))) {
+  if (CLIENT_REFUSED.test(evidence) || (presentedCertificate && /ECONNRESET|EPIPE/.test(codeText))) {
     return {
       code: 'client-certificate-refused',
       summary: presentedCertificate
@@ -249,7 +251,7 @@ export async function diagnoseFailure(error: FailureError, profile: ConnectionPr
   if (codeText === 'ENOTFOUND' || codeText === 'EAI_AGAIN') {
     return { code: 'dns', summary: `The host name "${profile.host}" does not resolve.`, nextStep: 'Check the spelling, or use the IP address.', detail }
   }
-  if (codeText === 'ETIMEDOUT' || codeText === 'TIMEOUT') {
+  if (codeText === 'ETIMEDOUT' || codeText === 'TIMEOUT' || /timeout/i.test(detail)) {
     return { code: 'timeout', summary: `${target} did not answer in time.`, nextStep: 'Check that the broker is up and that no firewall drops the connection.', detail }
   }
   if (/ECONNRESET|EPIPE|CLOSED/.test(codeText)) {

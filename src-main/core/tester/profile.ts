@@ -48,7 +48,8 @@ export function toMqttOptions(profile: ConnectionProfile): IClientOptions {
     protocolVersion: profile.protocolVersion,
     keepalive: profile.keepalive,
     clean: profile.clean,
-    connectTimeout: profile.connectTimeoutMs,
+    // The quick test's own timer (connectTimeoutMs) fires first and names the timeout.
+    connectTimeout: profile.connectTimeoutMs + 1000,
     // The tester reports a failure; it never retries behind the operator's back.
     reconnectPeriod: 0,
     rejectUnauthorized: verification.mode !== 'off',

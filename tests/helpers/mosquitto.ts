@@ -1,0 +1,74 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { chmod, mkdir, writeFile } from 'node:fs/promises'
+import { connect as tcpConnect } from 'node:net'
+import { join } from 'node:path'
+import { afterAll } from 'vitest'
+import { freePort, temporaryFolder } from './tools'
+
+export interface MosquittoOptions {
+  caPem: string
+  certificatePem: string
+  privateKeyPem: string
+  requireCertificate: boolean
+  /** mosquitto's `tls_version` (e.g. 'tlsv1.2'), to provoke a version mismatch. */
+  tlsVersion?: string
+}
+
+async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited: ${output()}`)
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = tcpConnect(port, '127.0.0.1', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.on('error', () => resolve(false))
+    })
+    if (open) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`mosquitto did not listen on ${port}: ${output()}`)
+}
+
+/**
+ * Debian's mosquitto on a loopback port with a TLS listener, stopped when the test file ends.
+ * mosquitto drops to its own user when started as root, so everything it reads is world-readable
+ * (test material only).
+ */
+export async function startMosquitto(options: MosquittoOptions): Promise<{ port: number; stop(): void }> {
+  const root = await temporaryFolder('certdesk-mosquitto-')
+  const dir = join(root, 'conf')
+  await mkdir(dir, { recursive: true })
+  await chmod(root, 0o755)
+  await chmod(dir, 0o755)
+  const files = { cafile: options.caPem, certfile: options.certificatePem, keyfile: options.privateKeyPem }
+  for (const [name, text] of Object.entries(files)) {
+    await writeFile(join(dir, name), text)
+    await chmod(join(dir, name), 0o644)
+  }
+  const port = await freePort()
+  const config = join(dir, 'mosquitto.conf')
+  await writeFile(
+    config,
+    [
+      'per_listener_settings true',
+      `listener ${port} 127.0.0.1`,
+      ...Object.keys(files).map((name) => `${name} ${join(dir, name)}`),
+      `require_certificate ${options.requireCertificate}`,
+      ...(options.tlsVersion ? [`tls_version ${options.tlsVersion}`] : []),
+      'allow_anonymous true',
+      'log_dest stderr',
+      '',
+    ].join('\n'),
+  )
+  await chmod(config, 0o644)
+  let output = ''
+  const child = spawn('mosquitto', ['-c', config])
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
+  afterAll(() => {
+    child.kill()
+  })
+  await waitForPort(port, child, () => output)
+  return { port, stop: () => child.kill() }
+}
