@@ -2,7 +2,10 @@ import { z } from 'zod'
 import { isCertdeskError } from '../core/errors'
 import { KEY_TYPES } from '../core/pki/keyTypes'
 import type { Workspace } from '../core/workspace'
-import type { BrokerStatus, CertdeskApi, ConnectionLogEntry, Envelope, OperationName, SaveResult } from './types'
+import type { ConnectionProfile } from '../core/tester/profile'
+import { profileForDevice } from '../core/tester/profiles'
+import { runQuickTest } from '../core/tester/quickTest'
+import type { BrokerStatus, CertdeskApi, ConnectionLogEntry, Envelope, ManualQuickTest, OperationName, SaveResult } from './types'
 import { OPERATIONS } from './types'
 
 /** What only a front door can do: show a save dialog (Electron) and report the broker. */
@@ -16,6 +19,9 @@ const id = z.string().min(1).max(200)
 const name = z.string().max(1000)
 const authType = z.enum(['token', 'cert'])
 const deviceIds = z.array(id).min(1).max(10_000)
+const port = z.number().int().min(1).max(65_535)
+const host = z.string().min(1).max(253)
+const pem = z.string().max(200_000)
 
 /** Run-time shapes of each operation's arguments: nothing unchecked reaches the core. */
 const ARGUMENTS = {
@@ -46,7 +52,71 @@ const ARGUMENTS = {
   saveRootCertificate: z.tuple([]),
   getBrokerStatus: z.tuple([]),
   getConnectionLog: z.tuple([]),
+  runQuickTest: z.tuple([
+    z.discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('device'), deviceId: id, port: port.optional(), host: host.optional(), certificateId: id.optional() }),
+      z.strictObject({
+        kind: z.literal('manual'),
+        host,
+        port,
+        clientId: z.string().min(1).max(65_535),
+        username: z.string().max(65_535).optional(),
+        password: z.string().max(65_535).optional(),
+        protocolVersion: z.union([z.literal(4), z.literal(5)]),
+        verification: z.strictObject({
+          mode: z.enum(['certdesk', 'pem', 'system', 'off']),
+          caPem: pem.optional(),
+          serverName: host.optional(),
+          minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).optional(),
+          alpnProtocols: z.array(z.string().min(1).max(255)).max(8).optional(),
+        }),
+        client: z.strictObject({
+          mode: z.enum(['none', 'certdesk', 'pem']),
+          certificateId: id.optional(),
+          certificatePem: pem.optional(),
+          privateKeyPem: pem.optional(),
+          passphrase: z.string().max(1024).optional(),
+        }),
+      }),
+    ]),
+  ]),
 } satisfies Record<OperationName, z.ZodType<unknown[]>>
+
+/** A hand-made profile; Certdesk's own root and certificates are read from the store here. */
+async function manualProfile(workspace: Workspace, request: ManualQuickTest): Promise<ConnectionProfile> {
+  const { verification, client } = request
+  const caPem = verification.mode === 'certdesk' ? await workspace.rootCertificatePem() : verification.caPem
+  const material = client.mode === 'certdesk' && client.certificateId ? await workspace.certificateMaterial(client.certificateId) : undefined
+  return {
+    host: request.host,
+    port: request.port,
+    clientId: request.clientId,
+    username: request.username,
+    password: request.password,
+    protocolVersion: request.protocolVersion,
+    keepalive: 30,
+    clean: true,
+    connectTimeoutMs: 8000,
+    tls: {
+      verification: {
+        mode: verification.mode === 'certdesk' ? 'pem' : verification.mode,
+        caPem,
+        serverName: verification.serverName,
+        minVersion: verification.minVersion,
+        alpnProtocols: verification.alpnProtocols,
+      },
+      client:
+        client.mode === 'none'
+          ? { mode: 'none' }
+          : {
+              mode: 'pem',
+              certificatePem: material?.certificatePem ?? client.certificatePem,
+              privateKeyPem: material?.privateKeyPem ?? client.privateKeyPem,
+              passphrase: client.passphrase,
+            },
+    },
+  }
+}
 
 /** The main side's implementation of the contract, over one workspace. */
 export function implementApi(workspace: Workspace, frontDoor: FrontDoor): CertdeskApi {
@@ -73,6 +143,10 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     saveRootCertificate: async () => frontDoor.saveFile('root_ca.crt', await workspace.rootCertificatePem(), 0o644),
     getBrokerStatus: async () => frontDoor.brokerStatus(),
     getConnectionLog: () => frontDoor.connectionLog(),
+    runQuickTest: async (request) => {
+      const profile = request.kind === 'device' ? await profileForDevice(workspace, request.deviceId, request) : await manualProfile(workspace, request)
+      return runQuickTest(profile, { certdeskDataDir: workspace.dataDir })
+    },
   }
 }
 

@@ -4,8 +4,9 @@ import type { ConnectionLogEntry, ListenerState, SessionInfo } from '../core/bro
 import type { KeyType } from '../core/pki/keyTypes'
 import type { CertificateView, DeviceView, RootCaView } from '../core/registry/views'
 import type { AuthType, BrokerServerCertificateRecord, BrokerSettings } from '../core/store/schema'
+import type { Diagnosis, QuickTestResult } from '../core/tester/types'
 
-export type { AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, KeyType, ListenerState, RootCaView, SessionInfo }
+export type { AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, Diagnosis, KeyType, ListenerState, QuickTestResult, RootCaView, SessionInfo }
 export { KEY_TYPES } from '../core/pki/keyTypes'
 
 export interface CertificateInput {
@@ -49,6 +50,34 @@ export interface SaveResult {
   location?: string
 }
 
+/** A quick test of a registered device: one click from its page. */
+export interface DeviceQuickTest {
+  kind: 'device'
+  deviceId: string
+  port?: number
+  host?: string
+  /** Which bound certificate, when several are. */
+  certificateId?: string
+}
+
+/**
+ * A quick test described by hand. Secrets Certdesk holds are named, not sent: 'certdesk' trusts
+ * the root CA, and a client certificate is given by id; pasted PEM is the user's own.
+ */
+export interface ManualQuickTest {
+  kind: 'manual'
+  host: string
+  port: number
+  clientId: string
+  username?: string
+  password?: string
+  protocolVersion: 4 | 5
+  verification: { mode: 'certdesk' | 'pem' | 'system' | 'off'; caPem?: string; serverName?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; alpnProtocols?: string[] }
+  client: { mode: 'none' | 'certdesk' | 'pem'; certificateId?: string; certificatePem?: string; privateKeyPem?: string; passphrase?: string }
+}
+
+export type QuickTestRequest = DeviceQuickTest | ManualQuickTest
+
 /** Every operation the renderer may ask for. All answers are promises. */
 export interface CertdeskApi {
   getRootCa(): Promise<RootCaView>
@@ -70,6 +99,8 @@ export interface CertdeskApi {
   saveRootCertificate(): Promise<SaveResult>
   getBrokerStatus(): Promise<BrokerStatus>
   getConnectionLog(): Promise<ConnectionLogEntry[]>
+  /** Connect, subscribe /hello, publish {"hello": "world"}, receive it; diagnose a failure. */
+  runQuickTest(request: QuickTestRequest): Promise<QuickTestResult>
 }
 
 export type OperationName = keyof CertdeskApi
@@ -94,6 +125,7 @@ export const OPERATIONS = [
   'saveRootCertificate',
   'getBrokerStatus',
   'getConnectionLog',
+  'runQuickTest',
 ] as const satisfies readonly OperationName[]
 
 /** Every answer travels wrapped, so an error arrives as one plain sentence on any transport. */

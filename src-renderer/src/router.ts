@@ -10,5 +10,6 @@ export const router = createRouter({
     { path: '/devices', component: () => import('./views/DevicesView.vue') },
     { path: '/devices/:id', component: () => import('./views/DeviceDetailView.vue'), props: true },
     { path: '/authority', component: () => import('./views/AuthorityView.vue') },
+    { path: '/tester', component: () => import('./views/TesterView.vue') },
   ],
 })

@@ -145,6 +145,33 @@ describe('browser mode (certdesk serve) in Chromium', () => {
     await shot('08-device-auth-info')
   })
 
+  it('passes the Quick test from a device page in two clicks, on each port', async () => {
+    for (const [name, port] of [
+      ['Meter', 'oneWay'],
+      ['Camera', 'mutual'],
+    ] as const) {
+      await page.getByTestId('nav-devices').click()
+      await page.getByTestId(`device-link-${name}`).click()
+      await page.getByTestId('test-device').click() // first click
+      await page.getByTestId('quick-test').click() // second click
+      await expect.poll(() => page.getByTestId('quick-test-result').innerText(), { timeout: 15_000 }).toMatch(/Passed/)
+      const settings = await cli<{ oneWayPort: number; mutualPort: number }>('broker', 'settings')
+      expect(await page.getByTestId('tester-port').locator('label.is-checked').innerText()).toContain(String(port === 'oneWay' ? settings.oneWayPort : settings.mutualPort))
+      await shot(`11-tester-pass-${name.toLowerCase()}`)
+    }
+  })
+
+  it("explains a failed Quick test with the broker's reason", async () => {
+    const [certificate] = await cli<{ id: string }[]>('cert', 'list')
+    await cli('cert', 'update', certificate.id, '--disable')
+    await page.getByTestId('quick-test').click()
+    await expect.poll(() => page.getByTestId('quick-test-result').innerText(), { timeout: 15_000 }).toMatch(/Failed/)
+    expect(await page.getByTestId('diagnosis-summary').innerText()).toMatch(/not authorized/)
+    expect(await page.getByTestId('diagnosis-broker-reason').innerText()).toBe('certificate is disabled')
+    await shot('12-tester-failure')
+    await cli('cert', 'update', certificate.id, '--enable')
+  })
+
   it('shows the authority and the running broker', async () => {
     await page.getByTestId('nav-authority').click()
     await expect.poll(() => page.getByTestId('broker-state').innerText()).toBe('Running')

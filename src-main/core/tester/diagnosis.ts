@@ -1,52 +1,9 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls'
 import type { ConnectionProfile } from './profile'
+import type { Diagnosis, DiagnosisCode, ServerCertificateSummary } from './types'
 
-export type DiagnosisCode =
-  | 'untrusted-ca'
-  | 'host-name-mismatch'
-  | 'server-certificate-expired'
-  | 'server-certificate-not-yet-valid'
-  | 'wrong-key-passphrase'
-  | 'key-certificate-mismatch'
-  | 'unreadable-client-material'
-  | 'client-certificate-refused'
-  | 'tls-version-mismatch'
-  | 'alpn-mismatch'
-  | 'not-tls'
-  | 'connection-refused'
-  | 'timeout'
-  | 'dns'
-  | 'mqtt-bad-credentials'
-  | 'mqtt-not-authorized'
-  | 'mqtt-client-id-rejected'
-  | 'mqtt-unsupported-protocol'
-  | 'mqtt-server-unavailable'
-  | 'connection-closed'
-  | 'unknown'
-
-export interface ServerCertificateSummary {
-  subject: string
-  issuer: string
-  names: string[]
-  validFrom: string
-  validTo: string
-  fingerprint256: string
-}
-
-export interface Diagnosis {
-  code: DiagnosisCode
-  /** What happened, in one sentence. */
-  summary: string
-  /** What to do about it. */
-  nextStep: string
-  /** The error as the TLS or MQTT stack reported it, for the curious. */
-  detail?: string
-  /** Against Certdesk's own broker: the reason it logged for refusing this client. */
-  brokerReason?: string
-  /** The server's certificate chain, leaf first, when the failure concerns it. */
-  serverChain?: ServerCertificateSummary[]
-}
+export type { Diagnosis, DiagnosisCode, ServerCertificateSummary }
 
 type FailureError = Error & { code?: string | number; reason?: string; cert?: PeerCertificate }
 

@@ -1,23 +1,14 @@
 import mqtt, { type MqttClient } from 'mqtt'
 import { readConnectionLog } from '../broker/connectionLog'
-import { type Diagnosis, checkClientMaterial, diagnoseFailure } from './diagnosis'
+import { checkClientMaterial, diagnoseFailure } from './diagnosis'
+import type { Diagnosis, QuickTestResult } from './types'
+
+export type { QuickTestResult }
 import { type ConnectionProfile, toMqttOptions } from './profile'
 
 export const QUICK_TEST_TOPIC = '/hello'
 export const QUICK_TEST_PAYLOAD = JSON.stringify({ hello: 'world' })
 
-export interface QuickTestResult {
-  pass: boolean
-  host: string
-  port: number
-  clientId: string
-  /** Milliseconds from start to CONNACK. */
-  connectMs?: number
-  /** Milliseconds from publishing to receiving the message back. */
-  roundTripMs?: number
-  totalMs: number
-  diagnosis?: Diagnosis
-}
 
 export interface QuickTestOptions {
   /** The data folder of a Certdesk broker being tested: its logged reason joins the diagnosis. */

@@ -1,6 +1,6 @@
 export default {
   app: { title: 'Certdesk', language: 'Language' },
-  nav: { certificates: 'Certificates', devices: 'Devices', authority: 'Authority' },
+  nav: { certificates: 'Certificates', devices: 'Devices', authority: 'Authority', tester: 'Tester' },
   common: {
     create: 'Create', cancel: 'Cancel', save: 'Save', delete: 'Delete', remove: 'Remove', search: 'Search by name',
     enabled: 'Enabled', disabled: 'Disabled', copy: 'Copy', copied: 'Copied', reveal: 'Reveal', hide: 'Hide',
@@ -30,6 +30,17 @@ export default {
     authInfo: 'Authentication info', deviceKey: 'Device key', endpoints: 'Endpoints', oneWay: 'One-way TLS', mutual: 'Mutual TLS',
     examples: 'Example code', regenerate: 'Regenerate key', regenerateConfirm: 'Regenerate the device key? The old one stops working at once.',
     deleteConfirm: 'Delete device {device}? Its bindings are removed.',
+  },
+  tester: {
+    title: 'Connection tester', fromDevice: 'From a device', manual: 'Manual', device: 'Device', port: 'Port', host: 'Host',
+    certificate: 'Certificate', quickTest: 'Quick test', running: 'Testing…', pass: 'Passed', fail: 'Failed',
+    connectedIn: 'Connected in {ms} ms; /hello came back in {roundTrip} ms.', brokerSays: 'The broker says', nextStep: 'Next step',
+    details: 'Technical details', serverChain: 'Server certificate chain', clientId: 'Client ID', password: 'Password',
+    mqttVersion: 'MQTT version', serverVerification: 'Server verification', certdeskRoot: "Certdesk's root CA", system: 'System store',
+    pasted: 'Pasted PEM', off: 'Off (insecure)', offWarning: 'Without server verification anyone can pose as the broker.',
+    serverName: 'Server name (SNI) override', minVersion: 'Minimum TLS version', clientAuth: 'Client authentication', none: 'None',
+    certdeskCertificate: "One of Certdesk's certificates", caPem: 'CA certificate (PEM)', certificatePem: 'Certificate (PEM)',
+    keyPem: 'Private key (PEM)', keyPassphrase: 'Key passphrase', testDevice: 'Test connection',
   },
   authority: {
     title: 'Authority', rootCa: 'Root CA', subject: 'Subject', keyProtection: 'Key protection',

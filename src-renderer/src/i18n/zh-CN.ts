@@ -2,7 +2,7 @@ import type en from './en'
 
 const zhCN: typeof en = {
   app: { title: 'Certdesk', language: '语言' },
-  nav: { certificates: '证书管理', devices: '设备管理', authority: '根证书' },
+  nav: { certificates: '证书管理', devices: '设备管理', authority: '根证书', tester: '连接测试' },
   common: {
     create: '创建', cancel: '取消', save: '保存', delete: '删除', remove: '移除', search: '按名称搜索',
     enabled: '可用', disabled: '不可用', copy: '复制', copied: '已复制', reveal: '显示', hide: '隐藏',
@@ -32,6 +32,17 @@ const zhCN: typeof en = {
     authInfo: '认证信息', deviceKey: '设备密钥', endpoints: '接入地址', oneWay: '单向认证', mutual: '双向认证',
     examples: '示例代码', regenerate: '重新生成密钥', regenerateConfirm: '重新生成设备密钥？旧密钥将立即失效。',
     deleteConfirm: '删除设备 {device}？其绑定关系将被移除。',
+  },
+  tester: {
+    title: '连接测试', fromDevice: '从设备', manual: '手动', device: '设备', port: '端口', host: '主机',
+    certificate: '证书', quickTest: '快速测试', running: '测试中…', pass: '通过', fail: '失败',
+    connectedIn: '{ms} 毫秒内连接；/hello 在 {roundTrip} 毫秒内返回。', brokerSays: '服务器说明', nextStep: '下一步',
+    details: '技术细节', serverChain: '服务器证书链', clientId: '客户端 ID', password: '密码',
+    mqttVersion: 'MQTT 版本', serverVerification: '服务器验证', certdeskRoot: 'Certdesk 根证书', system: '系统证书库',
+    pasted: '粘贴 PEM', off: '关闭（不安全）', offWarning: '不验证服务器时，任何人都可以冒充消息服务器。',
+    serverName: '服务器名称（SNI）', minVersion: '最低 TLS 版本', clientAuth: '客户端认证', none: '无',
+    certdeskCertificate: 'Certdesk 中的证书', caPem: 'CA 证书（PEM）', certificatePem: '证书（PEM）',
+    keyPem: '私钥（PEM）', keyPassphrase: '私钥口令', testDevice: '测试连接',
   },
   authority: {
     title: '根证书', rootCa: '根 CA', subject: '主题', keyProtection: '密钥保护',

@@ -1,0 +1,60 @@
+// Types only, no Node imports: the renderer shows these.
+
+export type DiagnosisCode =
+  | 'untrusted-ca'
+  | 'host-name-mismatch'
+  | 'server-certificate-expired'
+  | 'server-certificate-not-yet-valid'
+  | 'wrong-key-passphrase'
+  | 'key-certificate-mismatch'
+  | 'unreadable-client-material'
+  | 'client-certificate-refused'
+  | 'tls-version-mismatch'
+  | 'alpn-mismatch'
+  | 'not-tls'
+  | 'connection-refused'
+  | 'timeout'
+  | 'dns'
+  | 'mqtt-bad-credentials'
+  | 'mqtt-not-authorized'
+  | 'mqtt-client-id-rejected'
+  | 'mqtt-unsupported-protocol'
+  | 'mqtt-server-unavailable'
+  | 'connection-closed'
+  | 'unknown'
+
+export interface ServerCertificateSummary {
+  subject: string
+  issuer: string
+  names: string[]
+  validFrom: string
+  validTo: string
+  fingerprint256: string
+}
+
+export interface Diagnosis {
+  code: DiagnosisCode
+  /** What happened, in one sentence. */
+  summary: string
+  /** What to do about it. */
+  nextStep: string
+  /** The error as the TLS or MQTT stack reported it, for the curious. */
+  detail?: string
+  /** Against Certdesk's own broker: the reason it logged for refusing this client. */
+  brokerReason?: string
+  /** The server's certificate chain, leaf first, when the failure concerns it. */
+  serverChain?: ServerCertificateSummary[]
+}
+
+export interface QuickTestResult {
+  pass: boolean
+  host: string
+  port: number
+  clientId: string
+  /** Milliseconds from start to CONNACK. */
+  connectMs?: number
+  /** Milliseconds from publishing to receiving the message back. */
+  roundTripMs?: number
+  totalMs: number
+  diagnosis?: Diagnosis
+}
