@@ -19,6 +19,7 @@ if (!app.requestSingleInstanceLock()) {
 const rendererFile = join(import.meta.dirname, '../renderer/index.html')
 let mainWindow: BrowserWindow | null = null
 let broker: UtilityProcess | null = null
+let closeApi: (() => Promise<void>) | undefined
 let brokerStatus: BrokerStatus = { state: 'stopped', error: 'The broker is starting.', sessions: [] }
 
 /** Window size and other preferences: electron-store's own file, apart from the registry. */
@@ -103,7 +104,9 @@ void app.whenReady().then(async () => {
     },
     brokerStatus: () => brokerStatus,
     connectionLog: () => readConnectionLog(dataDir),
+    emit: send,
   })
+  closeApi = api.close
   registerIpcHandlers(ipcMain, createDispatcher(api), trustedSender(pathToFileURL(rendererFile).href, process.env.ELECTRON_RENDERER_URL))
 
   mainWindow = createMainWindow()
@@ -122,7 +125,10 @@ void app.whenReady().then(async () => {
   })
 })
 
-app.on('before-quit', () => broker?.postMessage({ type: 'stop' }))
+app.on('before-quit', () => {
+  broker?.postMessage({ type: 'stop' })
+  void closeApi?.()
+})
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit()

@@ -5,7 +5,8 @@ import type { Workspace } from '../core/workspace'
 import type { ConnectionProfile } from '../core/tester/profile'
 import { profileForDevice } from '../core/tester/profiles'
 import { runQuickTest } from '../core/tester/quickTest'
-import type { BrokerStatus, CertdeskApi, ConnectionLogEntry, Envelope, ManualQuickTest, OperationName, SaveResult } from './types'
+import { TesterSessions } from '../core/tester/sessions'
+import type { BrokerStatus, CertdeskApi, CertdeskEvent, ConnectionLogEntry, Envelope, ManualQuickTest, OperationName, QuickTestRequest, SaveResult } from './types'
 import { OPERATIONS } from './types'
 
 /** What only a front door can do: show a save dialog (Electron) and report the broker. */
@@ -13,6 +14,8 @@ export interface FrontDoor {
   saveFile(suggestedName: string, data: Buffer | string, mode: number): Promise<SaveResult>
   brokerStatus(): BrokerStatus
   connectionLog(): Promise<ConnectionLogEntry[]>
+  /** Tells the page something it did not ask for (tester messages, say). */
+  emit(event: CertdeskEvent): void
 }
 
 const id = z.string().min(1).max(200)
@@ -22,6 +25,34 @@ const deviceIds = z.array(id).min(1).max(10_000)
 const port = z.number().int().min(1).max(65_535)
 const host = z.string().min(1).max(253)
 const pem = z.string().max(200_000)
+const topic = z.string().min(1).max(65_535)
+const qos = z.union([z.literal(0), z.literal(1), z.literal(2)])
+const quickTestRequest = z.discriminatedUnion('kind', [
+    z.strictObject({ kind: z.literal('device'), deviceId: id, port: port.optional(), host: host.optional(), certificateId: id.optional() }),
+    z.strictObject({
+      kind: z.literal('manual'),
+      host,
+      port,
+      clientId: z.string().min(1).max(65_535),
+      username: z.string().max(65_535).optional(),
+      password: z.string().max(65_535).optional(),
+      protocolVersion: z.union([z.literal(4), z.literal(5)]),
+      verification: z.strictObject({
+        mode: z.enum(['certdesk', 'pem', 'system', 'off']),
+        caPem: pem.optional(),
+        serverName: host.optional(),
+        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).optional(),
+        alpnProtocols: z.array(z.string().min(1).max(255)).max(8).optional(),
+      }),
+      client: z.strictObject({
+        mode: z.enum(['none', 'certdesk', 'pem']),
+        certificateId: id.optional(),
+        certificatePem: pem.optional(),
+        privateKeyPem: pem.optional(),
+        passphrase: z.string().max(1024).optional(),
+      }),
+    }),
+  ])
 
 /** Run-time shapes of each operation's arguments: nothing unchecked reaches the core. */
 const ARGUMENTS = {
@@ -52,35 +83,18 @@ const ARGUMENTS = {
   saveRootCertificate: z.tuple([]),
   getBrokerStatus: z.tuple([]),
   getConnectionLog: z.tuple([]),
-  runQuickTest: z.tuple([
-    z.discriminatedUnion('kind', [
-      z.strictObject({ kind: z.literal('device'), deviceId: id, port: port.optional(), host: host.optional(), certificateId: id.optional() }),
-      z.strictObject({
-        kind: z.literal('manual'),
-        host,
-        port,
-        clientId: z.string().min(1).max(65_535),
-        username: z.string().max(65_535).optional(),
-        password: z.string().max(65_535).optional(),
-        protocolVersion: z.union([z.literal(4), z.literal(5)]),
-        verification: z.strictObject({
-          mode: z.enum(['certdesk', 'pem', 'system', 'off']),
-          caPem: pem.optional(),
-          serverName: host.optional(),
-          minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).optional(),
-          alpnProtocols: z.array(z.string().min(1).max(255)).max(8).optional(),
-        }),
-        client: z.strictObject({
-          mode: z.enum(['none', 'certdesk', 'pem']),
-          certificateId: id.optional(),
-          certificatePem: pem.optional(),
-          privateKeyPem: pem.optional(),
-          passphrase: z.string().max(1024).optional(),
-        }),
-      }),
-    ]),
+  runQuickTest: z.tuple([quickTestRequest]),
+  testerConnect: z.tuple([quickTestRequest]),
+  testerDisconnect: z.tuple([z.string().uuid()]),
+  testerSubscribe: z.tuple([z.string().uuid(), topic, qos]),
+  testerUnsubscribe: z.tuple([z.string().uuid(), topic]),
+  testerPublish: z.tuple([
+    z.string().uuid(),
+    z.strictObject({ topic, payload: z.string().max(1_000_000), encoding: z.enum(['text', 'json', 'hex', 'base64']), qos, retain: z.boolean() }),
   ]),
 } satisfies Record<OperationName, z.ZodType<unknown[]>>
+
+
 
 /** A hand-made profile; Certdesk's own root and certificates are read from the store here. */
 async function manualProfile(workspace: Workspace, request: ManualQuickTest): Promise<ConnectionProfile> {
@@ -118,8 +132,13 @@ async function manualProfile(workspace: Workspace, request: ManualQuickTest): Pr
   }
 }
 
+function profileForRequest(workspace: Workspace, request: QuickTestRequest): Promise<ConnectionProfile> {
+  return request.kind === 'device' ? profileForDevice(workspace, request.deviceId, request) : manualProfile(workspace, request)
+}
+
 /** The main side's implementation of the contract, over one workspace. */
-export function implementApi(workspace: Workspace, frontDoor: FrontDoor): CertdeskApi {
+export function implementApi(workspace: Workspace, frontDoor: FrontDoor): CertdeskApi & { close(): Promise<void> } {
+  const sessions = new TesterSessions((event) => frontDoor.emit(event))
   const safeName = (text: string) => text.replace(/[^\w.-]+/g, '_').slice(0, 60) || 'certificate'
   return {
     getRootCa: async () => workspace.rootCa(),
@@ -143,10 +162,14 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     saveRootCertificate: async () => frontDoor.saveFile('root_ca.crt', await workspace.rootCertificatePem(), 0o644),
     getBrokerStatus: async () => frontDoor.brokerStatus(),
     getConnectionLog: () => frontDoor.connectionLog(),
-    runQuickTest: async (request) => {
-      const profile = request.kind === 'device' ? await profileForDevice(workspace, request.deviceId, request) : await manualProfile(workspace, request)
-      return runQuickTest(profile, { certdeskDataDir: workspace.dataDir })
-    },
+    runQuickTest: async (request) => runQuickTest(await profileForRequest(workspace, request), { certdeskDataDir: workspace.dataDir }),
+    testerConnect: async (request) => sessions.connect(await profileForRequest(workspace, request)),
+    testerDisconnect: (sessionId) => sessions.disconnect(sessionId),
+    testerSubscribe: (sessionId, topicName, level) => sessions.subscribe(sessionId, topicName, level),
+    testerUnsubscribe: (sessionId, topicName) => sessions.unsubscribe(sessionId, topicName),
+    testerPublish: (sessionId, message) => sessions.publish(sessionId, message),
+    /** Not an operation: the front door calls it on shutdown. */
+    close: () => sessions.closeAll(),
   }
 }
 

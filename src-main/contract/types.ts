@@ -4,9 +4,9 @@ import type { ConnectionLogEntry, ListenerState, SessionInfo } from '../core/bro
 import type { KeyType } from '../core/pki/keyTypes'
 import type { CertificateView, DeviceView, RootCaView } from '../core/registry/views'
 import type { AuthType, BrokerServerCertificateRecord, BrokerSettings } from '../core/store/schema'
-import type { Diagnosis, QuickTestResult } from '../core/tester/types'
+import type { Diagnosis, PayloadEncoding, QuickTestResult, TesterEvent, TesterMessage } from '../core/tester/types'
 
-export type { AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, Diagnosis, KeyType, ListenerState, QuickTestResult, RootCaView, SessionInfo }
+export type { AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, Diagnosis, KeyType, ListenerState, PayloadEncoding, QuickTestResult, RootCaView, SessionInfo, TesterEvent, TesterMessage }
 export { KEY_TYPES } from '../core/pki/keyTypes'
 
 export interface CertificateInput {
@@ -101,6 +101,20 @@ export interface CertdeskApi {
   getConnectionLog(): Promise<ConnectionLogEntry[]>
   /** Connect, subscribe /hello, publish {"hello": "world"}, receive it; diagnose a failure. */
   runQuickTest(request: QuickTestRequest): Promise<QuickTestResult>
+  /** Opens a tester session in the main process; a failure comes back diagnosed. */
+  testerConnect(request: QuickTestRequest): Promise<{ sessionId?: string; diagnosis?: Diagnosis }>
+  testerDisconnect(sessionId: string): Promise<void>
+  testerSubscribe(sessionId: string, topic: string, qos: 0 | 1 | 2): Promise<void>
+  testerUnsubscribe(sessionId: string, topic: string): Promise<void>
+  testerPublish(sessionId: string, message: TesterPublish): Promise<void>
+}
+
+export interface TesterPublish {
+  topic: string
+  payload: string
+  encoding: PayloadEncoding
+  qos: 0 | 1 | 2
+  retain: boolean
 }
 
 export type OperationName = keyof CertdeskApi
@@ -126,6 +140,11 @@ export const OPERATIONS = [
   'getBrokerStatus',
   'getConnectionLog',
   'runQuickTest',
+  'testerConnect',
+  'testerDisconnect',
+  'testerSubscribe',
+  'testerUnsubscribe',
+  'testerPublish',
 ] as const satisfies readonly OperationName[]
 
 /** Every answer travels wrapped, so an error arrives as one plain sentence on any transport. */
@@ -136,6 +155,7 @@ export type CertdeskEvent =
   | { type: 'registry' }
   | { type: 'broker'; status: BrokerStatus }
   | { type: 'connection'; entry: ConnectionLogEntry }
+  | TesterEvent
 
 export const IPC_CHANNEL_PREFIX = 'certdesk:'
 export const IPC_EVENT_CHANNEL = 'certdesk:event'

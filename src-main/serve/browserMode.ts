@@ -59,6 +59,7 @@ export async function startBrowserMode(
     },
     brokerStatus,
     connectionLog: async () => (broker ? broker.log.recent() : readConnectionLog(workspace.dataDir)),
+    emit,
   })
   const server = await startServer({
     workspace,
@@ -91,6 +92,7 @@ export async function startBrowserMode(
     broker: brokerStatus(),
     close: async () => {
       clearInterval(watcher)
+      await api.close()
       await server.close()
       await broker?.close()
     },

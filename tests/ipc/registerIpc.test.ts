@@ -23,6 +23,7 @@ beforeAll(async () => {
     saveFile: async () => ({ saved: false }),
     brokerStatus: () => ({ state: 'stopped', sessions: [] }),
     connectionLog: async () => [],
+    emit: () => undefined,
   })
   reached = []
   const recording = Object.fromEntries(

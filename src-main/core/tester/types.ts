@@ -58,3 +58,19 @@ export interface QuickTestResult {
   totalMs: number
   diagnosis?: Diagnosis
 }
+
+export type PayloadEncoding = 'text' | 'json' | 'hex' | 'base64'
+
+/** One MQTT message seen by a tester session, either way. The payload travels as base64. */
+export interface TesterMessage {
+  time: string
+  direction: 'in' | 'out'
+  topic: string
+  qos: 0 | 1 | 2
+  retain: boolean
+  payloadBase64: string
+}
+
+export type TesterEvent =
+  | { type: 'tester-messages'; sessionId: string; messages: TesterMessage[] }
+  | { type: 'tester-state'; sessionId: string; state: 'connected' | 'disconnected'; reason?: string }
