@@ -172,6 +172,18 @@ describe('browser mode (certdesk serve) in Chromium', () => {
     await cli('cert', 'update', certificate.id, '--enable')
   })
 
+  it('holds a session: connect, subscribe, publish, see the messages, disconnect', async () => {
+    await page.getByTestId('session-connect').click()
+    await expect.poll(() => page.getByTestId('session-state').innerText()).toBe('Connected')
+    await page.getByTestId('subscribe').click()
+    await page.getByTestId('publish').click()
+    await expect.poll(() => page.getByTestId('message-log').innerText(), { timeout: 10_000 }).toMatch(/"hello": "world"/)
+    await expect.poll(() => page.getByTestId('log-counts').innerText()).toBe('2 kept, 0 older dropped')
+    await shot('13-tester-session')
+    await page.getByTestId('session-disconnect').click()
+    await expect.poll(() => page.getByTestId('session-state').innerText()).toBe('Not connected')
+  })
+
   it('shows the authority and the running broker', async () => {
     await page.getByTestId('nav-authority').click()
     await expect.poll(() => page.getByTestId('broker-state').innerText()).toBe('Running')

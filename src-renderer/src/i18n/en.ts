@@ -40,6 +40,10 @@ export default {
     pasted: 'Pasted PEM', off: 'Off (insecure)', offWarning: 'Without server verification anyone can pose as the broker.',
     serverName: 'Server name (SNI) override', minVersion: 'Minimum TLS version', clientAuth: 'Client authentication', none: 'None',
     certdeskCertificate: "One of Certdesk's certificates", caPem: 'CA certificate (PEM)', certificatePem: 'Certificate (PEM)',
+    session: 'Session', connect: 'Connect', disconnect: 'Disconnect', connected: 'Connected', disconnected: 'Not connected',
+    subscribe: 'Subscribe', unsubscribe: 'Unsubscribe', topic: 'Topic', qos: 'QoS', publish: 'Publish', payload: 'Payload',
+    encoding: 'Encoding', retain: 'Retain', messages: 'Messages', filter: 'Filter by topic', clear: 'Clear', export: 'Export JSON',
+    kept: '{kept} kept, {dropped} older dropped', direction: 'Direction',
     keyPem: 'Private key (PEM)', keyPassphrase: 'Key passphrase', testDevice: 'Test connection',
   },
   authority: {

@@ -42,6 +42,10 @@ const zhCN: typeof en = {
     pasted: '粘贴 PEM', off: '关闭（不安全）', offWarning: '不验证服务器时，任何人都可以冒充消息服务器。',
     serverName: '服务器名称（SNI）', minVersion: '最低 TLS 版本', clientAuth: '客户端认证', none: '无',
     certdeskCertificate: 'Certdesk 中的证书', caPem: 'CA 证书（PEM）', certificatePem: '证书（PEM）',
+    session: '会话', connect: '连接', disconnect: '断开', connected: '已连接', disconnected: '未连接',
+    subscribe: '订阅', unsubscribe: '取消订阅', topic: '主题', qos: 'QoS', publish: '发布', payload: '消息内容',
+    encoding: '编码', retain: '保留', messages: '消息', filter: '按主题过滤', clear: '清空', export: '导出 JSON',
+    kept: '保留 {kept} 条，丢弃较早的 {dropped} 条', direction: '方向',
     keyPem: '私钥（PEM）', keyPassphrase: '私钥口令', testDevice: '测试连接',
   },
   authority: {
