@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../helpers/browser'
+import { startMosquitto } from '../helpers/mosquitto'
 import { PROJECT_ROOT, command, freePort, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
 /** Where the screenshots of every screen go (README: "Screenshots"). */
@@ -161,7 +162,36 @@ describe('browser mode (certdesk serve) in Chromium', () => {
     }
   })
 
+  it('passes the Quick test against a real mosquitto configured from Certdesk, for both devices', async () => {
+    const zip = join(folder, 'broker.zip')
+    await cli('broker', 'export', '--out', zip)
+    const unpacked = join(folder, 'broker-export')
+    await mkdir(unpacked, { recursive: true })
+    await command('unzip', ['-oq', zip], unpacked)
+    const read = (name: string) => readFile(join(unpacked, 'broker_certs', name), 'utf8')
+    const identity = { caPem: await read('root_ca.crt'), certificatePem: await read('server.crt'), privateKeyPem: await read('server.key') }
+    const oneWay = await startMosquitto({ ...identity, requireCertificate: false })
+    const mutual = await startMosquitto({ ...identity, requireCertificate: true })
+    for (const [name, port] of [
+      ['Meter', oneWay.port],
+      ['Camera', mutual.port],
+    ] as const) {
+      await page.getByTestId('nav-devices').click()
+      await page.getByTestId(`device-link-${name}`).click()
+      await page.getByTestId('test-device').click()
+      await page.getByTestId('tester-host').fill('localhost')
+      await page.getByTestId('tester-port-number').locator('input').fill(String(port))
+      await page.getByTestId('quick-test').click()
+      await expect.poll(() => page.getByTestId('quick-test-result').innerText(), { timeout: 15_000 }).toMatch(/Passed/)
+    }
+    await shot('14-tester-mosquitto')
+  })
+
   it("explains a failed Quick test with the broker's reason", async () => {
+    // Back to Certdesk's own broker, on the device's own port.
+    await page.getByTestId('nav-devices').click()
+    await page.getByTestId('device-link-Camera').click()
+    await page.getByTestId('test-device').click()
     const [certificate] = await cli<{ id: string }[]>('cert', 'list')
     await cli('cert', 'update', certificate.id, '--disable')
     await page.getByTestId('quick-test').click()
