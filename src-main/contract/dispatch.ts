@@ -3,10 +3,10 @@ import { isCertdeskError } from '../core/errors'
 import { KEY_TYPES } from '../core/pki/keyTypes'
 import type { Workspace } from '../core/workspace'
 import type { ConnectionProfile } from '../core/tester/profile'
-import { profileForDevice } from '../core/tester/profiles'
+import { profileForDevice, readBundleZip } from '../core/tester/profiles'
 import { runQuickTest } from '../core/tester/quickTest'
 import { TesterSessions } from '../core/tester/sessions'
-import type { BrokerStatus, CertdeskApi, CertdeskEvent, ConnectionLogEntry, Envelope, ManualQuickTest, OperationName, QuickTestRequest, SaveResult } from './types'
+import type { BrokerStatus, CertdeskApi, CertdeskEvent, ConnectionLogEntry, Envelope, ManualQuickTest, OperationName, QuickTestRequest, SaveResult, SavedTesterProfile } from './types'
 import { OPERATIONS } from './types'
 
 /** What only a front door can do: show a save dialog (Electron) and report the broker. */
@@ -92,6 +92,10 @@ const ARGUMENTS = {
     z.string().uuid(),
     z.strictObject({ topic, payload: z.string().max(1_000_000), encoding: z.enum(['text', 'json', 'hex', 'base64']), qos, retain: z.boolean() }),
   ]),
+  readBundle: z.tuple([z.string().min(1).max(2_000_000)]),
+  listTesterProfiles: z.tuple([]),
+  saveTesterProfile: z.tuple([name, quickTestRequest]),
+  deleteTesterProfile: z.tuple([id]),
 } satisfies Record<OperationName, z.ZodType<unknown[]>>
 
 
@@ -168,6 +172,12 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     testerSubscribe: (sessionId, topicName, level) => sessions.subscribe(sessionId, topicName, level),
     testerUnsubscribe: (sessionId, topicName) => sessions.unsubscribe(sessionId, topicName),
     testerPublish: (sessionId, message) => sessions.publish(sessionId, message),
+    readBundle: async (zipBase64) => readBundleZip(Buffer.from(zipBase64, 'base64')),
+    // Saved requests passed this file's validation on the way in; the store keeps them opaque.
+    listTesterProfiles: async () => workspace.listTesterProfiles() as unknown as SavedTesterProfile[],
+    saveTesterProfile: async (profileName, request) =>
+      (await workspace.saveTesterProfile(profileName, { ...request })) as unknown as SavedTesterProfile,
+    deleteTesterProfile: async (profileId) => (await workspace.deleteTesterProfile(profileId)) as unknown as SavedTesterProfile,
     /** Not an operation: the front door calls it on shutdown. */
     close: () => sessions.closeAll(),
   }

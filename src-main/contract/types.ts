@@ -3,7 +3,7 @@
 import type { ConnectionLogEntry, ListenerState, SessionInfo } from '../core/broker/types'
 import type { KeyType } from '../core/pki/keyTypes'
 import type { CertificateView, DeviceView, RootCaView } from '../core/registry/views'
-import type { AuthType, BrokerServerCertificateRecord, BrokerSettings } from '../core/store/schema'
+import type { AuthType, BrokerServerCertificateRecord, BrokerSettings, TesterProfileRecord } from '../core/store/schema'
 import type { Diagnosis, PayloadEncoding, QuickTestResult, TesterEvent, TesterMessage } from '../core/tester/types'
 
 export type { AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, Diagnosis, KeyType, ListenerState, PayloadEncoding, QuickTestResult, RootCaView, SessionInfo, TesterEvent, TesterMessage }
@@ -107,7 +107,15 @@ export interface CertdeskApi {
   testerSubscribe(sessionId: string, topic: string, qos: 0 | 1 | 2): Promise<void>
   testerUnsubscribe(sessionId: string, topic: string): Promise<void>
   testerPublish(sessionId: string, message: TesterPublish): Promise<void>
+  /** Reads a bundle zip the user chose: `common_certs/root_ca.crt`, `common.crt`, `common.key`. */
+  readBundle(zipBase64: string): Promise<{ caPem: string; certificatePem: string; privateKeyPem: string }>
+  listTesterProfiles(): Promise<SavedTesterProfile[]>
+  /** Saved without secrets: passwords, keys and passphrases are stripped before writing. */
+  saveTesterProfile(name: string, request: QuickTestRequest): Promise<SavedTesterProfile>
+  deleteTesterProfile(id: string): Promise<SavedTesterProfile>
 }
+
+export type SavedTesterProfile = Omit<TesterProfileRecord, 'request'> & { request: QuickTestRequest }
 
 export interface TesterPublish {
   topic: string
@@ -145,6 +153,10 @@ export const OPERATIONS = [
   'testerSubscribe',
   'testerUnsubscribe',
   'testerPublish',
+  'readBundle',
+  'listTesterProfiles',
+  'saveTesterProfile',
+  'deleteTesterProfile',
 ] as const satisfies readonly OperationName[]
 
 /** Every answer travels wrapped, so an error arrives as one plain sentence on any transport. */

@@ -23,7 +23,8 @@ import { ROOT_CA_RECORD_ID, type RootCaOptions, initialiseRootCa, loadIssuer, ro
 import { type CertificateView, type DeviceView, type RootCaView, certificateView, deviceView } from './registry/views'
 import { buildBrokerBundle, buildDeviceBundle } from './bundles/deviceBundle'
 import { RegistryStore } from './store/registryStore'
-import type { BrokerSettings, StoreData } from './store/schema'
+import type { BrokerSettings, StoreData, TesterProfileRecord } from './store/schema'
+import { deleteTesterProfile, listTesterProfiles, saveTesterProfile } from './tester/savedProfiles'
 import { brokerSettings, updateBrokerSettings } from './broker/settings'
 import { type ServerCertificateMaterial, ensureServerCertificate, serverNames } from './broker/serverCertificate'
 
@@ -159,6 +160,18 @@ export class Workspace {
   async exportBrokerBundle(extraNames: string[] = []): Promise<Buffer> {
     const material = await this.ensureBrokerServerCertificate(extraNames)
     return buildBrokerBundle({ ...material, rootCertificatePem: await this.rootCertificatePem() })
+  }
+
+  listTesterProfiles(): TesterProfileRecord[] {
+    return listTesterProfiles(this.store)
+  }
+
+  saveTesterProfile(name: string, request: Record<string, unknown>): Promise<TesterProfileRecord> {
+    return saveTesterProfile(this.store, name, request)
+  }
+
+  deleteTesterProfile(id: string): Promise<TesterProfileRecord> {
+    return deleteTesterProfile(this.store, id)
   }
 
   /** A certificate with its private key, for the tester in the main process (never the page). */

@@ -214,6 +214,25 @@ describe('browser mode (certdesk serve) in Chromium', () => {
     await expect.poll(() => page.getByTestId('session-state').innerText()).toBe('Not connected')
   })
 
+  it('fills a manual profile from a bundle zip, passes, and saves it without the key', async () => {
+    await page.getByTestId('tester-mode-manual').click()
+    await page.getByTestId('bundle-drop').locator('input[type=file]').setInputFiles(join(folder, 'downloaded.zip'))
+    const settings = await cli<{ mutualPort: number }>('broker', 'settings')
+    await page.getByTestId('manual-port').locator('input').fill(String(settings.mutualPort))
+    await page.getByTestId('manual-client-id').fill('camera-000001')
+    await page.getByTestId('manual-username').fill('camera-000001')
+    await page.getByTestId('quick-test').click()
+    await expect.poll(() => page.getByTestId('quick-test-result').innerText(), { timeout: 15_000 }).toMatch(/Passed/)
+    await shot('15-tester-manual-bundle')
+    await page.getByTestId('save-profile').click()
+    await page.locator('.el-message-box input').fill('Camera by hand')
+    await page.locator('.el-message-box .el-button--primary').click()
+    await expect.poll(async () => (await readFile(join(dataDir, 'config.json'), 'utf8')).includes('Camera by hand')).toBe(true)
+    const index = await readFile(join(dataDir, 'config.json'), 'utf8')
+    expect(index).not.toContain('PRIVATE KEY')
+    expect(index).toContain('BEGIN CERTIFICATE')
+  })
+
   it('shows the authority and the running broker', async () => {
     await page.getByTestId('nav-authority').click()
     await expect.poll(() => page.getByTestId('broker-state').innerText()).toBe('Running')

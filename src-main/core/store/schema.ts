@@ -107,6 +107,15 @@ export interface BrokerSettings {
   extraNames: string[]
 }
 
+/** A saved tester profile. Never holds a secret: passwords, keys and passphrases are stripped. */
+export interface TesterProfileRecord {
+  id: string
+  name: string
+  /** The quick-test request as the tester screen builds it, minus secrets. */
+  request: Record<string, unknown>
+  createdAt: string
+}
+
 export interface StoreData {
   schemaVersion: number
   vault: VaultRecord
@@ -116,6 +125,8 @@ export interface StoreData {
   bindings: BindingRecord[]
   /** Absent until the broker first runs (optional, so no schema step is needed for it). */
   broker?: { settings?: BrokerSettings; serverCertificate?: BrokerServerCertificateRecord }
+  /** Absent until the first profile is saved. */
+  testerProfiles?: Record<string, TesterProfileRecord>
 }
 
 type Migration = (data: Record<string, unknown>) => Record<string, unknown>

@@ -44,6 +44,8 @@ export default {
     subscribe: 'Subscribe', unsubscribe: 'Unsubscribe', topic: 'Topic', qos: 'QoS', publish: 'Publish', payload: 'Payload',
     encoding: 'Encoding', retain: 'Retain', messages: 'Messages', filter: 'Filter by topic', clear: 'Clear', export: 'Export JSON',
     kept: '{kept} kept, {dropped} older dropped', direction: 'Direction',
+    loadBundle: 'Drop a bundle zip here, or click to choose one', profiles: 'Saved profiles', saveProfile: 'Save profile',
+    profileName: 'Profile name', profileSaved: 'Profile saved (without passwords or keys)',
     keyPem: 'Private key (PEM)', keyPassphrase: 'Key passphrase', testDevice: 'Test connection',
   },
   authority: {

@@ -46,6 +46,8 @@ const zhCN: typeof en = {
     subscribe: '订阅', unsubscribe: '取消订阅', topic: '主题', qos: 'QoS', publish: '发布', payload: '消息内容',
     encoding: '编码', retain: '保留', messages: '消息', filter: '按主题过滤', clear: '清空', export: '导出 JSON',
     kept: '保留 {kept} 条，丢弃较早的 {dropped} 条', direction: '方向',
+    loadBundle: '将证书压缩包拖到此处，或点击选择', profiles: '已保存的配置', saveProfile: '保存配置',
+    profileName: '配置名称', profileSaved: '配置已保存（不含密码和私钥）',
     keyPem: '私钥（PEM）', keyPassphrase: '私钥口令', testDevice: '测试连接',
   },
   authority: {

@@ -103,6 +103,25 @@ describe('quick test against the embedded broker', () => {
   })
 })
 
+describe('ALPN', () => {
+  it('names an ALPN mismatch with a TLS endpoint that requires one protocol', async () => {
+    // A TLS endpoint that insists on ALPN "mqtt", as cloud brokers on port 443 do. It is a real
+    // TLS server (Node's); the failure under test happens in the handshake, before any MQTT.
+    const { createServer: createTlsServer } = await import('node:tls')
+    const identity = await serverCertificate()
+    const server = createTlsServer({ key: identity.privateKeyPem, cert: identity.certificatePem, ALPNProtocols: ['mqtt'] }, (socket) => socket.end())
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const profile = await forDevice(fleet.tokenDevice.deviceId)
+    const result = await test({
+      ...profile,
+      port: (server.address() as { port: number }).port,
+      tls: { ...profile.tls, verification: { ...profile.tls.verification, alpnProtocols: ['x-amzn-mqtt-ca'] } },
+    })
+    server.close()
+    expect(result.diagnosis, JSON.stringify(result.diagnosis)).toMatchObject({ code: 'alpn-mismatch' })
+  })
+})
+
 describe('quick test against a real mosquitto', () => {
   it('passes with a Certdesk bundle, and explains a refused client certificate', async () => {
     const mosquitto = await startMosquitto({ ...(await serverCertificate()), requireCertificate: true })

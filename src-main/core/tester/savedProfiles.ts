@@ -1,0 +1,48 @@
+import { randomBytes } from 'node:crypto'
+import { CertdeskError } from '../errors'
+import { normaliseName } from '../registry/validation'
+import type { RegistryStore } from '../store/registryStore'
+import type { TesterProfileRecord } from '../store/schema'
+
+/** Fields that hold secrets: never written to disk with a profile. */
+const SECRET_FIELDS = new Set(['password', 'privateKeyPem', 'passphrase'])
+
+function withoutSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSecrets)
+  if (value === null || typeof value !== 'object') return value
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>)
+      .filter(([key]) => !SECRET_FIELDS.has(key))
+      .map(([key, inner]) => [key, withoutSecrets(inner)]),
+  )
+}
+
+export function listTesterProfiles(store: RegistryStore): TesterProfileRecord[] {
+  return Object.values(store.read().testerProfiles ?? {}).sort((a, b) => a.name.localeCompare(b.name))
+}
+
+/** Saves (or replaces, by name) a profile with its secrets stripped. */
+export function saveTesterProfile(store: RegistryStore, name: string, request: Record<string, unknown>): Promise<TesterProfileRecord> {
+  const profileName = normaliseName(name, 'profile')
+  return store.mutate((data) => {
+    const profiles = (data.testerProfiles ??= {})
+    const existing = Object.values(profiles).find((p) => p.name.toLocaleLowerCase() === profileName.toLocaleLowerCase())
+    const record: TesterProfileRecord = {
+      id: existing?.id ?? `tp_${randomBytes(5).toString('hex')}`,
+      name: profileName,
+      request: withoutSecrets(request) as Record<string, unknown>,
+      createdAt: new Date().toISOString(),
+    }
+    profiles[record.id] = record
+    return record
+  })
+}
+
+export function deleteTesterProfile(store: RegistryStore, id: string): Promise<TesterProfileRecord> {
+  return store.mutate((data) => {
+    const record = data.testerProfiles?.[id]
+    if (!record || !data.testerProfiles) throw new CertdeskError('NOT_FOUND', `There is no saved profile "${id}".`)
+    delete data.testerProfiles[id]
+    return record
+  })
+}

@@ -1,0 +1,62 @@
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { createDispatcher, implementApi } from '../../src-main/contract/dispatch'
+import type { Envelope } from '../../src-main/contract/types'
+import { type Fleet, makeFleet } from '../helpers/fleet'
+
+let fleet: Fleet
+let dispatch: ReturnType<typeof createDispatcher>
+
+beforeAll(async () => {
+  fleet = await makeFleet()
+  const api = implementApi(fleet.workspace, {
+    saveFile: async () => ({ saved: false }),
+    brokerStatus: () => ({ state: 'stopped', sessions: [] }),
+    connectionLog: async () => [],
+    emit: () => undefined,
+  })
+  dispatch = createDispatcher(api)
+})
+
+const value = <T>(envelope: Envelope) => {
+  if (!envelope.ok) throw new Error(envelope.error)
+  return envelope.value as T
+}
+
+describe('tester operations of the contract', () => {
+  it('reads a bundle zip the user chose, and refuses one that is not', async () => {
+    const zip = await fleet.workspace.exportDeviceBundle(fleet.certificate.id)
+    const bundle = value<{ caPem: string; certificatePem: string; privateKeyPem: string }>(await dispatch('readBundle', [zip.toString('base64')]))
+    expect(bundle.caPem).toBe(fleet.rootPem)
+    expect(bundle.certificatePem).toBe(await readFile(join(fleet.bundleDir, 'common_certs/common.crt'), 'utf8'))
+    expect(await dispatch('readBundle', [Buffer.from('not a zip').toString('base64')])).toEqual({ ok: false, error: 'The file is not a zip archive.' })
+  })
+
+  it('saves profiles without secrets, replaces one by name, lists and deletes them', async () => {
+    const request = {
+      kind: 'manual',
+      host: 'broker.example',
+      port: 8884,
+      clientId: 'pump-0001',
+      username: 'pump-0001',
+      password: 'secret-password',
+      protocolVersion: 4,
+      verification: { mode: 'certdesk' },
+      client: { mode: 'pem', certificatePem: 'CERT', privateKeyPem: '-----BEGIN PRIVATE KEY-----', passphrase: 'secret-passphrase' },
+    }
+    const saved = value<{ id: string; request: Record<string, unknown> }>(await dispatch('saveTesterProfile', ['Pump on staging', request]))
+    expect(JSON.stringify(saved.request)).not.toMatch(/secret|PRIVATE KEY/)
+    expect(saved.request).toMatchObject({ host: 'broker.example', client: { mode: 'pem', certificatePem: 'CERT' } })
+    const index = await readFile(join(fleet.workspace.dataDir, 'config.json'), 'utf8')
+    expect(index).not.toMatch(/secret-password|secret-passphrase|PRIVATE KEY/)
+    const again = value<{ id: string }>(await dispatch('saveTesterProfile', ['pump on staging', { ...request, port: 8883 }]))
+    expect(again.id).toBe(saved.id)
+    const listed = value<{ name: string; request: { port: number } }[]>(await dispatch('listTesterProfiles', []))
+    expect(listed).toHaveLength(1)
+    expect(listed[0].request.port).toBe(8883)
+    await dispatch('deleteTesterProfile', [saved.id])
+    expect(value<unknown[]>(await dispatch('listTesterProfiles', []))).toEqual([])
+    expect(await dispatch('saveTesterProfile', ['', request])).toMatchObject({ ok: false, error: expect.stringMatching(/name is empty/) })
+  })
+})
