@@ -37,6 +37,8 @@ const quickTestRequest = z.discriminatedUnion('kind', [
       username: z.string().max(65_535).optional(),
       password: z.string().max(65_535).optional(),
       protocolVersion: z.union([z.literal(4), z.literal(5)]),
+      keepalive: z.number().int().min(0).max(65_535).optional(),
+      clean: z.boolean().optional(),
       verification: z.strictObject({
         mode: z.enum(['certdesk', 'pem', 'system', 'off']),
         caPem: pem.optional(),
@@ -45,10 +47,11 @@ const quickTestRequest = z.discriminatedUnion('kind', [
         alpnProtocols: z.array(z.string().min(1).max(255)).max(8).optional(),
       }),
       client: z.strictObject({
-        mode: z.enum(['none', 'certdesk', 'pem']),
+        mode: z.enum(['none', 'certdesk', 'pem', 'pkcs12']),
         certificateId: id.optional(),
         certificatePem: pem.optional(),
         privateKeyPem: pem.optional(),
+        pkcs12Base64: z.string().max(400_000).optional(),
         passphrase: z.string().max(1024).optional(),
       }),
     }),
@@ -112,8 +115,8 @@ async function manualProfile(workspace: Workspace, request: ManualQuickTest): Pr
     username: request.username,
     password: request.password,
     protocolVersion: request.protocolVersion,
-    keepalive: 30,
-    clean: true,
+    keepalive: request.keepalive ?? 30,
+    clean: request.clean ?? true,
     connectTimeoutMs: 8000,
     tls: {
       verification: {
@@ -126,7 +129,9 @@ async function manualProfile(workspace: Workspace, request: ManualQuickTest): Pr
       client:
         client.mode === 'none'
           ? { mode: 'none' }
-          : {
+          : client.mode === 'pkcs12'
+            ? { mode: 'pkcs12', pkcs12: Buffer.from(client.pkcs12Base64 ?? '', 'base64'), passphrase: client.passphrase }
+            : {
               mode: 'pem',
               certificatePem: material?.certificatePem ?? client.certificatePem,
               privateKeyPem: material?.privateKeyPem ?? client.privateKeyPem,

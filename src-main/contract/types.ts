@@ -72,8 +72,18 @@ export interface ManualQuickTest {
   username?: string
   password?: string
   protocolVersion: 4 | 5
+  keepalive?: number
+  clean?: boolean
   verification: { mode: 'certdesk' | 'pem' | 'system' | 'off'; caPem?: string; serverName?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; alpnProtocols?: string[] }
-  client: { mode: 'none' | 'certdesk' | 'pem'; certificateId?: string; certificatePem?: string; privateKeyPem?: string; passphrase?: string }
+  client: {
+    mode: 'none' | 'certdesk' | 'pem' | 'pkcs12'
+    certificateId?: string
+    certificatePem?: string
+    privateKeyPem?: string
+    /** A PKCS#12 (.p12/.pfx) file, base64. */
+    pkcs12Base64?: string
+    passphrase?: string
+  }
 }
 
 export type QuickTestRequest = DeviceQuickTest | ManualQuickTest

@@ -3,7 +3,8 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createDispatcher, implementApi } from '../../src-main/contract/dispatch'
 import type { Envelope } from '../../src-main/contract/types'
-import { type Fleet, makeFleet } from '../helpers/fleet'
+import { type Fleet, makeFleet, runBroker } from '../helpers/fleet'
+import { openssl } from '../helpers/tools'
 
 let fleet: Fleet
 let dispatch: ReturnType<typeof createDispatcher>
@@ -25,6 +26,28 @@ const value = <T>(envelope: Envelope) => {
 }
 
 describe('tester operations of the contract', () => {
+  it('runs a manual quick test with a PKCS#12 file made by openssl, and names a wrong passphrase', async () => {
+    const broker = await runBroker(fleet.workspace)
+    const dir = join(fleet.bundleDir, 'common_certs')
+    const p12 = join(fleet.folder, 'device.p12')
+    await openssl(['pkcs12', '-export', '-in', join(dir, 'common.crt'), '-inkey', join(dir, 'common.key'), '-passout', 'pass:p12 secret', '-out', p12])
+    const request = async (passphrase: string) => ({
+      kind: 'manual',
+      host: 'localhost',
+      port: broker.mutual.port,
+      clientId: fleet.certDevice.deviceId,
+      username: fleet.certDevice.username,
+      protocolVersion: 4,
+      keepalive: 15,
+      clean: true,
+      verification: { mode: 'certdesk' },
+      client: { mode: 'pkcs12', pkcs12Base64: (await readFile(p12)).toString('base64'), passphrase },
+    })
+    expect(value<{ pass: boolean }>(await dispatch('runQuickTest', [await request('p12 secret')])).pass).toBe(true)
+    const wrong = value<{ diagnosis: { code: string } }>(await dispatch('runQuickTest', [await request('not it')]))
+    expect(wrong.diagnosis.code).toBe('wrong-key-passphrase')
+  })
+
   it('reads a bundle zip the user chose, and refuses one that is not', async () => {
     const zip = await fleet.workspace.exportDeviceBundle(fleet.certificate.id)
     const bundle = value<{ caPem: string; certificatePem: string; privateKeyPem: string }>(await dispatch('readBundle', [zip.toString('base64')]))

@@ -174,7 +174,7 @@ export async function diagnoseFailure(error: FailureError, profile: ConnectionPr
       serverChain,
     }
   }
-  if (/BAD[_ ]DECRYPT/i.test(evidence)) {
+  if (/BAD[_ ]DECRYPT|MAC[_ ]VERIFY[_ ]FAILURE/i.test(evidence)) {
     return { code: 'wrong-key-passphrase', summary: 'The key passphrase is wrong.', nextStep: 'Enter the passphrase the key was exported with.', detail }
   }
   if (/KEY[_ ]VALUES[_ ]MISMATCH/i.test(evidence)) {

@@ -5,7 +5,7 @@ import type { RegistryStore } from '../store/registryStore'
 import type { TesterProfileRecord } from '../store/schema'
 
 /** Fields that hold secrets: never written to disk with a profile. */
-const SECRET_FIELDS = new Set(['password', 'privateKeyPem', 'passphrase'])
+const SECRET_FIELDS = new Set(['password', 'privateKeyPem', 'passphrase', 'pkcs12Base64'])
 
 function withoutSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutSecrets)
