@@ -1,7 +1,25 @@
 // A connection profile: what the tester needs to open one MQTT connection. Plain data, so it
 // can be saved (without secrets) and shown; `toMqttOptions` is the one place that turns it into
 // mqtt.js options.
+import { existsSync, readFileSync } from 'node:fs'
+import { rootCertificates } from 'node:tls'
 import type { IClientOptions } from 'mqtt'
+
+/** Where operating systems keep their trusted CA bundle (Debian/Ubuntu, RHEL/Fedora, macOS). */
+const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem']
+
+/**
+ * The system's trusted CAs: the OS bundle where there is one, else Node's own list (Windows).
+ * Read once: it does not change while the app runs.
+ */
+let systemCas: string[] | undefined
+export function systemCertificateAuthorities(): string[] {
+  if (!systemCas) {
+    const bundle = SYSTEM_BUNDLES.find((path) => existsSync(path))
+    systemCas = bundle ? [readFileSync(bundle, 'utf8')] : [...rootCertificates]
+  }
+  return systemCas
+}
 
 export interface ServerVerification {
   /** 'pem': trust the given CA certificates; 'system': the OS store; 'off': no verification. */
@@ -54,6 +72,7 @@ export function toMqttOptions(profile: ConnectionProfile): IClientOptions {
     reconnectPeriod: 0,
     rejectUnauthorized: verification.mode !== 'off',
     ...(verification.mode === 'pem' && verification.caPem ? { ca: verification.caPem } : {}),
+    ...(verification.mode === 'system' ? { ca: systemCertificateAuthorities() } : {}),
     ...(verification.serverName ? { servername: verification.serverName } : {}),
     ...(verification.minVersion ? { minVersion: verification.minVersion } : {}),
     ...(verification.maxVersion ? { maxVersion: verification.maxVersion } : {}),

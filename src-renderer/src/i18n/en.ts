@@ -46,7 +46,7 @@ export default {
     kept: '{kept} kept, {dropped} older dropped', direction: 'Direction',
     loadBundle: 'Drop a bundle zip here, or click to choose one', profiles: 'Saved profiles', saveProfile: 'Save profile',
     profileName: 'Profile name', profileSaved: 'Profile saved (without passwords or keys)',
-    keepalive: 'Keepalive (s)', cleanSession: 'Clean session', alpn: 'ALPN protocols (comma-separated)', pkcs12: 'PKCS#12 file',
+    chooseFile: 'Choose file…', keepalive: 'Keepalive (s)', cleanSession: 'Clean session', alpn: 'ALPN protocols (comma-separated)', pkcs12: 'PKCS#12 file',
     pkcs12Hint: 'Drop a .p12 / .pfx file here, or click to choose one', pkcs12Loaded: 'PKCS#12 file loaded',
     keyPem: 'Private key (PEM)', keyPassphrase: 'Key passphrase', testDevice: 'Test connection',
   },

@@ -48,7 +48,7 @@ const zhCN: typeof en = {
     kept: '保留 {kept} 条，丢弃较早的 {dropped} 条', direction: '方向',
     loadBundle: '将证书压缩包拖到此处，或点击选择', profiles: '已保存的配置', saveProfile: '保存配置',
     profileName: '配置名称', profileSaved: '配置已保存（不含密码和私钥）',
-    keepalive: '心跳间隔（秒）', cleanSession: '清除会话', alpn: 'ALPN 协议（逗号分隔）', pkcs12: 'PKCS#12 文件',
+    chooseFile: '选择文件…', keepalive: '心跳间隔（秒）', cleanSession: '清除会话', alpn: 'ALPN 协议（逗号分隔）', pkcs12: 'PKCS#12 文件',
     pkcs12Hint: '将 .p12 / .pfx 文件拖到此处，或点击选择', pkcs12Loaded: '已载入 PKCS#12 文件',
     keyPem: '私钥（PEM）', keyPassphrase: '私钥口令', testDevice: '测试连接',
   },

@@ -71,6 +71,10 @@ describe('quick test against the embedded broker', () => {
     expect(untrusted.diagnosis?.code).toBe('untrusted-ca')
     expect(untrusted.diagnosis?.serverChain?.[0]).toMatchObject({ issuer: 'CN=Certdesk Root CA', fingerprint256: broker.serverCertificate.fingerprint256 })
 
+    // The system's store does not know Certdesk's private root.
+    const system = await test({ ...profile, tls: { ...profile.tls, verification: { mode: 'system' } } })
+    expect(system.diagnosis?.code).toBe('untrusted-ca')
+
     const wrongName = await test({ ...profile, tls: { ...profile.tls, verification: { ...profile.tls.verification, serverName: 'mqtt.elsewhere.example' } } })
     expect(wrongName.diagnosis?.code).toBe('host-name-mismatch')
     expect(wrongName.diagnosis?.summary).toMatch(/"mqtt\.elsewhere\.example" is not a name in the server's certificate, which has: .*localhost/)
