@@ -160,6 +160,12 @@ describe('browser mode (certdesk serve) in Chromium', () => {
       expect(await page.getByTestId('tester-port').locator('label.is-checked').innerText()).toContain(String(port === 'oneWay' ? settings.oneWayPort : settings.mutualPort))
       await shot(`11-tester-pass-${name.toLowerCase()}`)
     }
+    // And from the certificate's page, with that certificate.
+    await page.getByTestId('nav-certificates').click()
+    await page.getByTestId('certificate-link-Camera fleet').click()
+    await page.getByTestId('test-camera-000001').click()
+    await page.getByTestId('quick-test').click()
+    await expect.poll(() => page.getByTestId('quick-test-result').innerText(), { timeout: 15_000 }).toMatch(/Passed/)
   })
 
   it('passes the Quick test against a real mosquitto configured from Certdesk, for both devices', async () => {

@@ -88,7 +88,10 @@ export function checkClientMaterial(profile: ConnectionProfile): Diagnosis | und
   }
   const now = Date.now()
   if (now > Date.parse(certificate.validTo)) {
-    return { code: 'client-certificate-refused', summary: `The client certificate expired on ${new Date(certificate.validTo).toISOString().slice(0, 10)}.`, nextStep: 'Issue a new certificate for the device.' }
+    return { code: 'client-certificate-expired', summary: `The client certificate expired on ${new Date(certificate.validTo).toISOString().slice(0, 10)}.`, nextStep: 'Issue a new certificate for the device (or renew it).' }
+  }
+  if (now < Date.parse(certificate.validFrom)) {
+    return { code: 'client-certificate-not-yet-valid', summary: `The client certificate is not valid before ${new Date(certificate.validFrom).toISOString().slice(0, 16)}.`, nextStep: "Check this computer's clock." }
   }
   return undefined
 }

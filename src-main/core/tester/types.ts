@@ -9,6 +9,8 @@ export type DiagnosisCode =
   | 'key-certificate-mismatch'
   | 'unreadable-client-material'
   | 'client-certificate-refused'
+  | 'client-certificate-expired'
+  | 'client-certificate-not-yet-valid'
   | 'tls-version-mismatch'
   | 'alpn-mismatch'
   | 'not-tls'

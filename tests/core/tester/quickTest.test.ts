@@ -89,6 +89,14 @@ describe('quick test against the embedded broker', () => {
     expect((await test(withPassphrase(undefined))).diagnosis?.summary).toMatch(/encrypted and no passphrase/)
     expect((await test(withPassphrase('right passphrase'))).pass).toBe(true)
 
+    // A client certificate from the right CA whose validity has ended.
+    const issuer = await loadIssuer(await RegistryStore.open(fleet.workspace.dataDir))
+    const keys = await generateKeyPair('ec-p256')
+    const expired = issueCertificate({ commonName: 'old', publicKey: keys.publicKey, subjectKeyType: 'ec-p256', issuer, days: 1, profile: { kind: 'device' }, now: new Date(Date.now() - 5 * 86_400_000) })
+    const old = await test({ ...profile, tls: { ...profile.tls, client: { mode: 'pem', certificatePem: expired.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) } } })
+    expect(old.diagnosis?.code).toBe('client-certificate-expired')
+    expect(old.diagnosis?.summary).toMatch(/^The client certificate expired on \d{4}-\d{2}-\d{2}\.$/)
+
     const otherKey = exportPrivateKeyPem((await generateKeyPair('ec-p256')).privateKey)
     const mismatched = await test({ ...profile, tls: { ...profile.tls, client: { ...client, privateKeyPem: otherKey } } })
     expect(mismatched.diagnosis?.code).toBe('key-certificate-mismatch')
