@@ -97,6 +97,10 @@ describe('quick test against the embedded broker', () => {
     expect(old.diagnosis?.code).toBe('client-certificate-expired')
     expect(old.diagnosis?.summary).toMatch(/^The client certificate expired on \d{4}-\d{2}-\d{2}\.$/)
 
+    const future = issueCertificate({ commonName: 'new', publicKey: keys.publicKey, subjectKeyType: 'ec-p256', issuer, days: 30, profile: { kind: 'device' }, now: new Date(Date.now() + 3 * 86_400_000) })
+    const early = await test({ ...profile, tls: { ...profile.tls, client: { mode: 'pem', certificatePem: future.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) } } })
+    expect(early.diagnosis?.code).toBe('client-certificate-not-yet-valid')
+
     const otherKey = exportPrivateKeyPem((await generateKeyPair('ec-p256')).privateKey)
     const mismatched = await test({ ...profile, tls: { ...profile.tls, client: { ...client, privateKeyPem: otherKey } } })
     expect(mismatched.diagnosis?.code).toBe('key-certificate-mismatch')
@@ -160,6 +164,12 @@ describe('quick test against a real mosquitto', () => {
     const result = await runQuickTest(profileFromBundle(zip, { host: 'localhost', port: expired.port, clientId: 'x-device-01' }))
     expect(result.diagnosis?.code).toBe('server-certificate-expired')
     expect(result.diagnosis?.serverChain?.[0].validTo.slice(0, 10)).toBe(new Date(Date.now() - 8 * 86_400_000).toISOString().slice(0, 10))
+
+    // A server certificate whose validity starts in two days: this computer's clock looks wrong.
+    const early = await startMosquitto({ ...(await serverCertificate(new Date(Date.now() + 2 * 86_400_000), 30)), requireCertificate: false })
+    const tooEarly = await runQuickTest(profileFromBundle(zip, { host: 'localhost', port: early.port, clientId: 'x-device-01' }))
+    expect(tooEarly.diagnosis?.code).toBe('server-certificate-not-yet-valid')
+    expect(tooEarly.diagnosis?.summary).toMatch(/check this computer's clock/)
 
     // mosquitto's tls_version is a minimum: a TLS 1.3-only broker and a client capped at 1.2.
     const tls13 = await startMosquitto({ ...(await serverCertificate()), requireCertificate: false, tlsVersion: 'tlsv1.3' })
