@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { connect as tcpConnect } from 'node:net'
 import { join } from 'node:path'
@@ -63,7 +64,8 @@ export async function startMosquitto(options: MosquittoOptions): Promise<{ port:
   )
   await chmod(config, 0o644)
   let output = ''
-  const child = spawn('mosquitto', ['-c', config])
+  // Debian puts the broker in /usr/sbin, which is not on every user's PATH.
+  const child = spawn(existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto', ['-c', config])
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   afterAll(() => {
