@@ -94,7 +94,15 @@ app.on('web-contents-created', (_event, contents) => {
 
 void app.whenReady().then(async () => {
   const dataDir = process.env.CERTDESK_HOME || app.getPath('userData')
-  const workspace = await openWorkspace(dataDir)
+  let workspace: Workspace
+  try {
+    workspace = await openWorkspace(dataDir)
+  } catch (error) {
+    // A damaged or foreign data folder: say so in one sentence rather than crash.
+    dialog.showErrorBox('Certdesk cannot open its data folder', isCertdeskError(error) ? error.message : String(error))
+    app.quit()
+    return
+  }
   const api = implementApi(workspace, {
     saveFile: async (suggestedName, data, mode) => {
       const choice = await dialog.showSaveDialog(mainWindow ?? new BrowserWindow({ show: false }), { defaultPath: suggestedName })
