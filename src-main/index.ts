@@ -5,6 +5,7 @@ import ElectronStore from 'electron-store'
 import { isCertdeskError } from './core/errors'
 import { readConnectionLog } from './core/broker/connectionLog'
 import { writeFileAtomic } from './core/store/files'
+import { watchRegistry } from './core/registry/watchRegistry'
 import { Workspace } from './core/workspace'
 import { createDispatcher, implementApi } from './contract/dispatch'
 import { type BrokerStatus, type CertdeskEvent, IPC_EVENT_CHANNEL } from './contract/types'
@@ -120,14 +121,7 @@ void app.whenReady().then(async () => {
   mainWindow = createMainWindow()
   startBrokerProcess(dataDir)
   // Changes made by the CLI reach the screens as they happen.
-  let lastSeen = workspace.snapshot()
-  setInterval(() => {
-    const current = workspace.snapshot()
-    if (current !== lastSeen) {
-      lastSeen = current
-      send({ type: 'registry' })
-    }
-  }, 500).unref()
+  watchRegistry(() => workspace.snapshot(), 500, () => send({ type: 'registry' }))
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow()
   })

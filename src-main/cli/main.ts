@@ -3,7 +3,9 @@ import { readFile } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { CertdeskError, invalidInput, isCertdeskError } from '../core/errors'
-import { KEY_TYPES, parseKeyType } from '../core/pki/keys'
+import { DEFAULT_KEY_TYPE, KEY_TYPES, parseKeyType } from '../core/pki/keys'
+import { DEFAULT_DEVICE_CERTIFICATE_DAYS } from '../core/registry/certificates'
+import { DEFAULT_ROOT_CA_COMMON_NAME, DEFAULT_ROOT_CA_DAYS } from '../core/registry/rootCa'
 import { parseAuthType } from '../core/registry/devices'
 import { writeFileAtomic } from '../core/store/files'
 import { resolveDataFolder } from '../core/store/dataFolder'
@@ -114,9 +116,9 @@ export function buildProgram(io: CliIo): Command {
   const ca = program.command('ca').description('the root CA of this data folder')
   ca.command('init')
     .description('create the data folder and its root CA (once per folder)')
-    .addOption(keyTypeOption().default('rsa2048'))
-    .option('--common-name <cn>', 'subject common name', 'Certdesk Root CA')
-    .option('--days <n>', 'validity in days', '3650')
+    .addOption(keyTypeOption().default(DEFAULT_KEY_TYPE))
+    .option('--common-name <cn>', 'subject common name', DEFAULT_ROOT_CA_COMMON_NAME)
+    .option('--days <n>', 'validity in days', String(DEFAULT_ROOT_CA_DAYS))
     .action(async (options: { keyType: string; commonName: string; days: string }, command: Command) => {
       const workspace = await Workspace.initialise(dataDir(command), {
         keyType: parseKeyType(options.keyType),
@@ -209,7 +211,7 @@ export function buildProgram(io: CliIo): Command {
     .requiredOption('--name <name>', 'name, unique (1-64 characters)')
     .option('--disabled', 'create it disabled')
     .addOption(keyTypeOption().argParser((value) => value))
-    .option('--days <n>', 'validity in days', '365')
+    .option('--days <n>', 'validity in days', String(DEFAULT_DEVICE_CERTIFICATE_DAYS))
     .action(async (options: { name: string; disabled?: boolean; keyType?: string; days: string }, command: Command) => {
       const workspace = await open(command)
       const view = await workspace.issueDeviceCertificate({

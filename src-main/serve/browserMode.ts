@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { CertdeskError, isCertdeskError } from '../core/errors'
 import { type RunningBroker, startBroker } from '../core/broker/broker'
 import { readConnectionLog } from '../core/broker/connectionLog'
+import { watchRegistry } from '../core/registry/watchRegistry'
 import type { Workspace } from '../core/workspace'
 import { createDispatcher, implementApi } from '../contract/dispatch'
 import type { BrokerStatus, CertdeskEvent } from '../contract/types'
@@ -73,25 +74,13 @@ export async function startBrowserMode(
   })
 
   // Changes made by the CLI or another window reach this page as an event.
-  let lastSeen = workspace.snapshot()
-  const watcher = setInterval(() => {
-    try {
-      const current = workspace.snapshot()
-      if (current !== lastSeen) {
-        lastSeen = current
-        emit({ type: 'registry' })
-      }
-    } catch {
-      // A damaged index is reported by the next call that needs it.
-    }
-  }, REGISTRY_POLL_MS)
-  watcher.unref()
+  const stopWatching = watchRegistry(() => workspace.snapshot(), REGISTRY_POLL_MS, () => emit({ type: 'registry' }))
 
   return {
     server,
     broker: brokerStatus(),
     close: async () => {
-      clearInterval(watcher)
+      stopWatching()
       await api.close()
       await server.close()
       await broker?.close()

@@ -6,7 +6,7 @@ import { exportPrivateKeyPem, generateKeyPair } from '../../src-main/core/pki/ke
 import { loadIssuer } from '../../src-main/core/registry/rootCa'
 import { RegistryStore } from '../../src-main/core/store/registryStore'
 import type { RunningBroker } from '../../src-main/core/broker/broker'
-import { type Fleet, makeFleet, runBroker } from '../helpers/fleet'
+import { type Fleet, makeFleet, runBrokerAsSettings } from '../helpers/fleet'
 import { startMosquitto } from '../helpers/mosquitto'
 import { runCertdesk } from '../helpers/tools'
 
@@ -16,8 +16,7 @@ const cd = (...args: string[]) => runCertdesk(['--data', fleet.workspace.dataDir
 
 beforeAll(async () => {
   fleet = await makeFleet()
-  broker = await runBroker(fleet.workspace)
-  await fleet.workspace.updateBrokerSettings({ oneWayPort: broker.oneWay.port, mutualPort: broker.mutual.port })
+  broker = await runBrokerAsSettings(fleet.workspace)
 })
 
 describe('certdesk test', () => {

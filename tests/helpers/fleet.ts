@@ -43,6 +43,13 @@ export async function runBroker(workspace: Workspace, options: BrokerOptions = {
   return broker
 }
 
+/** The broker on ephemeral ports, saved as the folder's settings, so device profiles point at it. */
+export async function runBrokerAsSettings(workspace: Workspace): Promise<RunningBroker> {
+  const broker = await runBroker(workspace)
+  await workspace.updateBrokerSettings({ oneWayPort: broker.oneWay.port, mutualPort: broker.mutual.port })
+  return broker
+}
+
 /** Connects a real mqtt.js client; rejects with the broker's refusal. */
 export function connect(port: number, options: IClientOptions): Promise<MqttClient> {
   return mqtt.connectAsync(`mqtts://localhost:${port}`, {

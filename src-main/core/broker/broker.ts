@@ -1,7 +1,9 @@
 import { once } from 'node:events'
 import { type Server, type TLSSocket, createServer } from 'node:tls'
 import { Aedes, type Client } from 'aedes'
+import { watchRegistry } from '../registry/watchRegistry'
 import type { BrokerServerCertificateRecord, StoreData } from '../store/schema'
+import { DEFAULT_BROKER_SETTINGS } from './settings'
 import { type ConnectAttempt, decideConnection } from './authentication'
 import { ConnectionLog } from './connectionLog'
 import type { ConnectionLogEntry, ListenerKind, ListenerState, SessionInfo } from './types'
@@ -9,9 +11,6 @@ import type { ConnectionLogEntry, ListenerKind, ListenerState, SessionInfo } fro
 export type { ListenerState, SessionInfo }
 import type { ServerCertificateMaterial } from './serverCertificate'
 
-export const DEFAULT_BROKER_HOST = '127.0.0.1'
-export const DEFAULT_ONE_WAY_PORT = 8883
-export const DEFAULT_MUTUAL_PORT = 8884
 /** How often the broker looks for registry changes (a stat of the index): well inside 1 s. */
 const REGISTRY_POLL_MS = 200
 /** A client gets this long for its TLS handshake and then its CONNECT before it is dropped. */
@@ -78,7 +77,7 @@ async function listen(server: Server, host: string, port: number, kind: Listener
  * authentication, following registry changes made by any process within a fraction of a second.
  */
 export async function startBroker(registry: BrokerRegistry, options: BrokerOptions = {}): Promise<RunningBroker> {
-  const host = options.host ?? DEFAULT_BROKER_HOST
+  const host = options.host ?? DEFAULT_BROKER_SETTINGS.host
   const material = await registry.ensureBrokerServerCertificate(options.extraNames ?? [])
   const rootPem = await registry.rootCertificatePem()
   const log = await ConnectionLog.open(registry.dataDir)
@@ -177,22 +176,13 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
 
   const servers = { oneWay: makeServer('one-way'), mutual: makeServer('mutual') }
   const [oneWay, mutual] = await Promise.all([
-    listen(servers.oneWay, host, options.oneWayPort ?? DEFAULT_ONE_WAY_PORT, 'one-way'),
-    listen(servers.mutual, host, options.mutualPort ?? DEFAULT_MUTUAL_PORT, 'mutual'),
+    listen(servers.oneWay, host, options.oneWayPort ?? DEFAULT_BROKER_SETTINGS.oneWayPort, 'one-way'),
+    listen(servers.mutual, host, options.mutualPort ?? DEFAULT_BROKER_SETTINGS.mutualPort, 'mutual'),
   ])
 
   // Registry changes, from this process or another: re-run every session's decision and drop
-  // the ones the change made invalid. The snapshot object changes only when the index does.
-  let lastSeen = registry.snapshot()
-  const watcher = setInterval(() => {
-    let current: StoreData
-    try {
-      current = registry.snapshot()
-    } catch {
-      return // A damaged or vanished index keeps the last good view until it is readable again.
-    }
-    if (current === lastSeen) return
-    lastSeen = current
+  // the ones the change made invalid.
+  const stopWatching = watchRegistry(() => registry.snapshot(), REGISTRY_POLL_MS, (current) => {
     for (const session of sessions.values()) {
       const decision = decideConnection(current, session.attempt)
       if (decision.accepted) continue
@@ -207,8 +197,7 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
       })
       session.client.close()
     }
-  }, REGISTRY_POLL_MS)
-  watcher.unref()
+  })
 
   return {
     host,
@@ -225,7 +214,7 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
         since: session.since,
       })),
     close: async () => {
-      clearInterval(watcher)
+      stopWatching()
       const closing = [servers.oneWay, servers.mutual]
         .filter((server) => server.listening)
         .map((server) => new Promise<void>((resolve) => server.close(() => resolve())))

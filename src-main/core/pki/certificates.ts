@@ -179,19 +179,6 @@ function signCertificate(body: CertificateBody): CertificateFacts {
   }
 }
 
-/** Facts of any PEM certificate (an imported one, say), read by Node's own parser. */
-export function describeCertificate(pem: string): CertificateFacts {
-  const parsed = new NodeX509(pem)
-  return {
-    pem,
-    serial: parsed.serialNumber.toUpperCase(),
-    fingerprint256: parsed.fingerprint256,
-    subject: parsed.subject,
-    notBefore: new Date(parsed.validFrom).toISOString(),
-    notAfter: new Date(parsed.validTo).toISOString(),
-  }
-}
-
 export interface RootCertificateRequest {
   keys: { publicKey: KeyObject; privateKey: KeyObject }
   keyType: KeyType

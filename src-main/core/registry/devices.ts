@@ -6,8 +6,6 @@ import { bindingsOfDevice, findDevice } from './lookup'
 import { normaliseName, validateDeviceId, validateUsername } from './validation'
 import { type DeviceView, deviceView, indexBindings } from './views'
 
-export const AUTH_TYPES: readonly AuthType[] = ['token', 'cert']
-
 export function parseAuthType(value: unknown): AuthType {
   if (value !== 'token' && value !== 'cert') {
     throw invalidInput(`Unknown authentication type "${String(value)}"; use token or cert.`)

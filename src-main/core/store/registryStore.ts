@@ -137,9 +137,9 @@ export class RegistryStore {
     } catch {
       throw describeFolderProblem(dataDir)
     }
-    parseIndex(dataDir, text)
+    const { migratedFrom } = parseIndex(dataDir, text)
     const store = new RegistryStore(dataDir, openIndex(dataDir), options.passphrase)
-    await store.upgradeIfNeeded()
+    if (migratedFrom !== undefined) await store.upgrade(migratedFrom)
     return store
   }
 
@@ -188,12 +188,10 @@ export class RegistryStore {
     })
   }
 
-  private async upgradeIfNeeded(): Promise<void> {
-    const current = this.readWithMigrationInfo()
-    if (current.migratedFrom === undefined) return
-    // Keep the file as it was, so a migration can always be undone by hand.
+  /** Writes a migrated index back, keeping the file as it was so a migration can be undone by hand. */
+  private async upgrade(fromSchema: number): Promise<void> {
     const index = join(this.dataDir, INDEX_FILE)
-    await copyFile(index, `${index}.schema-${current.migratedFrom}.bak`)
+    await copyFile(index, `${index}.schema-${fromSchema}.bak`)
     await this.mutate(() => undefined)
   }
 

@@ -11,7 +11,7 @@ import type { ConnectionProfile } from '../../../src-main/core/tester/profile'
 import { profileForDevice, profileFromBundle } from '../../../src-main/core/tester/profiles'
 import { runQuickTest } from '../../../src-main/core/tester/quickTest'
 import { Workspace } from '../../../src-main/core/workspace'
-import { type Fleet, makeFleet, runBroker } from '../../helpers/fleet'
+import { type Fleet, makeFleet, runBrokerAsSettings } from '../../helpers/fleet'
 import { startMosquitto } from '../../helpers/mosquitto'
 import { freePort, temporaryFolder } from '../../helpers/tools'
 
@@ -21,8 +21,7 @@ let stranger: Workspace
 
 beforeAll(async () => {
   fleet = await makeFleet()
-  broker = await runBroker(fleet.workspace)
-  await fleet.workspace.updateBrokerSettings({ oneWayPort: broker.oneWay.port, mutualPort: broker.mutual.port })
+  broker = await runBrokerAsSettings(fleet.workspace)
   stranger = await Workspace.initialise(join(await temporaryFolder(), 'stranger'), { keyType: 'ec-p256' })
 })
 

@@ -1,17 +1,14 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import type { RunningBroker } from '../../../src-main/core/broker/broker'
 import { profileForDevice } from '../../../src-main/core/tester/profiles'
 import { TesterSessions, encodePayload } from '../../../src-main/core/tester/sessions'
 import type { TesterEvent, TesterMessage } from '../../../src-main/core/tester/types'
-import { type Fleet, makeFleet, runBroker } from '../../helpers/fleet'
+import { type Fleet, makeFleet, runBrokerAsSettings } from '../../helpers/fleet'
 
 let fleet: Fleet
-let broker: RunningBroker
 
 beforeAll(async () => {
   fleet = await makeFleet()
-  broker = await runBroker(fleet.workspace)
-  await fleet.workspace.updateBrokerSettings({ oneWayPort: broker.oneWay.port, mutualPort: broker.mutual.port })
+  await runBrokerAsSettings(fleet.workspace)
 })
 
 function collector() {
