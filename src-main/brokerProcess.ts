@@ -24,7 +24,7 @@ function post(message: BrokerProcessMessage): void {
 
 async function start(dataDir: string, passphrase: string | undefined): Promise<void> {
   try {
-    const workspace = await Workspace.open(dataDir, { passphrase })
+    const workspace = await Workspace.open(dataDir, { passphrase, actor: 'app' })
     const settings = workspace.brokerSettings()
     running = await startBroker(workspace, settings)
     running.log.subscribe((entry) => post({ type: 'log', entry }))

@@ -1,6 +1,5 @@
 import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
-import { BrowserWindow, type UtilityProcess, app, dialog, ipcMain, shell, utilityProcess } from 'electron'
+import { BrowserWindow, type UtilityProcess, app, dialog, ipcMain, protocol, session, shell, utilityProcess } from 'electron'
 import ElectronStore from 'electron-store'
 import { isCertdeskError } from './core/errors'
 import { readConnectionLog } from './core/broker/connectionLog'
@@ -11,13 +10,32 @@ import { createDispatcher, implementApi } from './contract/dispatch'
 import { type BrokerStatus, type CertdeskEvent, IPC_EVENT_CHANNEL } from './contract/types'
 import { registerIpcHandlers, trustedSender } from './ipc/registerIpc'
 import type { BrokerProcessMessage } from './brokerProcess'
+import {
+  APP_ENTRY_URL,
+  APP_SCHEME,
+  PRIVILEGED_SCHEMES,
+  appPageMatcher,
+  appProtocolResponse,
+  guardWebContents,
+  permissionCheckHandler,
+  permissionRequestHandler,
+  rendererDevServerUrl,
+  windowWebPreferences,
+} from './electron/windowSecurity'
 
 // One window per desk: a second launch focuses the first instead of opening the store twice.
 if (!app.requestSingleInstanceLock()) {
   app.quit()
 }
 
-const rendererFile = join(import.meta.dirname, '../renderer/index.html')
+// Every renderer sandboxed, whatever a window asks for; the app:// scheme must exist before ready.
+app.enableSandbox()
+protocol.registerSchemesAsPrivileged([...PRIVILEGED_SCHEMES])
+
+const rendererDir = join(import.meta.dirname, '../renderer')
+/** electron-vite's dev server: never in a packaged app, and only on loopback. */
+const devServerUrl = rendererDevServerUrl(app.isPackaged, process.env)
+const isAppPage = appPageMatcher(devServerUrl)
 let mainWindow: BrowserWindow | null = null
 let broker: UtilityProcess | null = null
 let closeApi: (() => Promise<void>) | undefined
@@ -47,11 +65,11 @@ function startBrokerProcess(dataDir: string): void {
 
 async function openWorkspace(dataDir: string): Promise<Workspace> {
   try {
-    return await Workspace.open(dataDir)
+    return await Workspace.open(dataDir, { actor: 'app' })
   } catch (error) {
     // First launch: make the root CA with the defaults (RSA 2048, 10 years, key file).
     // `certdesk ca init` before the first launch chooses other parameters or a passphrase.
-    if (isCertdeskError(error) && error.code === 'NOT_INITIALISED') return Workspace.initialise(dataDir)
+    if (isCertdeskError(error) && error.code === 'NOT_INITIALISED') return Workspace.initialise(dataDir, { actor: 'app' })
     throw error
   }
 }
@@ -62,24 +80,11 @@ function createMainWindow(): BrowserWindow {
     height: preferences.get('bounds')?.height ?? 820,
     show: false,
     title: 'Certdesk',
-    webPreferences: {
-      preload: join(import.meta.dirname, '../preload/index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      webSecurity: true,
-    },
+    webPreferences: windowWebPreferences(join(import.meta.dirname, '../preload/index.cjs')),
   })
   window.once('ready-to-show', () => window.show())
   window.on('close', () => preferences.set('bounds', window.getBounds()))
-  // The renderer never navigates away or opens windows; links to the web go to the browser.
-  window.webContents.on('will-navigate', (event) => event.preventDefault())
-  window.webContents.setWindowOpenHandler(({ url }) => {
-    if (url.startsWith('https://')) void shell.openExternal(url)
-    return { action: 'deny' }
-  })
-  if (process.env.ELECTRON_RENDERER_URL) void window.loadURL(process.env.ELECTRON_RENDERER_URL)
-  else void window.loadFile(rendererFile)
+  void window.loadURL(devServerUrl ?? APP_ENTRY_URL)
   return window
 }
 
@@ -89,11 +94,13 @@ app.on('second-instance', () => {
   mainWindow.focus()
 })
 
-app.on('web-contents-created', (_event, contents) => {
-  contents.on('will-attach-webview', (event) => event.preventDefault())
-})
+// Navigation, redirects, new windows and webviews are refused in every webContents.
+app.on('web-contents-created', (_event, contents) => guardWebContents(contents, shell))
 
 void app.whenReady().then(async () => {
+  session.defaultSession.setPermissionRequestHandler(permissionRequestHandler(isAppPage))
+  session.defaultSession.setPermissionCheckHandler(permissionCheckHandler(isAppPage))
+  protocol.handle(APP_SCHEME, (request) => appProtocolResponse(request, rendererDir))
   const dataDir = process.env.CERTDESK_HOME || app.getPath('userData')
   let workspace: Workspace
   try {
@@ -106,7 +113,8 @@ void app.whenReady().then(async () => {
   }
   const api = implementApi(workspace, {
     saveFile: async (suggestedName, data, mode) => {
-      const choice = await dialog.showSaveDialog(mainWindow ?? new BrowserWindow({ show: false }), { defaultPath: suggestedName })
+      const options = { defaultPath: suggestedName }
+      const choice = await (mainWindow ? dialog.showSaveDialog(mainWindow, options) : dialog.showSaveDialog(options))
       if (choice.canceled || !choice.filePath) return { saved: false }
       await writeFileAtomic(choice.filePath, data, mode)
       return { saved: true, location: choice.filePath }
@@ -116,7 +124,7 @@ void app.whenReady().then(async () => {
     emit: send,
   })
   closeApi = api.close
-  registerIpcHandlers(ipcMain, createDispatcher(api), trustedSender(pathToFileURL(rendererFile).href, process.env.ELECTRON_RENDERER_URL))
+  registerIpcHandlers(ipcMain, createDispatcher(api), trustedSender(devServerUrl))
 
   mainWindow = createMainWindow()
   startBrokerProcess(dataDir)

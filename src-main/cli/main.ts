@@ -1,17 +1,19 @@
-import { existsSync, statSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { CertdeskError, invalidInput, isCertdeskError } from '../core/errors'
 import { DEFAULT_KEY_TYPE, KEY_TYPES, parseKeyType } from '../core/pki/keys'
 import { DEFAULT_DEVICE_CERTIFICATE_DAYS } from '../core/registry/certificates'
 import { DEFAULT_ROOT_CA_COMMON_NAME, DEFAULT_ROOT_CA_DAYS } from '../core/registry/rootCa'
 import { parseAuthType } from '../core/registry/devices'
-import { writeFileAtomic } from '../core/store/files'
+import { writeExportFile } from '../core/store/files'
 import { resolveDataFolder } from '../core/store/dataFolder'
 import { type ListenerState, startBroker } from '../core/broker/broker'
 import { readConnectionLog } from '../core/broker/connectionLog'
 import { validatePort } from '../core/broker/settings'
+import type { TopicRule } from '../core/broker/topicRules'
+import { checkDataFolder } from '../core/store/doctor'
+import type { AuditActor } from '../core/store/schema'
 import { Workspace } from '../core/workspace'
 import { startBrowserMode } from '../serve/browserMode'
 import { runQuickTest } from '../core/tester/quickTest'
@@ -23,7 +25,10 @@ import {
   describeDevice,
   describeRootCa,
   describeQuickTest,
+  auditTable,
   deviceTable,
+  escapeControlCharacters,
+  topicRulesTable,
 } from './output'
 
 interface GlobalOptions {
@@ -34,7 +39,8 @@ interface GlobalOptions {
 
 /** Where the CLI writes; tests pass their own. */
 export interface CliIo {
-  stdout: (text: string) => void
+  /** Bytes too: `--out -` writes a bundle zip to standard output. */
+  stdout: (text: string | Uint8Array) => void
   stderr: (text: string) => void
   env: NodeJS.ProcessEnv
 }
@@ -45,6 +51,11 @@ class ReportedFailure extends Error {}
 
 function parseDays(value: string): number {
   if (!/^\d+$/.test(value)) throw invalidInput(`"${value}" is not a number of days.`)
+  return Number(value)
+}
+
+function parseCount(value: string, what: string): number {
+  if (!/^\d+$/.test(value)) throw invalidInput(`"${value}" is not a number of ${what}.`)
   return Number(value)
 }
 
@@ -62,16 +73,17 @@ function passphraseFrom(options: GlobalOptions, env: NodeJS.ProcessEnv): string 
   return value
 }
 
-/** Export files are never overwritten by accident, and never half-written. */
-async function writeExport(path: string, data: string | Buffer, mode: number, force: boolean): Promise<string> {
+/**
+ * Export files are never overwritten by accident, never half-written, and never anything but a
+ * regular file; `-` writes to standard output (for a pipe), and the report goes to stderr then.
+ */
+async function writeExport(io: CliIo, path: string, data: string | Buffer, mode: number, force: boolean): Promise<string> {
+  if (path === '-') {
+    io.stdout(data)
+    return '-'
+  }
   const target = resolve(path)
-  if (!existsSync(dirname(target)) || !statSync(dirname(target)).isDirectory()) {
-    throw invalidInput(`The folder ${dirname(target)} does not exist.`)
-  }
-  if (existsSync(target) && !force) {
-    throw new CertdeskError('CONFLICT', `${target} already exists; choose another file or pass --force to replace it.`)
-  }
-  await writeFileAtomic(target, data, mode)
+  await writeExportFile(target, data, mode, force)
   return target
 }
 
@@ -80,6 +92,8 @@ function withCliHint(error: CertdeskError): string {
   switch (error.code) {
     case 'NOT_INITIALISED':
       return `${error.message} Run "certdesk ca init" first.`
+    case 'CORRUPT_STORE':
+      return error.message.includes('certdesk doctor') ? error.message : `${error.message} "certdesk doctor" checks the whole folder.`
     case 'PASSPHRASE_REQUIRED':
       return `${error.message} Pass --passphrase-env VAR, with the passphrase in the environment variable VAR.`
     default:
@@ -104,10 +118,16 @@ export function buildProgram(io: CliIo): Command {
 
   const globals = (command: Command) => command.optsWithGlobals<GlobalOptions>()
   const dataDir = (command: Command) => resolveDataFolder(globals(command).data, io.env)
-  const open = (command: Command) =>
-    Workspace.open(dataDir(command), { passphrase: passphraseFrom(globals(command), io.env) })
+  const open = (command: Command, actor: AuditActor = 'cli') =>
+    Workspace.open(dataDir(command), { passphrase: passphraseFrom(globals(command), io.env), actor })
+  // Human text carries names and client ids that others chose: escape their control characters
+  // so a refused client cannot rewrite the operator's terminal (JSON escapes them by itself).
   const print = (command: Command, value: unknown, human: string) =>
-    io.stdout(globals(command).json ? `${JSON.stringify(value, null, 2)}\n` : `${human}\n`)
+    io.stdout(globals(command).json ? `${JSON.stringify(value, null, 2)}\n` : `${escapeControlCharacters(human)}\n`)
+
+  /** After an export: the usual report, or with `--out -` (stdout holds the file) a line on stderr. */
+  const printExport = (command: Command, path: string, value: unknown, human: string) =>
+    path === '-' ? io.stderr(`${human.replace(/^Wrote -/, 'Wrote the file to standard output')}\n`) : print(command, value, human)
 
   const keyTypeOption = () =>
     new Option('--key-type <type>', 'key type').choices(KEY_TYPES as unknown as string[])
@@ -125,6 +145,7 @@ export function buildProgram(io: CliIo): Command {
         commonName: options.commonName,
         days: parseDays(options.days),
         passphrase: passphraseFrom(globals(command), io.env),
+        actor: 'cli',
       })
       const view = workspace.rootCa()
       print(command, view, `Created the root CA in ${view.dataDir}.\n${describeRootCa(view)}`)
@@ -141,8 +162,42 @@ export function buildProgram(io: CliIo): Command {
     .option('--force', 'replace the file if it exists')
     .action(async (options: { out: string; force?: boolean }, command: Command) => {
       const workspace = await open(command)
-      const path = await writeExport(options.out, await workspace.rootCertificatePem(), 0o644, Boolean(options.force))
-      print(command, { path, fingerprint256: workspace.rootCa().fingerprint256 }, `Wrote ${path}.`)
+      const path = await writeExport(io, options.out, await workspace.rootCertificatePem(), 0o644, Boolean(options.force))
+      printExport(command, path, { path, fingerprint256: workspace.rootCa().fingerprint256 }, `Wrote ${path}.`)
+    })
+
+  // ----- doctor -----
+  program.command('doctor')
+    .description('check the data folder (index, vault, record files and their fingerprints, leftovers, lock, bindings) and mend it')
+    .option('--repair', 'set aside record files the index does not name, and drop bindings that point at nothing')
+    .option('--restore-index', 'if config.json is missing, restore it from the newest backup in the folder')
+    .action(async (options: { repair?: boolean; restoreIndex?: boolean }, command: Command) => {
+      const report = await checkDataFolder(dataDir(command), {
+        repair: options.repair,
+        restoreIndex: options.restoreIndex,
+        passphrase: passphraseFrom(globals(command), io.env),
+        actor: 'cli',
+      })
+      const mark = { ok: 'ok      ', repaired: 'repaired', problem: 'PROBLEM ' }
+      const lines = report.findings.map((finding) => `${mark[finding.status]}  ${finding.check.padEnd(9)}  ${finding.message}`)
+      lines.push(report.healthy ? `The data folder ${report.dataDir} is healthy.` : `The data folder ${report.dataDir} has problems (above).`)
+      print(command, report, lines.join('\n'))
+      if (!report.healthy) throw new ReportedFailure()
+    })
+
+  // ----- audit -----
+  program.command('audit')
+    .description('the audit log: every change to the registry, who made it (cli, app, browser) and when, hash-chained')
+    .option('--verify', 'check the chain: exit 1 if an entry was edited or removed')
+    .option('--last <n>', 'show only the newest N entries')
+    .action(async (options: { verify?: boolean; last?: string }, command: Command) => {
+      const { entries, verification } = (await open(command)).auditLog()
+      const shown = options.last === undefined ? entries : entries.slice(-parseCount(options.last, 'entries'))
+      const verdict = verification.intact
+        ? `The audit log is intact: ${verification.entries} entries, ending where the registry says it ends.`
+        : `The audit log has been tampered with or damaged:\n${verification.problems.map((problem) => `- ${problem}`).join('\n')}`
+      print(command, options.verify ? verification : shown, options.verify ? verdict : `${auditTable(shown)}${verification.intact ? '' : `\n${verdict}`}`)
+      if (options.verify && !verification.intact) throw new ReportedFailure()
     })
 
   // ----- device -----
@@ -173,8 +228,14 @@ export function buildProgram(io: CliIo): Command {
     .argument('<device>', 'id or device ID')
     .description('show a device and its authentication info')
     .action(async (reference: string, _options: unknown, command: Command) => {
-      const view = (await open(command)).getDevice(reference)
-      print(command, view, describeDevice(view))
+      const workspace = await open(command)
+      const view = workspace.getDevice(reference)
+      // The key is sealed under the vault: shown when the vault opens (key file, or --passphrase-env).
+      const deviceKey = await workspace.revealDeviceKey(view.id).catch((error: unknown) => {
+        if (isCertdeskError(error) && error.code === 'PASSPHRASE_REQUIRED') return undefined
+        throw error
+      })
+      print(command, deviceKey === undefined ? view : { ...view, deviceKey }, describeDevice(view, deviceKey))
     })
   device.command('update')
     .argument('<device>', 'id or device ID')
@@ -288,8 +349,12 @@ export function buildProgram(io: CliIo): Command {
     .action(async (reference: string, options: { out: string; force?: boolean }, command: Command) => {
       const workspace = await open(command)
       const certificate = workspace.getCertificate(reference)
-      const path = await writeExport(options.out, await workspace.exportDeviceBundle(reference), 0o600, Boolean(options.force))
-      print(command, { path, certificate: certificate.id }, `Wrote ${path}; it holds a private key, keep it safe.`)
+      let path = ''
+      await workspace.exportDeviceBundle(reference, async (zip) => {
+        path = await writeExport(io, options.out, zip, 0o600, Boolean(options.force))
+        return true
+      })
+      printExport(command, path, { path, certificate: certificate.id }, `Wrote ${path}; it holds a private key, keep it safe.`)
     })
 
   // ----- broker -----
@@ -308,6 +373,9 @@ export function buildProgram(io: CliIo): Command {
         oneWayPort: options.oneWayPort === undefined ? saved.oneWayPort : parsePort(options.oneWayPort),
         mutualPort: options.mutualPort === undefined ? saved.mutualPort : parsePort(options.mutualPort),
         extraNames: options.serverName ?? saved.extraNames,
+        maxPacketBytes: saved.maxPacketBytes,
+        maxConnections: saved.maxConnections,
+        connectRatePerAddress: saved.connectRatePerAddress,
       })
       for (const listener of [running.oneWay, running.mutual]) {
         if (listener.error) io.stderr(`certdesk: ${listener.error}.\n`)
@@ -337,20 +405,74 @@ export function buildProgram(io: CliIo): Command {
     .option('--one-way-port <n>', 'one-way TLS port')
     .option('--mutual-port <n>', 'mutual TLS port')
     .option('--server-name <names...>', 'more names for the server certificate')
-    .action(async (options: { host?: string; oneWayPort?: string; mutualPort?: string; serverName?: string[] }, command: Command) => {
+    .option('--max-packet-bytes <n>', 'largest MQTT packet a connected device may send (default 262144)')
+    .option('--max-connections <n>', 'open connections over both listeners (default 1000)')
+    .option('--connect-rate <n>', 'connections one address may open per 10 s (default 200)')
+    .action(async (options: { host?: string; oneWayPort?: string; mutualPort?: string; serverName?: string[]; maxPacketBytes?: string; maxConnections?: string; connectRate?: string }, command: Command) => {
       const workspace = await open(command)
       const changes = {
         ...(options.host === undefined ? {} : { host: options.host }),
         ...(options.oneWayPort === undefined ? {} : { oneWayPort: validatePort(parsePort(options.oneWayPort), 'one-way') }),
         ...(options.mutualPort === undefined ? {} : { mutualPort: validatePort(parsePort(options.mutualPort), 'mutual') }),
         ...(options.serverName === undefined ? {} : { extraNames: options.serverName }),
+        ...(options.maxPacketBytes === undefined ? {} : { maxPacketBytes: parseCount(options.maxPacketBytes, 'bytes') }),
+        ...(options.maxConnections === undefined ? {} : { maxConnections: parseCount(options.maxConnections, 'connections') }),
+        ...(options.connectRate === undefined ? {} : { connectRatePerAddress: parseCount(options.connectRate, 'connections') }),
       }
       const settings = Object.keys(changes).length === 0 ? workspace.brokerSettings() : await workspace.updateBrokerSettings(changes)
       print(
         command,
         settings,
-        `Host: ${settings.host}\nOne-way TLS port: ${settings.oneWayPort}\nMutual TLS port: ${settings.mutualPort}\nExtra server names: ${settings.extraNames.join(', ') || '(none)'}`,
+        [
+          `Host: ${settings.host}`,
+          `One-way TLS port: ${settings.oneWayPort}`,
+          `Mutual TLS port: ${settings.mutualPort}`,
+          `Extra server names: ${settings.extraNames.join(', ') || '(none)'}`,
+          `Maximum packet size: ${settings.maxPacketBytes} bytes (64 KiB before CONNECT)`,
+          `Maximum connections: ${settings.maxConnections}`,
+          `Connections per address: ${settings.connectRatePerAddress} per 10 s`,
+        ].join('\n'),
       )
+    })
+  const acl = broker.command('acl').description('the topic rules: who may publish and subscribe where (first match wins, no match denies)')
+  const showRules = async (command: Command) => {
+    const workspace = await open(command)
+    const rules = workspace.topicRules()
+    const isDefault = workspace.snapshot().broker?.topicRules === undefined
+    print(
+      command,
+      rules,
+      `${topicRulesTable(rules)}\nAnything no rule matches is denied.${isDefault ? ' These are the default rules.' : ''} Change them with: certdesk broker acl set --file rules.json (start from: certdesk broker acl --json > rules.json)`,
+    )
+  }
+  acl.command('show', { isDefault: true })
+    .description('show the rules in order (the default)')
+    .action(async (_options: unknown, command: Command) => showRules(command))
+  acl.command('set')
+    .description('replace the rules with a JSON array of {action, topic, permission}; a running broker applies them within a second')
+    .requiredOption('--file <file>', 'JSON file holding the rules')
+    .action(async (options: { file: string }, command: Command) => {
+      let text: string
+      try {
+        text = await readFile(resolve(options.file), 'utf8')
+      } catch {
+        throw invalidInput(`Cannot read ${options.file}.`)
+      }
+      let rules: unknown
+      try {
+        rules = JSON.parse(text)
+      } catch (error) {
+        throw invalidInput(`${options.file} is not valid JSON (${(error as Error).message}).`)
+      }
+      // The core checks every rule; nothing is saved unless all are valid.
+      await (await open(command)).updateTopicRules(rules as TopicRule[])
+      await showRules(command)
+    })
+  acl.command('reset')
+    .description('go back to the default rules')
+    .action(async (_options: unknown, command: Command) => {
+      await (await open(command)).resetTopicRules()
+      await showRules(command)
     })
   broker.command('log')
     .description('the connection log: every attempt, accepted or refused, with the reason')
@@ -366,9 +488,12 @@ export function buildProgram(io: CliIo): Command {
     .option('--force', 'replace the file if it exists')
     .action(async (options: { out: string; serverName?: string[]; force?: boolean }, command: Command) => {
       const workspace = await open(command)
-      const bundle = await workspace.exportBrokerBundle(options.serverName ?? [])
-      const path = await writeExport(options.out, bundle, 0o600, Boolean(options.force))
-      print(command, { path, serverCertificate: workspace.snapshot().broker?.serverCertificate }, `Wrote ${path}; it holds the broker's private key, keep it safe.`)
+      let path = ''
+      await workspace.exportBrokerBundle(options.serverName ?? [], async (zip) => {
+        path = await writeExport(io, options.out, zip, 0o600, Boolean(options.force))
+        return true
+      })
+      printExport(command, path, { path, serverCertificate: workspace.snapshot().broker?.serverCertificate }, `Wrote ${path}; it holds the broker's private key, keep it safe.`)
     })
 
   // ----- test -----
@@ -416,7 +541,8 @@ export function buildProgram(io: CliIo): Command {
     .option('--port <n>', 'HTTP port (default: any free port)', '0')
     .option('--no-broker', 'do not start the embedded broker')
     .action(async (options: { port: string; broker: boolean }, command: Command) => {
-      const workspace = await open(command)
+      // Changes made in the page are the browser's, in the audit log.
+      const workspace = await open(command, 'browser')
       const mode = await startBrowserMode(workspace, { port: parsePort(options.port), broker: options.broker })
       if (mode.broker.error && options.broker) io.stderr(`certdesk: ${mode.broker.error}\n`)
       print(
@@ -456,15 +582,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (error instanceof ReportedFailure) return 1
     if (error instanceof UsageError) {
-      io.stderr(`certdesk: ${error.message}\n`)
+      io.stderr(`certdesk: ${escapeControlCharacters(error.message)}\n`)
       return 2
     }
     if (isCertdeskError(error)) {
-      io.stderr(`certdesk: ${withCliHint(error)}\n`)
+      io.stderr(`certdesk: ${escapeControlCharacters(withCliHint(error))}\n`)
       return 1
     }
     const message = error instanceof Error ? error.message : String(error)
-    io.stderr(`certdesk: unexpected error: ${message}\n`)
+    io.stderr(`certdesk: unexpected error: ${escapeControlCharacters(message)}\n`)
     if (io.env.CERTDESK_DEBUG) io.stderr(`${(error as Error)?.stack ?? ''}\n`)
     return 70
   }

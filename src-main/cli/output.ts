@@ -1,9 +1,25 @@
 import type { ConnectionLogEntry } from '../core/broker/connectionLog'
+import type { TopicRule } from '../core/broker/topicRules'
+import type { AuditEntry } from '../core/store/schema'
 import type { QuickTestResult } from '../core/tester/quickTest'
 import type { CertificateView, DeviceView, RootCaView } from '../core/workspace'
 
+/**
+ * Control characters (C0 but newline and tab, DEL, C1) and bidirectional overrides made visible
+ * as \xNN / \u{NNNN}: text from devices and other people never drives the operator's terminal.
+ */
+export function escapeControlCharacters(text: string): string {
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (character) => {
+    const code = character.codePointAt(0) as number
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u{${code.toString(16)}}`
+  })
+}
+
 /** Columns padded to their widest cell; plain text so it pipes into grep and awk. */
-export function formatTable(headers: string[], rows: string[][]): string {
+export function formatTable(headers: string[], unescapedRows: string[][]): string {
+  // Escaped before measuring, so a hostile cell cannot break the columns either.
+  const rows = unescapedRows.map((row) => row.map((cell) => escapeControlCharacters(cell).replace(/\n/g, '\\n')))
   const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column].length)))
   const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()
   return [line(headers), ...rows.map(line)].join('\n')
@@ -49,13 +65,14 @@ export function describeCertificate(certificate: CertificateView): string {
   ])
 }
 
-export function describeDevice(device: DeviceView): string {
+/** `deviceKey` when the vault could be opened to reveal it (it is sealed at rest). */
+export function describeDevice(device: DeviceView & { deviceKey?: string }, deviceKey = device.deviceKey): string {
   return formatFields([
     ['Id', device.id],
     ['Name', device.name],
     ['Device ID', `${device.deviceId}  (MQTT client_id)`],
     ['Username', device.username],
-    ['Device key', `${device.deviceKey}  (MQTT password, one-way TLS)`],
+    ['Device key', deviceKey === undefined ? '(sealed: give --passphrase-env to see it)' : `${deviceKey}  (MQTT password, one-way TLS)`],
     ['Authentication', device.authType === 'cert' ? 'cert (mutual TLS)' : 'token (one-way TLS)'],
     ['Certificates', device.certificates.join(', ') || '(none)'],
   ])
@@ -85,6 +102,14 @@ export function connectionLogTable(entries: ConnectionLogEntry[]): string {
   )
 }
 
+export function topicRulesTable(rules: readonly TopicRule[]): string {
+  if (rules.length === 0) return 'No topic rules: every publish and subscription is denied.'
+  return formatTable(
+    ['#', 'ACTION', 'TOPIC', 'PERMISSION'],
+    rules.map((rule, index) => [String(index + 1), rule.action, rule.topic, rule.permission]),
+  )
+}
+
 export function describeQuickTest(result: QuickTestResult): string {
   const where = `${result.clientId} at ${result.host}:${result.port}`
   if (result.pass) {
@@ -98,4 +123,12 @@ export function describeQuickTest(result: QuickTestResult): string {
     lines.push(`Server certificate: ${certificate.subject} (issuer ${certificate.issuer}; names ${certificate.names.join(', ') || '-'}; valid ${certificate.validFrom.slice(0, 10)} to ${certificate.validTo.slice(0, 10)})`)
   }
   return lines.join('\n')
+}
+
+export function auditTable(entries: AuditEntry[]): string {
+  if (entries.length === 0) return 'No changes recorded yet.'
+  return formatTable(
+    ['#', 'Time', 'Who', 'User', 'Action', 'Target'],
+    entries.map((entry) => [String(entry.seq), entry.time, entry.actor, entry.user, entry.action, entry.target]),
+  )
 }

@@ -81,11 +81,13 @@ const ARGUMENTS = {
   ]),
   updateDevice: z.tuple([id, z.strictObject({ name: name.optional(), authType: authType.optional() })]),
   regenerateDeviceKey: z.tuple([id]),
+  revealDeviceKey: z.tuple([id]),
   deleteDevice: z.tuple([id]),
   saveDeviceBundle: z.tuple([id]),
   saveRootCertificate: z.tuple([]),
   getBrokerStatus: z.tuple([]),
   getConnectionLog: z.tuple([]),
+  getAuditLog: z.tuple([]),
   runQuickTest: z.tuple([quickTestRequest]),
   testerConnect: z.tuple([quickTestRequest]),
   testerDisconnect: z.tuple([z.string().uuid()]),
@@ -163,14 +165,21 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     createDevice: (input) => workspace.createDevice(input),
     updateDevice: (deviceId, changes) => workspace.updateDevice(deviceId, changes),
     regenerateDeviceKey: (deviceId) => workspace.regenerateDeviceKey(deviceId),
+    revealDeviceKey: (deviceId) => workspace.revealDeviceKey(deviceId),
     deleteDevice: (deviceId) => workspace.deleteDevice(deviceId),
     saveDeviceBundle: async (certificateId) => {
       const certificate = workspace.getCertificate(certificateId)
-      return frontDoor.saveFile(`${safeName(certificate.name)}.zip`, await workspace.exportDeviceBundle(certificateId), 0o600)
+      let result: SaveResult = { saved: false }
+      await workspace.exportDeviceBundle(certificateId, async (zip) => {
+        result = await frontDoor.saveFile(`${safeName(certificate.name)}.zip`, zip, 0o600)
+        return result.saved
+      })
+      return result
     },
     saveRootCertificate: async () => frontDoor.saveFile('root_ca.crt', await workspace.rootCertificatePem(), 0o644),
     getBrokerStatus: async () => frontDoor.brokerStatus(),
     getConnectionLog: () => frontDoor.connectionLog(),
+    getAuditLog: async () => workspace.auditLog(),
     runQuickTest: async (request) => runQuickTest(await profileForRequest(workspace, request), { certdeskDataDir: workspace.dataDir }),
     testerConnect: async (request) => sessions.connect(await profileForRequest(workspace, request)),
     testerDisconnect: (sessionId) => sessions.disconnect(sessionId),

@@ -2,11 +2,11 @@
 // Node imports): the renderer imports this file, and nothing else from src-main.
 import type { ConnectionLogEntry, ListenerState, SessionInfo } from '../core/broker/types'
 import type { KeyType } from '../core/pki/keyTypes'
-import type { CertificateView, DeviceView, RootCaView } from '../core/registry/views'
-import type { AuthType, BrokerServerCertificateRecord, BrokerSettings, TesterProfileRecord } from '../core/store/schema'
+import type { CertificateView, DeviceView, DeviceWithKey, RootCaView } from '../core/registry/views'
+import type { AuditEntry, AuditVerification, AuthType, BrokerServerCertificateRecord, BrokerSettings, TesterProfileRecord } from '../core/store/schema'
 import type { Diagnosis, PayloadEncoding, QuickTestResult, TesterEvent, TesterMessage } from '../core/tester/types'
 
-export type { AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, Diagnosis, KeyType, ListenerState, PayloadEncoding, QuickTestResult, RootCaView, SessionInfo, TesterEvent, TesterMessage }
+export type { AuditEntry, AuditVerification, AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, DeviceWithKey, Diagnosis, KeyType, ListenerState, PayloadEncoding, QuickTestResult, RootCaView, SessionInfo, TesterEvent, TesterMessage }
 export { KEY_TYPES } from '../core/pki/keyTypes'
 
 export interface CertificateInput {
@@ -100,15 +100,20 @@ export interface CertdeskApi {
   unbindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView>
   listDevices(): Promise<DeviceView[]>
   getDevice(id: string): Promise<DeviceView>
-  createDevice(input: DeviceInput): Promise<DeviceView>
+  /** The new device with its generated device key; later the key is read only with revealDeviceKey. */
+  createDevice(input: DeviceInput): Promise<DeviceWithKey>
   updateDevice(id: string, changes: DeviceChanges): Promise<DeviceView>
-  regenerateDeviceKey(id: string): Promise<DeviceView>
+  regenerateDeviceKey(id: string): Promise<DeviceWithKey>
+  /** The device key (MQTT password), only when the operator asks to see or copy it. */
+  revealDeviceKey(id: string): Promise<string>
   deleteDevice(id: string): Promise<DeviceView>
   /** The bundle zip, saved where the user chooses: the key goes from main to disk, not to the page. */
   saveDeviceBundle(certificateId: string): Promise<SaveResult>
   saveRootCertificate(): Promise<SaveResult>
   getBrokerStatus(): Promise<BrokerStatus>
   getConnectionLog(): Promise<ConnectionLogEntry[]>
+  /** Every change to the registry (who, what, when), newest last, and whether the chain is intact. */
+  getAuditLog(): Promise<{ entries: AuditEntry[]; verification: AuditVerification }>
   /** Connect, subscribe /hello, publish {"hello": "world"}, receive it; diagnose a failure. */
   runQuickTest(request: QuickTestRequest): Promise<QuickTestResult>
   /** Opens a tester session in the main process; a failure comes back diagnosed. */
@@ -152,11 +157,13 @@ export const OPERATIONS = [
   'createDevice',
   'updateDevice',
   'regenerateDeviceKey',
+  'revealDeviceKey',
   'deleteDevice',
   'saveDeviceBundle',
   'saveRootCertificate',
   'getBrokerStatus',
   'getConnectionLog',
+  'getAuditLog',
   'runQuickTest',
   'testerConnect',
   'testerDisconnect',

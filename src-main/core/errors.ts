@@ -16,12 +16,14 @@ export type CertdeskErrorCode =
   | 'INSECURE_KEY_FILE'
   | 'LOCKED'
   | 'IO'
+  | 'INDEX_MISSING'
 
 export class CertdeskError extends Error {
   readonly code: CertdeskErrorCode
 
-  constructor(code: CertdeskErrorCode, message: string) {
-    super(message)
+  /** `cause` keeps the underlying error (errno, parser error) for debugging; the message stays one sentence. */
+  constructor(code: CertdeskErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
     this.name = 'CertdeskError'
     this.code = code
   }

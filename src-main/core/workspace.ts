@@ -16,19 +16,21 @@ import {
   deleteDevice,
   listDevices,
   regenerateDeviceKey,
+  revealDeviceKey,
   updateDevice,
 } from './registry/devices'
 import { findCertificate, findDevice } from './registry/lookup'
 import { ROOT_CA_RECORD_ID, type RootCaOptions, initialiseRootCa, loadIssuer, rootCaView } from './registry/rootCa'
-import { type CertificateView, type DeviceView, type RootCaView, certificateView, deviceView } from './registry/views'
+import { type CertificateView, type DeviceView, type DeviceWithKey, type RootCaView, certificateView, deviceView } from './registry/views'
 import { buildBrokerBundle, buildDeviceBundle } from './bundles/deviceBundle'
+import { type AuditEntry, type AuditEvent, type AuditVerification, auditContext, readAuditLog, verifyAuditLog } from './store/audit'
 import { RegistryStore } from './store/registryStore'
-import type { BrokerSettings, StoreData, TesterProfileRecord } from './store/schema'
+import type { AuditActor, BrokerSettings, DeviceRecord, StoreData, TesterProfileRecord, TopicRule } from './store/schema'
 import { deleteTesterProfile, listTesterProfiles, saveTesterProfile } from './tester/savedProfiles'
-import { brokerSettings, updateBrokerSettings } from './broker/settings'
+import { brokerSettings, resetTopicRules, topicRules, updateBrokerSettings, updateTopicRules } from './broker/settings'
 import { type ServerCertificateMaterial, ensureServerCertificate, serverNames } from './broker/serverCertificate'
 
-export type { CertificateView, DeviceView, RootCaView }
+export type { CertificateView, DeviceView, DeviceWithKey, RootCaView }
 
 /**
  * The core's one entry point: every front door (CLI, Electron main, browser mode) opens a
@@ -40,7 +42,8 @@ export class Workspace {
 
   private constructor(private readonly store: RegistryStore) {}
 
-  static async open(dataDir: string, options: { passphrase?: string } = {}): Promise<Workspace> {
+  /** `actor` names the front door in the audit log: cli, app or browser. */
+  static async open(dataDir: string, options: { passphrase?: string; actor?: AuditActor } = {}): Promise<Workspace> {
     return new Workspace(await RegistryStore.open(dataDir, options))
   }
 
@@ -73,7 +76,8 @@ export class Workspace {
   }
 
   async issueDeviceCertificate(input: DeviceCertificateInput): Promise<CertificateView> {
-    return issueDeviceCertificate(this.store, await this.loadIssuer(), input)
+    const issuer = await this.loadIssuer()
+    return audited({ action: 'certificate.issue', target: idsOf }, () => issueDeviceCertificate(this.store, issuer, input))
   }
 
   /** Many certificates in one all-or-nothing step, using every core: batch provisioning. */
@@ -81,7 +85,8 @@ export class Workspace {
     inputs: readonly DeviceCertificateInput[],
     options: IssueOptions = {},
   ): Promise<CertificateView[]> {
-    return issueDeviceCertificates(this.store, await this.loadIssuer(), inputs, options)
+    const issuer = await this.loadIssuer()
+    return audited({ action: 'certificate.issue', target: idsOf }, () => issueDeviceCertificates(this.store, issuer, inputs, options))
   }
 
   listCertificates(): CertificateView[] {
@@ -98,15 +103,30 @@ export class Workspace {
   }
 
   updateCertificate(reference: string, update: CertificateUpdate): Promise<CertificateView> {
-    return updateCertificate(this.store, reference, update)
+    return audited({ action: 'certificate.update', target: idsOf, detail: { ...update } }, () => updateCertificate(this.store, reference, update))
   }
 
   deleteCertificate(reference: string): Promise<CertificateView> {
-    return deleteCertificate(this.store, reference)
+    return audited({ action: 'certificate.delete', target: idsOf }, () => deleteCertificate(this.store, reference))
   }
 
-  createDevice(input: DeviceInput): Promise<DeviceView> {
-    return createDevice(this.store, input)
+  /** The new device, with its generated device key (shown once; `revealDeviceKey` later). */
+  createDevice(input: DeviceInput): Promise<DeviceWithKey> {
+    return audited({ action: 'device.create', target: deviceIdOf, detail: { authType: input.authType } }, () => createDevice(this.store, input))
+  }
+
+  revealDeviceKey(reference: string): Promise<string> {
+    return revealDeviceKey(this.store, reference)
+  }
+
+  /** Lets synchronous readers (the broker) open sealed device keys; fails if the vault is locked. */
+  unlock(): Promise<void> {
+    return this.store.unlock()
+  }
+
+  /** A device key in the clear; synchronous, after `unlock()` (the broker decides per CONNECT). */
+  deviceKeyOf(device: DeviceRecord): string {
+    return this.store.openDeviceKey(device)
   }
 
   listDevices(): DeviceView[] {
@@ -119,23 +139,23 @@ export class Workspace {
   }
 
   updateDevice(reference: string, update: DeviceUpdate): Promise<DeviceView> {
-    return updateDevice(this.store, reference, update)
+    return audited({ action: 'device.update', target: deviceIdOf, detail: { ...update } }, () => updateDevice(this.store, reference, update))
   }
 
-  regenerateDeviceKey(reference: string): Promise<DeviceView> {
-    return regenerateDeviceKey(this.store, reference)
+  regenerateDeviceKey(reference: string): Promise<DeviceWithKey> {
+    return audited({ action: 'device.regenerate-key', target: deviceIdOf }, () => regenerateDeviceKey(this.store, reference))
   }
 
   deleteDevice(reference: string): Promise<DeviceView> {
-    return deleteDevice(this.store, reference)
+    return audited({ action: 'device.delete', target: deviceIdOf }, () => deleteDevice(this.store, reference))
   }
 
   bindDevices(certificateReference: string, deviceReferences: readonly string[]): Promise<CertificateView> {
-    return bindDevices(this.store, certificateReference, deviceReferences)
+    return audited({ action: 'binding.add', target: idsOf, detail: { devices: [...deviceReferences] } }, () => bindDevices(this.store, certificateReference, deviceReferences))
   }
 
   unbindDevices(certificateReference: string, deviceReferences: readonly string[]): Promise<CertificateView> {
-    return unbindDevices(this.store, certificateReference, deviceReferences)
+    return audited({ action: 'binding.remove', target: idsOf, detail: { devices: [...deviceReferences] } }, () => unbindDevices(this.store, certificateReference, deviceReferences))
   }
 
   /** The registry as it is on disk now; shared and read-only (the broker decides from it). */
@@ -148,18 +168,38 @@ export class Workspace {
   }
 
   updateBrokerSettings(update: Partial<BrokerSettings>): Promise<BrokerSettings> {
-    return updateBrokerSettings(this.store, update)
+    return audited({ action: 'broker.settings', detail: { ...update } }, () => updateBrokerSettings(this.store, update))
+  }
+
+  /** The broker's topic rules, in order (first match wins, no match denies). */
+  topicRules(): TopicRule[] {
+    return topicRules(this.store)
+  }
+
+  /** Replaces the topic rules after checking each; a running broker applies them within a second. */
+  updateTopicRules(rules: readonly TopicRule[]): Promise<TopicRule[]> {
+    return audited({ action: 'broker.topic-rules', detail: { rules: rules.length } }, () => updateTopicRules(this.store, rules))
+  }
+
+  resetTopicRules(): Promise<TopicRule[]> {
+    return audited({ action: 'broker.topic-rules', detail: { reset: true } }, () => resetTopicRules(this.store))
   }
 
   /** The embedded broker's server certificate for its names, issued or re-issued as needed. */
   async ensureBrokerServerCertificate(extraNames: string[] = []): Promise<ServerCertificateMaterial> {
-    return ensureServerCertificate(this.store, () => this.loadIssuer(), serverNames(extraNames))
+    const names = serverNames(extraNames)
+    return audited({ action: 'broker.identity', target: names.join(' ') }, () => ensureServerCertificate(this.store, () => this.loadIssuer(), names))
   }
 
-  /** `broker_certs/server.crt`, `server.key`, `root_ca.crt`: the broker's TLS identity. */
-  async exportBrokerBundle(extraNames: string[] = []): Promise<Buffer> {
+  /**
+   * `broker_certs/server.crt`, `server.key`, `root_ca.crt`: the broker's TLS identity. With
+   * `deliver`, the export is written to the audit log once `deliver` says it arrived.
+   */
+  async exportBrokerBundle(extraNames: string[] = [], deliver: Deliver = async () => true): Promise<Buffer> {
     const material = await this.ensureBrokerServerCertificate(extraNames)
-    return buildBrokerBundle({ ...material, rootCertificatePem: await this.rootCertificatePem() })
+    const zip = buildBrokerBundle({ ...material, rootCertificatePem: await this.rootCertificatePem() })
+    if (await deliver(zip)) await this.recordKeyExport('broker.export', material.record.recordId)
+    return zip
   }
 
   listTesterProfiles(): TesterProfileRecord[] {
@@ -167,11 +207,11 @@ export class Workspace {
   }
 
   saveTesterProfile(name: string, request: Record<string, unknown>): Promise<TesterProfileRecord> {
-    return saveTesterProfile(this.store, name, request)
+    return audited({ action: 'tester-profile.save', target: idsOf }, () => saveTesterProfile(this.store, name, request))
   }
 
   deleteTesterProfile(id: string): Promise<TesterProfileRecord> {
-    return deleteTesterProfile(this.store, id)
+    return audited({ action: 'tester-profile.delete', target: idsOf }, () => deleteTesterProfile(this.store, id))
   }
 
   /** A certificate with its private key, for the tester in the main process (never the page). */
@@ -179,13 +219,41 @@ export class Workspace {
     return this.store.readRecordMaterial(this.getCertificate(reference).id)
   }
 
-  /** The seed's zip (`common_certs/…`) for one certificate; the only way a device key leaves. */
-  async exportDeviceBundle(reference: string): Promise<Buffer> {
+  /**
+   * The seed's zip (`common_certs/…`) for one certificate; the only way a device key leaves.
+   * `deliver` writes it out (a file, a download) and says whether it arrived: only then is the
+   * export written to the audit log, so a refused or cancelled save records nothing.
+   */
+  async exportDeviceBundle(reference: string, deliver: Deliver = async () => true): Promise<Buffer> {
     const certificate = this.getCertificate(reference)
     const [{ certificatePem, privateKeyPem }, rootCertificatePem] = await Promise.all([
       this.store.readRecordMaterial(certificate.id),
       this.rootCertificatePem(),
     ])
-    return buildDeviceBundle({ certificatePem, privateKeyPem, rootCertificatePem })
+    const zip = buildDeviceBundle({ certificatePem, privateKeyPem, rootCertificatePem })
+    if (await deliver(zip)) await this.recordKeyExport('certificate.export', certificate.id)
+    return zip
+  }
+
+  /** A private key left the store: worth a line in the audit log though the registry is unchanged. */
+  private recordKeyExport(action: string, target: string): Promise<void> {
+    return audited({ action, target }, () => this.store.mutate(() => undefined))
+  }
+
+  /** The audit log, newest last, and whether its chain is intact. */
+  auditLog(): { entries: AuditEntry[]; verification: AuditVerification } {
+    return { entries: readAuditLog(this.dataDir), verification: verifyAuditLog(this.dataDir, this.store.read().audit) }
   }
 }
+
+/** Hands an export to its destination; true when it arrived (false: cancelled). */
+export type Deliver = (data: Buffer) => Promise<boolean>
+
+/** Runs a registry change with its audit event, which the store writes with the change. */
+function audited<T>(event: AuditEvent, work: () => Promise<T>): Promise<T> {
+  return auditContext.run(event, work)
+}
+
+/** The id(s) of what a change returned: one view, or a batch of them. */
+const idsOf = (result: unknown) => [result].flat().map((view) => (view as { id: string }).id).join(' ')
+const deviceIdOf = (result: unknown) => (result as { deviceId: string }).deviceId

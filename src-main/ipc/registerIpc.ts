@@ -1,25 +1,27 @@
 import type { Dispatch } from '../contract/dispatch'
+import { appPageMatcher } from '../electron/windowSecurity'
 import { type Envelope, IPC_CHANNEL_PREFIX, OPERATIONS } from '../contract/types'
 
 /** The parts of Electron's ipcMain and invoke event used here (structural: testable in Node). */
 export interface InvokeEventLike {
-  senderFrame: { url: string } | null
+  /** `parent` is set for a subframe (WebFrameMain.parent); absent or null for the top frame. */
+  senderFrame: { url: string; parent?: unknown } | null
 }
 export interface IpcMainLike {
   handle(channel: string, listener: (event: InvokeEventLike, ...args: unknown[]) => Promise<Envelope>): void
 }
 
 /**
- * Only the app's own page may call: the built renderer's file, or the dev server in
- * development. Anything else — an iframe, a page navigated elsewhere — is refused.
+ * Only the app's own top-level page may call: a page on app://certdesk, or on the dev server
+ * when one is given (index.ts gives one only in an unpackaged app, see rendererDevServerUrl).
+ * Anything else — an iframe, a page navigated elsewhere, file:// — is refused.
  */
-export function trustedSender(rendererFileUrl: string, devServerUrl?: string): (event: InvokeEventLike) => boolean {
-  const devOrigin = devServerUrl ? new URL(devServerUrl).origin : undefined
+export function trustedSender(devServerUrl?: string): (event: InvokeEventLike) => boolean {
+  const isAppPage = appPageMatcher(devServerUrl)
   return (event) => {
-    const url = event.senderFrame?.url
-    if (!url) return false
-    if (url === rendererFileUrl || url.startsWith(`${rendererFileUrl}#`)) return true
-    return devOrigin !== undefined && new URL(url).origin === devOrigin
+    const frame = event.senderFrame
+    if (!frame?.url || (frame.parent !== undefined && frame.parent !== null)) return false
+    return isAppPage(frame.url)
   }
 }
 

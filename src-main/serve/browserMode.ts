@@ -62,16 +62,24 @@ export async function startBrowserMode(
     connectionLog: async () => (broker ? broker.log.recent() : readConnectionLog(workspace.dataDir)),
     emit,
   })
-  const server = await startServer({
-    workspace,
-    dispatch: createDispatcher(api),
-    rendererDir,
-    port: options.port,
-    onEvent: (listener) => {
-      listeners.add(listener)
-      return () => listeners.delete(listener)
-    },
-  })
+  let server: RunningServer
+  try {
+    server = await startServer({
+      workspace,
+      dispatch: createDispatcher(api),
+      rendererDir,
+      port: options.port,
+      onEvent: (listener) => {
+        listeners.add(listener)
+        return () => listeners.delete(listener)
+      },
+    })
+  } catch (error) {
+    // Without its page the broker has no one to serve here: stop it rather than leave it listening.
+    await api.close()
+    await broker?.close()
+    throw error
+  }
 
   // Changes made by the CLI or another window reach this page as an event.
   const stopWatching = watchRegistry(() => workspace.snapshot(), REGISTRY_POLL_MS, () => emit({ type: 'registry' }))

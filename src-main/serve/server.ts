@@ -1,25 +1,13 @@
-import { randomBytes } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
 import { extname, join, normalize, sep } from 'node:path'
-import { constantTimeEqual } from '../core/store/vault'
+import { CertdeskError, type CertdeskErrorCode, invalidInput, isCertdeskError } from '../core/errors'
 import type { Workspace } from '../core/workspace'
 import type { Dispatch } from '../contract/dispatch'
 import type { CertdeskEvent } from '../contract/types'
+import { CONTENT_SECURITY_POLICY, MIME_TYPES } from '../rendererAssets'
+import { BrowserSession, type DownloadTarget } from './session'
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.woff2': 'font/woff2',
-  '.woff': 'font/woff',
-  '.ttf': 'font/ttf',
-  '.json': 'application/json',
-}
-const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 const MAX_BODY_BYTES = 1_000_000
 
 export interface ServeOptions {
@@ -50,6 +38,18 @@ function send(response: ServerResponse, status: number, body: string | Buffer, t
   response.end(body)
 }
 
+/** HTTP status for the errors a request can cause; anything else is the server's fault (500). */
+const STATUS_OF_CODE: Partial<Record<CertdeskErrorCode, number>> = { INVALID_INPUT: 400, NOT_FOUND: 404, CONFLICT: 409 }
+
+/** A path with its percent-escapes decoded; a malformed escape (`/%`, `/%zz`) is the client's error. */
+function decodePath(pathname: string): string {
+  try {
+    return decodeURIComponent(pathname)
+  } catch {
+    throw invalidInput('The address is not valid: it has a malformed percent-escape.')
+  }
+}
+
 async function readBody(request: IncomingMessage): Promise<string> {
   let size = 0
   const chunks: Buffer[] = []
@@ -61,52 +61,89 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
+/** `attachment` with the name as ASCII for old clients and in full as RFC 5987 `filename*`. */
+function contentDisposition(fileName: string): string {
+  const ascii = fileName.replace(/[^\w.-]+/g, '_')
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`
+}
+
 /**
- * Browser mode: the built renderer and the same API over HTTP, on 127.0.0.1 only. Every API,
- * event and download request must carry the random token from the printed URL, and every
- * request must name this server in its Host header (a DNS-rebinding page cannot).
+ * Browser mode: the built renderer and the same API over HTTP, on 127.0.0.1 only. The printed
+ * URL signs one browser in (see BrowserSession); every API, event and download request needs
+ * that session, and every request must name this server in its Host header (a DNS-rebinding
+ * page cannot).
  */
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
-  const token = randomBytes(24).toString('base64url')
   let port = options.port ?? 0
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`])
-
-  const authorised = (request: IncomingMessage, url: URL) => {
-    const header = request.headers.authorization ?? ''
-    const given = header.startsWith('Bearer ') ? header.slice(7) : (url.searchParams.get('token') ?? '')
-    return constantTimeEqual(given, token)
+  // Its port is set once known (cookies are named by port); no request arrives before that.
+  const session = new BrowserSession()
+  const authorised = (request: IncomingMessage) => session.authorises(request.headers.cookie, request.headers.authorization)
+  const fromThisOrigin = (request: IncomingMessage) => {
+    const origin = request.headers.origin
+    return origin === undefined || allowedHosts().has(origin.replace(/^http:\/\//, ''))
   }
 
   const serveStatic = async (response: ServerResponse, pathname: string) => {
-    const relative = normalize(decodeURIComponent(pathname)).replace(/^([/\\])+/, '')
+    const relative = normalize(decodePath(pathname)).replace(/^([/\\])+/, '')
     const file = join(options.rendererDir, relative || 'index.html')
     if (!file.startsWith(options.rendererDir + sep) && file !== options.rendererDir) return send(response, 404, '{"error":"Not found."}')
     const target = (await stat(file).catch(() => undefined))?.isFile() ? file : join(options.rendererDir, 'index.html')
     const extension = extname(target)
     const extra: Record<string, string> = extension === '.html' ? { 'Content-Security-Policy': CONTENT_SECURITY_POLICY } : {}
-    send(response, 200, await readFile(target), MIME[extension] ?? 'application/octet-stream', extra)
+    send(response, 200, await readFile(target), MIME_TYPES[extension] ?? 'application/octet-stream', extra)
   }
 
-  const download = async (response: ServerResponse, fileName: string, body: Buffer | string, type: string) =>
-    send(response, 200, body, type, { 'Content-Disposition': `attachment; filename="${fileName.replace(/[^\w.-]+/g, '_')}"` })
+  const download = (response: ServerResponse, fileName: string, body: Buffer | string, type: string) =>
+    send(response, 200, body, type, { 'Content-Disposition': contentDisposition(fileName) })
 
-  const server = createServer(async (request, response) => {
+  const serveDownload = async (response: ServerResponse, target: DownloadTarget) => {
+    if (target.kind === 'root') return download(response, 'root_ca.crt', await options.workspace.rootCertificatePem(), 'application/x-pem-file')
+    const certificate = options.workspace.getCertificate(target.certificateId)
+    await options.workspace.exportDeviceBundle(certificate.id, async (zip) => {
+      download(response, `${certificate.name}.zip`, zip, 'application/zip')
+      return true
+    })
+  }
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
     try {
       if (!allowedHosts().has(request.headers.host ?? '')) {
         return send(response, 421, JSON.stringify({ ok: false, error: 'This server answers only to 127.0.0.1 and localhost.' }))
       }
       const url = new URL(request.url ?? '/', `http://${request.headers.host}`)
-      if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/download/')) {
-        if (!authorised(request, url)) {
-          return send(response, 401, JSON.stringify({ ok: false, error: 'The access token is missing or wrong; open the URL that certdesk serve printed.' }))
+      const signInToken = url.searchParams.get('token')
+      if (request.method === 'GET' && signInToken !== null) {
+        const cookie = session.signIn(signInToken)
+        // Signed in, or already signed in on this browser: either way, on to the page without the token.
+        if (cookie !== undefined || authorised(request)) {
+          return send(response, 303, '', 'text/plain', { Location: url.pathname, ...(cookie ? { 'Set-Cookie': cookie } : {}) })
         }
+        return send(response, 401, 'This sign-in link has already been used (or is wrong). Open Certdesk in the browser that used it, or restart "certdesk serve" for a new link.', 'text/plain; charset=utf-8')
       }
-      if (request.method === 'POST' && url.pathname.startsWith('/api/call/')) {
-        // A page from another origin cannot make this call, token or not.
-        const origin = request.headers.origin
-        if (origin !== undefined && !allowedHosts().has(origin.replace(/^http:\/\//, ''))) {
+      if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/download/')) {
+        if (!authorised(request)) {
+          return send(response, 401, JSON.stringify({ ok: false, error: 'This browser is not signed in; open the URL that certdesk serve printed.' }))
+        }
+        // A page from another origin cannot call, session or not.
+        if (request.method === 'POST' && !fromThisOrigin(request)) {
           return send(response, 403, JSON.stringify({ ok: false, error: 'Calls from other origins are refused.' }))
         }
+      }
+      if (request.method === 'POST' && url.pathname === '/api/download-link') {
+        let target: DownloadTarget
+        try {
+          const body = JSON.parse(await readBody(request)) as { kind?: unknown; certificateId?: unknown }
+          if (body.kind === 'root') target = { kind: 'root' }
+          else if (body.kind === 'bundle' && typeof body.certificateId === 'string') target = { kind: 'bundle', certificateId: options.workspace.getCertificate(body.certificateId).id }
+          else throw invalidInput('Name a download: {"kind":"root"} or {"kind":"bundle","certificateId":…}.')
+        } catch (error) {
+          if (isCertdeskError(error)) return send(response, 200, JSON.stringify({ ok: false, error: error.message }))
+          return send(response, 400, JSON.stringify({ ok: false, error: 'The request body was not valid JSON.' }))
+        }
+        return send(response, 200, JSON.stringify({ ok: true, value: { url: session.createDownloadLink(target) } }))
+      }
+      if (request.method === 'POST' && url.pathname.startsWith('/api/call/')) {
         let args: unknown
         try {
           args = (JSON.parse(await readBody(request)) as { args?: unknown }).args ?? []
@@ -127,29 +164,43 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         })
         return
       }
-      if (request.method === 'GET' && url.pathname.startsWith('/download/bundle/')) {
-        const certificate = options.workspace.getCertificate(decodeURIComponent(url.pathname.slice('/download/bundle/'.length)))
-        return download(response, `${certificate.name}.zip`, await options.workspace.exportDeviceBundle(certificate.id), 'application/zip')
+      if (request.method === 'GET' && url.pathname.startsWith('/download/')) {
+        const target = session.takeDownloadLink(decodePath(url.pathname.slice('/download/'.length)))
+        if (!target) return send(response, 410, JSON.stringify({ ok: false, error: 'This download link has been used or has expired; download again from the page.' }))
+        return await serveDownload(response, target)
       }
-      if (request.method === 'GET' && url.pathname === '/download/root') {
-        return download(response, 'root_ca.crt', await options.workspace.rootCertificatePem(), 'application/x-pem-file')
-      }
-      if (request.method === 'GET') return serveStatic(response, url.pathname)
+      // Awaited inside the try: a rejection here must become an answer, never a crash.
+      if (request.method === 'GET') return await serveStatic(response, url.pathname)
       return send(response, 405, JSON.stringify({ ok: false, error: 'Method not allowed.' }))
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error)
-      if (!response.headersSent) send(response, 500, JSON.stringify({ ok: false, error: message }))
+      const status = isCertdeskError(error) ? (STATUS_OF_CODE[error.code] ?? 500) : 500
+      if (!response.headersSent) send(response, status, JSON.stringify({ ok: false, error: message }))
       else response.end()
     }
+  }
+  // No request, however malformed, may end the process (and the broker with it).
+  const server = createServer((request, response) => {
+    handle(request, response).catch(() => response.destroy())
   })
   server.listen(port, '127.0.0.1')
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
-    server.once('error', reject)
+    server.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new CertdeskError(
+          'IO',
+          error.code === 'EADDRINUSE'
+            ? `Port ${port} on 127.0.0.1 is already in use; choose another with --port, or leave it out for any free port.`
+            : `Browser mode cannot listen on 127.0.0.1:${port} (${error.code ?? error.message}).`,
+        ),
+      ),
+    )
   })
   port = (server.address() as { port: number }).port
+  session.port = port
   return {
-    url: `http://127.0.0.1:${port}/?token=${token}`,
+    url: `http://127.0.0.1:${port}/?token=${session.signInToken}`,
     port,
     close: () =>
       new Promise<void>((resolve) => {

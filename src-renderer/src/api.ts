@@ -13,48 +13,40 @@ declare global {
   }
 }
 
-/** Browser mode: the token arrives in the page's first URL; keep it for this tab, then hide it. */
-function sessionToken(): string {
-  const fromUrl = new URLSearchParams(window.location.search).get('token')
-  if (fromUrl) {
-    sessionStorage.setItem('certdesk-token', fromUrl)
-    window.history.replaceState(null, '', window.location.pathname + window.location.hash)
-    return fromUrl
-  }
-  return sessionStorage.getItem('certdesk-token') ?? ''
-}
-
 function unwrap<T>(envelope: Envelope): T {
   if (!envelope.ok) throw new Error(envelope.error)
   return envelope.value as T
 }
 
 const bridge = window.certdesk
-const token = bridge ? '' : sessionToken()
 
-async function callOverHttp(operation: string, args: unknown[]): Promise<Envelope> {
+// Browser mode: the server signed this browser in with an HttpOnly session cookie when the
+// printed URL was opened; the page never sees a token, and same-origin requests carry the cookie.
+async function postOverHttp(path: string, body: unknown): Promise<Envelope> {
   let response: Response
   try {
-    response = await fetch(`/api/call/${operation}`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: JSON.stringify({ args }),
-    })
+    response = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
   } catch {
     return { ok: false, error: 'Certdesk is not answering; is "certdesk serve" still running?' }
   }
   return (await response.json()) as Envelope
 }
 
-/** Browser mode saves through the browser's own download, straight from the server to disk. */
-function download(path: string): Promise<{ saved: boolean }> {
+const callOverHttp = (operation: string, args: unknown[]) => postOverHttp(`/api/call/${operation}`, { args })
+
+/**
+ * Browser mode saves through the browser's own download, straight from the server to disk,
+ * through a link that works once (so the browser's history holds only dead links).
+ */
+async function download(target: { kind: 'bundle'; certificateId: string } | { kind: 'root' }): Promise<{ saved: boolean }> {
+  const { url } = unwrap<{ url: string }>(await postOverHttp('/api/download-link', target))
   const link = document.createElement('a')
-  link.href = `${path}${path.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`
+  link.href = url
   link.download = ''
   document.body.appendChild(link)
   link.click()
   link.remove()
-  return Promise.resolve({ saved: true })
+  return { saved: true }
 }
 
 function buildApi(): CertdeskApi {
@@ -64,8 +56,8 @@ function buildApi(): CertdeskApi {
   ])
   const api = Object.fromEntries(entries) as CertdeskApi
   if (!bridge) {
-    api.saveDeviceBundle = (certificateId) => download(`/download/bundle/${encodeURIComponent(certificateId)}`)
-    api.saveRootCertificate = () => download('/download/root')
+    api.saveDeviceBundle = (certificateId) => download({ kind: 'bundle', certificateId })
+    api.saveRootCertificate = () => download({ kind: 'root' })
   }
   return api
 }
@@ -75,7 +67,7 @@ export const api: CertdeskApi = buildApi()
 /** Main-side events: IPC in Electron, server-sent events in the browser. */
 export function onEvent(listener: (event: CertdeskEvent) => void): () => void {
   if (bridge) return bridge.onEvent(listener)
-  const source = new EventSource(`/api/events?token=${encodeURIComponent(token)}`)
+  const source = new EventSource('/api/events')
   source.onmessage = (message) => listener(JSON.parse(message.data as string) as CertdeskEvent)
   return () => source.close()
 }

@@ -57,9 +57,16 @@ client.on('message', (topic, payload) => console.log(topic, payload.toString()))
   }
 }
 
-/** Ready-to-run code for this device, following the seed's examples (paho-mqtt 1.x). */
-export function deviceExamples(device: DeviceView, endpoint: Endpoint): Example[] {
+/** Stands in the examples until the operator reveals the key (it stays in the main process until then). */
+export const DEVICE_KEY_PLACEHOLDER = 'DEVICE_KEY'
+
+/**
+ * Ready-to-run code for this device, following the seed's examples (paho-mqtt 1.x); with the
+ * device key once it has been revealed, else a placeholder.
+ */
+export function deviceExamples(device: DeviceView & { deviceKey?: string }, endpoint: Endpoint): Example[] {
   const quoted = (text: string) => JSON.stringify(text)
+  const deviceKey = device.deviceKey ?? DEVICE_KEY_PLACEHOLDER
   const examples: Example[] = []
   if (device.authType === 'token') {
     examples.push(
@@ -69,7 +76,7 @@ export function deviceExamples(device: DeviceView, endpoint: Endpoint): Example[
         language: 'python',
         code: python(`client_id = ${quoted(device.deviceId)}
 username = ${quoted(device.username)}
-password = ${quoted(device.deviceKey)}
+password = ${quoted(deviceKey)}
 HOST = ${quoted(endpoint.host)}
 PORT = ${endpoint.oneWayPort}
 
@@ -80,7 +87,7 @@ client.tls_set(ca_certs='./common_certs/root_ca.crt', cert_reqs=ssl.CERT_REQUIRE
       mqttJs('mqttjs-8883', endpoint.host, endpoint.oneWayPort, [
         `clientId: ${quoted(device.deviceId)}`,
         `username: ${quoted(device.username)}`,
-        `password: ${quoted(device.deviceKey)}`,
+        `password: ${quoted(deviceKey)}`,
         "ca: fs.readFileSync('./common_certs/root_ca.crt'),",
       ]),
       {
@@ -88,7 +95,7 @@ client.tls_set(ca_certs='./common_certs/root_ca.crt', cert_reqs=ssl.CERT_REQUIRE
         title: `mosquitto_pub, ${endpoint.oneWayPort}`,
         language: 'shell',
         code: `mosquitto_pub -h ${endpoint.host} -p ${endpoint.oneWayPort} --cafile common_certs/root_ca.crt \\
-  -i '${device.deviceId}' -u '${device.username}' -P '${device.deviceKey}' \\
+  -i '${device.deviceId}' -u '${device.username}' -P '${deviceKey}' \\
   -t /hello -m '{"hello": "world"}'
 `,
       },

@@ -1,6 +1,6 @@
 import { createRouter, createWebHashHistory } from 'vue-router'
 
-// Hash history: the same URLs work from file:// in Electron and from the loopback server.
+// Hash history: routes live after the #, so app:// (Electron) and the loopback server only ever load index.html.
 export const router = createRouter({
   history: createWebHashHistory(),
   routes: [

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, connect as tcpConnect } from 'node:net'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type Fleet, connect, makeFleet } from '../helpers/fleet'
-import { PROJECT_ROOT, freePort, runCertdesk, runCertdeskJson } from '../helpers/tools'
+import { type Fleet, connect, makeFleet, runBroker } from '../helpers/fleet'
+import { PROJECT_ROOT, freePort, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
 let fleet: Fleet
 
@@ -83,7 +83,15 @@ describe('certdesk broker', () => {
     const [oneWayPort, mutualPort] = [await freePort(), await freePort()]
     const data = ['--data', fleet.workspace.dataDir]
     const saved = await runCertdeskJson(['--data', fleet.workspace.dataDir, 'broker', 'settings', '--one-way-port', String(oneWayPort), '--mutual-port', String(mutualPort)])
-    expect(saved).toEqual({ host: '127.0.0.1', oneWayPort, mutualPort, extraNames: [] })
+    expect(saved).toEqual({ host: '127.0.0.1', oneWayPort, mutualPort, extraNames: [], maxPacketBytes: 262_144, maxConnections: 1000, connectRatePerAddress: 200 })
+    const limits = await runCertdeskJson([...data, 'broker', 'settings', '--max-packet-bytes', '1048576', '--max-connections', '50', '--connect-rate', '500'])
+    expect(limits).toMatchObject({ oneWayPort, maxPacketBytes: 1_048_576, maxConnections: 50, connectRatePerAddress: 500 })
+    expect((await runCertdesk([...data, 'broker', 'settings', '--max-packet-bytes', '100'])).stderr).toBe(
+      'certdesk: The maximum packet size (bytes) must be a whole number from 1024 to 268435455.\n',
+    )
+    expect((await runCertdesk([...data, 'broker', 'settings', '--max-connections', '0'])).stderr).toMatch(/maximum number of connections must be a whole number from 1/)
+    expect((await runCertdesk([...data, 'broker', 'settings', '--connect-rate', 'many'])).stderr).toMatch(/"many" is not a number of connections/)
+    expect((await runCertdesk([...data, 'broker', 'settings'])).stdout).toMatch(/Maximum packet size: 1048576 bytes[\s\S]*Maximum connections: 50\nConnections per address: 500 per 10 s/)
     const refused = await runCertdesk([...data, 'broker', 'settings', '--mutual-port', String(oneWayPort)])
     expect(refused.code).toBe(1)
     expect(refused.stderr).toBe(`certdesk: The one-way and mutual ports must differ (both are ${oneWayPort}).\n`)
@@ -112,5 +120,52 @@ describe('certdesk broker', () => {
     expect(await none.exited).toBe(1)
     expect(none.stderr().trimEnd().split('\n').at(-1)).toBe('certdesk: Neither listener could start, so the broker is not running.')
     blocker.close()
+  })
+})
+
+describe('certdesk broker acl', () => {
+  it('shows, replaces and resets the topic rules; a running broker applies a change within a second', async () => {
+    const data = ['--data', fleet.workspace.dataDir]
+    const defaults = [
+      { action: 'all', topic: 'devices/${clientid}/#', permission: 'allow' },
+      { action: 'all', topic: '/hello', permission: 'allow' },
+    ]
+    const shown = await runCertdesk([...data, 'broker', 'acl'])
+    expect(shown.stdout).toMatch(/^#\s+ACTION\s+TOPIC\s+PERMISSION\n1\s+all\s+devices\/\$\{clientid\}\/#\s+allow\n2\s+all\s+\/hello\s+allow\n/)
+    expect(shown.stdout).toMatch(/Anything no rule matches is denied\. These are the default rules\./)
+    expect(await runCertdeskJson([...data, 'broker', 'acl'])).toEqual(defaults)
+
+    const broker = await runBroker(fleet.workspace)
+    const client = await connect(broker.oneWay.port, {
+      clientId: fleet.tokenDevice.deviceId,
+      username: fleet.tokenDevice.username,
+      password: fleet.tokenDevice.deviceKey,
+      ca: await readFile(join(fleet.bundleDir, 'common_certs/root_ca.crt')),
+    })
+    await expect(client.subscribeAsync('plant/#')).rejects.toThrow()
+
+    const folder = await temporaryFolder()
+    const rulesFile = join(folder, 'rules.json')
+    const wanted = [...defaults, { action: 'subscribe', topic: 'plant/#', permission: 'allow' }]
+    await writeFile(rulesFile, JSON.stringify(wanted))
+    expect(await runCertdeskJson([...data, 'broker', 'acl', 'set', '--file', rulesFile])).toEqual(wanted)
+    const changedAt = Date.now()
+    await expect.poll(async () => client.subscribeAsync('plant/#').then(() => true, () => false), { timeout: 1000, interval: 50 }).toBe(true)
+    expect(Date.now() - changedAt).toBeLessThan(1000)
+    expect(client.connected).toBe(true)
+    await client.endAsync()
+    expect((await runCertdesk([...data, 'broker', 'acl'])).stdout).not.toMatch(/default rules/)
+
+    // Nothing is saved unless every rule is valid.
+    await writeFile(rulesFile, JSON.stringify([...defaults, { action: 'all', topic: '#/x', permission: 'allow' }]))
+    const invalid = await runCertdesk([...data, 'broker', 'acl', 'set', '--file', rulesFile])
+    expect(invalid.code).toBe(1)
+    expect(invalid.stderr).toBe('certdesk: Topic rule 3: "#/x" is not an MQTT topic filter (# must be a whole level, and the last one).\n')
+    await writeFile(rulesFile, '[{')
+    expect((await runCertdesk([...data, 'broker', 'acl', 'set', '--file', rulesFile])).stderr).toMatch(/rules\.json is not valid JSON/)
+    expect(await runCertdeskJson([...data, 'broker', 'acl'])).toEqual(wanted)
+
+    expect(await runCertdeskJson([...data, 'broker', 'acl', 'reset'])).toEqual(defaults)
+    expect(fleet.workspace.snapshot().broker?.topicRules).toBeUndefined()
   })
 })

@@ -188,8 +188,13 @@ describe('certdesk CLI', () => {
     await expectRefusal(['--data', locked, 'cert', 'create', '--name', 'x', '--passphrase-env', 'CD_WRONG'], /passphrase is wrong/, env)
     await expectRefusal(['--data', locked, 'cert', 'create', '--name', 'x', '--passphrase-env', 'CD_UNSET'], /CD_UNSET.*not set/, env)
     const cert = await runCertdeskJson<CertificateJson>(['--data', locked, 'cert', 'create', '--name', 'x', '--passphrase-env', 'CD_PASS'], env)
-    // Devices and listings need no key.
-    await runCertdeskJson(['--data', locked, 'device', 'create', '--name', 'd', '--auth', 'cert'])
+    // A device's key is sealed under the vault, so creating one needs the passphrase; listing does not.
+    await expectRefusal(['--data', locked, 'device', 'create', '--name', 'd', '--auth', 'token'], /protected by a passphrase/)
+    const device = await runCertdeskJson<DeviceJson>(['--data', locked, 'device', 'create', '--name', 'd', '--auth', 'token', '--passphrase-env', 'CD_PASS'], env)
+    expect(await runCertdeskJson<DeviceJson[]>(['--data', locked, 'device', 'list'])).toHaveLength(1)
+    expect((await runCertdesk(['--data', locked, 'device', 'show', device.deviceId])).stdout).toMatch(/Device key: +\(sealed: give --passphrase-env to see it\)/)
+    const shown = await runCertdeskJson<DeviceJson>(['--data', locked, 'device', 'show', device.deviceId, '--passphrase-env', 'CD_PASS'], env)
+    expect(shown.deviceKey).toBe(device.deviceKey)
     await expectRefusal(['--data', locked, 'cert', 'export', cert.id, '--out', join(folder, 'locked.zip')], /passphrase/)
     await runCertdeskJson(['--data', locked, 'cert', 'export', cert.id, '--out', join(folder, 'locked.zip'), '--passphrase-env', 'CD_PASS'], env)
   })

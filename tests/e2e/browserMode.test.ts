@@ -79,7 +79,10 @@ describe('browser mode (certdesk serve) in Chromium', () => {
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-bundle').click()])
     const zip = join(folder, 'downloaded.zip')
     await download.saveAs(zip)
-    expect(download.suggestedFilename()).toBe('Camera_fleet.zip')
+    // The real name (RFC 5987), through a link that worked once.
+    expect(download.suggestedFilename()).toBe('Camera fleet.zip')
+    expect(download.url()).toMatch(/\/download\/[\w-]{32}$/)
+    expect((await page.request.get(download.url())).status()).toBe(410)
     expect((await command('unzip', ['-Z1', zip])).trim().split('\n')).toEqual([
       'common_certs/common.crt',
       'common_certs/common.key',
@@ -138,8 +141,9 @@ describe('browser mode (certdesk serve) in Chromium', () => {
     expect(await page.getByTestId('auth-device-id').innerText()).toBe('meter-000001')
     expect(await page.getByTestId('auth-username').innerText()).toBe(meter.username)
     expect(await page.getByTestId('auth-device-key').innerText()).not.toContain(meter.deviceKey)
+    // The key comes from the main process only when asked for.
     await page.getByTestId('reveal-key').click()
-    expect(await page.getByTestId('auth-device-key').innerText()).toBe(meter.deviceKey)
+    await expect.poll(() => page.getByTestId('auth-device-key').innerText()).toBe(meter.deviceKey)
     const settings = await cli<{ oneWayPort: number; mutualPort: number }>('broker', 'settings')
     expect(await page.getByTestId('auth-endpoints').innerText()).toContain(`:${settings.oneWayPort}`)
     expect(await page.getByTestId('example-python-8883').innerText()).toContain(meter.deviceKey)
@@ -259,19 +263,26 @@ describe('browser mode (certdesk serve) in Chromium', () => {
     await expect.poll(() => page.getByTestId('nav-certificates').innerText()).toBe('Certificates')
   })
 
-  it('guards the API: token required, foreign Host refused, bad arguments refused with a sentence', async () => {
+  it('guards the API: the sign-in token is spent, the session cookie is HttpOnly and Strict, bad arguments refused with a sentence', async () => {
     const base = new URL(url)
     const token = base.searchParams.get('token') ?? ''
+    const [session] = await page.context().cookies(base.origin)
+    expect(session).toMatchObject({ name: `certdesk_session_${base.port}`, httpOnly: true, sameSite: 'Strict' })
+    // Page script cannot read it.
+    expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).toBe('')
     const call = (path: string, init: RequestInit = {}, headers: Record<string, string> = {}) =>
       fetch(`${base.origin}${path}`, { ...init, headers: { 'Content-Type': 'application/json', ...headers } })
+    const withSession = { Cookie: `${session.name}=${session.value}` }
     expect((await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' })).status).toBe(401)
-    const wrongToken = await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' }, { Authorization: 'Bearer nope' })
-    expect(wrongToken.status).toBe(401)
-    const good = await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' }, { Authorization: `Bearer ${token}` })
+    // The token of the printed URL, left in the browser's history, opens nothing now.
+    const spentToken = await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' }, { Authorization: `Bearer ${token}` })
+    expect(spentToken.status).toBe(401)
+    expect((await call(`/?token=${token}`, { redirect: 'manual' })).status).toBe(401)
+    const good = await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' }, withSession)
     expect(((await good.json()) as { ok: boolean; value: unknown[] }).value).toHaveLength(2)
-    const bad = await call('/api/call/createDevice', { method: 'POST', body: '{"args":[{"name":"x","authType":"password"}]}' }, { Authorization: `Bearer ${token}` })
+    const bad = await call('/api/call/createDevice', { method: 'POST', body: '{"args":[{"name":"x","authType":"password"}]}' }, withSession)
     expect(await bad.json()).toEqual({ ok: false, error: expect.stringMatching(/^The request to createDevice was malformed \(at 0\.authType\)/) })
-    const foreignOrigin = await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' }, { Authorization: `Bearer ${token}`, Origin: 'http://evil.example' })
+    const foreignOrigin = await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' }, { ...withSession, Origin: 'http://evil.example' })
     expect(foreignOrigin.status).toBe(403)
     // A DNS-rebinding page reaches the port under its own name: Node's fetch cannot forge Host,
     // so speak HTTP by hand.

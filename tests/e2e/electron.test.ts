@@ -25,6 +25,8 @@ describe('the desktop window (Electron)', () => {
     })
     const window = await app.firstWindow()
     await window.waitForSelector('[data-test="certificate-table"]')
+    // Served from the app's own origin, not file://.
+    expect(window.url()).toMatch(/^app:\/\/certdesk\//)
     expect(await window.evaluate(() => typeof (window as unknown as { certdesk?: unknown }).certdesk)).toBe('object')
     // No Node in the page: the sandbox holds.
     expect(await window.evaluate(() => typeof (globalThis as { require?: unknown }).require)).toBe('undefined')

@@ -3,14 +3,14 @@ import { join } from 'node:path'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { afterAll } from 'vitest'
 import { type RunningBroker, startBroker, type BrokerOptions } from '../../src-main/core/broker/broker'
-import { Workspace, type CertificateView, type DeviceView } from '../../src-main/core/workspace'
+import { Workspace, type CertificateView, type DeviceWithKey } from '../../src-main/core/workspace'
 import { command, temporaryFolder } from './tools'
 
 export interface Fleet {
   folder: string
   workspace: Workspace
-  tokenDevice: DeviceView
-  certDevice: DeviceView
+  tokenDevice: DeviceWithKey
+  certDevice: DeviceWithKey
   certificate: CertificateView
   /** Unpacked bundle of `certificate`: `${bundleDir}/common_certs/...`. */
   bundleDir: string

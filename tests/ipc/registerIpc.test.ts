@@ -3,13 +3,14 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { createDispatcher, implementApi } from '../../src-main/contract/dispatch'
 import { type CertdeskApi, type Envelope, IPC_CHANNEL_PREFIX, OPERATIONS } from '../../src-main/contract/types'
 import { type InvokeEventLike, registerIpcHandlers, trustedSender } from '../../src-main/ipc/registerIpc'
+import { APP_ENTRY_URL, rendererDevServerUrl } from '../../src-main/electron/windowSecurity'
 import { Workspace } from '../../src-main/core/workspace'
 import { temporaryFolder } from '../helpers/tools'
 
 type Handler = (event: InvokeEventLike, ...args: unknown[]) => Promise<Envelope>
 
-const RENDERER = 'file:///opt/Certdesk/resources/app/out/renderer/index.html'
-const fromApp: InvokeEventLike = { senderFrame: { url: RENDERER } }
+const DEV_SERVER = 'http://localhost:5173'
+const fromApp: InvokeEventLike = { senderFrame: { url: `${APP_ENTRY_URL}#/devices`, parent: null } }
 const fromElsewhere: InvokeEventLike = { senderFrame: { url: 'https://evil.example/' } }
 
 let workspace: Workspace
@@ -30,7 +31,7 @@ beforeAll(async () => {
     Object.entries(real).map(([name, run]) => [name, (...args: unknown[]) => (reached.push(name), (run as (...a: unknown[]) => unknown)(...args))]),
   ) as unknown as CertdeskApi
   handlers = new Map()
-  registerIpcHandlers({ handle: (channel, listener) => handlers.set(channel, listener) }, createDispatcher(recording), trustedSender(RENDERER, 'http://localhost:5173'))
+  registerIpcHandlers({ handle: (channel, listener) => handlers.set(channel, listener) }, createDispatcher(recording), trustedSender(DEV_SERVER))
 })
 
 const invoke = (operation: string, event: InvokeEventLike, ...args: unknown[]) => {
@@ -48,12 +49,30 @@ describe('IPC handlers', () => {
     const device = await invoke('createDevice', fromApp, { name: 'Pump', authType: 'token' })
     expect(device).toMatchObject({ ok: true, value: { name: 'Pump', authType: 'token' } })
     reached = []
-    for (const event of [fromElsewhere, { senderFrame: null }, { senderFrame: { url: `${RENDERER}/../../evil.html` } }]) {
+    const refused: InvokeEventLike[] = [
+      fromElsewhere,
+      { senderFrame: null },
+      // The old file:// page, another app:// host, user-info, and an iframe of the app itself.
+      { senderFrame: { url: 'file:///opt/Certdesk/resources/app/out/renderer/index.html' } },
+      { senderFrame: { url: 'app://evil/index.html' } },
+      { senderFrame: { url: 'app://certdesk@evil/index.html' } },
+      { senderFrame: { url: APP_ENTRY_URL, parent: { url: APP_ENTRY_URL } } },
+      { senderFrame: { url: 'http://localhost:5174/' } },
+    ]
+    for (const event of refused) {
       expect(await invoke('listDevices', event)).toEqual({ ok: false, error: 'This page is not allowed to use Certdesk.' })
     }
     expect(reached).toEqual([])
     // The development server (electron-vite dev) is trusted by origin.
-    expect(await invoke('listDevices', { senderFrame: { url: 'http://localhost:5173/#/devices' } })).toMatchObject({ ok: true })
+    expect(await invoke('listDevices', { senderFrame: { url: `${DEV_SERVER}/#/devices` } })).toMatchObject({ ok: true })
+  })
+
+  it('trusts the dev server only in an unpackaged app (ELECTRON_RENDERER_URL ignored once packaged)', () => {
+    const env = { ELECTRON_RENDERER_URL: DEV_SERVER }
+    const devPage = { senderFrame: { url: `${DEV_SERVER}/` } }
+    expect(trustedSender(rendererDevServerUrl(false, env))(devPage)).toBe(true)
+    expect(trustedSender(rendererDevServerUrl(true, env))(devPage)).toBe(false)
+    expect(trustedSender(rendererDevServerUrl(true, env))(fromApp)).toBe(true)
   })
 
   it('refuses malformed arguments before the core sees them, in one sentence', async () => {

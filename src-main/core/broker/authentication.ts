@@ -1,3 +1,4 @@
+import { isReservedId } from '../registry/validation'
 import { constantTimeEqual } from '../store/vault'
 import type { DeviceRecord, StoreData } from '../store/schema'
 import type { ListenerKind } from './types'
@@ -33,7 +34,10 @@ function findDevice(data: StoreData, clientId: string): DeviceRecord | undefined
   return Object.values(data.devices).find((device) => device.deviceId === clientId)
 }
 
-function oneWay(data: StoreData, attempt: ConnectAttempt): Decision {
+/** Opens a device's sealed key (the broker's unlocked workspace does it). */
+export type DeviceKeyReader = (device: DeviceRecord) => string
+
+function oneWay(data: StoreData, attempt: ConnectAttempt, readDeviceKey: DeviceKeyReader): Decision {
   const device = findDevice(data, attempt.clientId)
   if (!device) return refuse(`unknown device "${attempt.clientId}"`, 2)
   if (device.authType !== 'token') {
@@ -41,7 +45,7 @@ function oneWay(data: StoreData, attempt: ConnectAttempt): Decision {
   }
   if (attempt.username !== device.username) return refuse(`wrong username for device ${device.deviceId}`, 4)
   if (attempt.password === undefined) return refuse(`no device key given for device ${device.deviceId}`, 4)
-  if (!constantTimeEqual(attempt.password.toString('utf8'), device.deviceKey)) return refuse('wrong device key', 4)
+  if (!constantTimeEqual(attempt.password.toString('utf8'), readDeviceKey(device))) return refuse('wrong device key', 4)
   return { accepted: true, device }
 }
 
@@ -84,6 +88,8 @@ function mutual(data: StoreData, attempt: ConnectAttempt, now: Date): Decision {
  * bound to the cert device whose device ID is the client_id, and that device's username.
  * Run again on every registry change to find sessions the change made invalid.
  */
-export function decideConnection(data: StoreData, attempt: ConnectAttempt, now = new Date()): Decision {
-  return attempt.listener === 'one-way' ? oneWay(data, attempt) : mutual(data, attempt, now)
+export function decideConnection(data: StoreData, attempt: ConnectAttempt, readDeviceKey: DeviceKeyReader, now = new Date()): Decision {
+  // aedes keys its clients by id in a plain object: a built-in's name must never get that far.
+  if (isReservedId(attempt.clientId)) return refuse(`client id "${attempt.clientId}" is reserved`, 2)
+  return attempt.listener === 'one-way' ? oneWay(data, attempt, readDeviceKey) : mutual(data, attempt, now)
 }

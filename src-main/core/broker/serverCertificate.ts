@@ -79,20 +79,26 @@ export async function ensureServerCertificate(
     createdAt: now.toISOString(),
   }
   const privateKeyPem = exportPrivateKeyPem(keys.privateKey)
-  // Each issuance gets its own record file, written before the index names it: a broker reading
-  // at any moment finds a matching pair, and the replaced pair is removed only afterwards.
-  await store.writeRecordMaterial(record.recordId, { certificatePem: facts.pem, privateKeyPem })
-  const outcome = await store.mutate(
-    (data): { kept: BrokerServerCertificateRecord } | { replaced: BrokerServerCertificateRecord | undefined } => {
+  // Each issuance gets its own record file, moved in with the index that names it: a broker
+  // reading at any moment finds a matching pair, and the replaced pair is removed only afterwards.
+  const staging = await store.stageRecords()
+  let outcome: { kept: BrokerServerCertificateRecord } | { replaced: BrokerServerCertificateRecord | undefined }
+  try {
+    await staging.write(record.recordId, { certificatePem: facts.pem, privateKeyPem })
+    outcome = await store.mutate((data): typeof outcome => {
       const current = data.broker?.serverCertificate
-      if (current && isCurrent(current, names, now)) return { kept: current }
+      if (current && isCurrent(current, names, now)) {
+        staging.forget(record.recordId)
+        return { kept: current }
+      }
       data.broker = { ...data.broker, serverCertificate: record }
       return { replaced: current }
-    },
-  )
+    }, { staged: staging })
+  } finally {
+    await staging.discard()
+  }
   if ('kept' in outcome) {
-    // Another broker issued one first; use that and drop ours.
-    await store.removeRecordFiles(record.recordId)
+    // Another broker issued one first; use that (ours was never moved in).
     return { record: outcome.kept, ...(await store.readRecordMaterial(outcome.kept.recordId)) }
   }
   if (outcome.replaced) await store.removeRecordFiles(outcome.replaced.recordId)

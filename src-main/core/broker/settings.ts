@@ -1,14 +1,21 @@
 import { isIP } from 'node:net'
 import { invalidInput } from '../errors'
 import type { RegistryStore } from '../store/registryStore'
-import type { BrokerSettings } from '../store/schema'
+import type { BrokerSettings, TopicRule } from '../store/schema'
 import { validateServerName } from './serverCertificate'
+import { DEFAULT_TOPIC_RULES, topicRulesIn, validateTopicRules } from './topicRules'
 
 export const DEFAULT_BROKER_SETTINGS: BrokerSettings = {
   host: '127.0.0.1',
   oneWayPort: 8883,
   mutualPort: 8884,
   extraNames: [],
+  // Azure IoT Hub's cap; AWS IoT allows 128 KB. Bounds what the MQTT parser buffers per client.
+  maxPacketBytes: 262_144,
+  // With the packet cap, worst-case buffering is about 1000 x 256 KiB.
+  maxConnections: 1000,
+  // 20 TLS handshakes a second from one address; bench scripts and test suites fit under it.
+  connectRatePerAddress: 200,
 }
 
 export function validatePort(value: number, what: string): number {
@@ -16,6 +23,20 @@ export function validatePort(value: number, what: string): number {
     throw invalidInput(`The ${what} port must be a whole number from 1 to 65535.`)
   }
   return value
+}
+
+/** The limits' allowed ranges: a packet cap below 1 KiB would refuse ordinary traffic. */
+const LIMIT_RANGES = {
+  maxPacketBytes: { min: 1024, max: 268_435_455, what: 'The maximum packet size (bytes)' },
+  maxConnections: { min: 1, max: 100_000, what: 'The maximum number of connections' },
+  connectRatePerAddress: { min: 1, max: 100_000, what: 'The connection rate per address (per 10 s)' },
+} as const
+
+function validateLimit(name: keyof typeof LIMIT_RANGES, value: number): void {
+  const { min, max, what } = LIMIT_RANGES[name]
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw invalidInput(`${what} must be a whole number from ${min} to ${max}.`)
+  }
 }
 
 export function brokerSettings(store: RegistryStore): BrokerSettings {
@@ -30,6 +51,10 @@ export async function updateBrokerSettings(store: RegistryStore, update: Partial
   if (update.oneWayPort !== undefined) validatePort(update.oneWayPort, 'one-way')
   if (update.mutualPort !== undefined) validatePort(update.mutualPort, 'mutual')
   update.extraNames?.forEach(validateServerName)
+  for (const name of Object.keys(LIMIT_RANGES) as (keyof typeof LIMIT_RANGES)[]) {
+    const value = update[name]
+    if (value !== undefined) validateLimit(name, value)
+  }
   return store.mutate((data) => {
     const settings = { ...DEFAULT_BROKER_SETTINGS, ...data.broker?.settings, ...update }
     if (settings.oneWayPort === settings.mutualPort) {
@@ -38,4 +63,26 @@ export async function updateBrokerSettings(store: RegistryStore, update: Partial
     data.broker = { ...data.broker, settings }
     return settings
   })
+}
+
+/** The folder's topic rules: the saved ones, else the default. */
+export function topicRules(store: RegistryStore): TopicRule[] {
+  return structuredClone([...topicRulesIn(store.read())])
+}
+
+/** Replaces the topic rules (ordered, first match wins); a running broker uses them within a second. */
+export async function updateTopicRules(store: RegistryStore, rules: unknown): Promise<TopicRule[]> {
+  const valid = validateTopicRules(rules)
+  await store.mutate((data) => {
+    data.broker = { ...data.broker, topicRules: valid }
+  })
+  return structuredClone(valid)
+}
+
+/** Back to the default rules (and to whatever later versions make the default). */
+export async function resetTopicRules(store: RegistryStore): Promise<TopicRule[]> {
+  await store.mutate((data) => {
+    if (data.broker) delete data.broker.topicRules
+  })
+  return structuredClone([...DEFAULT_TOPIC_RULES])
 }

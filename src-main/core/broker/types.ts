@@ -10,8 +10,9 @@ export interface ConnectionLogEntry {
   /** SHA-256 fingerprint of the client certificate, on the mutual port. */
   fingerprint256?: string
   remoteAddress?: string
-  result: 'accepted' | 'refused' | 'disconnected'
-  /** Why, in plain words, for a refusal or a disconnection. */
+  /** 'denied': a publish or subscription the topic rules refused; the session stays. */
+  result: 'accepted' | 'refused' | 'disconnected' | 'denied'
+  /** Why, in plain words, for a refusal, a disconnection or a denial. */
   reason?: string
 }
 

@@ -43,9 +43,9 @@ export interface Issuer {
 }
 
 /**
- * A random positive serial of 128 bits (RFC 5280 allows up to 20 octets; CA/B Forum asks for at
- * least 64 bits of randomness). The top bit is cleared so DER never needs a sign byte, and the
- * next one set so the serial always has its full length.
+ * A random positive 128-bit serial carrying 126 random bits (RFC 5280 allows up to 20 octets;
+ * CA/B Forum asks for at least 64 bits of randomness). The top bit is cleared so DER never needs a
+ * sign byte, and the next one set so the serial always has its full length.
  */
 export function randomSerialNumber(): string {
   const bytes = randomBytes(16)
@@ -197,7 +197,8 @@ export function buildRootCertificate(request: RootCertificateRequest): Certifica
     now: request.now ?? new Date(),
     signer: { privateKey: request.keys.privateKey, keyType: request.keyType },
     extensions: [
-      extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: true })),
+      // pathlen 0: the root signs devices and brokers directly, never another CA.
+      extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: true, pathLenConstraint: 0 })),
       extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(asn.KeyUsageFlags.keyCertSign | asn.KeyUsageFlags.cRLSign)),
       subjectKeyIdentifierExtension(keyIdentifier),
     ],

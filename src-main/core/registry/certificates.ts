@@ -3,10 +3,10 @@ import { CertdeskError } from '../errors'
 import { forEachConcurrently } from '../concurrency'
 import { type Issuer, issueCertificate } from '../pki/certificates'
 import { type KeyType, exportPrivateKeyPem, generateKeyPair } from '../pki/keys'
-import type { RegistryStore } from '../store/registryStore'
+import type { RecordStaging, RegistryStore } from '../store/registryStore'
 import type { CertificateRecord, StoreData } from '../store/schema'
 import { generateCommonName, newCertificateRecordId } from './ids'
-import { bindingsOfCertificate, findCertificate } from './lookup'
+import { bindingsOfCertificate, findCertificate, ownEntry } from './lookup'
 import { normaliseName, validateDays } from './validation'
 import { type CertificateView, certificateView, indexBindings } from './views'
 
@@ -74,7 +74,7 @@ function validateInputs(data: StoreData, issuer: IssuerWithRecord, inputs: reado
 
 /** Key pair, signed certificate and their files; the index does not name them yet. */
 async function mintDeviceCertificate(
-  store: RegistryStore,
+  staging: RecordStaging,
   issuer: IssuerWithRecord,
   input: ValidatedInput,
   now: Date,
@@ -91,7 +91,7 @@ async function mintDeviceCertificate(
     now,
   })
   const id = newCertificateRecordId()
-  await store.writeRecordMaterial(id, { certificatePem: facts.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) })
+  await staging.write(id, { certificatePem: facts.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) })
   const stamp = now.toISOString()
   return {
     id,
@@ -125,9 +125,10 @@ export async function issueDeviceCertificates(
   const now = new Date()
   const validated = validateInputs(store.read(), issuer, inputs, now)
   const minted: CertificateRecord[] = []
+  const staging = await store.stageRecords()
   try {
     await forEachConcurrently(validated, MINT_CONCURRENCY, async (input) => {
-      minted.push(await mintDeviceCertificate(store, issuer, input, now))
+      minted.push(await mintDeviceCertificate(staging, issuer, input, now))
       options.onProgress?.(minted.length, validated.length)
     })
     // Keep the caller's order, whatever order the pool finished in.
@@ -136,15 +137,15 @@ export async function issueDeviceCertificates(
     return await store.mutate((data) => {
       for (const record of records) {
         assertNameFree(data, record.name)
-        if (data.certificates[record.id]) throw new CertdeskError('CONFLICT', 'Certificate id collision; try again.')
+        if (ownEntry(data.certificates, record.id)) throw new CertdeskError('CONFLICT', 'Certificate id collision; try again.')
       }
       for (const record of records) data.certificates[record.id] = record
       const bindings = indexBindings(data)
       return records.map((record) => certificateView(data, record, bindings))
-    })
-  } catch (error) {
-    await Promise.all(minted.map((record) => store.removeRecordFiles(record.id)))
-    throw error
+    }, { staged: staging })
+  } finally {
+    // After a commit it is empty; after a refusal it takes the unused records with it.
+    await staging.discard()
   }
 }
 
@@ -184,7 +185,7 @@ export async function deleteCertificate(store: RegistryStore, reference: string)
     const record = findCertificate(data, reference)
     const bound = bindingsOfCertificate(data, record.id)
     if (bound.length > 0) {
-      const deviceIds = bound.map((binding) => data.devices[binding.deviceRecordId]?.deviceId).join(', ')
+      const deviceIds = bound.map((binding) => ownEntry(data.devices, binding.deviceRecordId)?.deviceId).join(', ')
       throw new CertdeskError(
         'CONFLICT',
         `Certificate "${record.name}" is bound to ${bound.length} device(s) (${deviceIds}); unbind them before deleting it.`,

@@ -2,9 +2,9 @@ import { CertdeskError, invalidInput } from '../errors'
 import type { RegistryStore } from '../store/registryStore'
 import type { AuthType, DeviceRecord, StoreData } from '../store/schema'
 import { generateDeviceId, generateDeviceKey, newDeviceRecordId } from './ids'
-import { bindingsOfDevice, findDevice } from './lookup'
+import { bindingsOfDevice, findDevice, ownEntry } from './lookup'
 import { normaliseName, validateDeviceId, validateUsername } from './validation'
-import { type DeviceView, deviceView, indexBindings } from './views'
+import { type DeviceView, type DeviceWithKey, deviceView, indexBindings } from './views'
 
 export function parseAuthType(value: unknown): AuthType {
   if (value !== 'token' && value !== 'cert') {
@@ -31,27 +31,29 @@ function assertDeviceIdFree(data: StoreData, deviceId: string): void {
   if (clash) throw new CertdeskError('CONFLICT', `A device with device ID "${deviceId}" already exists.`)
 }
 
-export async function createDevice(store: RegistryStore, input: DeviceInput): Promise<DeviceView> {
+export async function createDevice(store: RegistryStore, input: DeviceInput): Promise<DeviceWithKey> {
   const name = normaliseName(input.name, 'device')
   const authType = parseAuthType(input.authType)
   const deviceId = input.deviceId === undefined ? generateDeviceId() : validateDeviceId(input.deviceId)
   const username = input.username === undefined ? deviceId : validateUsername(input.username)
   const stamp = new Date().toISOString()
+  const id = newDeviceRecordId()
+  const deviceKey = generateDeviceKey()
   const record: DeviceRecord = {
-    id: newDeviceRecordId(),
+    id,
     name,
     deviceId,
     username,
-    deviceKey: generateDeviceKey(),
+    deviceKey: await store.sealDeviceKey(id, deviceKey),
     authType,
     createdAt: stamp,
     updatedAt: stamp,
   }
   return store.mutate((data) => {
     assertDeviceIdFree(data, deviceId)
-    if (data.devices[record.id]) throw new CertdeskError('CONFLICT', 'Device id collision; try again.')
+    if (ownEntry(data.devices, record.id)) throw new CertdeskError('CONFLICT', 'Device id collision; try again.')
     data.devices[record.id] = record
-    return deviceView(data, record)
+    return { ...deviceView(data, record), deviceKey }
   })
 }
 
@@ -84,13 +86,22 @@ export async function updateDevice(store: RegistryStore, reference: string, upda
   })
 }
 
-export async function regenerateDeviceKey(store: RegistryStore, reference: string): Promise<DeviceView> {
+export async function regenerateDeviceKey(store: RegistryStore, reference: string): Promise<DeviceWithKey> {
+  const { id } = findDevice(store.read(), reference)
+  const deviceKey = generateDeviceKey()
+  const sealed = await store.sealDeviceKey(id, deviceKey)
   return store.mutate((data) => {
-    const record = findDevice(data, reference)
-    record.deviceKey = generateDeviceKey()
+    const record = findDevice(data, id)
+    record.deviceKey = sealed
     record.updatedAt = new Date().toISOString()
-    return deviceView(data, record)
+    return { ...deviceView(data, record), deviceKey }
   })
+}
+
+/** The device key in the clear, for the operator who asks to see or copy it. */
+export async function revealDeviceKey(store: RegistryStore, reference: string): Promise<string> {
+  await store.unlock()
+  return store.openDeviceKey(findDevice(store.read(), reference))
 }
 
 /** Deleting a device removes its bindings with it. */

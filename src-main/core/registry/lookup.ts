@@ -1,10 +1,18 @@
 import { CertdeskError } from '../errors'
 import type { CertificateRecord, DeviceRecord, StoreData } from '../store/schema'
 
+/**
+ * An entry of a table keyed by id, only if the table itself holds it: `constructor`, `toString`
+ * or `__proto__` must never resolve to a built-in of Object.prototype.
+ */
+export function ownEntry<T>(table: Record<string, T> | undefined, key: string): T | undefined {
+  return table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined
+}
+
 /** A certificate by its id, or by its common name. */
 export function findCertificate(data: StoreData, reference: string): CertificateRecord {
   const certificate =
-    data.certificates[reference] ?? Object.values(data.certificates).find((candidate) => candidate.cn === reference)
+    ownEntry(data.certificates, reference) ?? Object.values(data.certificates).find((candidate) => candidate.cn === reference)
   if (!certificate) throw new CertdeskError('NOT_FOUND', `There is no certificate "${reference}".`)
   return certificate
 }
@@ -12,7 +20,7 @@ export function findCertificate(data: StoreData, reference: string): Certificate
 /** A device by its id, or by its device ID (the MQTT client_id). */
 export function findDevice(data: StoreData, reference: string): DeviceRecord {
   const device =
-    data.devices[reference] ?? Object.values(data.devices).find((candidate) => candidate.deviceId === reference)
+    ownEntry(data.devices, reference) ?? Object.values(data.devices).find((candidate) => candidate.deviceId === reference)
   if (!device) throw new CertdeskError('NOT_FOUND', `There is no device "${reference}".`)
   return device
 }

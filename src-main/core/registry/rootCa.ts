@@ -1,13 +1,12 @@
 import { CertdeskError } from '../errors'
 import { type Issuer, buildRootCertificate } from '../pki/certificates'
 import { DEFAULT_KEY_TYPE, type KeyType, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem } from '../pki/keys'
-import { RegistryStore } from '../store/registryStore'
-import type { RootCaRecord, StoreData } from '../store/schema'
+import { ROOT_CA_RECORD_ID, RegistryStore } from '../store/registryStore'
+import type { AuditActor, RootCaRecord, StoreData } from '../store/schema'
 import { normaliseName, validateDays } from './validation'
 import type { RootCaView } from './views'
 
-/** The file names the root CA's certificate and key are kept under. */
-export const ROOT_CA_RECORD_ID = 'root-ca'
+export { ROOT_CA_RECORD_ID }
 export const DEFAULT_ROOT_CA_DAYS = 3650
 export const DEFAULT_ROOT_CA_COMMON_NAME = 'Certdesk Root CA'
 const MAX_ROOT_CA_DAYS = 36_500
@@ -17,6 +16,8 @@ export interface RootCaOptions {
   commonName?: string
   days?: number
   passphrase?: string
+  /** Who is creating it, for the audit log's first entry. */
+  actor?: AuditActor
 }
 
 /** Creates the data folder and its one root CA, offline. */
@@ -27,7 +28,7 @@ export async function initialiseRootCa(dataDir: string, options: RootCaOptions):
   if (options.passphrase !== undefined && options.passphrase.length < 8) {
     throw new CertdeskError('INVALID_INPUT', 'The passphrase is too short; use at least 8 characters.')
   }
-  return RegistryStore.initialise(dataDir, { passphrase: options.passphrase }, async (store, data) => {
+  return RegistryStore.initialise(dataDir, { passphrase: options.passphrase, actor: options.actor }, async (store, data) => {
     const keys = await generateKeyPair(keyType)
     const facts = buildRootCertificate({ keys, keyType, commonName, days })
     await store.writeRecordMaterial(ROOT_CA_RECORD_ID, {

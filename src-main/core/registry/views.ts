@@ -1,3 +1,4 @@
+import { ownEntry } from './lookup'
 import type { CertificateRecord, DeviceRecord, RootCaRecord, StoreData } from '../store/schema'
 
 /** What front doors show of a certificate: its record plus the devices bound to it. */
@@ -6,10 +7,21 @@ export type CertificateView = Omit<CertificateRecord, 'keyOrigin' | 'hasPrivateK
   boundDevices: string[]
 }
 
-export type DeviceView = DeviceRecord & {
+/** A device as front doors show it: never its key (see `DeviceWithKey` and `revealDeviceKey`). */
+export interface DeviceView {
+  id: string
+  name: string
+  deviceId: string
+  username: string
+  authType: DeviceRecord['authType']
+  createdAt: string
+  updatedAt: string
   /** Ids of the certificates bound to this device. */
   certificates: string[]
 }
+
+/** What creating a device or regenerating its key answers: the view, with the new key once. */
+export type DeviceWithKey = DeviceView & { deviceKey: string }
 
 export type RootCaView = Omit<RootCaRecord, 'origin' | 'crlNumber'> & {
   keyProtection: 'passphrase' | 'keyfile'
@@ -32,7 +44,7 @@ export function indexBindings(data: StoreData): BindingIndex {
   const deviceIdsByCertificate = new Map<string, string[]>()
   const certificateIdsByDevice = new Map<string, string[]>()
   for (const binding of data.bindings) {
-    const deviceId = data.devices[binding.deviceRecordId]?.deviceId
+    const deviceId = ownEntry(data.devices, binding.deviceRecordId)?.deviceId
     if (deviceId === undefined) continue
     append(deviceIdsByCertificate, binding.certificateId, deviceId)
     append(certificateIdsByDevice, binding.deviceRecordId, binding.certificateId)
@@ -50,5 +62,6 @@ export function certificateView(
 }
 
 export function deviceView(data: StoreData, record: DeviceRecord, bindings: BindingIndex = indexBindings(data)): DeviceView {
-  return { ...record, certificates: bindings.certificateIdsByDevice.get(record.id) ?? [] }
+  const { id, name, deviceId, username, authType, createdAt, updatedAt } = record
+  return { id, name, deviceId, username, authType, createdAt, updatedAt, certificates: bindings.certificateIdsByDevice.get(record.id) ?? [] }
 }

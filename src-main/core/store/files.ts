@@ -1,28 +1,80 @@
 import { randomBytes } from 'node:crypto'
-import { mkdir, open, rename, rm } from 'node:fs/promises'
+import { lstat, mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, basename } from 'node:path'
+import { CertdeskError } from '../errors'
+
+/** One sentence for a failed write, naming the file and the cause an operator can act on. */
+export function writeFailure(error: unknown, path: string): CertdeskError {
+  if (error instanceof CertdeskError) return error
+  const code = (error as NodeJS.ErrnoException)?.code
+  const reasons: Record<string, string> = {
+    ENOSPC: `the disk is full, so ${path} was not written`,
+    EDQUOT: `the disk quota is used up, so ${path} was not written`,
+    EROFS: `${path} is on a read-only file system`,
+    EACCES: `permission to write ${path} is denied`,
+    EPERM: `permission to write ${path} is denied`,
+    EISDIR: `${path} is a folder, not a file`,
+    ENOTDIR: `a part of ${path} is a file, not a folder`,
+    ENOENT: `the folder ${dirname(path)} does not exist`,
+    EMFILE: `too many files are open to write ${path}; try again`,
+  }
+  const reason = (code && reasons[code]) ?? `${path} could not be written (${code ?? String(error)})`
+  return new CertdeskError('IO', `${reason.charAt(0).toUpperCase()}${reason.slice(1)}; nothing was changed.`, { cause: error })
+}
 
 /**
  * Writes through a temporary file in the same folder, flushed to disk, then renamed over the
- * target: a reader sees the old file or the new one, never half of one.
+ * target: a reader sees the old file or the new one, never half of one, and a failed write
+ * (full disk, read-only file system) leaves no temporary file behind.
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
-  const handle = await open(temporary, 'wx', mode)
   try {
-    await handle.writeFile(data)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  try {
+    const handle = await open(temporary, 'wx', mode)
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
     await rename(temporary, path)
   } catch (error) {
-    await rm(temporary, { force: true })
-    throw error
+    await rm(temporary, { force: true }).catch(() => undefined)
+    throw writeFailure(error, path)
   }
 }
 
 export async function ensurePrivateDirectory(path: string): Promise<void> {
-  await mkdir(path, { recursive: true, mode: 0o700 })
+  try {
+    await mkdir(path, { recursive: true, mode: 0o700 })
+  } catch (error) {
+    throw writeFailure(error, path)
+  }
+}
+
+/**
+ * Writes an export (a bundle, a certificate) to a path an operator chose: a new file, or with
+ * `replace` an existing regular file. Never a folder, a device (`/dev/null`), a pipe or a link,
+ * which a rename would replace with a key bundle.
+ */
+export async function writeExportFile(path: string, data: string | Uint8Array, mode: number, replace: boolean): Promise<void> {
+  let stats
+  try {
+    stats = await lstat(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw writeFailure(error, path)
+  }
+  if (stats !== undefined) {
+    if (!stats.isFile()) {
+      const kind = stats.isDirectory() ? 'a folder' : stats.isSymbolicLink() ? 'a symbolic link' : 'a device, pipe or socket'
+      throw new CertdeskError('INVALID_INPUT', `${path} is ${kind}, not a regular file; give the path of a file to write.`)
+    }
+    if (!replace) throw new CertdeskError('CONFLICT', `${path} already exists; choose another file or pass --force to replace it.`)
+  }
+  try {
+    if (!(await stat(dirname(path))).isDirectory()) throw new Error('not a folder')
+  } catch {
+    throw new CertdeskError('INVALID_INPUT', `The folder ${dirname(path)} does not exist.`)
+  }
+  await writeFileAtomic(path, data, mode)
 }

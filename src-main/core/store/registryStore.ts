@@ -1,19 +1,30 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { X509Certificate, randomBytes } from 'node:crypto'
+import { existsSync, linkSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { copyFile, readFile, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import Conf from 'conf'
-import lockfile from 'proper-lockfile'
 import { CertdeskError } from '../errors'
-import { ensurePrivateDirectory, writeFileAtomic } from './files'
-import { SCHEMA_VERSION, type StoreData, migrate } from './schema'
+import { ensurePrivateDirectory, writeFailure, writeFileAtomic } from './files'
+import { LOCK_FILE, LOCK_OWNER_FILE, processIsAlive, withFolderLock } from './folderLock'
+import { AUDIT_FILE, appendAuditEntry, auditContext } from './audit'
+import { indexProblem } from './indexSchema'
+import { type AuditActor, SCHEMA_VERSION, type StoreData, migrate } from './schema'
+
+/** The root CA's record file; the store checks its fingerprint like any other. */
+export const ROOT_CA_RECORD_ID = 'root-ca'
 import { type SealedBox, VAULT_KEY_FILE, createVault, open, seal, unlockVault } from './vault'
 
 export const INDEX_FILE = 'config.json'
-const LOCK_FILE = '.lock'
+/** The index as it was before the last write: what to restore if config.json is lost. */
+export const INDEX_BACKUP_FILE = 'config.json.bak'
 /** One file per certificate: its PEM and its private key, sealed under the vault key. */
-const RECORDS_DIR = 'records'
-/** What a data folder may hold before `ca init` has finished: leftovers of an interrupted one. */
-const OWN_ENTRIES = new Set([INDEX_FILE, VAULT_KEY_FILE, LOCK_FILE, RECORDS_DIR, 'broker-log.jsonl'])
+export const RECORDS_DIR = 'records'
+/** New records are written here first and moved into `records/` under the lock with the index. */
+const STAGING_PREFIX = '.staging-'
+/** Present while `ca init` runs; names its process, so a crashed init can be told from a lost index. */
+const INIT_MARKER = '.init-in-progress'
+/** What a data folder may hold besides the index. */
+const OWN_ENTRIES = new Set([INDEX_FILE, VAULT_KEY_FILE, LOCK_FILE, LOCK_OWNER_FILE, RECORDS_DIR, 'broker-log.jsonl', AUDIT_FILE, `${AUDIT_FILE}.previous`, 'orphaned'])
 
 interface RecordFile {
   certificatePem: string
@@ -43,31 +54,6 @@ class Queue {
   }
 }
 
-async function withFolderLock<T>(dataDir: string, work: () => Promise<T>): Promise<T> {
-  let release: () => Promise<void>
-  try {
-    release = await lockfile.lock(dataDir, {
-      lockfilePath: join(dataDir, LOCK_FILE),
-      realpath: false,
-      stale: 10_000,
-      update: 2_000,
-      retries: { retries: 300, factor: 1.3, minTimeout: 5, maxTimeout: 100 },
-      // A lock lost to a stall is reported by the write that follows it, not by a crash.
-      onCompromised: () => undefined,
-    })
-  } catch {
-    throw new CertdeskError(
-      'LOCKED',
-      `Another Certdesk process has held the lock on ${dataDir} for too long; try again when it has finished.`,
-    )
-  }
-  try {
-    return await work()
-  } finally {
-    await release().catch(() => undefined)
-  }
-}
-
 function describeFolderProblem(dataDir: string): CertdeskError {
   let stats
   try {
@@ -78,11 +64,48 @@ function describeFolderProblem(dataDir: string): CertdeskError {
   if (!stats.isDirectory()) {
     return new CertdeskError('NOT_A_DATA_FOLDER', `${dataDir} is a file, not a Certdesk data folder.`)
   }
-  const foreign = readdirSync(dataDir).filter((entry) => !OWN_ENTRIES.has(entry) && !entry.startsWith('.'))
+  const entries = readdirSync(dataDir)
+  const foreign = entries.filter((entry) => !OWN_ENTRIES.has(entry) && !entry.startsWith('.') && !entry.startsWith(`${INDEX_FILE}.`))
   if (foreign.length > 0) {
     return new CertdeskError('NOT_A_DATA_FOLDER', `${dataDir} is not a Certdesk data folder (it has no ${INDEX_FILE}).`)
   }
+  const keys = keyMaterialIn(dataDir)
+  if (keys.length > 0 && !initInterrupted(dataDir)) {
+    const backups = entries.filter((entry) => entry.startsWith(`${INDEX_FILE}.`) && entry.endsWith('.bak')).sort()
+    const restore =
+      backups.length > 0
+        ? `restore it with "certdesk doctor --restore-index" (from ${backups.join(', ')}) or from your own backup`
+        : 'restore it from your own backup'
+    return new CertdeskError(
+      'INDEX_MISSING',
+      `The registry index ${join(dataDir, INDEX_FILE)} is missing, but the folder still holds keys (${keys.join(', ')}); ${restore}. Certdesk will not create a new root CA over them.`,
+    )
+  }
   return new CertdeskError('NOT_INITIALISED', `The data folder ${dataDir} has no root CA yet.`)
+}
+
+/** The vault key and sealed records a folder holds: what a new `ca init` would destroy. */
+function keyMaterialIn(dataDir: string): string[] {
+  const found: string[] = []
+  if (existsSync(join(dataDir, VAULT_KEY_FILE))) found.push(VAULT_KEY_FILE)
+  let records: string[] = []
+  try {
+    records = readdirSync(join(dataDir, RECORDS_DIR)).filter((entry) => entry.endsWith('.json'))
+  } catch {
+    // No records folder.
+  }
+  if (records.length > 0) found.push(`${records.length} record file${records.length === 1 ? '' : 's'} in ${RECORDS_DIR}/`)
+  return found
+}
+
+/** True when a `ca init` started here and its process is gone: its files are leftovers, not keys in use. */
+function initInterrupted(dataDir: string): boolean {
+  try {
+    const pid = Number(readFileSync(join(dataDir, INIT_MARKER), 'utf8'))
+    return Number.isInteger(pid) && !processIsAlive(pid)
+  } catch {
+    return false
+  }
 }
 
 /** Checks the shape well enough that later code can trust the types. */
@@ -111,6 +134,10 @@ function parseIndex(dataDir: string, text: string): StoreData & { migratedFrom?:
     )
   }
   const { data, migrated } = migrate(record)
+  const problem = indexProblem(data)
+  if (problem !== undefined) {
+    throw new CertdeskError('CORRUPT_STORE', `${where} is damaged (${problem}); restore it from a backup or run "certdesk doctor".`)
+  }
   return migrated ? { ...data, migratedFrom: typeof version === 'number' ? version : 1 } : data
 }
 
@@ -121,6 +148,8 @@ function parseIndex(dataDir: string, text: string): StoreData & { migratedFrom?:
 export class RegistryStore {
   private readonly queue = new Queue()
   private vaultKey: Promise<Buffer> | undefined
+  /** The vault key once unlocked: lets synchronous readers (the broker's decisions) open sealed device keys. */
+  private unlockedKey: Buffer | undefined
   /** The last index parsed, and the file identity (inode, size, times) it was parsed from. */
   private cached: { identity: string; data: StoreData } | undefined
 
@@ -128,9 +157,11 @@ export class RegistryStore {
     readonly dataDir: string,
     private readonly index: IndexConf,
     private readonly passphrase: string | undefined,
+    /** Written into the audit log with every change made through this store. */
+    readonly actor: AuditActor = 'core',
   ) {}
 
-  static async open(dataDir: string, options: { passphrase?: string } = {}): Promise<RegistryStore> {
+  static async open(dataDir: string, options: { passphrase?: string; actor?: AuditActor } = {}): Promise<RegistryStore> {
     let text: string
     try {
       text = readFileSync(join(dataDir, INDEX_FILE), 'utf8')
@@ -138,8 +169,10 @@ export class RegistryStore {
       throw describeFolderProblem(dataDir)
     }
     const { migratedFrom } = parseIndex(dataDir, text)
-    const store = new RegistryStore(dataDir, openIndex(dataDir), options.passphrase)
+    const store = new RegistryStore(dataDir, openIndex(dataDir), options.passphrase, options.actor)
+    if (leftoversIn(dataDir).length > 0) await withFolderLock(dataDir, async () => store.sweepLeftovers())
     if (migratedFrom !== undefined) await store.upgrade(migratedFrom)
+    await store.sealPlaintextDeviceKeys()
     return store
   }
 
@@ -149,7 +182,7 @@ export class RegistryStore {
    */
   static async initialise(
     dataDir: string,
-    options: { passphrase?: string },
+    options: { passphrase?: string; actor?: AuditActor },
     build: (store: RegistryStore, data: StoreData) => Promise<void>,
   ): Promise<RegistryStore> {
     try {
@@ -160,20 +193,25 @@ export class RegistryStore {
     }
     await ensurePrivateDirectory(dataDir)
     return withFolderLock(dataDir, async () => {
-      const problem = describeFolderProblem(dataDir)
-      if (problem.code === 'NOT_A_DATA_FOLDER') throw problem
-      try {
-        statSync(join(dataDir, INDEX_FILE))
-        throw new CertdeskError(
-          'CONFLICT',
-          `${dataDir} already has a root CA; Certdesk keeps one root CA per data folder.`,
-        )
-      } catch (error) {
-        if (error instanceof CertdeskError) throw error
+      if (existsSync(join(dataDir, INDEX_FILE))) {
+        throw new CertdeskError('CONFLICT', `${dataDir} already has a root CA; Certdesk keeps one root CA per data folder.`)
       }
+      // Never a new vault over keys that exist: a lost index is restored, not replaced.
+      const problem = describeFolderProblem(dataDir)
+      if (problem.code !== 'NOT_INITIALISED') throw problem
+      if (initInterrupted(dataDir)) {
+        rmSync(join(dataDir, VAULT_KEY_FILE), { force: true })
+        rmSync(join(dataDir, RECORDS_DIR), { recursive: true, force: true })
+        rmSync(join(dataDir, AUDIT_FILE), { force: true })
+      } else if (existsSync(join(dataDir, AUDIT_FILE))) {
+        // The log of a registry that is gone: kept aside, so the new CA's log starts its own chain.
+        renameSync(join(dataDir, AUDIT_FILE), join(dataDir, `${AUDIT_FILE}.previous`))
+      }
+      writeFileSync(join(dataDir, INIT_MARKER), String(process.pid), { mode: 0o600 })
       const vault = await createVault(dataDir, options.passphrase)
-      const store = new RegistryStore(dataDir, openIndex(dataDir), options.passphrase)
+      const store = new RegistryStore(dataDir, openIndex(dataDir), options.passphrase, options.actor)
       store.vaultKey = Promise.resolve(vault.key)
+      store.unlockedKey = vault.key
       const data: StoreData = {
         schemaVersion: SCHEMA_VERSION,
         vault: vault.record,
@@ -183,7 +221,9 @@ export class RegistryStore {
         bindings: [],
       }
       await build(store, data)
+      data.audit = appendAuditEntry(dataDir, undefined, store.actor, { action: 'ca.init', target: data.rootCa?.subject ?? '', detail: { keyType: data.rootCa?.keyType, protection: data.vault.protection } }, undefined)
       store.index.store = data as unknown as Record<string, unknown>
+      unlinkSync(join(dataDir, INIT_MARKER))
       return store
     })
   }
@@ -237,13 +277,25 @@ export class RegistryStore {
    * `change` is synchronous on purpose: slow work (key generation, signing) happens before,
    * outside the lock.
    */
-  mutate<T>(change: (data: StoreData) => T): Promise<T> {
+  mutate<T>(change: (data: StoreData) => T, options: { staged?: RecordStaging } = {}): Promise<T> {
     return this.queue.run(() =>
       withFolderLock(this.dataDir, async () => {
         // A private copy: if `change` throws halfway, the shared cached index is untouched.
         const data = structuredClone(this.read())
         const result = change(data)
-        this.index.store = data as unknown as Record<string, unknown>
+        // The entry is flushed before the index that records it as the head: a crash in between
+        // leaves one entry past the head, never a change without its entry.
+        const event = auditContext.getStore()
+        if (event !== undefined) data.audit = appendAuditEntry(this.dataDir, data.audit, this.actor, event, result)
+        this.keepPreviousIndex()
+        try {
+          this.index.store = data as unknown as Record<string, unknown>
+        } catch (error) {
+          throw writeFailure(error, join(this.dataDir, INDEX_FILE))
+        }
+        // Index first, then the files it now names: killed in between, the next open finishes the
+        // move (sweepLeftovers), and a reader in between finds them in staging (readRecordFile).
+        options.staged?.moveIntoPlace()
         const identity = this.indexIdentity()
         if (identity !== undefined) this.cached = { identity, data }
         return result
@@ -251,14 +303,97 @@ export class RegistryStore {
     )
   }
 
+  /**
+   * Keeps the index being replaced as `config.json.bak`. Writes replace the index by rename, so a
+   * hard link to the current file costs two system calls and no copy.
+   */
+  private keepPreviousIndex(): void {
+    const index = join(this.dataDir, INDEX_FILE)
+    const backup = join(this.dataDir, INDEX_BACKUP_FILE)
+    try {
+      rmSync(backup, { force: true })
+      linkSync(index, backup)
+    } catch {
+      // A file system without hard links: a copy will do.
+      try {
+        writeFileSync(backup, readFileSync(index), { mode: 0o600 })
+      } catch {
+        // No backup this time; the write itself must still go ahead.
+      }
+    }
+  }
+
+  /** A place to write new records before the index names them; see `RecordStaging`. */
+  async stageRecords(): Promise<RecordStaging> {
+    const dir = join(this.dataDir, RECORDS_DIR, `${STAGING_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`)
+    await ensurePrivateDirectory(dir)
+    return new RecordStaging(this, dir, join(this.dataDir, RECORDS_DIR))
+  }
+
   /** The vault key, unlocked once per store with the passphrase (if any) given at open. */
   private key(): Promise<Buffer> {
     // One unlock (one scrypt run) even when many writers ask at once; a failed one can be retried.
-    this.vaultKey ??= unlockVault(this.dataDir, this.read().vault, this.passphrase).catch((error: unknown) => {
-      this.vaultKey = undefined
-      throw error
-    })
+    this.vaultKey ??= unlockVault(this.dataDir, this.read().vault, this.passphrase).then(
+      (key) => (this.unlockedKey = key),
+      (error: unknown) => {
+        this.vaultKey = undefined
+        throw error
+      },
+    )
     return this.vaultKey
+  }
+
+  /** A device key sealed for one device record: moved to another record, it does not open. */
+  async sealDeviceKey(deviceRecordId: string, deviceKey: string): Promise<SealedBox> {
+    return seal(await this.key(), Buffer.from(deviceKey, 'utf8'), `device-key:${deviceRecordId}`)
+  }
+
+  /** A device's key in the clear. Synchronous, so the vault must be unlocked first (`unlock()`). */
+  openDeviceKey(device: { id: string; deviceKey: SealedBox | string }): string {
+    if (typeof device.deviceKey === 'string') return device.deviceKey
+    if (this.unlockedKey === undefined) {
+      throw new CertdeskError('PASSPHRASE_REQUIRED', 'The device keys are sealed under the vault, which is locked.')
+    }
+    try {
+      return open(this.unlockedKey, device.deviceKey, `device-key:${device.id}`).toString('utf8')
+    } catch (error) {
+      throw new CertdeskError('CORRUPT_STORE', `The device key of ${device.id} cannot be decrypted: the index is damaged.`, { cause: error })
+    }
+  }
+
+  /**
+   * Seals device keys that a folder from before sealing still holds in the clear, in the index
+   * and in its backups, when the vault can be opened; otherwise they stay until it can.
+   */
+  private async sealPlaintextDeviceKeys(): Promise<void> {
+    const inTheClear = (data: StoreData) => Object.values(data.devices).some((device) => typeof device.deviceKey === 'string')
+    if (!inTheClear(this.read())) return
+    try {
+      await this.key()
+    } catch {
+      return
+    }
+    const key = this.unlockedKey as Buffer
+    const sealAll = (data: StoreData) => {
+      for (const device of Object.values(data.devices ?? {})) {
+        if (typeof device.deviceKey === 'string') device.deviceKey = seal(key, Buffer.from(device.deviceKey, 'utf8'), `device-key:${device.id}`)
+      }
+    }
+    await this.mutate(sealAll)
+    // Backups (the previous index, migration copies) are indexes too: no key stays readable there.
+    await withFolderLock(this.dataDir, async () => {
+      for (const entry of readdirSync(this.dataDir).filter((name) => name.startsWith(`${INDEX_FILE}.`) && name.endsWith('.bak'))) {
+        const path = join(this.dataDir, entry)
+        try {
+          const data = JSON.parse(readFileSync(path, 'utf8')) as StoreData
+          if (!inTheClear(data)) continue
+          sealAll(data)
+          await writeFileAtomic(path, JSON.stringify(data, null, '\t'))
+        } catch {
+          // A backup that is not an index is left as it is.
+        }
+      }
+    })
   }
 
   /** Fails early, before slow work, when the vault cannot be opened. */
@@ -271,19 +406,59 @@ export class RegistryStore {
    * one flush per certificate, and the two can never get out of step. A record without a key
    * (a certificate signed from a device's own CSR) stores `null`.
    */
-  async writeRecordMaterial(recordId: string, material: { certificatePem: string; privateKeyPem: string | null }) {
+  async writeRecordMaterial(
+    recordId: string,
+    material: { certificatePem: string; privateKeyPem: string | null },
+    folder = join(this.dataDir, RECORDS_DIR),
+  ) {
     const privateKey =
       material.privateKeyPem === null
         ? null
         : { format: 'aes-256-gcm', ...seal(await this.key(), Buffer.from(material.privateKeyPem, 'utf8'), `private-key:${recordId}`) }
-    await ensurePrivateDirectory(join(this.dataDir, RECORDS_DIR))
+    await ensurePrivateDirectory(folder)
     const file: RecordFile = { certificatePem: material.certificatePem, privateKey }
-    await writeFileAtomic(this.recordPath(recordId), JSON.stringify(file) + '\n')
+    await writeFileAtomic(join(folder, `${recordId}.json`), JSON.stringify(file) + '\n')
+  }
+
+  /**
+   * Finishes what killed processes left: a staging folder's records that the index names are
+   * moved into place (their commit got as far as the index), the rest are deleted with their
+   * folder, and temporary files go. Call with the folder lock held.
+   */
+  sweepLeftovers(): string[] {
+    const data = this.read()
+    const swept = leftoversIn(this.dataDir)
+    for (const path of swept) {
+      if (basename(path).startsWith(STAGING_PREFIX)) {
+        for (const name of readdirSync(path)) {
+          const recordId = name.replace(/\.json$/, '')
+          if (name.endsWith('.json') && expectedFingerprint(data, recordId) !== undefined) {
+            renameSync(join(path, name), join(this.dataDir, RECORDS_DIR, name))
+          }
+        }
+      }
+      rmSync(path, { recursive: true, force: true })
+    }
+    return swept
+  }
+
+  /** A record's file, or (in the instant between a commit's index write and its move) its staged copy. */
+  private async readRecordText(recordId: string): Promise<string> {
+    try {
+      return await readFile(this.recordPath(recordId), 'utf8')
+    } catch (error) {
+      const recordsDir = join(this.dataDir, RECORDS_DIR)
+      for (const entry of readdirSync(recordsDir).filter((name) => name.startsWith(STAGING_PREFIX))) {
+        const staged = await readFile(join(recordsDir, entry, `${recordId}.json`), 'utf8').catch(() => undefined)
+        if (staged !== undefined) return staged
+      }
+      throw error
+    }
   }
 
   private async readRecordFile(recordId: string): Promise<RecordFile> {
     try {
-      const file = JSON.parse(await readFile(this.recordPath(recordId), 'utf8')) as RecordFile
+      const file = JSON.parse(await this.readRecordText(recordId)) as RecordFile
       if (typeof file.certificatePem !== 'string') throw new Error('no certificate')
       return file
     } catch {
@@ -291,8 +466,29 @@ export class RegistryStore {
     }
   }
 
+  /**
+   * The PEM, checked against the fingerprint the index holds for it: a swapped or altered
+   * certificate file is reported, never handed to a device or a broker.
+   */
   async readCertificatePem(recordId: string): Promise<string> {
-    return (await this.readRecordFile(recordId)).certificatePem
+    return this.checkedPem(recordId, (await this.readRecordFile(recordId)).certificatePem)
+  }
+
+  private checkedPem(recordId: string, pem: string): string {
+    const expected = expectedFingerprint(this.read(), recordId)
+    let actual: string | undefined
+    try {
+      actual = new X509Certificate(pem).fingerprint256
+    } catch {
+      actual = undefined
+    }
+    if (actual === undefined || (expected !== undefined && actual !== expected)) {
+      throw new CertdeskError(
+        'CORRUPT_STORE',
+        `The certificate file of ${recordId} does not match the registry (its fingerprint differs); run "certdesk doctor".`,
+      )
+    }
+    return pem
   }
 
   /** Certificate and decrypted private key, read together. Needs the vault unlocked. */
@@ -302,11 +498,10 @@ export class RegistryStore {
       throw new CertdeskError('NOT_FOUND', `Certdesk holds no private key for ${recordId}: it was signed from the device's own request.`)
     }
     try {
-      return {
-        certificatePem: file.certificatePem,
-        privateKeyPem: open(key, file.privateKey, `private-key:${recordId}`).toString('utf8'),
-      }
-    } catch {
+      const privateKeyPem = open(key, file.privateKey, `private-key:${recordId}`).toString('utf8')
+      return { certificatePem: this.checkedPem(recordId, file.certificatePem), privateKeyPem }
+    } catch (error) {
+      if (error instanceof CertdeskError) throw error
       throw new CertdeskError('CORRUPT_STORE', `The private key of ${recordId} cannot be decrypted: its file is damaged.`)
     }
   }
@@ -324,3 +519,71 @@ export class RegistryStore {
     return join(this.dataDir, RECORDS_DIR, `${recordId}.json`)
   }
 }
+
+/** The fingerprint the index holds for a record file, or undefined for one it does not name. */
+export function expectedFingerprint(data: StoreData, recordId: string): string | undefined {
+  if (recordId === ROOT_CA_RECORD_ID) return data.rootCa?.fingerprint256
+  const server = data.broker?.serverCertificate
+  if (server?.recordId === recordId) return server.fingerprint256
+  return Object.hasOwn(data.certificates, recordId) ? data.certificates[recordId].fingerprint256 : undefined
+}
+
+/**
+ * New record files (a batch of certificates, a broker identity) written in a folder of their own
+ * until the index names them. A crash before that leaves only this folder, which the next open
+ * removes once its process is gone; the records folder never holds keys the index does not know.
+ */
+export class RecordStaging {
+  private readonly written = new Set<string>()
+
+  constructor(
+    private readonly store: RegistryStore,
+    readonly dir: string,
+    private readonly recordsDir: string,
+  ) {}
+
+  async write(recordId: string, material: { certificatePem: string; privateKeyPem: string | null }): Promise<void> {
+    await this.store.writeRecordMaterial(recordId, material, this.dir)
+    this.written.add(recordId)
+  }
+
+  /** Leaves a record out of the commit (a change that decided not to name it); `discard` removes it. */
+  forget(recordId: string): void {
+    this.written.delete(recordId)
+  }
+
+  /** Called by `mutate` under the lock, right after the index that names these records is written. */
+  moveIntoPlace(): void {
+    for (const recordId of this.written) renameSync(join(this.dir, `${recordId}.json`), join(this.recordsDir, `${recordId}.json`))
+    this.written.clear()
+  }
+
+  async discard(): Promise<void> {
+    this.written.clear()
+    await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** Temporary files and staging folders that a killed process left behind. */
+export function leftoversIn(dataDir: string): string[] {
+  const found: string[] = []
+  const isDeadStaging = (entry: string) => {
+    if (!entry.startsWith(STAGING_PREFIX)) return false
+    const pid = Number(entry.slice(STAGING_PREFIX.length).split('-')[0])
+    return !Number.isInteger(pid) || !processIsAlive(pid)
+  }
+  try {
+    for (const entry of readdirSync(dataDir)) {
+      // atomically's (conf's) temporary index copies, and an interrupted init's vault key. (The
+      // connection log's temporary file is not written under the lock, so it is not swept.)
+      if (entry.startsWith(`${INDEX_FILE}.tmp-`) || /^\.vault\.key\.[0-9a-f]{12}\.tmp$/.test(entry)) found.push(join(dataDir, entry))
+    }
+    for (const entry of readdirSync(join(dataDir, RECORDS_DIR))) {
+      if (isDeadStaging(entry) || /^\..+\.[0-9a-f]{12}\.tmp$/.test(entry)) found.push(join(dataDir, RECORDS_DIR, entry))
+    }
+  } catch {
+    // A folder that is not there has nothing left over.
+  }
+  return found
+}
+

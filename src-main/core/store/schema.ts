@@ -76,8 +76,12 @@ export interface DeviceRecord {
   deviceId: string
   /** The MQTT username; fixed at creation. */
   username: string
-  /** The MQTT password for one-way TLS. Shown to the operator, so stored reversibly. */
-  deviceKey: string
+  /**
+   * The MQTT password for one-way TLS, sealed under the vault key (it is shown to the operator,
+   * so it is stored reversibly, never in the clear). A string only in a folder written before
+   * keys were sealed and not yet opened with its vault unlocked.
+   */
+  deviceKey: SealedBox | string
   authType: AuthType
   createdAt: string
   updatedAt: string
@@ -105,6 +109,22 @@ export interface BrokerSettings {
   mutualPort: number
   /** Names added to the server certificate beyond localhost, loopback and the host name. */
   extraNames: string[]
+  /** Largest MQTT packet (fixed header included) a connected device may send, in bytes. */
+  maxPacketBytes: number
+  /** Open connections, all addresses and both listeners together; more are refused at accept. */
+  maxConnections: number
+  /** Connections one address may open per 10-second window; more are refused at accept. */
+  connectRatePerAddress: number
+}
+
+/**
+ * One line of the broker's topic policy, like a mosquitto `pattern` or an EMQX acl.conf rule.
+ * `topic` is an MQTT filter that may hold ${clientid} and ${username}.
+ */
+export interface TopicRule {
+  action: 'publish' | 'subscribe' | 'all'
+  topic: string
+  permission: 'allow' | 'deny'
 }
 
 /** A saved tester profile. Never holds a secret: passwords, keys and passphrases are stripped. */
@@ -116,6 +136,41 @@ export interface TesterProfileRecord {
   createdAt: string
 }
 
+/** Who changed the registry: the front door the change came through. */
+export type AuditActor = 'cli' | 'app' | 'browser' | 'core'
+
+/** One line of `audit.jsonl`: a change, chained to the one before by its hash. */
+export interface AuditEntry {
+  seq: number
+  time: string
+  actor: AuditActor
+  /** The operating-system user the process ran as. */
+  user: string
+  /** e.g. "certificate.issue", "device.delete", "binding.add". */
+  action: string
+  /** The object changed: certificate id, device ID, … */
+  target: string
+  detail?: Record<string, unknown>
+  /** The hash of the entry before (64 zeros for the first). */
+  prev: string
+  /** SHA-256 over this entry's other fields. */
+  hash: string
+}
+
+/** What `certdesk audit --verify` found. */
+export interface AuditVerification {
+  intact: boolean
+  entries: number
+  /** One sentence per problem found, in the order of the log. */
+  problems: string[]
+}
+
+/** The last entry the audit log should end with, kept in the index so removals at the end show. */
+export interface AuditHead {
+  seq: number
+  hash: string
+}
+
 export interface StoreData {
   schemaVersion: number
   vault: VaultRecord
@@ -124,7 +179,15 @@ export interface StoreData {
   devices: Record<string, DeviceRecord>
   bindings: BindingRecord[]
   /** Absent until the broker first runs (optional, so no schema step is needed for it). */
-  broker?: { settings?: BrokerSettings; serverCertificate?: BrokerServerCertificateRecord }
+  broker?: {
+    /** Saved before a setting existed, it is absent: brokerSettings() fills in the defaults. */
+    settings?: Partial<BrokerSettings>
+    serverCertificate?: BrokerServerCertificateRecord
+    /** Ordered, first match wins; absent means the default rules. */
+    topicRules?: TopicRule[]
+  }
+  /** Absent until the first audited change. */
+  audit?: AuditHead
   /** Absent until the first profile is saved. */
   testerProfiles?: Record<string, TesterProfileRecord>
 }

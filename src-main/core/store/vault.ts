@@ -16,8 +16,13 @@ const scrypt = promisify(scryptCallback) as (
 ) => Promise<Buffer>
 
 export const VAULT_KEY_FILE = 'vault.key'
-/** 2^16 × r=8 costs ~64 MiB and ~0.2 s: slow for guessing, unnoticeable for one command. */
-const DEFAULT_SCRYPT = { N: 2 ** 16, r: 8, p: 1 }
+/** 2^17 × r=8 costs 128 MiB and ~0.4 s: slow for guessing, bearable once per command. */
+const DEFAULT_SCRYPT = { N: 2 ** 17, r: 8, p: 1 }
+/**
+ * What an index may ask of scrypt. The parameters are read from disk, so a tampered index must
+ * not be able to demand gigabytes of memory or minutes of work (or weaken the key below 2^14).
+ */
+const SCRYPT_BOUNDS = { minLogN: 14, maxLogN: 20, maxR: 16, maxP: 4 }
 
 export function seal(key: Buffer, plaintext: Buffer, associatedData: string): SealedBox {
   const iv = randomBytes(12)
@@ -36,6 +41,15 @@ export function open(key: Buffer, box: SealedBox, associatedData: string): Buffe
 }
 
 async function deriveKeyEncryptionKey(passphrase: string, kdf: ScryptParameters): Promise<Buffer> {
+  const logN = Math.log2(kdf.N)
+  const withinBounds =
+    Number.isInteger(logN) && logN >= SCRYPT_BOUNDS.minLogN && logN <= SCRYPT_BOUNDS.maxLogN &&
+    Number.isInteger(kdf.r) && kdf.r >= 1 && kdf.r <= SCRYPT_BOUNDS.maxR &&
+    Number.isInteger(kdf.p) && kdf.p >= 1 && kdf.p <= SCRYPT_BOUNDS.maxP &&
+    Buffer.from(kdf.salt, 'base64').length >= 16
+  if (!withinBounds) {
+    throw new CertdeskError('CORRUPT_STORE', 'The passphrase parameters in the index are outside what Certdesk writes; the index was altered or damaged.')
+  }
   return scrypt(passphrase, Buffer.from(kdf.salt, 'base64'), 32, {
     N: kdf.N,
     r: kdf.r,

@@ -27,7 +27,7 @@ export async function profileForDevice(
     username: device.username,
     tls: { verification: { mode: 'pem', caPem: await workspace.rootCertificatePem() }, client: { mode: 'none' } },
   }
-  if (!mutual) return { ...base, password: device.deviceKey }
+  if (!mutual) return { ...base, password: await workspace.revealDeviceKey(device.id) }
   const bound = device.certificates
   let certificateId = options.certificateId
   if (certificateId === undefined) {

@@ -56,5 +56,7 @@ export default {
     broker: 'Embedded broker', state: 'State', running: 'Running', stopped: 'Stopped', listening: 'Listening on',
     notListening: 'not listening', serverCertificate: 'Server certificate', names: 'Names', sessions: 'Connected clients',
     log: 'Connection log', result: 'Result', reason: 'Reason', time: 'Time', listener: 'Listener', clientId: 'Client ID',
+    audit: 'Audit log', auditIntact: 'Intact: {count} changes, each chained to the one before.', auditBroken: 'The audit log was edited or entries were removed:',
+    actor: 'Who', action: 'Action', target: 'Object', actors: { cli: 'Command line', app: 'Desktop app', browser: 'Browser mode', core: 'Certdesk' },
   },
 }

@@ -58,6 +58,8 @@ const zhCN: typeof en = {
     broker: '内置消息服务器', state: '状态', running: '运行中', stopped: '已停止', listening: '监听',
     notListening: '未监听', serverCertificate: '服务器证书', names: '名称', sessions: '已连接客户端',
     log: '连接日志', result: '结果', reason: '原因', time: '时间', listener: '端口', clientId: '客户端 ID',
+    audit: '审计日志', auditIntact: '完整：共 {count} 项变更，每项都与前一项链接。', auditBroken: '审计日志被修改或有条目被删除：',
+    actor: '操作者', action: '操作', target: '对象', actors: { cli: '命令行', app: '桌面应用', browser: '浏览器模式', core: 'Certdesk' },
   },
 }
 

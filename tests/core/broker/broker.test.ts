@@ -1,6 +1,7 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import type { MqttClient } from 'mqtt'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { loadIssuer } from '../../../src-main/core/registry/rootCa'
 import { issueCertificate } from '../../../src-main/core/pki/certificates'
@@ -249,7 +250,7 @@ describe('live registry', () => {
     await dropAfterCli(mutualOptions(), broker.mutual.port, ['cert', 'unbind', certificate, fleet.certDevice.deviceId], /not bound to device/)
     await runCertdesk([...data, 'cert', 'bind', certificate, fleet.certDevice.deviceId])
     await dropAfterCli(oneWayOptions(), broker.oneWay.port, ['device', 'regenerate-key', fleet.tokenDevice.deviceId], 'wrong device key')
-    fleet.tokenDevice = fleet.workspace.getDevice(fleet.tokenDevice.id)
+    fleet.tokenDevice = { ...fleet.workspace.getDevice(fleet.tokenDevice.id), deviceKey: await fleet.workspace.revealDeviceKey(fleet.tokenDevice.id) }
     await dropAfterCli(oneWayOptions(), broker.oneWay.port, ['device', 'update', fleet.tokenDevice.deviceId, '--auth', 'cert'], /uses certificate authentication/)
     await runCertdesk([...data, 'device', 'update', fleet.tokenDevice.deviceId, '--auth', 'token'])
     await dropAfterCli(oneWayOptions(), broker.oneWay.port, ['device', 'delete', fleet.tokenDevice.deviceId], 'unknown device "token-device-01"')
@@ -302,5 +303,170 @@ describe('listeners and server certificate', () => {
     // The replaced pair's file is gone; the new one is the only broker record left.
     const records = (await readdir(join(fleet.workspace.dataDir, 'records'))).filter((name) => name.startsWith('broker-server-'))
     expect(records).toEqual([`${renewed.record.recordId}.json`])
+  })
+})
+
+describe('topic rules', () => {
+  type Received = { topic: string; payload: string; retain: boolean }
+  const inbox = (client: MqttClient) => {
+    const messages: Received[] = []
+    client.on('message', (topic, payload, packet) => messages.push({ topic, payload: payload.toString(), retain: packet.retain }))
+    return messages
+  }
+  /** SUBACK's granted QoS per filter; mqtt.js rejects a SUBACK holding a 128 but carries it. */
+  const grantedQos = async (client: MqttClient, filters: string[]): Promise<number[]> => {
+    try {
+      return (await client.subscribeAsync(filters, { qos: 1 })).map((grant) => grant.qos)
+    } catch (error) {
+      const granted = (error as { packet?: { granted?: number[] } }).packet?.granted
+      if (!granted) throw error
+      return granted
+    }
+  }
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
+  const denials = (since: number) =>
+    broker.log.recent().filter((entry) => entry.result === 'denied' && Date.parse(entry.time) >= since).map((entry) => `${entry.clientId}: ${entry.reason}`)
+
+  it('by default confine each device to devices/<its id>/# and the shared /hello, and log each denial', async () => {
+    const since = Date.now() - 1
+    const a = await connect(broker.oneWay.port, oneWayOptions())
+    const b = await connect(broker.mutual.port, mutualOptions())
+    const [idA, idB] = [fleet.tokenDevice.deviceId, fleet.certDevice.deviceId]
+    const toA = inbox(a)
+    const toB = inbox(b)
+
+    expect(await grantedQos(a, ['#', `devices/${idB}/#`, 'devices/+/status', '$SYS/#', `devices/${idA}/#`, '/hello'])).toEqual([128, 128, 128, 128, 1, 1])
+    expect(await grantedQos(b, [`devices/${idB}/#`, '/hello'])).toEqual([1, 1])
+
+    // Forbidden publishes are acknowledged (the session stays) but go nowhere, retained or not.
+    await a.publishAsync(`devices/${idB}/x`, 'from A', { qos: 1 })
+    await a.publishAsync(`devices/${idB}/planted`, 'planted by A', { qos: 1, retain: true })
+    await a.publishAsync('elsewhere/planted', 'planted by A', { qos: 0, retain: true })
+    await a.publishAsync('$SYS/fake/new/clients', idB, { qos: 0 })
+    // Allowed ones travel.
+    await a.publishAsync(`devices/${idA}/x`, 'A to itself', { qos: 1 })
+    await b.publishAsync(`devices/${idB}/status`, 'B to itself', { qos: 1 })
+    await b.publishAsync('/hello', 'B to everyone', { qos: 1 })
+    await settle()
+
+    expect(toA).toEqual([
+      { topic: `devices/${idA}/x`, payload: 'A to itself', retain: false },
+      { topic: '/hello', payload: 'B to everyone', retain: false },
+    ])
+    expect(toB).toEqual([
+      { topic: `devices/${idB}/status`, payload: 'B to itself', retain: false },
+      { topic: '/hello', payload: 'B to everyone', retain: false },
+    ])
+    // Nothing was planted: a fresh subscription of B's own subtree brings no retained message.
+    const retainedForB = inbox(b)
+    await b.subscribeAsync(`devices/${idB}/planted`, { qos: 1 })
+    await settle()
+    expect(retainedForB).toEqual([])
+    expect(a.connected && b.connected).toBe(true)
+
+    await broker.log.flushed()
+    expect(denials(since)).toEqual([
+      `${idA}: subscribe to "#" denied by topic rules`,
+      `${idA}: subscribe to "devices/${idB}/#" denied by topic rules`,
+      `${idA}: subscribe to "devices/+/status" denied by topic rules`,
+      `${idA}: subscribe to "$SYS/#" denied by topic rules`,
+      `${idA}: publish to "devices/${idB}/x" denied by topic rules`,
+      `${idA}: publish to "devices/${idB}/planted" denied by topic rules`,
+      `${idA}: publish to "elsewhere/planted" denied by topic rules`,
+      `${idA}: publish to "$SYS/fake/new/clients" denied: $SYS topics are the broker's own`,
+    ])
+    await a.endAsync()
+    await b.endAsync()
+  })
+
+  it('a persistent session gets its own queued messages back, never a refused filter\'s', async () => {
+    const [idA, idB] = [fleet.tokenDevice.deviceId, fleet.certDevice.deviceId]
+    const persistent = { ...oneWayOptions(), clean: false }
+    let a = await connect(broker.oneWay.port, persistent)
+    // Refused filters first: aedes would store them along with the allowed ones that follow.
+    expect(await grantedQos(a, ['#', `devices/${idB}/#`, `devices/${idA}/#`, '/hello'])).toEqual([128, 128, 1, 1])
+    await a.endAsync()
+
+    const b = await connect(broker.mutual.port, mutualOptions())
+    await b.publishAsync(`devices/${idB}/while-away`, 'not for A', { qos: 1 })
+    await b.publishAsync('/hello', 'for everyone', { qos: 1 })
+    await b.endAsync()
+
+    a = await connect(broker.oneWay.port, persistent)
+    const toA = inbox(a)
+    await settle()
+    expect(toA.map((m) => `${m.topic} ${m.payload}`)).toEqual(['/hello for everyone'])
+    await a.endAsync()
+    // Leave no persistent session behind for the other tests.
+    await (await connect(broker.oneWay.port, oneWayOptions())).endAsync()
+  })
+
+  it('a will message outside the device subtree is not published', async () => {
+    const since = Date.now() - 1
+    const b = await connect(broker.mutual.port, mutualOptions())
+    const toB = inbox(b)
+    await b.subscribeAsync(`devices/${fleet.certDevice.deviceId}/#`, { qos: 1 })
+    const a = await connect(broker.oneWay.port, {
+      ...oneWayOptions(),
+      will: { topic: `devices/${fleet.certDevice.deviceId}/will`, payload: Buffer.from('A died'), qos: 1, retain: false },
+    })
+    // Drop the connection without DISCONNECT, so the broker publishes the will.
+    const closed = closedWithin(a, 2000)
+    a.stream.destroy()
+    await closed
+    await settle()
+    expect(toB).toEqual([])
+    await broker.log.flushed()
+    expect(denials(since)).toEqual([`${fleet.tokenDevice.deviceId}: will message to "devices/${fleet.certDevice.deviceId}/will" denied by topic rules`])
+    await b.endAsync()
+  })
+
+  it('a looping client cannot flood the log: one entry per topic per 10 s, and 10 per client', async () => {
+    const since = Date.now() - 1
+    // A device of its own: the per-client count is not shared with the other tests.
+    const looping = await fleet.workspace.createDevice({ name: 'Looping', authType: 'token', deviceId: 'looping-device' })
+    const a = await connect(broker.oneWay.port, { clientId: looping.deviceId, username: looping.username, password: looping.deviceKey, ca: bundle.ca })
+    for (let i = 0; i < 30; i++) a.publish('loop/same', 'x', { qos: 0 })
+    for (let i = 0; i < 30; i++) a.publish(`loop/${i}`, 'x', { qos: 0 })
+    await a.publishAsync(`devices/${looping.deviceId}/sync`, 'x', { qos: 1 })
+    await broker.log.flushed()
+    const logged = denials(since)
+    expect(logged).toHaveLength(11)
+    expect(logged.filter((line) => line.includes('"loop/same"'))).toHaveLength(1)
+    expect(logged.at(-1)).toMatch(/more than 10 topic denials in 10 s; the next ones are not logged/)
+    expect(a.connected).toBe(true)
+    await a.endAsync()
+  })
+
+  it('rules changed through the Workspace apply to a live session within a second, without dropping it', async () => {
+    const { workspace } = fleet
+    const a = await connect(broker.oneWay.port, oneWayOptions())
+    const toA = inbox(a)
+    expect(await grantedQos(a, ['bench/#'])).toEqual([128])
+
+    const saved = await workspace.updateTopicRules([...workspace.topicRules(), { action: 'all', topic: 'bench/#', permission: 'allow' }])
+    expect(saved.at(-1)).toEqual({ action: 'all', topic: 'bench/#', permission: 'allow' })
+    const changedAt = Date.now()
+    await expect.poll(async () => (await grantedQos(a, ['bench/#']))[0], { timeout: 1000, interval: 50 }).toBe(1)
+    expect(Date.now() - changedAt).toBeLessThan(1000)
+    await a.publishAsync('bench/one', '1', { qos: 1 })
+    await expect.poll(() => toA.map((m) => m.topic)).toEqual(['bench/one'])
+
+    // Back to the default: the existing subscription no longer delivers, the session stays.
+    await workspace.resetTopicRules()
+    expect(workspace.topicRules()).toEqual([
+      { action: 'all', topic: 'devices/${clientid}/#', permission: 'allow' },
+      { action: 'all', topic: '/hello', permission: 'allow' },
+    ])
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    await a.publishAsync('bench/two', '2', { qos: 1 })
+    await a.publishAsync('/hello', 'sync', { qos: 1 })
+    await a.subscribeAsync('/hello', { qos: 1 })
+    await a.publishAsync('/hello', 'sync', { qos: 1 })
+    await expect.poll(() => toA.some((m) => m.topic === '/hello')).toBe(true)
+    expect(toA.map((m) => m.topic)).not.toContain('bench/two')
+    expect(a.connected).toBe(true)
+    await expect(workspace.updateTopicRules([{ action: 'all', topic: 'a/#/b', permission: 'allow' }])).rejects.toThrow(/Topic rule 1: "a\/#\/b" is not an MQTT topic filter/)
+    await a.endAsync()
   })
 })

@@ -26,7 +26,7 @@ describe('root CA certificate', () => {
     await writeFile(file, root.pem)
     const text = await openssl(['x509', '-in', file, '-noout', '-text'])
     expect(text).toContain('Version: 3 (0x2)')
-    expect(extension(text, 'X509v3 Basic Constraints')).toBe('critical CA:TRUE')
+    expect(extension(text, 'X509v3 Basic Constraints')).toBe('critical CA:TRUE, pathlen:0')
     expect(extension(text, 'X509v3 Key Usage')).toBe('critical Certificate Sign, CRL Sign')
     expect(extension(text, 'X509v3 Subject Key Identifier')).toMatch(/^([0-9A-F]{2}:){19}[0-9A-F]{2}$/)
     expect(text).toMatch(keyType === 'ec-p384' ? /ecdsa-with-SHA384/ : keyType.startsWith('ec') ? /ecdsa-with-SHA256/ : /sha256WithRSAEncryption/)

@@ -1,20 +1,10 @@
 import { chmod, mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { CertdeskError } from '../../../src-main/core/errors'
 import { SCHEMA_VERSION } from '../../../src-main/core/store/schema'
 import { Workspace } from '../../../src-main/core/workspace'
 import { runCertdesk, runCertdeskJson, temporaryFolder } from '../../helpers/tools'
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof CertdeskError) return error.code
-    throw error
-  }
-  return 'no error'
-}
+import { codeOf } from '../../helpers/errors'
 
 /** Every file below a folder, recursively. */
 async function allFiles(folder: string): Promise<string[]> {
@@ -40,6 +30,38 @@ describe('keys at rest', () => {
     expect((await workspace.exportDeviceBundle(certificate.id)).length).toBeGreaterThan(500)
   })
 
+  it('device keys (MQTT passwords) are sealed too: in no file in the clear, and bound to their device', async () => {
+    const dataDir = join(await temporaryFolder(), 'data')
+    const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    const meter = await workspace.createDevice({ name: 'Meter', authType: 'token' })
+    const pump = await workspace.createDevice({ name: 'Pump', authType: 'token' })
+    await workspace.regenerateDeviceKey(pump.id)
+    expect(meter.deviceKey).toMatch(/^[A-Za-z0-9]{36}$/)
+    for (const file of await allFiles(dataDir)) expect(await readFile(file, 'utf8'), file).not.toContain(meter.deviceKey)
+    expect(workspace.getDevice(meter.id)).not.toHaveProperty('deviceKey')
+    expect(await workspace.revealDeviceKey(meter.deviceId)).toBe(meter.deviceKey)
+    // A sealed key copied onto another device does not open there.
+    const index = JSON.parse(await readFile(join(dataDir, 'config.json'), 'utf8'))
+    index.devices[pump.id].deviceKey = index.devices[meter.id].deviceKey
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify(index))
+    expect(await codeOf((await Workspace.open(dataDir)).revealDeviceKey(pump.id))).toBe('CORRUPT_STORE')
+  })
+
+  it('a folder from before sealing has its device keys sealed on open, in the index and its backups', async () => {
+    const dataDir = join(await temporaryFolder(), 'data')
+    const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    const meter = await workspace.createDevice({ name: 'Meter', authType: 'token' })
+    // Put the key back in the clear, as Certdesk 0.1 stored it, in the index and in a migration backup.
+    const index = JSON.parse(await readFile(join(dataDir, 'config.json'), 'utf8'))
+    index.devices[meter.id].deviceKey = meter.deviceKey
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify(index))
+    await writeFile(join(dataDir, 'config.json.schema-1.bak'), JSON.stringify(index))
+    const reopened = await Workspace.open(dataDir)
+    expect(await reopened.revealDeviceKey(meter.id)).toBe(meter.deviceKey)
+    for (const file of await allFiles(dataDir)) expect(await readFile(file, 'utf8'), file).not.toContain(meter.deviceKey)
+    expect(JSON.parse(await readFile(join(dataDir, 'config.json.schema-1.bak'), 'utf8')).devices[meter.id].deviceKey).toHaveProperty('tag')
+  })
+
   it('a passphrase protects the vault: required, and a wrong one is refused', async () => {
     const dataDir = join(await temporaryFolder(), 'data')
     await Workspace.initialise(dataDir, { keyType: 'ec-p256', passphrase: 'correct horse battery' })
@@ -54,6 +76,17 @@ describe('keys at rest', () => {
     const certificate = await right.issueDeviceCertificate({ name: 'x' })
     expect(await codeOf(withoutPassphrase.exportDeviceBundle(certificate.id))).toBe('PASSPHRASE_REQUIRED')
     expect((await right.exportDeviceBundle(certificate.id)).length).toBeGreaterThan(500)
+  })
+
+  it('refuses passphrase parameters from the index that no Certdesk writes (a tampered index cannot demand gigabytes)', async () => {
+    const dataDir = join(await temporaryFolder(), 'data')
+    await Workspace.initialise(dataDir, { keyType: 'ec-p256', passphrase: 'correct horse battery' })
+    const index = JSON.parse(await readFile(join(dataDir, 'config.json'), 'utf8'))
+    expect(index.vault.kdf).toMatchObject({ name: 'scrypt', N: 2 ** 17, r: 8, p: 1 })
+    index.vault.kdf.N = 2 ** 30
+    await writeFile(join(dataDir, 'config.json'), JSON.stringify(index))
+    const workspace = await Workspace.open(dataDir, { passphrase: 'correct horse battery' })
+    expect(await codeOf(workspace.issueDeviceCertificate({ name: 'x' }))).toBe('CORRUPT_STORE')
   })
 
   it('refuses a vault key file that others can read', async () => {

@@ -8,6 +8,8 @@ let fleet: Fleet
 
 beforeAll(async () => {
   fleet = await makeFleet()
+  // The default topic rules allow devices/<id>/# and /hello; these tests use bench/#.
+  await fleet.workspace.updateTopicRules([...fleet.workspace.topicRules(), { action: 'all', topic: 'bench/#', permission: 'allow' }])
   await runBrokerAsSettings(fleet.workspace)
 })
 

@@ -1,0 +1,124 @@
+import { Duplex } from 'node:stream'
+
+/** Size limits, in bytes, of one whole MQTT packet (fixed header included). */
+export interface FrameLimits {
+  /** Until the broker accepts CONNECT: enough for a CONNECT with a will message. */
+  beforeConnect: number
+  afterConnect: number
+}
+
+/**
+ * Sits between a client's TLS socket and aedes. It reads each MQTT fixed header (type byte,
+ * then the 1 to 4 byte "remaining length") as the bytes pass and closes the connection as
+ * soon as a packet declares more than the limit, so the MQTT parser never buffers an
+ * oversized body. The bytes themselves are passed on unchanged and never held back here.
+ */
+export class MqttFrameGuard extends Duplex {
+  private connected = false
+  private refused = false
+  private state: 'type' | 'length' | 'body' = 'type'
+  /** Fixed header bytes read of the current packet: the type byte and the length bytes. */
+  private headerBytes = 0
+  private declaredLength = 0
+  private bodyLeft = 0
+
+  constructor(
+    readonly socket: Duplex,
+    private readonly limits: FrameLimits,
+    private readonly onRefused: (reason: string) => void,
+  ) {
+    super({ allowHalfOpen: false })
+    socket.on('data', (chunk: Buffer) => this.pass(chunk))
+    socket.on('end', () => this.push(null))
+    socket.on('error', (error) => this.destroy(error))
+    socket.on('close', () => this.destroy())
+  }
+
+  /** After CONNECT is accepted, packets up to the larger limit pass. */
+  connectAccepted(): void {
+    this.connected = true
+  }
+
+  private pass(chunk: Buffer): void {
+    if (this.refused || this.destroyed) return
+    const problem = this.scan(chunk)
+    if (problem !== undefined) {
+      this.refused = true
+      this.onRefused(problem)
+      this.socket.destroy()
+      return
+    }
+    if (!this.push(chunk)) this.socket.pause()
+  }
+
+  /** Walks the fixed headers in `chunk`; returns why the connection must close, if it must. */
+  private scan(chunk: Buffer): string | undefined {
+    let offset = 0
+    while (offset < chunk.length) {
+      if (this.state === 'body') {
+        const taken = Math.min(this.bodyLeft, chunk.length - offset)
+        this.bodyLeft -= taken
+        offset += taken
+        if (this.bodyLeft === 0) this.state = 'type'
+        continue
+      }
+      const byte = chunk[offset++]
+      if (this.state === 'type') {
+        this.state = 'length'
+        this.headerBytes = 1
+        this.declaredLength = 0
+        continue
+      }
+      // Remaining length: 7 bits a byte, least significant first, at most 4 bytes.
+      this.declaredLength += (byte & 0x7f) * 128 ** (this.headerBytes - 1)
+      this.headerBytes += 1
+      if (byte & 0x80) {
+        if (this.headerBytes - 1 === 4) return 'malformed packet: its remaining length runs past 4 bytes'
+        continue
+      }
+      const size = this.headerBytes + this.declaredLength
+      const limit = this.connected ? this.limits.afterConnect : Math.min(this.limits.beforeConnect, this.limits.afterConnect)
+      if (size > limit) return `packet of ${size} bytes exceeds the ${limit}-byte limit${this.connected ? '' : ' before CONNECT'}`
+      this.bodyLeft = this.declaredLength
+      this.state = this.bodyLeft > 0 ? 'body' : 'type'
+    }
+    return undefined
+  }
+
+  override _read(): void {
+    this.socket.resume()
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.forward(chunk, callback)
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], callback: (error?: Error | null) => void): void {
+    this.forward(Buffer.concat(chunks.map(({ chunk }) => chunk)), callback)
+  }
+
+  /** Writes to the socket, finishing when the socket has room again (or has closed). */
+  private forward(chunk: Buffer, callback: () => void): void {
+    if (this.socket.write(chunk)) {
+      callback()
+      return
+    }
+    const done = () => {
+      this.socket.off('drain', done)
+      this.socket.off('close', done)
+      callback()
+    }
+    this.socket.on('drain', done)
+    this.socket.on('close', done)
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.socket.end()
+    callback()
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.socket.destroy()
+    callback(error)
+  }
+}

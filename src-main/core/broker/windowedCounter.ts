@@ -1,0 +1,35 @@
+/**
+ * Counts events per key in fixed windows (connections per address, log entries per client).
+ * Holds at most `maxKeys` keys, so a flood of distinct keys costs bounded memory: expired
+ * windows go first, then the oldest key.
+ */
+export class WindowedCounter {
+  private readonly windows = new Map<string, { start: number; count: number }>()
+
+  constructor(
+    readonly windowMs: number,
+    private readonly maxKeys = 10_000,
+  ) {}
+
+  /** Counts one event for `key`; returns how many its current window holds, this one included. */
+  hit(key: string, now = Date.now()): number {
+    let window = this.windows.get(key)
+    if (window === undefined || now - window.start >= this.windowMs) {
+      if (window === undefined && this.windows.size >= this.maxKeys) this.makeRoom(now)
+      window = { start: now, count: 0 }
+      this.windows.set(key, window)
+    }
+    window.count += 1
+    return window.count
+  }
+
+  private makeRoom(now: number): void {
+    for (const [key, window] of this.windows) {
+      if (now - window.start >= this.windowMs) this.windows.delete(key)
+    }
+    if (this.windows.size >= this.maxKeys) {
+      const oldest = this.windows.keys().next()
+      if (!oldest.done) this.windows.delete(oldest.value)
+    }
+  }
+}

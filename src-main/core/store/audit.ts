@@ -1,0 +1,172 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { createHash } from 'node:crypto'
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
+import { userInfo } from 'node:os'
+import { join } from 'node:path'
+import { writeFailure } from './files'
+import type { AuditActor, AuditEntry, AuditHead, AuditVerification } from './schema'
+
+export type { AuditActor, AuditEntry, AuditHead, AuditVerification }
+
+export const AUDIT_FILE = 'audit.jsonl'
+/** The `prev` of the first entry. */
+const GENESIS = '0'.repeat(64)
+
+/** What a Workspace operation says about itself; `target` may be read from the operation's result. */
+export interface AuditEvent {
+  action: string
+  target?: string | ((result: unknown) => string)
+  detail?: Record<string, unknown>
+}
+
+/**
+ * The operation being carried out, for the store to record with the change it writes. Carried
+ * through async calls so the core's registry functions need not pass it along by hand.
+ */
+export const auditContext = new AsyncLocalStorage<AuditEvent>()
+
+function operatingSystemUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return 'unknown'
+  }
+}
+
+function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
+  const { seq, time, actor, user, action, target, detail, prev } = entry
+  return createHash('sha256').update(JSON.stringify({ seq, time, actor, user, action, target, detail, prev })).digest('hex')
+}
+
+/**
+ * Appends the entry for one change, chained to the previous one, flushed before the index that
+ * records the new head is written. Called by the store under the folder lock.
+ */
+export function appendAuditEntry(dataDir: string, head: AuditHead | undefined, actor: AuditActor, event: AuditEvent, result: unknown): AuditHead {
+  const path = join(dataDir, AUDIT_FILE)
+  const previous = chainBase(path, head)
+  const detail = event.detail && JSON.stringify(event.detail).length > MAX_DETAIL_CHARACTERS ? { summarised: true, fields: Object.keys(event.detail) } : event.detail
+  const base = {
+    seq: previous.seq + 1,
+    time: new Date().toISOString(),
+    actor,
+    user: operatingSystemUser(),
+    action: event.action,
+    target: typeof event.target === 'function' ? event.target(result) : (event.target ?? ''),
+    ...(detail ? { detail } : {}),
+    prev: previous.hash,
+  }
+  const entry: AuditEntry = { ...base, hash: entryHash(base) }
+  try {
+    const descriptor = openSync(path, 'a', 0o600)
+    try {
+      writeSync(descriptor, `${JSON.stringify(entry)}\n`)
+      fsyncSync(descriptor)
+    } finally {
+      closeSync(descriptor)
+    }
+  } catch (error) {
+    throw writeFailure(error, path)
+  }
+  return { seq: entry.seq, hash: entry.hash }
+}
+
+/** Long details (a batch of thousands) are summarised: an entry stays one short line. */
+const MAX_DETAIL_CHARACTERS = 4096
+const TAIL_BYTES = 64 * 1024
+
+/**
+ * What the next entry chains to: the log's last entry. A process killed after writing its entry
+ * but before its index leaves the log one entry past the index's head; chaining to the log (not
+ * the head) keeps the chain whole. A half-written last line (killed mid-write) is cut off. A log
+ * shorter than the head (entries removed) chains to the head, and verification reports the gap.
+ */
+function chainBase(path: string, head: AuditHead | undefined): AuditHead {
+  const fromHead = head ?? { seq: 0, hash: GENESIS }
+  let descriptor: number
+  try {
+    descriptor = openSync(path, 'r+')
+  } catch {
+    return fromHead
+  }
+  try {
+    const size = fstatSync(descriptor).size
+    const length = Math.min(size, TAIL_BYTES)
+    const tail = Buffer.alloc(length)
+    readSync(descriptor, tail, 0, length, size - length)
+    let text = tail.toString('utf8')
+    if (size > 0 && !text.endsWith('\n')) {
+      const cut = text.lastIndexOf('\n') + 1
+      ftruncateSync(descriptor, size - length + Buffer.byteLength(text.slice(0, cut)))
+      text = text.slice(0, cut)
+    }
+    const last = text.trimEnd().split('\n').at(-1)
+    if (!last) return fromHead
+    const entry = JSON.parse(last) as AuditEntry
+    return typeof entry.seq === 'number' && entry.seq >= fromHead.seq && typeof entry.hash === 'string' ? { seq: entry.seq, hash: entry.hash } : fromHead
+  } catch {
+    return fromHead
+  } finally {
+    closeSync(descriptor)
+  }
+}
+
+/** The log as written (unparsable lines are reported by `verifyAuditLog`, skipped here). */
+export function readAuditLog(dataDir: string): AuditEntry[] {
+  let text: string
+  try {
+    text = readFileSync(join(dataDir, AUDIT_FILE), 'utf8')
+  } catch {
+    return []
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as AuditEntry]
+      } catch {
+        return []
+      }
+    })
+}
+
+/**
+ * Recomputes the chain: an edited entry breaks its own hash, a removed one breaks the next
+ * entry's link, and entries removed from the end fall short of the head the index records.
+ * (Whoever can rewrite both the log and the index can rewrite history; the README says so.)
+ */
+export function verifyAuditLog(dataDir: string, head: AuditHead | undefined): AuditVerification {
+  let text = ''
+  try {
+    text = readFileSync(join(dataDir, AUDIT_FILE), 'utf8')
+  } catch {
+    // No log yet.
+  }
+  const problems: string[] = []
+  let previous = { seq: 0, hash: GENESIS }
+  let count = 0
+  let headSeen = head === undefined
+  text.split('\n').forEach((line, index) => {
+    if (line.trim() === '') return
+    let entry: AuditEntry
+    try {
+      entry = JSON.parse(line) as AuditEntry
+    } catch {
+      problems.push(`Line ${index + 1} is not a readable entry (edited or damaged).`)
+      return
+    }
+    count += 1
+    const { hash, ...rest } = entry
+    if (entryHash(rest) !== hash) problems.push(`Entry ${entry.seq} (line ${index + 1}) was edited: its hash does not match its content.`)
+    if (entry.seq !== previous.seq + 1) problems.push(`Entries ${previous.seq + 1} to ${entry.seq - 1} are missing before line ${index + 1}.`)
+    else if (entry.prev !== previous.hash) problems.push(`Entry ${entry.seq} (line ${index + 1}) does not follow the entry before it: one was removed or replaced.`)
+    if (head && entry.seq === head.seq) {
+      headSeen = true
+      if (hash !== head.hash) problems.push(`Entry ${entry.seq} is not the one the registry recorded as the latest.`)
+    }
+    previous = { seq: entry.seq, hash }
+  })
+  if (!headSeen && head) problems.push(`The log ends at entry ${previous.seq}, but the registry recorded ${head.seq} entries: the latest were removed.`)
+  return { intact: problems.length === 0, entries: count, problems }
+}

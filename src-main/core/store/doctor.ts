@@ -1,0 +1,156 @@
+import { X509Certificate } from 'node:crypto'
+import { existsSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs'
+import { copyFile, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { isCertdeskError } from '../errors'
+import { LOCK_FILE, clearDeadLock, lockHolderIsGone, withFolderLock } from './folderLock'
+import { INDEX_BACKUP_FILE, INDEX_FILE, RECORDS_DIR, ROOT_CA_RECORD_ID, RegistryStore, expectedFingerprint, leftoversIn } from './registryStore'
+import { VAULT_KEY_FILE } from './vault'
+import { auditContext } from './audit'
+import type { AuditActor } from './schema'
+
+/** Where repair moves record files the index does not name: kept, never deleted (they hold keys). */
+export const ORPHANED_DIR = 'orphaned'
+
+export interface DoctorFinding {
+  /** What was looked at: "index", "leftovers", "lock", "vault", "records", "bindings". */
+  check: string
+  /** ok: nothing wrong; repaired: it was wrong and is mended; problem: still wrong. */
+  status: 'ok' | 'repaired' | 'problem'
+  message: string
+}
+
+export interface DoctorReport {
+  dataDir: string
+  healthy: boolean
+  findings: DoctorFinding[]
+}
+
+export interface DoctorOptions {
+  /** Set orphan records aside and drop dangling bindings. (Leftovers and dead locks are always cleared.) */
+  repair?: boolean
+  /** With the index missing: put the newest backup in its place. */
+  restoreIndex?: boolean
+  passphrase?: string
+  actor?: AuditActor
+}
+
+/** The index backups in a folder, newest first: the last-write backup, then migration backups. */
+function indexBackups(dataDir: string): string[] {
+  return readdirSync(dataDir)
+    .filter((entry) => entry === INDEX_BACKUP_FILE || /^config\.json\.schema-\d+\.bak$/.test(entry))
+    .map((entry) => ({ entry, time: statSync(join(dataDir, entry)).mtimeMs }))
+    .sort((a, b) => b.time - a.time)
+    .map(({ entry }) => entry)
+}
+
+/**
+ * `certdesk doctor`: checks a data folder the way an operator would want after a crash, a bad
+ * restore or a sync accident, and with `repair` mends what can be mended without losing a key.
+ */
+export async function checkDataFolder(dataDir: string, options: DoctorOptions = {}): Promise<DoctorReport> {
+  const findings: DoctorFinding[] = []
+  const add = (check: string, status: DoctorFinding['status'], message: string) => findings.push({ check, status, message })
+  const report = (): DoctorReport => ({ dataDir, healthy: findings.every((f) => f.status !== 'problem'), findings })
+
+  // 1. The index.
+  if (!existsSync(join(dataDir, INDEX_FILE))) {
+    const backups = existsSync(dataDir) ? indexBackups(dataDir) : []
+    if (options.restoreIndex && backups.length > 0) {
+      await withFolderLock(dataDir, () => copyFile(join(dataDir, backups[0]), join(dataDir, INDEX_FILE)))
+      add('index', 'repaired', `${INDEX_FILE} was missing; restored it from ${backups[0]}. Changes made after that backup are not in it.`)
+    } else {
+      const hint = backups.length > 0 ? `run "certdesk doctor --restore-index" to restore it from ${backups[0]}` : 'restore it from your own backup'
+      add('index', 'problem', `${INDEX_FILE} is missing; ${hint}.`)
+      return report()
+    }
+  }
+  // 2. Leftovers of killed processes, and a lock whose holder is gone. Every open of the folder
+  // sweeps them (under the lock), so they are counted before and after this one.
+  const leftoversBefore = leftoversIn(dataDir).length
+  const deadLock = existsSync(join(dataDir, LOCK_FILE)) && lockHolderIsGone(dataDir)
+  let store: RegistryStore
+  try {
+    store = await RegistryStore.open(dataDir, { passphrase: options.passphrase, actor: options.actor })
+  } catch (error) {
+    add('index', 'problem', isCertdeskError(error) ? error.message : `The index cannot be read (${String(error)}).`)
+    return report()
+  }
+  add('index', 'ok', `${INDEX_FILE} is readable and well-formed.`)
+  const leftoversAfter = leftoversIn(dataDir).length
+  if (leftoversBefore > leftoversAfter) add('leftovers', 'repaired', `Removed ${leftoversBefore - leftoversAfter} temporary file(s) or unfinished batch folder(s) left by a killed process.`)
+  else add('leftovers', 'ok', 'No temporary files or unfinished batches are left over.')
+  if (deadLock) {
+    // Opening may already have cleared it (it takes the lock to sweep leftovers).
+    clearDeadLock(dataDir)
+    add('lock', 'repaired', 'Cleared a lock left by a process that no longer runs.')
+  } else add('lock', 'ok', existsSync(join(dataDir, LOCK_FILE)) ? 'The folder is locked by a running Certdesk process.' : 'The folder is not locked.')
+
+  // 3. The vault.
+  const data = store.read()
+  if (data.vault.protection === 'keyfile' && !existsSync(join(dataDir, VAULT_KEY_FILE))) {
+    add('vault', 'problem', `The vault key file ${VAULT_KEY_FILE} is missing: the private keys cannot be decrypted. Restore it from a backup.`)
+  } else {
+    try {
+      await store.unlock()
+      add('vault', 'ok', `The vault opens (${data.vault.protection === 'keyfile' ? 'key file' : 'passphrase'}).`)
+    } catch (error) {
+      const status = isCertdeskError(error) && error.code === 'PASSPHRASE_REQUIRED' ? 'ok' : 'problem'
+      add('vault', status, isCertdeskError(error) ? error.message : String(error))
+    }
+  }
+
+  // 4. Every record the index names exists and holds the certificate the index describes.
+  const named = new Set<string>([ROOT_CA_RECORD_ID, ...Object.keys(data.certificates)])
+  if (data.broker?.serverCertificate) named.add(data.broker.serverCertificate.recordId)
+  let damaged = 0
+  for (const recordId of named) {
+    const path = join(dataDir, RECORDS_DIR, `${recordId}.json`)
+    let problem: string | undefined
+    try {
+      const pem = (JSON.parse(readFileSync(path, 'utf8')) as { certificatePem: string }).certificatePem
+      const fingerprint = new X509Certificate(pem).fingerprint256
+      if (fingerprint !== expectedFingerprint(data, recordId)) problem = 'holds a different certificate than the index records'
+    } catch {
+      problem = existsSync(path) ? 'is damaged' : 'is missing'
+    }
+    if (problem !== undefined) {
+      damaged += 1
+      add('records', 'problem', `The record file of ${recordId} ${problem}; restore ${RECORDS_DIR}/${recordId}.json from a backup.`)
+    }
+  }
+  if (damaged === 0) add('records', 'ok', `All ${named.size} record files match the fingerprints in the index.`)
+
+  // 5. Record files the index does not name.
+  const orphans = readdirSync(join(dataDir, RECORDS_DIR), { withFileTypes: true })
+    .filter((entry) => entry.isFile() && entry.name.endsWith('.json') && !named.has(entry.name.slice(0, -5)))
+    .map((entry) => entry.name)
+  if (orphans.length === 0) add('orphans', 'ok', 'No record file is unknown to the index.')
+  else if (options.repair) {
+    const aside = join(dataDir, ORPHANED_DIR)
+    await withFolderLock(dataDir, async () => {
+      await mkdir(aside, { recursive: true, mode: 0o700 })
+      for (const name of orphans) renameSync(join(dataDir, RECORDS_DIR, name), join(aside, name))
+    })
+    add('orphans', 'repaired', `Moved ${orphans.length} record file(s) the index does not name to ${aside} (kept: they hold private keys).`)
+  } else {
+    add('orphans', 'problem', `${orphans.length} record file(s) are not named by the index (${orphans.slice(0, 3).join(', ')}${orphans.length > 3 ? ', …' : ''}); --repair sets them aside.`)
+  }
+
+  // 6. Bindings that point at nothing.
+  const dangling = (d: typeof data) =>
+    d.bindings.filter((b) => !Object.hasOwn(d.certificates, b.certificateId) || !Object.hasOwn(d.devices, b.deviceRecordId))
+  const count = dangling(data).length
+  if (count === 0) add('bindings', 'ok', `All ${data.bindings.length} bindings name an existing certificate and device.`)
+  else if (options.repair) {
+    await auditContext.run({ action: 'doctor.remove-bindings', detail: { count } }, () =>
+      store.mutate((d) => {
+        const broken = new Set(dangling(d))
+        d.bindings = d.bindings.filter((b) => !broken.has(b))
+      }),
+    )
+    add('bindings', 'repaired', `Removed ${count} binding(s) to a certificate or device that no longer exists.`)
+  } else add('bindings', 'problem', `${count} binding(s) name a certificate or device that does not exist; --repair removes them.`)
+
+  return report()
+}

@@ -1,0 +1,105 @@
+import { readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import lockfile from 'proper-lockfile'
+import { CertdeskError } from '../errors'
+
+export const LOCK_FILE = '.lock'
+/** Who holds the lock: lets the next process clear a lock whose holder was killed (kill -9) at once. */
+export const LOCK_OWNER_FILE = '.lock.owner'
+
+interface LockOwner {
+  pid: number
+  host: string
+  /** The lock directory's inode when it was taken: proves the owner file describes this lock. */
+  ino: number
+}
+
+export function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    // EPERM: it exists, it is just not ours.
+    return (error as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+function readOwner(dataDir: string): { owner: LockOwner; ino: number } | undefined {
+  try {
+    return {
+      owner: JSON.parse(readFileSync(join(dataDir, LOCK_OWNER_FILE), 'utf8')) as LockOwner,
+      ino: statSync(join(dataDir, LOCK_FILE)).ino,
+    }
+  } catch {
+    return undefined
+  }
+}
+
+/** True when the lock was taken on this machine by a process that no longer runs. */
+export function lockHolderIsGone(dataDir: string): boolean {
+  const found = readOwner(dataDir)
+  return found !== undefined && found.owner.host === hostname() && found.owner.ino === found.ino && !processIsAlive(found.owner.pid)
+}
+
+/**
+ * Removes the lock if the process that took it on this machine is gone. Without this the next
+ * writer waits for proper-lockfile's staleness timeout (~10 s) after every crash.
+ */
+export function clearDeadLock(dataDir: string): boolean {
+  if (!lockHolderIsGone(dataDir)) return false
+  try {
+    rmdirSync(join(dataDir, LOCK_FILE))
+  } catch {
+    return false
+  }
+  rmSync(join(dataDir, LOCK_OWNER_FILE), { force: true })
+  return true
+}
+
+function describeLockFailure(dataDir: string, error: unknown): CertdeskError {
+  const code = (error as NodeJS.ErrnoException).code
+  if (code === 'ELOCKED') {
+    return new CertdeskError(
+      'LOCKED',
+      `Another Certdesk process has held the lock on ${dataDir} for too long; try again when it has finished.`,
+      { cause: error },
+    )
+  }
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+    return new CertdeskError('IO', `Certdesk cannot write in ${dataDir} (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}).`, { cause: error })
+  }
+  return new CertdeskError('IO', `Certdesk cannot lock ${dataDir} (${code ?? String(error)}).`, { cause: error })
+}
+
+/** Runs `work` holding the data folder's lock, against every other Certdesk process. */
+export async function withFolderLock<T>(dataDir: string, work: () => Promise<T>): Promise<T> {
+  clearDeadLock(dataDir)
+  let release: () => Promise<void>
+  try {
+    release = await lockfile.lock(dataDir, {
+      lockfilePath: join(dataDir, LOCK_FILE),
+      realpath: false,
+      stale: 10_000,
+      update: 2_000,
+      retries: { retries: 300, factor: 1.3, minTimeout: 5, maxTimeout: 100 },
+      // A lock lost to a stall is reported by the write that follows it, not by a crash.
+      onCompromised: () => undefined,
+    })
+  } catch (error) {
+    throw describeLockFailure(dataDir, error)
+  }
+  const ownerPath = join(dataDir, LOCK_OWNER_FILE)
+  try {
+    const owner: LockOwner = { pid: process.pid, host: hostname(), ino: statSync(join(dataDir, LOCK_FILE)).ino }
+    writeFileSync(ownerPath, JSON.stringify(owner), { mode: 0o600 })
+  } catch {
+    // Only a convenience for crash recovery; the lock itself holds.
+  }
+  try {
+    return await work()
+  } finally {
+    rmSync(ownerPath, { force: true })
+    await release().catch(() => undefined)
+  }
+}

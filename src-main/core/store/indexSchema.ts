@@ -1,0 +1,80 @@
+import { z } from 'zod'
+import { KEY_TYPES } from '../pki/keyTypes'
+
+/**
+ * The shape of a current-schema index, checked whenever the file is parsed: a field of the wrong
+ * type (a hand edit, a bad restore) is reported as a damaged index in one sentence instead of
+ * failing later, deep inside a command, with a TypeError.
+ */
+const timestamp = z.string().min(1)
+const sealedBox = z.object({ iv: z.string(), tag: z.string(), data: z.string() })
+const issuedFacts = {
+  keyType: z.enum(KEY_TYPES),
+  serial: z.string().regex(/^[0-9A-F]+$/),
+  fingerprint256: z.string().regex(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/),
+  notBefore: timestamp,
+  notAfter: timestamp,
+  createdAt: timestamp,
+}
+
+const vault = z.discriminatedUnion('protection', [
+  z.object({ protection: z.literal('keyfile') }),
+  z.object({
+    protection: z.literal('passphrase'),
+    kdf: z.object({ name: z.literal('scrypt'), N: z.number().int(), r: z.number().int(), p: z.number().int(), salt: z.string() }),
+    wrappedKey: sealedBox,
+  }),
+])
+
+const certificate = z.object({
+  ...issuedFacts,
+  id: z.string().min(1),
+  name: z.string(),
+  cn: z.string(),
+  enabled: z.boolean(),
+  status: z.enum(['active', 'revoked']),
+  revokedAt: timestamp.optional(),
+  updatedAt: timestamp,
+  keyOrigin: z.enum(['generated', 'csr']),
+  hasPrivateKey: z.boolean(),
+  renewedFrom: z.string().optional(),
+})
+
+const device = z.object({
+  id: z.string().min(1),
+  name: z.string(),
+  deviceId: z.string().min(1),
+  username: z.string().min(1),
+  deviceKey: z.union([sealedBox, z.string()]),
+  authType: z.enum(['token', 'cert']),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+})
+
+export const storeDataSchema = z.object({
+  schemaVersion: z.number().int(),
+  vault,
+  rootCa: z
+    .object({
+      ...issuedFacts,
+      commonName: z.string(),
+      subject: z.string(),
+      origin: z.enum(['generated', 'imported']),
+      crlNumber: z.number().int(),
+    })
+    .nullable(),
+  certificates: z.record(z.string(), certificate),
+  devices: z.record(z.string(), device),
+  bindings: z.array(z.object({ certificateId: z.string(), deviceRecordId: z.string(), createdAt: timestamp })),
+  broker: z.object({}).loose().optional(),
+  audit: z.object({ seq: z.number().int().min(0), hash: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
+  testerProfiles: z.record(z.string(), z.object({ id: z.string(), name: z.string(), request: z.record(z.string(), z.unknown()), createdAt: timestamp })).optional(),
+})
+
+/** The first problem in a parsed index, as "certificates.crt_x.enabled: expected boolean", or undefined. */
+export function indexProblem(data: unknown): string | undefined {
+  const result = storeDataSchema.safeParse(data)
+  if (result.success) return undefined
+  const issue = result.error.issues[0]
+  return `${issue.path.join('.') || '(top)'}: ${issue.message}`
+}

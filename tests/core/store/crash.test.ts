@@ -1,0 +1,52 @@
+import { spawn } from 'node:child_process'
+import { X509Certificate } from 'node:crypto'
+import { existsSync } from 'node:fs'
+import { readFile, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { checkDataFolder } from '../../../src-main/core/store/doctor'
+import { Workspace } from '../../../src-main/core/workspace'
+import { PROJECT_ROOT, temporaryFolder } from '../../helpers/tools'
+
+const WRITER = join(PROJECT_ROOT, 'tests/fixtures/crash/batchWriter.ts')
+const RUNS = 8
+
+/** Starts the writer, lets it run for `ms` after it is ready, then kills it with SIGKILL. */
+function writeThenKill(dataDir: string, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.stdout.once('data', () => setTimeout(() => child.kill('SIGKILL'), ms))
+    child.on('exit', (code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`writer exited ${code}: ${stderr}`))))
+  })
+}
+
+describe('kill -9 in the middle of batch writes', () => {
+  it(`leaves the folder consistent and clean, ${RUNS} times at random moments`, async () => {
+    const dataDir = join(await temporaryFolder('certdesk-crash-'), 'data')
+    await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    for (let run = 0; run < RUNS; run++) {
+      await writeThenKill(dataDir, 50 + Math.floor(Math.random() * 900))
+      // The next process opens the folder, sweeps what the killed one left, and writes at once.
+      const workspace = await Workspace.open(dataDir)
+      await workspace.createDevice({ name: `after crash ${run}`, authType: 'token' })
+      expect(existsSync(join(dataDir, '.lock'))).toBe(false)
+      const report = await checkDataFolder(dataDir)
+      expect(report.findings.filter((f) => f.status !== 'ok'), JSON.stringify(report.findings)).toEqual([])
+      // The audit log's chain survives the kill, and the next change continues it.
+      expect(workspace.auditLog().verification).toMatchObject({ intact: true, problems: [] })
+      // Every certificate the index names has its file, holding that very certificate.
+      const data = workspace.snapshot()
+      for (const certificate of Object.values(data.certificates)) {
+        const record = JSON.parse(await readFile(join(dataDir, 'records', `${certificate.id}.json`), 'utf8'))
+        expect(new X509Certificate(record.certificatePem).fingerprint256).toBe(certificate.fingerprint256)
+      }
+      // And nothing else: no staging folders, no temporary files, no orphan records.
+      const records = (await readdir(join(dataDir, 'records'))).filter((name) => name !== 'root-ca.json')
+      expect(records.sort()).toEqual(Object.keys(data.certificates).map((id) => `${id}.json`).sort())
+      expect((await readdir(dataDir)).filter((name) => name.includes('.tmp'))).toEqual([])
+    }
+    expect(Object.keys((await Workspace.open(dataDir)).snapshot().certificates).length).toBeGreaterThan(0)
+  })
+})

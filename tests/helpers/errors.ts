@@ -1,0 +1,12 @@
+import { CertdeskError } from '../../src-main/core/errors'
+
+/** The code of the CertdeskError a promise rejects with ('no error' if it resolves); anything else is rethrown. */
+export async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise
+  } catch (error) {
+    if (error instanceof CertdeskError) return error.code
+    throw error
+  }
+  return 'no error'
+}

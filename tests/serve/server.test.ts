@@ -1,0 +1,138 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { request } from 'node:http'
+import { createServer } from 'node:net'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { PROJECT_ROOT, freePort, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+
+let dataDir: string
+let serve: ChildProcess
+let printed: URL
+let cookie: string
+
+interface Answer {
+  status: number
+  headers: Record<string, string | string[] | undefined>
+  body: string
+}
+
+/** A raw request: the path is sent exactly as given, malformed escapes included. */
+function send(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request(
+      { host: '127.0.0.1', port: printed.port, path, method: options.method ?? 'GET', headers: { host: `127.0.0.1:${printed.port}`, ...options.headers } },
+      (response) => {
+        let body = ''
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()))
+        response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }))
+      },
+    )
+    outgoing.on('error', reject)
+    outgoing.end(options.body)
+  })
+}
+
+const signedIn = (headers: Record<string, string> = {}) => ({ cookie, ...headers })
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  send(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
+
+function startServe(args: string[]): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/certdesk.mjs'), '--data', dataDir, 'serve', '--json', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  return new Promise((resolve, reject) => {
+    let output = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      try {
+        resolve({ child, url: (JSON.parse(output) as { url: string }).url })
+      } catch {
+        // Not the whole JSON value yet.
+      }
+    })
+    child.on('exit', (code) => reject(new Error(`certdesk serve exited ${code}`)))
+  })
+}
+
+beforeAll(async () => {
+  dataDir = join(await temporaryFolder('certdesk-serve-'), 'data')
+  await runCertdeskJson(['--data', dataDir, 'ca', 'init', '--key-type', 'ec-p256'])
+  await runCertdeskJson(['--data', dataDir, 'broker', 'settings', '--one-way-port', String(await freePort()), '--mutual-port', String(await freePort())])
+  await runCertdeskJson(['--data', dataDir, 'cert', 'create', '--name', '水表 证书'])
+  const started = await startServe([])
+  serve = started.child
+  printed = new URL(started.url)
+})
+
+afterAll(() => {
+  serve?.kill('SIGTERM')
+})
+
+describe('certdesk serve', () => {
+  it('signs one browser in: the printed token becomes an HttpOnly SameSite=Strict cookie and is spent', async () => {
+    const token = printed.searchParams.get('token') ?? ''
+    // Before any browser signs in, a script may use the token as a Bearer header.
+    expect((await post('/api/call/listCertificates', { args: [] }, { authorization: `Bearer ${token}` })).status).toBe(200)
+    const first = await send(`/?token=${token}`)
+    expect(first.status).toBe(303)
+    expect(first.headers.location).toBe('/')
+    const setCookie = String(first.headers['set-cookie'])
+    expect(setCookie).toMatch(new RegExp(`^certdesk_session_${printed.port}=[\\w-]{43}; HttpOnly; SameSite=Strict; Path=/$`))
+    cookie = setCookie.split(';')[0]
+    // The token in the browser's history opens nothing now, not even as a Bearer header.
+    expect((await send(`/?token=${token}`)).status).toBe(401)
+    expect((await post('/api/call/listCertificates', { args: [] }, { authorization: `Bearer ${token}` })).status).toBe(401)
+    expect((await post('/api/call/listCertificates', { args: [] }, { cookie: `${cookie.split('=')[0]}=wrong` })).status).toBe(401)
+    // The signed-in browser opening the link again just goes to the page.
+    expect((await send(`/?token=${token}`, { headers: signedIn() })).status).toBe(303)
+    const listed = await post('/api/call/listCertificates', { args: [] }, signedIn())
+    expect(JSON.parse(listed.body)).toMatchObject({ ok: true, value: [{ name: '水表 证书' }] })
+    expect((await post('/api/call/listCertificates', { args: [] }, signedIn({ origin: 'http://evil.example' }))).status).toBe(403)
+  })
+
+  it('downloads through links that work once, with the real file name (RFC 5987)', async () => {
+    const [certificate] = JSON.parse((await post('/api/call/listCertificates', { args: [] }, signedIn())).body).value as { id: string }[]
+    const link = JSON.parse((await post('/api/download-link', { kind: 'bundle', certificateId: certificate.id }, signedIn())).body) as { value: { url: string } }
+    expect(link.value.url).toMatch(/^\/download\/[\w-]{32}$/)
+    expect((await send(link.value.url)).status).toBe(401)
+    const bundle = await send(link.value.url, { headers: signedIn() })
+    expect(bundle.status).toBe(200)
+    expect(bundle.headers['content-disposition']).toBe(`attachment; filename="_.zip"; filename*=UTF-8''${encodeURIComponent('水表 证书.zip')}`)
+    expect((await send(link.value.url, { headers: signedIn() })).status).toBe(410)
+    const root = JSON.parse((await post('/api/download-link', { kind: 'root' }, signedIn())).body) as { value: { url: string } }
+    expect((await send(root.value.url, { headers: signedIn() })).body).toMatch(/^-----BEGIN CERTIFICATE-----/)
+    expect(JSON.parse((await post('/api/download-link', { kind: 'bundle', certificateId: 'crt_unknown00' }, signedIn())).body)).toEqual({ ok: false, error: 'There is no certificate "crt_unknown00".' })
+  })
+
+  it('answers malformed percent-escapes with 400 and keeps serving (no sign-in needed to send them)', async () => {
+    let exited = false
+    serve.once('exit', () => (exited = true))
+    for (const path of ['/%', '/%zz', '/%E0%A4%A', '/assets/%']) expect((await send(path)).status, path).toBe(400)
+    expect((await send('/download/%zz')).status).toBe(401)
+    expect((await send('/download/%E0%A4%A', { headers: signedIn() })).status).toBe(400)
+    expect((await send('/')).status).toBe(200)
+    expect(exited).toBe(false)
+  })
+
+  it('on a busy port says so in one sentence and exits, leaving no broker behind', async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
+    const { port } = blocker.address() as { port: number }
+    // A second folder whose broker ports are known, so we can see they are free afterwards.
+    const otherData = join(await temporaryFolder('certdesk-serve-busy-'), 'data')
+    const brokerPort = await freePort()
+    await runCertdeskJson(['--data', otherData, 'ca', 'init', '--key-type', 'ec-p256'])
+    await runCertdeskJson(['--data', otherData, 'broker', 'settings', '--one-way-port', String(brokerPort), '--mutual-port', String(await freePort())])
+    const result = await runCertdesk(['--data', otherData, 'serve', '--port', String(port)])
+    blocker.close()
+    expect(result.code).toBe(1)
+    expect(result.stderr.trim()).toBe(`certdesk: Port ${port} on 127.0.0.1 is already in use; choose another with --port, or leave it out for any free port.`)
+    // The process ended, so nothing listens on the broker's port.
+    const probe = createServer()
+    await new Promise<void>((resolve, reject) => {
+      probe.once('error', reject)
+      probe.listen(brokerPort, '127.0.0.1', resolve)
+    })
+    probe.close()
+  })
+})
