@@ -9,7 +9,8 @@ import { Workspace } from './core/workspace'
 import type { ConnectionLogEntry } from './core/broker/types'
 import type { BrokerStatus } from './contract/types'
 
-type ParentMessage = { type: 'start'; dataDir: string; passphrase?: string } | { type: 'stop' }
+/** `vaultKey`: the unlocked vault key (base64) from the main process, which opened the vault. */
+type ParentMessage = { type: 'start'; dataDir: string; vaultKey: string } | { type: 'stop' }
 
 /** What this process tells the main process. */
 export type BrokerProcessMessage =
@@ -22,9 +23,9 @@ function post(message: BrokerProcessMessage): void {
   process.parentPort.postMessage(message)
 }
 
-async function start(dataDir: string, passphrase: string | undefined): Promise<void> {
+async function start(dataDir: string, vaultKey: Buffer): Promise<void> {
   try {
-    const workspace = await Workspace.open(dataDir, { passphrase, actor: 'app' })
+    const workspace = await Workspace.open(dataDir, { key: vaultKey, actor: 'app' })
     const settings = workspace.brokerSettings()
     running = await startBroker(workspace, settings)
     running.log.subscribe((entry) => post({ type: 'log', entry }))
@@ -46,7 +47,7 @@ async function start(dataDir: string, passphrase: string | undefined): Promise<v
 
 process.parentPort.on('message', (event: { data: ParentMessage }) => {
   const message = event.data
-  if (message.type === 'start' && !running) void start(message.dataDir, message.passphrase)
+  if (message.type === 'start' && !running) void start(message.dataDir, Buffer.from(message.vaultKey, 'base64'))
   if (message.type === 'stop') {
     void (running?.close() ?? Promise.resolve()).then(() => {
       running = undefined

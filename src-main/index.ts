@@ -1,15 +1,17 @@
 import { join } from 'node:path'
-import { BrowserWindow, type UtilityProcess, app, dialog, ipcMain, protocol, session, shell, utilityProcess } from 'electron'
+import { BrowserWindow, type UtilityProcess, app, dialog, ipcMain, protocol, safeStorage, session, shell, utilityProcess } from 'electron'
 import ElectronStore from 'electron-store'
 import { isCertdeskError } from './core/errors'
 import { readConnectionLog } from './core/broker/connectionLog'
-import { writeFileAtomic } from './core/store/files'
+import { writeExportFile } from './core/store/files'
+import type { KeyProtector } from './core/store/vault'
 import { watchRegistry } from './core/registry/watchRegistry'
 import { Workspace } from './core/workspace'
 import { createDispatcher, implementApi } from './contract/dispatch'
 import { type BrokerStatus, type CertdeskEvent, IPC_EVENT_CHANNEL } from './contract/types'
 import { registerIpcHandlers, trustedSender } from './ipc/registerIpc'
 import type { BrokerProcessMessage } from './brokerProcess'
+import { osKeychain } from './electron/keychain'
 import {
   APP_ENTRY_URL,
   APP_SCHEME,
@@ -48,8 +50,13 @@ function send(event: CertdeskEvent): void {
   mainWindow?.webContents.send(IPC_EVENT_CHANNEL, event)
 }
 
-/** The embedded broker runs in its own utility process on the app's data folder. */
-function startBrokerProcess(dataDir: string): void {
+/**
+ * The embedded broker runs in its own utility process on the app's data folder. It cannot reach
+ * the OS keychain, and a passphrase is typed into this process's window, so it gets the vault key
+ * itself over the process's own message port once the vault is open here.
+ */
+function startBrokerProcess(dataDir: string, vaultKey: Buffer): void {
+  if (broker) return
   broker = utilityProcess.fork(join(import.meta.dirname, 'brokerProcess.js'), [], { serviceName: 'Certdesk broker' })
   broker.on('message', (message: BrokerProcessMessage) => {
     if (message.type === 'log') send({ type: 'connection', entry: message.entry })
@@ -59,17 +66,18 @@ function startBrokerProcess(dataDir: string): void {
       send({ type: 'broker', status: brokerStatus })
     }
   })
-  broker.postMessage({ type: 'start', dataDir })
+  broker.postMessage({ type: 'start', dataDir, vaultKey: vaultKey.toString('base64') })
   broker.on('exit', () => (broker = null))
 }
 
-async function openWorkspace(dataDir: string): Promise<Workspace> {
+async function openWorkspace(dataDir: string, keychain: KeyProtector | undefined): Promise<Workspace> {
   try {
-    return await Workspace.open(dataDir, { actor: 'app' })
+    return await Workspace.open(dataDir, { actor: 'app', keychain })
   } catch (error) {
-    // First launch: make the root CA with the defaults (RSA 2048, 10 years, key file).
-    // `certdesk ca init` before the first launch chooses other parameters or a passphrase.
-    if (isCertdeskError(error) && error.code === 'NOT_INITIALISED') return Workspace.initialise(dataDir, { actor: 'app' })
+    // First launch: make the root CA with the defaults (RSA 2048, 10 years), its key wrapped by
+    // the OS keychain (a key file where the OS has none). `certdesk ca init` beforehand chooses
+    // other parameters or a passphrase; Authority changes the protection later.
+    if (isCertdeskError(error) && error.code === 'NOT_INITIALISED') return Workspace.initialise(dataDir, { actor: 'app', keychain })
     throw error
   }
 }
@@ -102,9 +110,10 @@ void app.whenReady().then(async () => {
   session.defaultSession.setPermissionCheckHandler(permissionCheckHandler(isAppPage))
   protocol.handle(APP_SCHEME, (request) => appProtocolResponse(request, rendererDir))
   const dataDir = process.env.CERTDESK_HOME || app.getPath('userData')
+  const keychain = osKeychain(safeStorage)
   let workspace: Workspace
   try {
-    workspace = await openWorkspace(dataDir)
+    workspace = await openWorkspace(dataDir, keychain)
   } catch (error) {
     // A damaged or foreign data folder: say so in one sentence rather than crash.
     dialog.showErrorBox('Certdesk cannot open its data folder', isCertdeskError(error) ? error.message : String(error))
@@ -116,18 +125,25 @@ void app.whenReady().then(async () => {
       const options = { defaultPath: suggestedName }
       const choice = await (mainWindow ? dialog.showSaveDialog(mainWindow, options) : dialog.showSaveDialog(options))
       if (choice.canceled || !choice.filePath) return { saved: false }
-      await writeFileAtomic(choice.filePath, data, mode)
+      await writeExportFile(choice.filePath, data, mode, true)
       return { saved: true, location: choice.filePath }
     },
     brokerStatus: () => brokerStatus,
     connectionLog: () => readConnectionLog(dataDir),
     emit: send,
+    keychain,
+    // The unlock screen opened a passphrase-protected vault: the broker waited for it.
+    onUnlocked: async () => startBrokerProcess(dataDir, await workspace.vaultKeyForBrokerProcess()),
   })
   closeApi = api.close
   registerIpcHandlers(ipcMain, createDispatcher(api), trustedSender(devServerUrl))
 
   mainWindow = createMainWindow()
-  startBrokerProcess(dataDir)
+  // A key file or the OS keychain opens now; a passphrase waits for the unlock screen.
+  if ((await workspace.vaultState()).unlocked) startBrokerProcess(dataDir, await workspace.vaultKeyForBrokerProcess())
+  else {
+    brokerStatus = { state: 'stopped', error: 'The broker starts when the keys are unlocked.', sessions: [] }
+  }
   // Changes made by the CLI reach the screens as they happen.
   watchRegistry(() => workspace.snapshot(), 500, () => send({ type: 'registry' }))
   app.on('activate', () => {

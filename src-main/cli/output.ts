@@ -42,9 +42,11 @@ export function describeRootCa(ca: RootCaView): string {
     ['Valid until', ca.notAfter],
     [
       'Key protection',
-      ca.keyProtection === 'passphrase'
-        ? 'passphrase (scrypt; every command that uses a private key needs --passphrase-env)'
-        : 'key file vault.key, readable by its owner only (no passphrase set)',
+      {
+        passphrase: 'passphrase (scrypt; every command that uses a private key needs --passphrase-env)',
+        keyfile: 'key file vault.key, readable by its owner only (no passphrase set)',
+        'os-keychain': "the desktop app's OS keychain (private keys are usable in the app; set a passphrase there to use them here)",
+      }[ca.keyProtection],
     ],
     ['Data folder', ca.dataDir],
   ])

@@ -1,12 +1,13 @@
 import { z } from 'zod'
-import { isCertdeskError } from '../core/errors'
+import { CertdeskError, isCertdeskError } from '../core/errors'
+import type { KeyProtector } from '../core/store/vault'
 import { KEY_TYPES } from '../core/pki/keyTypes'
 import type { Workspace } from '../core/workspace'
 import type { ConnectionProfile } from '../core/tester/profile'
 import { profileForDevice, readBundleZip } from '../core/tester/profiles'
 import { runQuickTest } from '../core/tester/quickTest'
 import { TesterSessions } from '../core/tester/sessions'
-import type { BrokerStatus, CertdeskApi, CertdeskEvent, ConnectionLogEntry, Envelope, ManualQuickTest, OperationName, QuickTestRequest, SaveResult, SavedTesterProfile } from './types'
+import type { BrokerSettingsChanges, BrokerStatus, CertdeskApi, CertdeskEvent, ConnectionLogEntry, Envelope, ManualQuickTest, OperationName, QuickTestRequest, SaveResult, SavedTesterProfile, TopicRuleSet, VaultState } from './types'
 import { OPERATIONS } from './types'
 
 /** What only a front door can do: show a save dialog (Electron) and report the broker. */
@@ -16,6 +17,10 @@ export interface FrontDoor {
   connectionLog(): Promise<ConnectionLogEntry[]>
   /** Tells the page something it did not ask for (tester messages, say). */
   emit(event: CertdeskEvent): void
+  /** The OS keychain, where this door has one (the desktop app). */
+  keychain?: KeyProtector
+  /** The vault was opened with this passphrase: start what waited for it (the broker). */
+  onUnlocked?(passphrase: string): Promise<void>
 }
 
 const id = z.string().min(1).max(200)
@@ -27,6 +32,22 @@ const host = z.string().min(1).max(253)
 const pem = z.string().max(200_000)
 const topic = z.string().min(1).max(65_535)
 const qos = z.union([z.literal(0), z.literal(1), z.literal(2)])
+// Shapes only: the core checks each filter, placeholder and the number of rules, in its own words.
+const topicRule = z.strictObject({
+  action: z.enum(['publish', 'subscribe', 'all']),
+  topic: z.string().max(65_535),
+  permission: z.enum(['allow', 'deny']),
+})
+// Likewise the core says which address, port or limit is out of range.
+const brokerSettingsChanges = z.strictObject({
+  host: z.string().max(253).optional(),
+  oneWayPort: z.number().int().optional(),
+  mutualPort: z.number().int().optional(),
+  extraNames: z.array(z.string().max(253)).max(100).optional(),
+  maxPacketBytes: z.number().int().optional(),
+  maxConnections: z.number().int().optional(),
+  connectRatePerAddress: z.number().int().optional(),
+})
 const quickTestRequest = z.discriminatedUnion('kind', [
     z.strictObject({ kind: z.literal('device'), deviceId: id, port: port.optional(), host: host.optional(), certificateId: id.optional() }),
     z.strictObject({
@@ -60,6 +81,15 @@ const quickTestRequest = z.discriminatedUnion('kind', [
 /** Run-time shapes of each operation's arguments: nothing unchecked reaches the core. */
 const ARGUMENTS = {
   getRootCa: z.tuple([]),
+  getVaultState: z.tuple([]),
+  unlockVault: z.tuple([z.string().min(1).max(1024)]),
+  changeKeyProtection: z.tuple([
+    z.discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('passphrase'), passphrase: z.string().min(1).max(1024) }),
+      z.strictObject({ kind: z.literal('os-keychain') }),
+      z.strictObject({ kind: z.literal('keyfile') }),
+    ]),
+  ]),
   listCertificates: z.tuple([]),
   getCertificate: z.tuple([id]),
   createCertificate: z.tuple([
@@ -87,6 +117,11 @@ const ARGUMENTS = {
   saveRootCertificate: z.tuple([]),
   getBrokerStatus: z.tuple([]),
   getConnectionLog: z.tuple([]),
+  getBrokerSettings: z.tuple([]),
+  updateBrokerSettings: z.tuple([brokerSettingsChanges]),
+  getTopicRules: z.tuple([]),
+  updateTopicRules: z.tuple([z.array(topicRule).max(1000)]),
+  resetTopicRules: z.tuple([]),
   getAuditLog: z.tuple([]),
   runQuickTest: z.tuple([quickTestRequest]),
   testerConnect: z.tuple([quickTestRequest]),
@@ -149,10 +184,29 @@ function profileForRequest(workspace: Workspace, request: QuickTestRequest): Pro
 
 /** The main side's implementation of the contract, over one workspace. */
 export function implementApi(workspace: Workspace, frontDoor: FrontDoor): CertdeskApi & { close(): Promise<void> } {
+  const withKeychain = (state: VaultState): VaultState => ({ ...state, keychainAvailable: frontDoor.keychain !== undefined })
   const sessions = new TesterSessions((event) => frontDoor.emit(event))
   const safeName = (text: string) => text.replace(/[^\w.-]+/g, '_').slice(0, 60) || 'certificate'
+  // Default when the folder saves none, as `certdesk broker acl` says.
+  const topicRuleSet = (): TopicRuleSet => ({ rules: workspace.topicRules(), isDefault: workspace.snapshot().broker?.topicRules === undefined })
+  // A key sent as undefined (IPC keeps them) must not overwrite a saved setting.
+  const definedChanges = (changes: BrokerSettingsChanges): BrokerSettingsChanges =>
+    Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined))
   return {
     getRootCa: async () => workspace.rootCa(),
+    getVaultState: async () => withKeychain(await workspace.vaultState()),
+    unlockVault: async (passphrase) => {
+      const state = await workspace.unlockWithPassphrase(passphrase)
+      await frontDoor.onUnlocked?.(passphrase)
+      return withKeychain(state)
+    },
+    changeKeyProtection: async (target) => {
+      if (target.kind === 'os-keychain' && !frontDoor.keychain) {
+        throw new CertdeskError('INVALID_INPUT', 'The OS keychain is reached only from the desktop app; here, choose a passphrase or a key file.')
+      }
+      const protection = target.kind === 'passphrase' ? { passphrase: target.passphrase } : target.kind === 'os-keychain' ? { keychain: frontDoor.keychain } : {}
+      return withKeychain(await workspace.changeKeyProtection(protection))
+    },
     listCertificates: async () => workspace.listCertificates(),
     getCertificate: async (certificateId) => workspace.getCertificate(certificateId),
     createCertificate: (input) => workspace.issueDeviceCertificate(input),
@@ -179,6 +233,17 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     saveRootCertificate: async () => frontDoor.saveFile('root_ca.crt', await workspace.rootCertificatePem(), 0o644),
     getBrokerStatus: async () => frontDoor.brokerStatus(),
     getConnectionLog: () => frontDoor.connectionLog(),
+    getBrokerSettings: async () => workspace.brokerSettings(),
+    updateBrokerSettings: (changes) => workspace.updateBrokerSettings(definedChanges(changes)),
+    getTopicRules: async () => topicRuleSet(),
+    updateTopicRules: async (rules) => {
+      await workspace.updateTopicRules(rules)
+      return topicRuleSet()
+    },
+    resetTopicRules: async () => {
+      await workspace.resetTopicRules()
+      return topicRuleSet()
+    },
     getAuditLog: async () => workspace.auditLog(),
     runQuickTest: async (request) => runQuickTest(await profileForRequest(workspace, request), { certdeskDataDir: workspace.dataDir }),
     testerConnect: async (request) => sessions.connect(await profileForRequest(workspace, request)),

@@ -3,10 +3,10 @@
 import type { ConnectionLogEntry, ListenerState, SessionInfo } from '../core/broker/types'
 import type { KeyType } from '../core/pki/keyTypes'
 import type { CertificateView, DeviceView, DeviceWithKey, RootCaView } from '../core/registry/views'
-import type { AuditEntry, AuditVerification, AuthType, BrokerServerCertificateRecord, BrokerSettings, TesterProfileRecord } from '../core/store/schema'
+import type { AuditEntry, AuditVerification, VaultState, AuthType, BrokerServerCertificateRecord, BrokerSettings, TesterProfileRecord, TopicRule } from '../core/store/schema'
 import type { Diagnosis, PayloadEncoding, QuickTestResult, TesterEvent, TesterMessage } from '../core/tester/types'
 
-export type { AuditEntry, AuditVerification, AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, DeviceWithKey, Diagnosis, KeyType, ListenerState, PayloadEncoding, QuickTestResult, RootCaView, SessionInfo, TesterEvent, TesterMessage }
+export type { AuditEntry, AuditVerification, VaultState, AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, DeviceWithKey, Diagnosis, KeyType, ListenerState, PayloadEncoding, QuickTestResult, RootCaView, SessionInfo, TesterEvent, TesterMessage, TopicRule }
 export { KEY_TYPES } from '../core/pki/keyTypes'
 
 export interface CertificateInput {
@@ -43,6 +43,15 @@ export interface BrokerStatus {
   serverCertificate?: BrokerServerCertificateRecord
   sessions: SessionInfo[]
 }
+
+/** The broker's topic rules in order (first match wins, no match denies); `isDefault` when none are saved. */
+export interface TopicRuleSet {
+  rules: TopicRule[]
+  isDefault: boolean
+}
+
+/** Saved broker settings to change; the limits take effect when the broker next starts. */
+export type BrokerSettingsChanges = Partial<BrokerSettings>
 
 /** Where a file the user saved went (Electron's save dialog); `saved: false` if cancelled. */
 export interface SaveResult {
@@ -89,8 +98,17 @@ export interface ManualQuickTest {
 export type QuickTestRequest = DeviceQuickTest | ManualQuickTest
 
 /** Every operation the renderer may ask for. All answers are promises. */
+/** What `changeKeyProtection` moves the vault key to. */
+export type KeyProtectionTarget = { kind: 'passphrase'; passphrase: string } | { kind: 'os-keychain' } | { kind: 'keyfile' }
+
 export interface CertdeskApi {
   getRootCa(): Promise<RootCaView>
+  /** How the keys are protected and whether they are open; the app shows its unlock screen when not. */
+  getVaultState(): Promise<VaultState>
+  /** The unlock screen: the passphrase opens the keys for this session (and starts the broker). */
+  unlockVault(passphrase: string): Promise<VaultState>
+  /** Re-wraps the vault key: a new passphrase, the OS keychain (desktop app only) or a key file. */
+  changeKeyProtection(target: KeyProtectionTarget): Promise<VaultState>
   listCertificates(): Promise<CertificateView[]>
   getCertificate(id: string): Promise<CertificateView>
   createCertificate(input: CertificateInput): Promise<CertificateView>
@@ -112,6 +130,15 @@ export interface CertdeskApi {
   saveRootCertificate(): Promise<SaveResult>
   getBrokerStatus(): Promise<BrokerStatus>
   getConnectionLog(): Promise<ConnectionLogEntry[]>
+  /** The saved broker settings (listeners, server names, limits), defaults filled in. */
+  getBrokerSettings(): Promise<BrokerSettings>
+  /** Changes some of them; a running broker takes new ports and limits when it next starts. */
+  updateBrokerSettings(changes: BrokerSettingsChanges): Promise<BrokerSettings>
+  getTopicRules(): Promise<TopicRuleSet>
+  /** Replaces the rules, each checked by the core; a running broker applies them within a second. */
+  updateTopicRules(rules: TopicRule[]): Promise<TopicRuleSet>
+  /** Back to Certdesk's default rules. */
+  resetTopicRules(): Promise<TopicRuleSet>
   /** Every change to the registry (who, what, when), newest last, and whether the chain is intact. */
   getAuditLog(): Promise<{ entries: AuditEntry[]; verification: AuditVerification }>
   /** Connect, subscribe /hello, publish {"hello": "world"}, receive it; diagnose a failure. */
@@ -145,6 +172,9 @@ export type OperationName = keyof CertdeskApi
 /** The operation names, in one list the preload and both servers iterate. */
 export const OPERATIONS = [
   'getRootCa',
+  'getVaultState',
+  'unlockVault',
+  'changeKeyProtection',
   'listCertificates',
   'getCertificate',
   'createCertificate',
@@ -163,6 +193,11 @@ export const OPERATIONS = [
   'saveRootCertificate',
   'getBrokerStatus',
   'getConnectionLog',
+  'getBrokerSettings',
+  'updateBrokerSettings',
+  'getTopicRules',
+  'updateTopicRules',
+  'resetTopicRules',
   'getAuditLog',
   'runQuickTest',
   'testerConnect',

@@ -17,6 +17,7 @@ export type CertdeskErrorCode =
   | 'LOCKED'
   | 'IO'
   | 'INDEX_MISSING'
+  | 'KEYCHAIN_REQUIRED'
 
 export class CertdeskError extends Error {
   readonly code: CertdeskErrorCode

@@ -24,8 +24,9 @@ import { ROOT_CA_RECORD_ID, type RootCaOptions, initialiseRootCa, loadIssuer, ro
 import { type CertificateView, type DeviceView, type DeviceWithKey, type RootCaView, certificateView, deviceView } from './registry/views'
 import { buildBrokerBundle, buildDeviceBundle } from './bundles/deviceBundle'
 import { type AuditEntry, type AuditEvent, type AuditVerification, auditContext, readAuditLog, verifyAuditLog } from './store/audit'
-import { RegistryStore } from './store/registryStore'
-import type { AuditActor, BrokerSettings, DeviceRecord, StoreData, TesterProfileRecord, TopicRule } from './store/schema'
+import { RegistryStore, type StoreOptions } from './store/registryStore'
+import type { VaultProtection } from './store/vault'
+import type { BrokerSettings, DeviceRecord, VaultState, StoreData, TesterProfileRecord, TopicRule } from './store/schema'
 import { deleteTesterProfile, listTesterProfiles, saveTesterProfile } from './tester/savedProfiles'
 import { brokerSettings, resetTopicRules, topicRules, updateBrokerSettings, updateTopicRules } from './broker/settings'
 import { type ServerCertificateMaterial, ensureServerCertificate, serverNames } from './broker/serverCertificate'
@@ -43,7 +44,7 @@ export class Workspace {
   private constructor(private readonly store: RegistryStore) {}
 
   /** `actor` names the front door in the audit log: cli, app or browser. */
-  static async open(dataDir: string, options: { passphrase?: string; actor?: AuditActor } = {}): Promise<Workspace> {
+  static async open(dataDir: string, options: StoreOptions = {}): Promise<Workspace> {
     return new Workspace(await RegistryStore.open(dataDir, options))
   }
 
@@ -117,6 +118,28 @@ export class Workspace {
 
   revealDeviceKey(reference: string): Promise<string> {
     return revealDeviceKey(this.store, reference)
+  }
+
+  /** How the keys are protected and whether they are open (the unlock screen asks this first). */
+  vaultState(): Promise<VaultState> {
+    return this.store.vaultState()
+  }
+
+  /** The unlock screen: opens a passphrase-protected vault for this process. */
+  async unlockWithPassphrase(passphrase: string): Promise<VaultState> {
+    await this.store.unlockWithPassphrase(passphrase)
+    return this.store.vaultState()
+  }
+
+  /** The unlocked vault key, for the desktop app's broker process only (it cannot reach the OS keychain). */
+  vaultKeyForBrokerProcess(): Promise<Buffer> {
+    return this.store.vaultKeyForBrokerProcess()
+  }
+
+  /** Re-wraps the vault key: a new passphrase, the OS keychain, or a key file. */
+  async changeKeyProtection(target: VaultProtection): Promise<VaultState> {
+    await this.store.changeProtection(target)
+    return this.store.vaultState()
   }
 
   /** Lets synchronous readers (the broker) open sealed device keys; fails if the vault is locked. */

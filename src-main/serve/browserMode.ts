@@ -34,14 +34,19 @@ export async function startBrowserMode(
 
   let broker: RunningBroker | undefined
   let brokerError: string | undefined
-  if (options.broker !== false) {
+  const startEmbeddedBroker = async () => {
     try {
       broker = await startBroker(workspace, workspace.brokerSettings())
+      brokerError = undefined
       broker.log.subscribe((entry) => emit({ type: 'connection', entry }))
     } catch (error) {
       brokerError = isCertdeskError(error) ? error.message : `The broker could not start (${String(error)}).`
     }
   }
+  // A passphrase-protected vault without --passphrase-env: the broker waits for the unlock screen.
+  const vaultOpen = (await workspace.vaultState()).unlocked
+  if (options.broker !== false && vaultOpen) await startEmbeddedBroker()
+  else if (options.broker !== false) brokerError = 'The broker starts when the keys are unlocked.'
   const brokerStatus = (): BrokerStatus =>
     broker
       ? {
@@ -61,6 +66,11 @@ export async function startBrowserMode(
     brokerStatus,
     connectionLog: async () => (broker ? broker.log.recent() : readConnectionLog(workspace.dataDir)),
     emit,
+    onUnlocked: async () => {
+      if (options.broker === false || broker) return
+      await startEmbeddedBroker()
+      emit({ type: 'broker', status: brokerStatus() })
+    },
   })
   let server: RunningServer
   try {

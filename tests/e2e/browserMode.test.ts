@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../helpers/browser'
+import { startServe } from '../helpers/serve'
 import { startMosquitto } from '../helpers/mosquitto'
 import { PROJECT_ROOT, command, freePort, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
@@ -12,7 +12,6 @@ const SCREENSHOTS = join(PROJECT_ROOT, 'test-results', 'screenshots')
 
 let folder: string
 let dataDir: string
-let serve: ChildProcess
 let url: string
 let browser: Browser
 let page: Page
@@ -40,26 +39,13 @@ beforeAll(async () => {
   dataDir = join(folder, 'data')
   await cli('ca', 'init', '--key-type', 'ec-p256', '--common-name', 'Bench Root')
   await cli('broker', 'settings', '--one-way-port', String(await freePort()), '--mutual-port', String(await freePort()))
-  serve = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/certdesk.mjs'), '--data', dataDir, 'serve', '--json'], { stdio: ['ignore', 'pipe', 'pipe'] })
-  url = await new Promise<string>((resolve, reject) => {
-    let output = ''
-    serve.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      try {
-        resolve((JSON.parse(output) as { url: string }).url)
-      } catch {
-        // Not the whole JSON value yet.
-      }
-    })
-    serve.on('exit', (code) => reject(new Error(`certdesk serve exited ${code}`)))
-  })
+  url = (await startServe(dataDir)).url
   browser = await launchChromium()
   page = await browser.newPage({ acceptDownloads: true, viewport: { width: 1360, height: 900 } })
 })
 
 afterAll(async () => {
   await browser?.close()
-  serve?.kill('SIGTERM')
 })
 
 describe('browser mode (certdesk serve) in Chromium', () => {

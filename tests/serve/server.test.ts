@@ -1,9 +1,10 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { PROJECT_ROOT, freePort, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { startServe } from '../helpers/serve'
+import { freePort, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
 let dataDir: string
 let serve: ChildProcess
@@ -36,36 +37,14 @@ const signedIn = (headers: Record<string, string> = {}) => ({ cookie, ...headers
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   send(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
 
-function startServe(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/certdesk.mjs'), '--data', dataDir, 'serve', '--json', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  return new Promise((resolve, reject) => {
-    let output = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      try {
-        resolve({ child, url: (JSON.parse(output) as { url: string }).url })
-      } catch {
-        // Not the whole JSON value yet.
-      }
-    })
-    child.on('exit', (code) => reject(new Error(`certdesk serve exited ${code}`)))
-  })
-}
-
 beforeAll(async () => {
   dataDir = join(await temporaryFolder('certdesk-serve-'), 'data')
   await runCertdeskJson(['--data', dataDir, 'ca', 'init', '--key-type', 'ec-p256'])
   await runCertdeskJson(['--data', dataDir, 'broker', 'settings', '--one-way-port', String(await freePort()), '--mutual-port', String(await freePort())])
   await runCertdeskJson(['--data', dataDir, 'cert', 'create', '--name', '水表 证书'])
-  const started = await startServe([])
+  const started = await startServe(dataDir)
   serve = started.child
   printed = new URL(started.url)
-})
-
-afterAll(() => {
-  serve?.kill('SIGTERM')
 })
 
 describe('certdesk serve', () => {

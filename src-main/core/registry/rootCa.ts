@@ -2,6 +2,7 @@ import { CertdeskError } from '../errors'
 import { type Issuer, buildRootCertificate } from '../pki/certificates'
 import { DEFAULT_KEY_TYPE, type KeyType, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem } from '../pki/keys'
 import { ROOT_CA_RECORD_ID, RegistryStore } from '../store/registryStore'
+import type { KeyProtector } from '../store/vault'
 import type { AuditActor, RootCaRecord, StoreData } from '../store/schema'
 import { normaliseName, validateDays } from './validation'
 import type { RootCaView } from './views'
@@ -16,6 +17,8 @@ export interface RootCaOptions {
   commonName?: string
   days?: number
   passphrase?: string
+  /** The OS keychain (the desktop app's default when no passphrase is chosen). */
+  keychain?: KeyProtector
   /** Who is creating it, for the audit log's first entry. */
   actor?: AuditActor
 }
@@ -28,7 +31,7 @@ export async function initialiseRootCa(dataDir: string, options: RootCaOptions):
   if (options.passphrase !== undefined && options.passphrase.length < 8) {
     throw new CertdeskError('INVALID_INPUT', 'The passphrase is too short; use at least 8 characters.')
   }
-  return RegistryStore.initialise(dataDir, { passphrase: options.passphrase, actor: options.actor }, async (store, data) => {
+  return RegistryStore.initialise(dataDir, { passphrase: options.passphrase, keychain: options.keychain, actor: options.actor }, async (store, data) => {
     const keys = await generateKeyPair(keyType)
     const facts = buildRootCertificate({ keys, keyType, commonName, days })
     await store.writeRecordMaterial(ROOT_CA_RECORD_ID, {

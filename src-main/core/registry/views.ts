@@ -1,5 +1,5 @@
 import { ownEntry } from './lookup'
-import type { CertificateRecord, DeviceRecord, RootCaRecord, StoreData } from '../store/schema'
+import type { CertificateRecord, DeviceRecord, KeyProtectionKind, RootCaRecord, StoreData } from '../store/schema'
 
 /** What front doors show of a certificate: its record plus the devices bound to it. */
 export type CertificateView = Omit<CertificateRecord, 'keyOrigin' | 'hasPrivateKey' | 'renewedFrom' | 'revokedAt'> & {
@@ -24,7 +24,7 @@ export interface DeviceView {
 export type DeviceWithKey = DeviceView & { deviceKey: string }
 
 export type RootCaView = Omit<RootCaRecord, 'origin' | 'crlNumber'> & {
-  keyProtection: 'passphrase' | 'keyfile'
+  keyProtection: KeyProtectionKind
   dataDir: string
 }
 

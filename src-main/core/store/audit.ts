@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { createHash } from 'node:crypto'
-import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, writeSync } from 'node:fs'
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, truncateSync, writeSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import { writeFailure } from './files'
@@ -42,7 +42,13 @@ function entryHash(entry: Omit<AuditEntry, 'hash'>): string {
  * Appends the entry for one change, chained to the previous one, flushed before the index that
  * records the new head is written. Called by the store under the folder lock.
  */
-export function appendAuditEntry(dataDir: string, head: AuditHead | undefined, actor: AuditActor, event: AuditEvent, result: unknown): AuditHead {
+export function appendAuditEntry(
+  dataDir: string,
+  head: AuditHead | undefined,
+  actor: AuditActor,
+  event: AuditEvent,
+  result: unknown,
+): AuditHead & { undo(): void } {
   const path = join(dataDir, AUDIT_FILE)
   const previous = chainBase(path, head)
   const detail = event.detail && JSON.stringify(event.detail).length > MAX_DETAIL_CHARACTERS ? { summarised: true, fields: Object.keys(event.detail) } : event.detail
@@ -57,18 +63,28 @@ export function appendAuditEntry(dataDir: string, head: AuditHead | undefined, a
     prev: previous.hash,
   }
   const entry: AuditEntry = { ...base, hash: entryHash(base) }
+  let sizeBefore = 0
   try {
     const descriptor = openSync(path, 'a', 0o600)
     try {
+      sizeBefore = fstatSync(descriptor).size
       writeSync(descriptor, `${JSON.stringify(entry)}\n`)
       fsyncSync(descriptor)
+    } catch (error) {
+      ftruncateSync(descriptor, sizeBefore)
+      throw error
     } finally {
       closeSync(descriptor)
     }
   } catch (error) {
     throw writeFailure(error, path)
   }
-  return { seq: entry.seq, hash: entry.hash }
+  return {
+    seq: entry.seq,
+    hash: entry.hash,
+    // The index could not be written after all (a full disk): the change did not happen, so its entry goes.
+    undo: () => truncateSync(path, sizeBefore),
+  }
 }
 
 /** Long details (a batch of thousands) are summarised: an entry stays one short line. */

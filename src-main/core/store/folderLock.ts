@@ -72,23 +72,37 @@ function describeLockFailure(dataDir: string, error: unknown): CertdeskError {
   return new CertdeskError('IO', `Certdesk cannot lock ${dataDir} (${code ?? String(error)}).`, { cause: error })
 }
 
+/** How long a writer waits for another process's lock before giving up. */
+const LOCK_WAIT_MS = 30_000
+
+/**
+ * Takes the lock, waiting only while another process holds it: any other failure (a read-only
+ * or full file system, no permission) is reported at once instead of after the whole wait.
+ */
+async function acquire(dataDir: string): Promise<() => Promise<void>> {
+  const deadline = Date.now() + LOCK_WAIT_MS
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await lockfile.lock(dataDir, {
+        lockfilePath: join(dataDir, LOCK_FILE),
+        realpath: false,
+        stale: 10_000,
+        update: 2_000,
+        retries: 0,
+        // A lock lost to a stall is reported by the write that follows it, not by a crash.
+        onCompromised: () => undefined,
+      })
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() > deadline) throw describeLockFailure(dataDir, error)
+      await new Promise((resolve) => setTimeout(resolve, Math.min(100, 5 * 1.3 ** attempt)))
+    }
+  }
+}
+
 /** Runs `work` holding the data folder's lock, against every other Certdesk process. */
 export async function withFolderLock<T>(dataDir: string, work: () => Promise<T>): Promise<T> {
   clearDeadLock(dataDir)
-  let release: () => Promise<void>
-  try {
-    release = await lockfile.lock(dataDir, {
-      lockfilePath: join(dataDir, LOCK_FILE),
-      realpath: false,
-      stale: 10_000,
-      update: 2_000,
-      retries: { retries: 300, factor: 1.3, minTimeout: 5, maxTimeout: 100 },
-      // A lock lost to a stall is reported by the write that follows it, not by a crash.
-      onCompromised: () => undefined,
-    })
-  } catch (error) {
-    throw describeLockFailure(dataDir, error)
-  }
+  const release = await acquire(dataDir)
   const ownerPath = join(dataDir, LOCK_OWNER_FILE)
   try {
     const owner: LockOwner = { pid: process.pid, host: hostname(), ino: statSync(join(dataDir, LOCK_FILE)).ino }

@@ -24,6 +24,7 @@ const vault = z.discriminatedUnion('protection', [
     kdf: z.object({ name: z.literal('scrypt'), N: z.number().int(), r: z.number().int(), p: z.number().int(), salt: z.string() }),
     wrappedKey: sealedBox,
   }),
+  z.object({ protection: z.literal('os-keychain'), keychain: z.string(), wrappedKey: z.string().min(1) }),
 ])
 
 const certificate = z.object({

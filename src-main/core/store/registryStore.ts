@@ -8,11 +8,14 @@ import { ensurePrivateDirectory, writeFailure, writeFileAtomic } from './files'
 import { LOCK_FILE, LOCK_OWNER_FILE, processIsAlive, withFolderLock } from './folderLock'
 import { AUDIT_FILE, appendAuditEntry, auditContext } from './audit'
 import { indexProblem } from './indexSchema'
-import { type AuditActor, SCHEMA_VERSION, type StoreData, migrate } from './schema'
+import { type AuditActor, type KeyProtectionKind, SCHEMA_VERSION, type StoreData, type VaultState, migrate } from './schema'
+
+/** How a store is opened: what unlocks its vault, and who its changes are recorded as. */
+export type StoreOptions = VaultProtection & { actor?: AuditActor }
 
 /** The root CA's record file; the store checks its fingerprint like any other. */
 export const ROOT_CA_RECORD_ID = 'root-ca'
-import { type SealedBox, VAULT_KEY_FILE, createVault, open, seal, unlockVault } from './vault'
+import { type SealedBox, VAULT_KEY_FILE, type VaultProtection, createVault, open, protectVaultKey, seal, unlockVault } from './vault'
 
 export const INDEX_FILE = 'config.json'
 /** The index as it was before the last write: what to restore if config.json is lost. */
@@ -156,12 +159,13 @@ export class RegistryStore {
   private constructor(
     readonly dataDir: string,
     private readonly index: IndexConf,
-    private readonly passphrase: string | undefined,
+    /** What unlocks the vault here: a passphrase, the OS keychain (the app), or neither (key file). */
+    private protection: VaultProtection,
     /** Written into the audit log with every change made through this store. */
     readonly actor: AuditActor = 'core',
   ) {}
 
-  static async open(dataDir: string, options: { passphrase?: string; actor?: AuditActor } = {}): Promise<RegistryStore> {
+  static async open(dataDir: string, options: StoreOptions = {}): Promise<RegistryStore> {
     let text: string
     try {
       text = readFileSync(join(dataDir, INDEX_FILE), 'utf8')
@@ -169,7 +173,8 @@ export class RegistryStore {
       throw describeFolderProblem(dataDir)
     }
     const { migratedFrom } = parseIndex(dataDir, text)
-    const store = new RegistryStore(dataDir, openIndex(dataDir), options.passphrase, options.actor)
+    const { actor, ...protection } = options
+    const store = new RegistryStore(dataDir, openIndex(dataDir), protection, actor)
     if (leftoversIn(dataDir).length > 0) await withFolderLock(dataDir, async () => store.sweepLeftovers())
     if (migratedFrom !== undefined) await store.upgrade(migratedFrom)
     await store.sealPlaintextDeviceKeys()
@@ -182,7 +187,7 @@ export class RegistryStore {
    */
   static async initialise(
     dataDir: string,
-    options: { passphrase?: string; actor?: AuditActor },
+    options: StoreOptions,
     build: (store: RegistryStore, data: StoreData) => Promise<void>,
   ): Promise<RegistryStore> {
     try {
@@ -208,8 +213,9 @@ export class RegistryStore {
         renameSync(join(dataDir, AUDIT_FILE), join(dataDir, `${AUDIT_FILE}.previous`))
       }
       writeFileSync(join(dataDir, INIT_MARKER), String(process.pid), { mode: 0o600 })
-      const vault = await createVault(dataDir, options.passphrase)
-      const store = new RegistryStore(dataDir, openIndex(dataDir), options.passphrase, options.actor)
+      const protection = { passphrase: options.passphrase, keychain: options.keychain }
+      const vault = await createVault(dataDir, protection)
+      const store = new RegistryStore(dataDir, openIndex(dataDir), protection, options.actor)
       store.vaultKey = Promise.resolve(vault.key)
       store.unlockedKey = vault.key
       const data: StoreData = {
@@ -221,7 +227,8 @@ export class RegistryStore {
         bindings: [],
       }
       await build(store, data)
-      data.audit = appendAuditEntry(dataDir, undefined, store.actor, { action: 'ca.init', target: data.rootCa?.subject ?? '', detail: { keyType: data.rootCa?.keyType, protection: data.vault.protection } }, undefined)
+      const { seq, hash } = appendAuditEntry(dataDir, undefined, store.actor, { action: 'ca.init', target: data.rootCa?.subject ?? '', detail: { keyType: data.rootCa?.keyType, protection: data.vault.protection } }, undefined)
+      data.audit = { seq, hash }
       store.index.store = data as unknown as Record<string, unknown>
       unlinkSync(join(dataDir, INIT_MARKER))
       return store
@@ -286,11 +293,13 @@ export class RegistryStore {
         // The entry is flushed before the index that records it as the head: a crash in between
         // leaves one entry past the head, never a change without its entry.
         const event = auditContext.getStore()
-        if (event !== undefined) data.audit = appendAuditEntry(this.dataDir, data.audit, this.actor, event, result)
+        const entry = event === undefined ? undefined : appendAuditEntry(this.dataDir, data.audit, this.actor, event, result)
+        if (entry) data.audit = { seq: entry.seq, hash: entry.hash }
         this.keepPreviousIndex()
         try {
           this.index.store = data as unknown as Record<string, unknown>
         } catch (error) {
+          entry?.undo()
           throw writeFailure(error, join(this.dataDir, INDEX_FILE))
         }
         // Index first, then the files it now names: killed in between, the next open finishes the
@@ -333,7 +342,7 @@ export class RegistryStore {
   /** The vault key, unlocked once per store with the passphrase (if any) given at open. */
   private key(): Promise<Buffer> {
     // One unlock (one scrypt run) even when many writers ask at once; a failed one can be retried.
-    this.vaultKey ??= unlockVault(this.dataDir, this.read().vault, this.passphrase).then(
+    this.vaultKey ??= unlockVault(this.dataDir, this.read().vault, this.protection).then(
       (key) => (this.unlockedKey = key),
       (error: unknown) => {
         this.vaultKey = undefined
@@ -341,6 +350,11 @@ export class RegistryStore {
       },
     )
     return this.vaultKey
+  }
+
+  /** The unlocked vault key, for the desktop app's broker process only (it cannot reach the OS keychain). */
+  async vaultKeyForBrokerProcess(): Promise<Buffer> {
+    return this.key()
   }
 
   /** A device key sealed for one device record: moved to another record, it does not open. */
@@ -394,6 +408,50 @@ export class RegistryStore {
         }
       }
     })
+  }
+
+  /**
+   * How the keys are protected and whether they are open in this process. A key file or the OS
+   * keychain opens without asking; a passphrase waits for `unlockWithPassphrase`.
+   */
+  async vaultState(): Promise<VaultState> {
+    const vault = this.read().vault
+    const canTry = vault.protection !== 'passphrase' || this.protection.passphrase !== undefined
+    if (this.unlockedKey === undefined && canTry) await this.key().catch(() => undefined)
+    return { protection: vault.protection, ...(vault.protection === 'os-keychain' ? { keychain: vault.keychain } : {}), unlocked: this.unlockedKey !== undefined }
+  }
+
+  /** The unlock screen's passphrase: kept for this process only if it opens the vault. */
+  async unlockWithPassphrase(passphrase: string): Promise<void> {
+    const previous = this.protection
+    this.protection = { ...previous, passphrase }
+    this.vaultKey = undefined
+    try {
+      await this.key()
+    } catch (error) {
+      this.protection = previous
+      throw error
+    }
+  }
+
+  /**
+   * Wraps the vault key anew: a passphrase, the OS keychain, or a key file. The keys themselves
+   * do not change, so nothing else is rewritten; a key file no longer used is deleted.
+   */
+  async changeProtection(target: VaultProtection): Promise<KeyProtectionKind> {
+    if (target.passphrase !== undefined && target.passphrase.length < 8) {
+      throw new CertdeskError('INVALID_INPUT', 'The passphrase is too short; use at least 8 characters.')
+    }
+    const key = await this.key()
+    const record = await protectVaultKey(this.dataDir, key, target)
+    await auditContext.run({ action: 'vault.protect', target: record.protection }, () =>
+      this.mutate((data) => {
+        data.vault = record
+      }),
+    )
+    this.protection = { ...this.protection, ...target }
+    if (record.protection !== 'keyfile') rmSync(join(this.dataDir, VAULT_KEY_FILE), { force: true })
+    return record.protection
   }
 
   /** Fails early, before slow work, when the vault cannot be opened. */
@@ -543,7 +601,12 @@ export class RecordStaging {
   ) {}
 
   async write(recordId: string, material: { certificatePem: string; privateKeyPem: string | null }): Promise<void> {
-    await this.store.writeRecordMaterial(recordId, material, this.dir)
+    try {
+      await this.store.writeRecordMaterial(recordId, material, this.dir)
+    } catch (error) {
+      // Name the folder the operator knows, not the staging folder.
+      throw error instanceof CertdeskError && error.code === 'IO' ? writeFailure(error.cause, join(this.recordsDir, `${recordId}.json`)) : error
+    }
     this.written.add(recordId)
   }
 

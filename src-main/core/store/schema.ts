@@ -20,6 +20,20 @@ export interface ScryptParameters {
 export type VaultRecord =
   | { protection: 'keyfile' }
   | { protection: 'passphrase'; kdf: ScryptParameters; wrappedKey: SealedBox }
+  /** Wrapped by the OS keychain through the desktop app (Electron safeStorage); base64. */
+  | { protection: 'os-keychain'; keychain: string; wrappedKey: string }
+
+export type KeyProtectionKind = VaultRecord['protection']
+
+/** What the unlock screen and Authority show about the vault. */
+export interface VaultState {
+  protection: KeyProtectionKind
+  /** The OS keychain's name, when it protects the key. */
+  keychain?: string
+  unlocked: boolean
+  /** Whether this front door can wrap the key with the OS keychain (the desktop app). */
+  keychainAvailable?: boolean
+}
 
 
 /**

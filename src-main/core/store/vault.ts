@@ -59,29 +59,74 @@ async function deriveKeyEncryptionKey(passphrase: string, kdf: ScryptParameters)
 }
 
 /**
- * Creates a vault key for a new data folder. With a passphrase, the key is wrapped under a
- * scrypt-derived key and only the wrapped form is stored; without one, it is written to
- * `vault.key`, readable by the owner only.
+ * The operating system's keychain as the desktop app reaches it (Electron's safeStorage: macOS
+ * Keychain, Windows DPAPI, libsecret/kwallet on Linux). The core never imports Electron: the app
+ * hands this in.
  */
-export async function createVault(
-  dataDir: string,
-  passphrase: string | undefined,
-): Promise<{ record: VaultRecord; key: Buffer }> {
-  const key = randomBytes(32)
-  if (passphrase === undefined) {
-    await writeFileAtomic(join(dataDir, VAULT_KEY_FILE), key.toString('base64') + '\n', 0o600)
-    return { record: { protection: 'keyfile' }, key }
-  }
-  const kdf: ScryptParameters = { name: 'scrypt', ...DEFAULT_SCRYPT, salt: randomBytes(16).toString('base64') }
-  const keyEncryptionKey = await deriveKeyEncryptionKey(passphrase, kdf)
-  return { record: { protection: 'passphrase', kdf, wrappedKey: seal(keyEncryptionKey, key, 'certdesk-vault-key') }, key }
+export interface KeyProtector {
+  /** Shown to the operator, e.g. "macOS Keychain", "libsecret". */
+  name: string
+  encrypt(plaintext: Buffer): Buffer
+  decrypt(ciphertext: Buffer): Buffer
 }
 
-export async function unlockVault(
-  dataDir: string,
-  record: VaultRecord,
-  passphrase: string | undefined,
-): Promise<Buffer> {
+/** How a vault key is to be protected: a passphrase, the OS keychain, or (neither) a 0600 key file. */
+export interface VaultProtection {
+  passphrase?: string
+  keychain?: KeyProtector
+  /**
+   * The vault key itself, as the desktop app's main process hands it to its own broker process
+   * (which cannot reach the OS keychain). Never stored; a wrong one fails at the first decryption.
+   */
+  key?: Buffer
+}
+
+/**
+ * Wraps a vault key for storage. With a passphrase, under a scrypt-derived key; with the OS
+ * keychain, by the keychain; with neither, it is written to `vault.key`, readable by the owner
+ * only. Only the wrapped form goes into the index.
+ */
+export async function protectVaultKey(dataDir: string, key: Buffer, protection: VaultProtection): Promise<VaultRecord> {
+  if (protection.passphrase !== undefined) {
+    const kdf: ScryptParameters = { name: 'scrypt', ...DEFAULT_SCRYPT, salt: randomBytes(16).toString('base64') }
+    const keyEncryptionKey = await deriveKeyEncryptionKey(protection.passphrase, kdf)
+    return { protection: 'passphrase', kdf, wrappedKey: seal(keyEncryptionKey, key, 'certdesk-vault-key') }
+  }
+  if (protection.keychain !== undefined) {
+    return { protection: 'os-keychain', keychain: protection.keychain.name, wrappedKey: protection.keychain.encrypt(key).toString('base64') }
+  }
+  await writeFileAtomic(join(dataDir, VAULT_KEY_FILE), key.toString('base64') + '\n', 0o600)
+  return { protection: 'keyfile' }
+}
+
+/** A vault key for a new data folder, protected as asked. */
+export async function createVault(dataDir: string, protection: VaultProtection): Promise<{ record: VaultRecord; key: Buffer }> {
+  const key = randomBytes(32)
+  return { record: await protectVaultKey(dataDir, key, protection), key }
+}
+
+export async function unlockVault(dataDir: string, record: VaultRecord, protection: VaultProtection): Promise<Buffer> {
+  const { passphrase } = protection
+  if (protection.key !== undefined) {
+    if (protection.key.length !== 32) throw new CertdeskError('WRONG_PASSPHRASE', 'The vault key handed to this process is not a vault key.')
+    return protection.key
+  }
+  if (record.protection === 'os-keychain') {
+    if (protection.keychain === undefined) {
+      throw new CertdeskError(
+        'KEYCHAIN_REQUIRED',
+        `The keys in this data folder are protected by the desktop app's OS keychain (${record.keychain}); use them in the app, or give the folder a passphrase there (Authority, Key protection) to use them here too.`,
+      )
+    }
+    let key: Buffer
+    try {
+      key = protection.keychain.decrypt(Buffer.from(record.wrappedKey, 'base64'))
+    } catch (error) {
+      throw new CertdeskError('WRONG_PASSPHRASE', `The OS keychain (${protection.keychain.name}) cannot unwrap this folder's key: it was protected by another user or machine.`, { cause: error })
+    }
+    if (key.length !== 32) throw new CertdeskError('CORRUPT_STORE', 'The vault key unwrapped by the OS keychain is damaged.')
+    return key
+  }
   if (record.protection === 'passphrase') {
     if (passphrase === undefined) {
       throw new CertdeskError(

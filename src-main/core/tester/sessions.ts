@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import mqtt, { type MqttClient } from 'mqtt'
-import { invalidInput } from '../errors'
+import { type CertdeskError, invalidInput } from '../errors'
 import { checkClientMaterial, diagnoseFailure } from './diagnosis'
 import { type ConnectionProfile, toMqttOptions } from './profile'
 import type { Diagnosis, PayloadEncoding, TesterEvent, TesterMessage } from './types'
@@ -28,6 +28,22 @@ export function encodePayload(payload: string, encoding: PayloadEncoding): Buffe
       if (!/^[A-Za-z0-9+/\s]*={0,2}$/.test(payload)) throw invalidInput('The payload is not base64.')
       return Buffer.from(payload, 'base64')
   }
+}
+
+/**
+ * mqtt.js reports a SUBACK failure as "Subscribe error: Unspecified error" (the SUBACK packet
+ * rides along on the error); this says what happened and where to look. Undefined for anything
+ * else (a closed connection, say).
+ */
+export function subscriptionRefusal(error: unknown, filter: string): CertdeskError | undefined {
+  if (!(error instanceof Error)) return undefined
+  const granted = (error as { packet?: { granted?: unknown } }).packet?.granted
+  const code = Array.isArray(granted) ? granted.find((value) => typeof value === 'number' && (value & 0x80) !== 0) : undefined
+  if (typeof code !== 'number') return undefined
+  const reason = code === 0x80 ? 'SUBACK 128, failure' : `reason code ${code}, ${error.message.replace(/^Subscribe error: /, '')}`
+  return invalidInput(
+    `The broker refused the subscription to "${filter}" (${reason}); Certdesk's own broker does so when its topic rules do not allow the filter (see them on Authority, or with certdesk broker acl).`,
+  )
 }
 
 interface Session {
@@ -106,7 +122,11 @@ export class TesterSessions {
   }
 
   async subscribe(sessionId: string, topic: string, qos: 0 | 1 | 2): Promise<void> {
-    await this.session(sessionId).client.subscribeAsync(topic, { qos })
+    try {
+      await this.session(sessionId).client.subscribeAsync(topic, { qos })
+    } catch (error) {
+      throw subscriptionRefusal(error, topic) ?? error
+    }
   }
 
   async unsubscribe(sessionId: string, topic: string): Promise<void> {

@@ -60,6 +60,37 @@ const zhCN: typeof en = {
     log: '连接日志', result: '结果', reason: '原因', time: '时间', listener: '端口', clientId: '客户端 ID',
     audit: '审计日志', auditIntact: '完整：共 {count} 项变更，每项都与前一项链接。', auditBroken: '审计日志被修改或有条目被删除：',
     actor: '操作者', action: '操作', target: '对象', actors: { cli: '命令行', app: '桌面应用', browser: '浏览器模式', core: 'Certdesk' },
+    rules: {
+      title: '主题规则', isDefault: '默认规则', custom: '已自定义', position: '#',
+      order: '自上而下检查：第一条过滤器匹配的规则决定结果。',
+      denied: '没有任何规则匹配的一律拒绝；运行中的消息服务器在一秒内应用更改。',
+      placeholders: '在主题过滤器中，{clientid} 代表已连接设备的客户端 ID，{username} 代表其连接用户名；+ 匹配一级，# 匹配其下所有层级。',
+      action: '动作', topic: '主题过滤器', permission: '权限',
+      actions: { publish: '发布', subscribe: '订阅', all: '发布和订阅' },
+      permissions: { allow: '允许', deny: '拒绝' },
+      edit: '编辑规则', add: '添加规则', moveUp: '上移', moveDown: '下移', reset: '恢复默认',
+      resetConfirm: '将主题规则恢复为默认（每台设备可使用 devices/{clientid}/# 和 /hello）？运行中的消息服务器在一秒内应用。',
+      saved: '主题规则已保存；运行中的消息服务器在一秒内应用。', resetDone: '已恢复默认主题规则。',
+      empty: '没有规则：所有发布和订阅都被拒绝。', topicExample: '例如 fleet/{username}/#',
+    },
+    limits: {
+      title: '限制', maxPacketBytes: '最大报文大小（字节）', maxConnections: '最大连接数（两个端口合计）',
+      connectRatePerAddress: '每个地址每 10 秒的连接数', hint: '消息服务器在下次启动时应用这些限制。',
+      saved: '限制已保存；消息服务器在下次启动时应用。',
+    },
+    protection: { passphrase: '口令（scrypt）', keyfile: '密钥文件，仅所有者可读', 'os-keychain': '系统钥匙串' },
+  },
+  unlock: {
+    title: '解锁密钥', passphrase: '口令', submit: '解锁',
+    explain: '此数据目录的私钥受口令保护。输入口令后即可签发、导出和测试证书并启动消息服务器；口令只保存在内存中，直到 Certdesk 关闭。',
+  },
+  keyProtection: {
+    change: '更改…', title: '密钥保护', changed: '密钥保护已更改',
+    explain: '保管加密本目录所有私钥的主密钥的方式。私钥本身不变。',
+    keychain: '系统钥匙串（桌面应用随登录解锁；命令行无法使用这些密钥）',
+    passphrase: '口令（应用启动时询问；命令行使用 --passphrase-env）',
+    keyfile: '数据旁的密钥文件（任何复制该目录的人都能使用这些密钥）',
+    newPassphrase: '新口令（至少 8 个字符）', repeat: '再输入一次', mismatch: '两次输入的口令不一致',
   },
 }
 

@@ -69,6 +69,24 @@ describe('tester sessions', () => {
     })
   })
 
+  it("names a subscription the broker's topic rules refuse, in one sentence, and keeps the session", async () => {
+    const { sessions, events, waitFor } = collector()
+    const opened = await sessions.connect(await profileForDevice(fleet.workspace, fleet.tokenDevice.deviceId))
+    if (!('sessionId' in opened)) throw new Error(JSON.stringify(opened.diagnosis))
+    const { sessionId } = opened
+    for (const filter of ['#', 'devices/another-device/#']) {
+      await expect(sessions.subscribe(sessionId, filter, 1)).rejects.toThrow(
+        `The broker refused the subscription to "${filter}" (SUBACK 128, failure); Certdesk's own broker does so when its topic rules do not allow the filter (see them on Authority, or with certdesk broker acl).`,
+      )
+    }
+    // The connection stays, and an allowed filter still works on it.
+    await sessions.subscribe(sessionId, `devices/${fleet.tokenDevice.deviceId}/#`, 1)
+    await sessions.publish(sessionId, { topic: `devices/${fleet.tokenDevice.deviceId}/up`, payload: 'ok', encoding: 'text', qos: 1, retain: false })
+    await waitFor((all) => all.some((m) => m.direction === 'in' && m.topic === `devices/${fleet.tokenDevice.deviceId}/up`))
+    expect(events.filter((e) => e.type === 'tester-state' && e.sessionId === sessionId)).toEqual([{ type: 'tester-state', sessionId, state: 'connected' }])
+    await sessions.disconnect(sessionId)
+  })
+
   it('encodes payloads or refuses them in one sentence', () => {
     expect(encodePayload('00ff', 'hex')).toEqual(Buffer.from([0, 255]))
     expect(() => encodePayload('0', 'hex')).toThrow('The payload is not hex (pairs of 0-9, a-f).')
