@@ -2,13 +2,11 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../helpers/browser'
+import { SCREENSHOTS, launchChromium, screenshotWhenSettled } from '../helpers/browser'
 import { startServe } from '../helpers/serve'
 import { startMosquitto } from '../helpers/mosquitto'
-import { PROJECT_ROOT, command, freePort, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { command, freePort, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
-/** Where the screenshots of every screen go (README: "Screenshots"). */
-const SCREENSHOTS = join(PROJECT_ROOT, 'test-results', 'screenshots')
 
 let folder: string
 let dataDir: string
@@ -17,21 +15,7 @@ let browser: Browser
 let page: Page
 
 const cli = <T>(...args: string[]) => runCertdeskJson<T>(['--data', dataDir, ...args])
-/** A screenshot once no dialog is still fading in or out. */
-async function shot(name: string): Promise<void> {
-  // Runs in the page: only the page's own globals exist there.
-  const animating = () =>
-    page.locator('.el-overlay, .el-overlay-dialog').evaluateAll(
-      (nodes) =>
-        nodes.filter(
-          (node) =>
-            (globalThis as unknown as { getComputedStyle(n: unknown): { display: string } }).getComputedStyle(node).display !== 'none' &&
-            (node as unknown as { getAnimations(): unknown[] }).getAnimations().length > 0,
-        ).length,
-    )
-  await expect.poll(animating).toBe(0)
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
-}
+const shot = (name: string) => screenshotWhenSettled(page, name)
 
 beforeAll(async () => {
   await mkdir(SCREENSHOTS, { recursive: true })

@@ -4,17 +4,15 @@ import type { MqttClient } from 'mqtt'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TopicRule } from '../../src-main/contract/types'
-import { launchChromium } from '../helpers/browser'
+import { SCREENSHOTS, launchChromium, screenshotWhenSettled } from '../helpers/browser'
 import { connect } from '../helpers/fleet'
 import { startServe } from '../helpers/serve'
-import { PROJECT_ROOT, freePort, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { freePort, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
 // The Authority screen's topic rules in browser mode, proved against the broker `certdesk serve`
 // runs: a rule added in the page lets a device in, a reset shuts it out again, a bad filter
 // changes nothing.
 
-/** Where the screenshots of every screen go (README: "Screenshots"). */
-const SCREENSHOTS = join(PROJECT_ROOT, 'test-results', 'screenshots')
 const DEFAULT_RULES: TopicRule[] = [
   { action: 'all', topic: 'devices/${clientid}/#', permission: 'allow' },
   { action: 'all', topic: '/hello', permission: 'allow' },
@@ -44,22 +42,7 @@ const clients: MqttClient[] = []
 const cli = <T>(...args: string[]) => runCertdeskJson<T>(['--data', dataDir, ...args])
 const savedRules = () => cli<TopicRule[]>('broker', 'acl')
 
-/** A screenshot once no dialog is still fading in or out, and no toast covers the page. */
-async function shot(name: string): Promise<void> {
-  await expect.poll(() => page.locator('.el-message').count(), { timeout: 10_000 }).toBe(0)
-  // Runs in the page: only the page's own globals exist there.
-  const animating = () =>
-    page.locator('.el-overlay, .el-overlay-dialog').evaluateAll(
-      (nodes) =>
-        nodes.filter(
-          (node) =>
-            (globalThis as unknown as { getComputedStyle(n: unknown): { display: string } }).getComputedStyle(node).display !== 'none' &&
-            (node as unknown as { getAnimations(): unknown[] }).getAnimations().length > 0,
-        ).length,
-    )
-  await expect.poll(animating).toBe(0)
-  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
-}
+const shot = (name: string) => screenshotWhenSettled(page, name)
 
 /** A real mqtt.js device on the one-way port of the broker `serve` runs. */
 async function device(who: Device): Promise<MqttClient> {

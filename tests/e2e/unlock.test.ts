@@ -2,11 +2,10 @@ import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../helpers/browser'
+import { SCREENSHOTS, launchChromium } from '../helpers/browser'
 import { startServe } from '../helpers/serve'
-import { PROJECT_ROOT, freePort, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { freePort, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
-const SCREENSHOTS = join(PROJECT_ROOT, 'test-results', 'screenshots')
 const PASSPHRASE = 'operator passphrase 42'
 
 let dataDir: string
