@@ -39,7 +39,7 @@ describe('a passphrase-protected folder in the screens', () => {
     await page.getByTestId('unlock-passphrase').fill('not the passphrase')
     await page.getByTestId('unlock-submit').click()
     await expect.poll(() => page.getByTestId('unlock-error').innerText()).toMatch(/passphrase is wrong/)
-    await page.screenshot({ path: join(SCREENSHOTS, '12-unlock.png') })
+    await page.screenshot({ path: join(SCREENSHOTS, '18-unlock.png') })
     await page.getByTestId('unlock-passphrase').fill(PASSPHRASE)
     await page.getByTestId('unlock-submit').click()
     await page.getByTestId('certificate-table').waitFor()
