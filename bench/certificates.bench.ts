@@ -34,9 +34,13 @@ async function timeCoreBatch(keyType: KeyType, folder: string): Promise<number> 
   const start = performance.now()
   const inputs = Array.from({ length: count }, (_, i) => ({ name: `bench-${i}` }))
   const certificates = await workspace.issueDeviceCertificates(inputs)
-  for (const certificate of certificates) {
-    await writeFile(join(folder, `batch-${keyType}-${certificate.id}.zip`), await workspace.exportDeviceBundle(certificate.id))
-  }
+  await workspace.exportDeviceBundles(
+    certificates.map((certificate) => certificate.id),
+    async (id, zip) => {
+      await writeFile(join(folder, `batch-${keyType}-${id}.zip`), zip)
+      return true
+    },
+  )
   return (performance.now() - start) / count
 }
 

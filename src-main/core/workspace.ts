@@ -249,18 +249,36 @@ export class Workspace {
    */
   async exportDeviceBundle(reference: string, deliver: Deliver = async () => true): Promise<Buffer> {
     const certificate = this.getCertificate(reference)
-    const [{ certificatePem, privateKeyPem }, rootCertificatePem] = await Promise.all([
-      this.store.readRecordMaterial(certificate.id),
-      this.rootCertificatePem(),
-    ])
-    const zip = buildDeviceBundle({ certificatePem, privateKeyPem, rootCertificatePem })
+    const zip = await this.buildDeviceBundle(certificate.id)
     if (await deliver(zip)) await this.recordKeyExport('certificate.export', certificate.id)
     return zip
   }
 
+  /** Many bundles (provisioning a batch), with one audit entry for those delivered. */
+  async exportDeviceBundles(references: readonly string[], deliver: (certificateId: string, zip: Buffer) => Promise<boolean>): Promise<void> {
+    const ids = references.map((reference) => this.getCertificate(reference).id)
+    const delivered: string[] = []
+    try {
+      for (const id of ids) if (await deliver(id, await this.buildDeviceBundle(id))) delivered.push(id)
+    } finally {
+      if (delivered.length > 0) {
+        const target = delivered.length <= 10 ? delivered.join(' ') : `${delivered.length} certificates, ${delivered[0]} … ${delivered.at(-1)}`
+        await this.recordKeyExport('certificate.export', target, { ids: delivered })
+      }
+    }
+  }
+
+  private async buildDeviceBundle(certificateId: string): Promise<Buffer> {
+    const [{ certificatePem, privateKeyPem }, rootCertificatePem] = await Promise.all([
+      this.store.readRecordMaterial(certificateId),
+      this.rootCertificatePem(),
+    ])
+    return buildDeviceBundle({ certificatePem, privateKeyPem, rootCertificatePem })
+  }
+
   /** A private key left the store: worth a line in the audit log though the registry is unchanged. */
-  private recordKeyExport(action: string, target: string): Promise<void> {
-    return audited({ action, target }, () => this.store.mutate(() => undefined))
+  private recordKeyExport(action: string, target: string, detail?: Record<string, unknown>): Promise<void> {
+    return audited({ action, target, detail }, () => this.store.mutate(() => undefined))
   }
 
   /** The audit log, newest last, and whether its chain is intact. */

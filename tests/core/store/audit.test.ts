@@ -38,6 +38,25 @@ describe('the audit log', () => {
     expect(verified.stdout).toBe('The audit log is intact: 6 entries, ending where the registry says it ends.\n')
   })
 
+  it('a batch export is one entry naming what was delivered; a refused delivery records nothing', async () => {
+    const dataDir = join(await temporaryFolder('certdesk-audit-'), 'data')
+    const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    const certificates = await workspace.issueDeviceCertificates(Array.from({ length: 12 }, (_, i) => ({ name: `batch ${i}` })))
+    const ids = certificates.map((certificate) => certificate.id)
+    const zips: Buffer[] = []
+    // The last one is not delivered (a cancelled save, say).
+    await workspace.exportDeviceBundles(ids, async (id, zip) => {
+      zips.push(zip)
+      return id !== ids.at(-1)
+    })
+    expect(zips).toHaveLength(12)
+    await workspace.exportDeviceBundle(ids[0], async () => false)
+    const entries = workspace.auditLog().entries
+    expect(entries.map((entry) => entry.action)).toEqual(['ca.init', 'certificate.issue', 'certificate.export'])
+    expect(entries[2].target).toBe(`11 certificates, ${ids[0]} … ${ids[10]}`)
+    expect(entries[2].detail).toEqual({ ids: ids.slice(0, 11) })
+  })
+
   it('detects an edited entry, a removed one, and removals at the end', async () => {
     const dataDir = join(await temporaryFolder('certdesk-audit-'), 'data')
     const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
