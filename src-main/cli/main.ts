@@ -202,7 +202,8 @@ export function buildProgram(io: CliIo): Command {
     .option('--last <n>', 'show only the newest N entries')
     .action(async (options: { verify?: boolean; last?: string }, command: Command) => {
       const { entries, verification } = (await open(command)).auditLog()
-      const shown = options.last === undefined ? entries : entries.slice(-parseCount(options.last, 'entries'))
+      const last = options.last === undefined ? undefined : parseCount(options.last, 'entries')
+      const shown = last === undefined ? entries : last === 0 ? [] : entries.slice(-last)
       const verdict = verification.intact
         ? `The audit log is intact: ${verification.entries} entries, ending where the registry says it ends.`
         : `The audit log has been tampered with or damaged:\n${verification.problems.map((problem) => `- ${problem}`).join('\n')}`
@@ -438,7 +439,7 @@ export function buildProgram(io: CliIo): Command {
           `One-way TLS port: ${settings.oneWayPort}`,
           `Mutual TLS port: ${settings.mutualPort}`,
           `Extra server names: ${settings.extraNames.join(', ') || '(none)'}`,
-          `Maximum packet size: ${settings.maxPacketBytes} bytes (64 KiB before CONNECT)`,
+          `Maximum packet size: ${settings.maxPacketBytes} bytes (64 KiB for the CONNECT itself)`,
           `Maximum connections: ${settings.maxConnections}`,
           `Connections per address: ${settings.connectRatePerAddress} per 10 s`,
         ].join('\n'),

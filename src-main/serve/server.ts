@@ -6,7 +6,7 @@ import type { Workspace } from '../core/workspace'
 import type { Dispatch } from '../contract/dispatch'
 import type { CertdeskEvent } from '../contract/types'
 import { CONTENT_SECURITY_POLICY, MIME_TYPES } from '../rendererAssets'
-import { BrowserSession, type DownloadTarget } from './session'
+import { BrowserSession, type DownloadTarget, SESSION_HEADER } from './session'
 
 const MAX_BODY_BYTES = 1_000_000
 
@@ -36,6 +36,10 @@ function send(response: ServerResponse, status: number, body: string | Buffer, t
     ...extra,
   })
   response.end(body)
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value
 }
 
 /** HTTP status for the errors a request can cause; anything else is the server's fault (500). */
@@ -78,7 +82,19 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const allowedHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`])
   // Its port is set once known (cookies are named by port); no request arrives before that.
   const session = new BrowserSession()
-  const authorised = (request: IncomingMessage) => session.authorises(request.headers.cookie, request.headers.authorization)
+  /**
+   * API requests carry the session cookie and the session secret (a header; a query parameter
+   * for the event stream, which EventSource cannot give headers). A download is a navigation, so
+   * it carries only the cookie, and its one-time link is the rest.
+   */
+  const authorised = (request: IncomingMessage, url: URL) =>
+    url.pathname.startsWith('/download/')
+      ? session.hasSessionCookie(request.headers.cookie)
+      : session.authorises({
+          cookie: request.headers.cookie,
+          authorization: request.headers.authorization,
+          sessionSecret: url.pathname === '/api/events' ? (url.searchParams.get('session') ?? undefined) : headerValue(request.headers[SESSION_HEADER]),
+        })
   const fromThisOrigin = (request: IncomingMessage) => {
     const origin = request.headers.origin
     return origin === undefined || allowedHosts().has(origin.replace(/^http:\/\//, ''))
@@ -114,15 +130,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       const url = new URL(request.url ?? '/', `http://${request.headers.host}`)
       const signInToken = url.searchParams.get('token')
       if (request.method === 'GET' && signInToken !== null) {
-        const cookie = session.signIn(signInToken)
-        // Signed in, or already signed in on this browser: either way, on to the page without the token.
-        if (cookie !== undefined || authorised(request)) {
-          return send(response, 303, '', 'text/plain', { Location: url.pathname, ...(cookie ? { 'Set-Cookie': cookie } : {}) })
-        }
+        const signedIn = session.signIn(signInToken)
+        // The page takes the secret from the fragment (never sent to a server) and moves on to '/'.
+        if (signedIn) return send(response, 303, '', 'text/plain', { Location: signedIn.location, 'Set-Cookie': signedIn.setCookie })
+        // Already signed in on this browser: on to the page, and only to the page (a path the request
+        // chose, `//evil.example`, would be another site). The secret is never handed out twice.
+        if (session.hasSessionCookie(request.headers.cookie)) return send(response, 303, '', 'text/plain', { Location: '/' })
         return send(response, 401, 'This sign-in link has already been used (or is wrong). Open Certdesk in the browser that used it, or restart "certdesk serve" for a new link.', 'text/plain; charset=utf-8')
       }
       if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/download/')) {
-        if (!authorised(request)) {
+        if (!authorised(request, url)) {
           return send(response, 401, JSON.stringify({ ok: false, error: 'This browser is not signed in; open the URL that certdesk serve printed.' }))
         }
         // A page from another origin cannot call, session or not.

@@ -4,44 +4,69 @@ import { constantTimeEqual } from '../core/store/vault'
 /** How long a download link lives; it is used once, right after the page asks for it. */
 const DOWNLOAD_LINK_TTL_MS = 60_000
 const MAX_PENDING_DOWNLOADS = 100
+/** Where the sign-in lands; the page takes the session secret from the fragment and moves on. */
+export const SIGNED_IN_PATH = '/signed-in'
+/** The header (and, for the event stream, the query parameter) that carries the session secret. */
+export const SESSION_HEADER = 'x-certdesk-session'
 
 export type DownloadTarget = { kind: 'bundle'; certificateId: string } | { kind: 'root' }
 
+/** What a request shows: its cookies, its Authorization header, its session secret. */
+export interface Credentials {
+  cookie?: string
+  authorization?: string
+  sessionSecret?: string
+}
+
 /**
  * Who may use browser mode. The printed URL carries a sign-in token that works once: the first
- * page load trades it for an HttpOnly, SameSite=Strict session cookie, so the token left in the
- * browser's history opens nothing. Downloads go through one-time links for the same reason.
- * Until a browser signs in, a script may use the token as a Bearer header.
+ * page load trades it for two things that must travel together — an HttpOnly, SameSite=Strict
+ * session cookie, and a session secret the page keeps in its own storage and sends as a header.
+ * The token left in the browser's history then opens nothing; a cookie the browser also sends to
+ * another server on 127.0.0.1 (cookies ignore ports) opens nothing without the secret; and the
+ * secret, which may linger in history as the sign-in page's fragment, opens nothing without the
+ * cookie. Downloads go through one-time links. Until a browser signs in, a script may use the
+ * token as a Bearer header.
  */
 export class BrowserSession {
   readonly signInToken = randomBytes(24).toString('base64url')
   private signedIn = false
   private readonly sessionId = randomBytes(32).toString('base64url')
+  private readonly secret = randomBytes(32).toString('base64url')
   private readonly downloads = new Map<string, { target: DownloadTarget; expires: number }>()
-
-  /** Set once the server listens. Cookies are shared by every port of a host: the port in the name keeps two servers apart. */
+  /** Set once the server listens; in the cookie's name, so two servers' cookies never clash. */
   port = 0
 
   get cookieName(): string {
     return `certdesk_session_${this.port}`
   }
 
-  /** The Set-Cookie header for a successful sign-in, or undefined for a wrong or spent token. */
-  signIn(token: string): string | undefined {
+  /** The redirect that completes a sign-in, or undefined for a wrong or spent token. */
+  signIn(token: string): { setCookie: string; location: string } | undefined {
     if (this.signedIn || !constantTimeEqual(token, this.signInToken)) return undefined
     this.signedIn = true
-    return `${this.cookieName}=${this.sessionId}; HttpOnly; SameSite=Strict; Path=/`
+    return {
+      setCookie: `${this.cookieName}=${this.sessionId}; HttpOnly; SameSite=Strict; Path=/`,
+      location: `${SIGNED_IN_PATH}#${this.secret}`,
+    }
   }
 
-  /** A request is authorised by the session cookie, or (before any sign-in) by the token as Bearer. */
-  authorises(cookieHeader: string | undefined, authorization: string | undefined): boolean {
+  /** The browser that signed in: its session cookie (the page's own navigations carry only this). */
+  hasSessionCookie(cookieHeader: string | undefined): boolean {
     const cookie = (cookieHeader ?? '')
       .split(';')
       .map((part) => part.trim().split('='))
       .find(([name]) => name === this.cookieName)?.[1]
-    if (cookie !== undefined && this.signedIn) return constantTimeEqual(cookie, this.sessionId)
-    const bearer = authorization?.startsWith('Bearer ') ? authorization.slice(7) : undefined
-    return bearer !== undefined && !this.signedIn && constantTimeEqual(bearer, this.signInToken)
+    return this.signedIn && cookie !== undefined && constantTimeEqual(cookie, this.sessionId)
+  }
+
+  /** An API request: the cookie and the secret together, or (before any sign-in) the token as Bearer. */
+  authorises(credentials: Credentials): boolean {
+    if (this.signedIn) {
+      return this.hasSessionCookie(credentials.cookie) && constantTimeEqual(credentials.sessionSecret ?? '', this.secret)
+    }
+    const bearer = credentials.authorization?.startsWith('Bearer ') ? credentials.authorization.slice(7) : undefined
+    return bearer !== undefined && constantTimeEqual(bearer, this.signInToken)
   }
 
   createDownloadLink(target: DownloadTarget): string {

@@ -2,6 +2,7 @@
 // loopback HTTP in browser mode — and no view knows which one is in use.
 import type { CertdeskApi, CertdeskEvent, Envelope, OperationName } from '../../src-main/contract/types'
 import { OPERATIONS } from '../../src-main/contract/types'
+import { sessionSecret } from './signIn'
 
 type Bridge = { [K in OperationName]: (...args: unknown[]) => Promise<Envelope> } & {
   onEvent(listener: (event: CertdeskEvent) => void): () => void
@@ -20,12 +21,16 @@ function unwrap<T>(envelope: Envelope): T {
 
 const bridge = window.certdesk
 
-// Browser mode: the server signed this browser in with an HttpOnly session cookie when the
-// printed URL was opened; the page never sees a token, and same-origin requests carry the cookie.
+// Browser mode: opening the printed URL signed this browser in with an HttpOnly session cookie
+// (same-origin requests carry it) and a session secret (signIn.ts), which every call adds.
 async function postOverHttp(path: string, body: unknown): Promise<Envelope> {
   let response: Response
   try {
-    response = await fetch(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) })
+    response = await fetch(path, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-Certdesk-Session': sessionSecret() },
+      body: JSON.stringify(body),
+    })
   } catch {
     return { ok: false, error: 'Certdesk is not answering; is "certdesk serve" still running?' }
   }
@@ -67,7 +72,8 @@ export const api: CertdeskApi = buildApi()
 /** Main-side events: IPC in Electron, server-sent events in the browser. */
 export function onEvent(listener: (event: CertdeskEvent) => void): () => void {
   if (bridge) return bridge.onEvent(listener)
-  const source = new EventSource('/api/events')
+  // EventSource cannot send headers: the secret rides in the query (same origin, never in history).
+  const source = new EventSource(`/api/events?session=${encodeURIComponent(sessionSecret())}`)
   source.onmessage = (message) => listener(JSON.parse(message.data as string) as CertdeskEvent)
   return () => source.close()
 }

@@ -1,3 +1,5 @@
+// First: browser mode's sign-in must be taken in before the router reads the address.
+import './signIn'
 import ElementPlus from 'element-plus'
 import 'element-plus/dist/index.css'
 import { createPinia } from 'pinia'

@@ -242,7 +242,13 @@ describe('browser mode (certdesk serve) in Chromium', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { document: { cookie: string } }).document.cookie)).toBe('')
     const call = (path: string, init: RequestInit = {}, headers: Record<string, string> = {}) =>
       fetch(`${base.origin}${path}`, { ...init, headers: { 'Content-Type': 'application/json', ...headers } })
-    const withSession = { Cookie: `${session.name}=${session.value}` }
+    // The page keeps the session secret in its own origin's storage, and sends it with the cookie.
+    const secret = await page.evaluate((key) => (globalThis as unknown as { localStorage: { getItem(k: string): string | null } }).localStorage.getItem(key), `certdesk-session-${base.port}`)
+    expect(secret).toMatch(/^[\w-]{43}$/)
+    expect(page.url()).not.toContain(secret as string)
+    const withSession = { Cookie: `${session.name}=${session.value}`, 'X-Certdesk-Session': secret as string }
+    // The cookie alone, as a server on another port of 127.0.0.1 would receive it, opens nothing.
+    expect((await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' }, { Cookie: `${session.name}=${session.value}` })).status).toBe(401)
     expect((await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' })).status).toBe(401)
     // The token of the printed URL, left in the browser's history, opens nothing now.
     const spentToken = await call('/api/call/listDevices', { method: 'POST', body: '{"args":[]}' }, { Authorization: `Bearer ${token}` })

@@ -10,6 +10,7 @@ let dataDir: string
 let serve: ChildProcess
 let printed: URL
 let cookie: string
+let secret: string
 
 interface Answer {
   status: number
@@ -33,7 +34,8 @@ function send(path: string, options: { method?: string; headers?: Record<string,
   })
 }
 
-const signedIn = (headers: Record<string, string> = {}) => ({ cookie, ...headers })
+/** What the signed-in page sends: the session cookie and the session secret, together. */
+const signedIn = (headers: Record<string, string> = {}) => ({ cookie, 'x-certdesk-session': secret, ...headers })
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   send(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
 
@@ -48,22 +50,30 @@ beforeAll(async () => {
 })
 
 describe('certdesk serve', () => {
-  it('signs one browser in: the printed token becomes an HttpOnly SameSite=Strict cookie and is spent', async () => {
+  it('signs one browser in: the printed token becomes an HttpOnly SameSite=Strict cookie plus a session secret, and is spent', async () => {
     const token = printed.searchParams.get('token') ?? ''
     // Before any browser signs in, a script may use the token as a Bearer header.
     expect((await post('/api/call/listCertificates', { args: [] }, { authorization: `Bearer ${token}` })).status).toBe(200)
     const first = await send(`/?token=${token}`)
     expect(first.status).toBe(303)
-    expect(first.headers.location).toBe('/')
+    // The secret travels in the fragment, which the browser never sends to any server.
+    expect(first.headers.location).toMatch(/^\/signed-in#[\w-]{43}$/)
+    secret = String(first.headers.location).split('#')[1]
     const setCookie = String(first.headers['set-cookie'])
     expect(setCookie).toMatch(new RegExp(`^certdesk_session_${printed.port}=[\\w-]{43}; HttpOnly; SameSite=Strict; Path=/$`))
     cookie = setCookie.split(';')[0]
+    // The cookie alone (the browser sends it to every port of 127.0.0.1) opens nothing, nor the secret alone.
+    expect((await post('/api/call/listCertificates', { args: [] }, { cookie })).status).toBe(401)
+    expect((await post('/api/call/listCertificates', { args: [] }, { 'x-certdesk-session': secret })).status).toBe(401)
+    expect((await send('/api/events', { headers: { cookie } })).status).toBe(401)
     // The token in the browser's history opens nothing now, not even as a Bearer header.
     expect((await send(`/?token=${token}`)).status).toBe(401)
     expect((await post('/api/call/listCertificates', { args: [] }, { authorization: `Bearer ${token}` })).status).toBe(401)
-    expect((await post('/api/call/listCertificates', { args: [] }, { cookie: `${cookie.split('=')[0]}=wrong` })).status).toBe(401)
-    // The signed-in browser opening the link again just goes to the page.
-    expect((await send(`/?token=${token}`, { headers: signedIn() })).status).toBe(303)
+    expect((await post('/api/call/listCertificates', { args: [] }, { cookie: `${cookie.split('=')[0]}=wrong`, 'x-certdesk-session': secret })).status).toBe(401)
+    // The signed-in browser opening the link again just goes to the page, and only to the page;
+    // the secret is never handed out twice (a leaked cookie must not fetch it).
+    expect((await send(`/?token=${token}`, { headers: { cookie } })).headers.location).toBe('/')
+    expect((await send(`/.//evil.example?token=${token}`, { headers: { cookie } })).headers.location).toBe('/')
     const listed = await post('/api/call/listCertificates', { args: [] }, signedIn())
     expect(JSON.parse(listed.body)).toMatchObject({ ok: true, value: [{ name: '水表 证书' }] })
     expect((await post('/api/call/listCertificates', { args: [] }, signedIn({ origin: 'http://evil.example' }))).status).toBe(403)

@@ -45,7 +45,14 @@ function oneWay(data: StoreData, attempt: ConnectAttempt, readDeviceKey: DeviceK
   }
   if (attempt.username !== device.username) return refuse(`wrong username for device ${device.deviceId}`, 4)
   if (attempt.password === undefined) return refuse(`no device key given for device ${device.deviceId}`, 4)
-  if (!constantTimeEqual(attempt.password.toString('utf8'), readDeviceKey(device))) return refuse('wrong device key', 4)
+  let deviceKey: string
+  try {
+    deviceKey = readDeviceKey(device)
+  } catch {
+    // A damaged sealed key refuses this device; it must never take the broker down.
+    return refuse(`the device key of ${device.deviceId} cannot be read (the registry is damaged; run certdesk doctor)`, 5)
+  }
+  if (!constantTimeEqual(attempt.password.toString('utf8'), deviceKey)) return refuse('wrong device key', 4)
   return { accepted: true, device }
 }
 

@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { type Server, type Socket, createServer as createNetServer } from 'node:net'
+import { type Server, type Socket, createServer as createNetServer, isIPv6 } from 'node:net'
 import { type Server as TlsServer, type TLSSocket, createServer as createTlsServer } from 'node:tls'
 import { Aedes, type Client, type PublishPacket, type Subscription } from 'aedes'
 import { watchRegistry } from '../registry/watchRegistry'
@@ -84,6 +84,20 @@ interface Connection {
 /** An IPv4 client on a dual-stack listener shows as ::ffff:a.b.c.d; one address either way. */
 function plainAddress(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') ? address.slice(7) : address
+}
+
+/**
+ * What the connect rate is counted by: an IPv4 address, or an IPv6 /64 (one host usually holds
+ * a whole /64 and could otherwise step around the limit by changing addresses).
+ */
+export function rateLimitKey(address: string): string {
+  if (!isIPv6(address)) return address
+  // Expand `::` to the groups it stands for, then keep the first four (the /64).
+  const [head, tail] = address.split('%')[0].split('::')
+  const left = head ? head.split(':') : []
+  const right = tail ? tail.split(':') : []
+  const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
+  return `${groups.slice(0, 4).map((group) => group.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`
 }
 
 /** The part of aedes's persistence that keeps a persistent session's subscriptions. */
@@ -183,7 +197,6 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
     }
     if (decision.accepted) {
       connection.subject = { clientId: client.id, username: attempt.username }
-      connection.guard.connectAccepted()
       sessions.set(client, { client, attempt, since: new Date().toISOString() })
       record({ ...entry, result: 'accepted' })
       callback(null, true)
@@ -305,7 +318,7 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
     let refusal: string | undefined
     if (openSockets.size >= limits.maxConnections) {
       refusal = `connection limit: ${limits.maxConnections} connections are open (maxConnections)`
-    } else if (connectsByAddress.hit(address) > limits.connectRatePerAddress) {
+    } else if (connectsByAddress.hit(rateLimitKey(address)) > limits.connectRatePerAddress) {
       refusal = `connection rate limit: more than ${limits.connectRatePerAddress} connections from ${address} in 10 s (connectRatePerAddress)`
     }
     if (refusal !== undefined) {

@@ -14,7 +14,8 @@ export interface FrameLimits {
  * oversized body. The bytes themselves are passed on unchanged and never held back here.
  */
 export class MqttFrameGuard extends Duplex {
-  private connected = false
+  /** The first packet is the CONNECT: it gets the small limit, every later one the configured one. */
+  private firstPacket = true
   private refused = false
   private state: 'type' | 'length' | 'body' = 'type'
   /** Fixed header bytes read of the current packet: the type byte and the length bytes. */
@@ -32,11 +33,6 @@ export class MqttFrameGuard extends Duplex {
     socket.on('end', () => this.push(null))
     socket.on('error', (error) => this.destroy(error))
     socket.on('close', () => this.destroy())
-  }
-
-  /** After CONNECT is accepted, packets up to the larger limit pass. */
-  connectAccepted(): void {
-    this.connected = true
   }
 
   private pass(chunk: Buffer): void {
@@ -77,8 +73,12 @@ export class MqttFrameGuard extends Duplex {
         continue
       }
       const size = this.headerBytes + this.declaredLength
-      const limit = this.connected ? this.limits.afterConnect : Math.min(this.limits.beforeConnect, this.limits.afterConnect)
-      if (size > limit) return `packet of ${size} bytes exceeds the ${limit}-byte limit${this.connected ? '' : ' before CONNECT'}`
+      // MQTT lets a client send packets right after CONNECT without waiting for CONNACK (3.1.4):
+      // only the CONNECT itself is held to the small limit.
+      const first = this.firstPacket
+      this.firstPacket = false
+      const limit = first ? Math.min(this.limits.beforeConnect, this.limits.afterConnect) : this.limits.afterConnect
+      if (size > limit) return `packet of ${size} bytes exceeds the ${limit}-byte limit${first ? ' for a CONNECT' : ''}`
       this.bodyLeft = this.declaredLength
       this.state = this.bodyLeft > 0 ? 'body' : 'type'
     }

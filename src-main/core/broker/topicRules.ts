@@ -78,8 +78,10 @@ export interface BoundTopicRule {
 
 /**
  * Fills ${clientid} and ${username}. A value that is empty, or holds a wildcard, a level
- * separator or NUL, would widen the rule, so the rule does not apply to that device; nor does
- * one whose value would turn it into a `$` filter.
+ * separator or NUL, would widen the rule, so an allowing rule does not apply to that device; nor
+ * does one whose value would turn it into a `$` filter. A denying rule that cannot be filled in
+ * safely fails closed: it denies everything from its place on, so an odd username can never
+ * step around a deny.
  */
 export function bindTopicRules(rules: readonly TopicRule[], subject: TopicRuleSubject): BoundTopicRule[] {
   const unsafe = (value: string | undefined) => value === undefined || value === '' || /[+#/]/.test(value) || value.includes('\u0000')
@@ -92,7 +94,7 @@ export function bindTopicRules(rules: readonly TopicRule[], subject: TopicRuleSu
     })
     if (filter.startsWith('$') && /^\$\{[^}]*\}/.test(rule.topic)) applies = false
     if (applies && topicFilterProblem(filter) !== undefined) applies = false
-    return { action: rule.action, permission: rule.permission, filter: applies ? filter : undefined }
+    return { action: rule.action, permission: rule.permission, filter: applies ? filter : rule.permission === 'deny' ? '#' : undefined }
   })
 }
 

@@ -110,13 +110,14 @@ function chainBase(path: string, head: AuditHead | undefined): AuditHead {
     const length = Math.min(size, TAIL_BYTES)
     const tail = Buffer.alloc(length)
     readSync(descriptor, tail, 0, length, size - length)
-    let text = tail.toString('utf8')
-    if (size > 0 && !text.endsWith('\n')) {
-      const cut = text.lastIndexOf('\n') + 1
-      ftruncateSync(descriptor, size - length + Buffer.byteLength(text.slice(0, cut)))
-      text = text.slice(0, cut)
+    // Cut in bytes, not characters: the tail may begin in the middle of a character.
+    let whole = tail
+    if (size > 0 && tail.at(-1) !== 0x0a) {
+      const cut = tail.lastIndexOf(0x0a) + 1
+      ftruncateSync(descriptor, size - length + cut)
+      whole = tail.subarray(0, cut)
     }
-    const last = text.trimEnd().split('\n').at(-1)
+    const last = whole.toString('utf8').trimEnd().split('\n').at(-1)
     if (!last) return fromHead
     const entry = JSON.parse(last) as AuditEntry
     return typeof entry.seq === 'number' && entry.seq >= fromHead.seq && typeof entry.hash === 'string' ? { seq: entry.seq, hash: entry.hash } : fromHead

@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync, renameSync, statSync } from 'node:fs'
+import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { copyFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isCertdeskError } from '../errors'
@@ -88,15 +88,47 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
 
   // 3. The vault.
   const data = store.read()
+  const protectionName = { keyfile: 'key file', passphrase: 'passphrase', 'os-keychain': "the desktop app's OS keychain" }[data.vault.protection]
   if (data.vault.protection === 'keyfile' && !existsSync(join(dataDir, VAULT_KEY_FILE))) {
     add('vault', 'problem', `The vault key file ${VAULT_KEY_FILE} is missing: the private keys cannot be decrypted. Restore it from a backup.`)
   } else {
     try {
       await store.unlock()
-      add('vault', 'ok', `The vault opens (${data.vault.protection === 'keyfile' ? 'key file' : 'passphrase'}).`)
+      add('vault', 'ok', `The vault opens (${protectionName}).`)
     } catch (error) {
-      const status = isCertdeskError(error) && error.code === 'PASSPHRASE_REQUIRED' ? 'ok' : 'problem'
-      add('vault', status, isCertdeskError(error) ? error.message : String(error))
+      // Keys that open elsewhere (with the passphrase, or in the app) are not a fault of the folder.
+      const elsewhere = isCertdeskError(error) && (error.code === 'PASSPHRASE_REQUIRED' || error.code === 'KEYCHAIN_REQUIRED')
+      add('vault', elsewhere ? 'ok' : 'problem', elsewhere ? `The vault is protected by ${protectionName}; not opened here.` : isCertdeskError(error) ? error.message : String(error))
+    }
+  }
+  // A key file left behind when the protection moved away from it would undo that protection.
+  if (data.vault.protection !== 'keyfile' && existsSync(join(dataDir, VAULT_KEY_FILE))) {
+    // Removed only when it is provably redundant: the vault opened the other way, to the same key.
+    if (options.repair && store.isUnlocked() && (await store.keyFileHoldsVaultKey())) {
+      rmSync(join(dataDir, VAULT_KEY_FILE), { force: true })
+      add('stray key file', 'repaired', `Removed ${VAULT_KEY_FILE}: the vault is protected by ${protectionName}, and a key file beside it would open it for anyone.`)
+    } else {
+      add('stray key file', 'problem', `${VAULT_KEY_FILE} is still in the folder although the vault is protected by ${protectionName}; --repair removes it once the vault opens (give --passphrase-env).`)
+    }
+  }
+
+  // Device keys (MQTT passwords) are sealed too: each must open, or the broker refuses its device.
+  if (store.isUnlocked()) {
+    const unreadable = Object.values(data.devices).filter((device) => {
+      try {
+        store.openDeviceKey(device)
+        return false
+      } catch {
+        return true
+      }
+    })
+    if (unreadable.length === 0) add('device keys', 'ok', `All ${Object.keys(data.devices).length} device keys open.`)
+    else {
+      add(
+        'device keys',
+        'problem',
+        `The device keys of ${unreadable.map((device) => device.deviceId).join(', ')} cannot be decrypted; run "certdesk device regenerate-key" for each (their devices then need the new key).`,
+      )
     }
   }
 
@@ -121,18 +153,26 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
   }
   if (damaged === 0) add('records', 'ok', `All ${named.size} record files match the fingerprints in the index.`)
 
-  // 5. Record files the index does not name.
-  const orphans = readdirSync(join(dataDir, RECORDS_DIR), { withFileTypes: true })
-    .filter((entry) => entry.isFile() && entry.name.endsWith('.json') && !named.has(entry.name.slice(0, -5)))
-    .map((entry) => entry.name)
+  // 5. Record files the index does not name. Listed again under the lock before anything moves:
+  // a batch committing meanwhile (index first, then its files) must not look orphaned.
+  const orphansIn = (current: typeof data) => {
+    const names = new Set<string>([ROOT_CA_RECORD_ID, ...Object.keys(current.certificates)])
+    if (current.broker?.serverCertificate) names.add(current.broker.serverCertificate.recordId)
+    return readdirSync(join(dataDir, RECORDS_DIR), { withFileTypes: true })
+      .filter((entry) => entry.isFile() && entry.name.endsWith('.json') && !names.has(entry.name.slice(0, -5)))
+      .map((entry) => entry.name)
+  }
+  const orphans = orphansIn(data)
   if (orphans.length === 0) add('orphans', 'ok', 'No record file is unknown to the index.')
   else if (options.repair) {
     const aside = join(dataDir, ORPHANED_DIR)
-    await withFolderLock(dataDir, async () => {
+    const moved = await withFolderLock(dataDir, async () => {
+      const confirmed = orphansIn(store.read())
       await mkdir(aside, { recursive: true, mode: 0o700 })
-      for (const name of orphans) renameSync(join(dataDir, RECORDS_DIR, name), join(aside, name))
+      for (const name of confirmed) renameSync(join(dataDir, RECORDS_DIR, name), join(aside, name))
+      return confirmed.length
     })
-    add('orphans', 'repaired', `Moved ${orphans.length} record file(s) the index does not name to ${aside} (kept: they hold private keys).`)
+    add('orphans', 'repaired', `Moved ${moved} record file(s) the index does not name to ${aside} (kept: they hold private keys).`)
   } else {
     add('orphans', 'problem', `${orphans.length} record file(s) are not named by the index (${orphans.slice(0, 3).join(', ')}${orphans.length > 3 ? ', …' : ''}); --repair sets them aside.`)
   }

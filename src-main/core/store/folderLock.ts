@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
@@ -13,6 +14,18 @@ interface LockOwner {
   host: string
   /** The lock directory's inode when it was taken: proves the owner file describes this lock. */
   ino: number
+}
+
+/**
+ * Names this machine in files that say which process made them (staging folders, the init
+ * marker): a process is judged dead only by the machine it ran on, never by another one sharing
+ * the folder.
+ */
+export const HOST_TAG = createHash('sha256').update(hostname()).digest('hex').slice(0, 8)
+
+/** True unless `pid` is known to be gone: only a process of this machine can be known gone. */
+export function processOfThisHostIsGone(hostTag: string, pid: number): boolean {
+  return hostTag === HOST_TAG && Number.isInteger(pid) && !processIsAlive(pid)
 }
 
 export function processIsAlive(pid: number): boolean {

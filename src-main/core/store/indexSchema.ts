@@ -67,7 +67,27 @@ export const storeDataSchema = z.object({
   certificates: z.record(z.string(), certificate),
   devices: z.record(z.string(), device),
   bindings: z.array(z.object({ certificateId: z.string(), deviceRecordId: z.string(), createdAt: timestamp })),
-  broker: z.object({}).loose().optional(),
+  // Shapes only: values (ports in range, valid filters) are the broker's to judge, with sentences.
+  broker: z
+    .object({
+      settings: z
+        .object({
+          host: z.string(),
+          oneWayPort: z.number().int(),
+          mutualPort: z.number().int(),
+          extraNames: z.array(z.string()),
+          maxPacketBytes: z.number().int(),
+          maxConnections: z.number().int(),
+          connectRatePerAddress: z.number().int(),
+        })
+        .partial()
+        .optional(),
+      serverCertificate: z.object({ ...issuedFacts, recordId: z.string().min(1), names: z.array(z.string()) }).optional(),
+      topicRules: z
+        .array(z.object({ action: z.enum(['publish', 'subscribe', 'all']), topic: z.string(), permission: z.enum(['allow', 'deny']) }))
+        .optional(),
+    })
+    .optional(),
   audit: z.object({ seq: z.number().int().min(0), hash: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   testerProfiles: z.record(z.string(), z.object({ id: z.string(), name: z.string(), request: z.record(z.string(), z.unknown()), createdAt: timestamp })).optional(),
 })

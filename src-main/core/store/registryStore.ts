@@ -5,10 +5,10 @@ import { basename, join } from 'node:path'
 import Conf from 'conf'
 import { CertdeskError } from '../errors'
 import { ensurePrivateDirectory, writeFailure, writeFileAtomic } from './files'
-import { LOCK_FILE, LOCK_OWNER_FILE, processIsAlive, withFolderLock } from './folderLock'
+import { HOST_TAG, LOCK_FILE, LOCK_OWNER_FILE, processOfThisHostIsGone, withFolderLock } from './folderLock'
 import { AUDIT_FILE, appendAuditEntry, auditContext } from './audit'
 import { indexProblem } from './indexSchema'
-import { type AuditActor, type KeyProtectionKind, SCHEMA_VERSION, type StoreData, type VaultState, migrate } from './schema'
+import { type AuditActor, type KeyProtectionKind, SCHEMA_VERSION, type StoreData, type VaultRecord, type VaultState, migrate } from './schema'
 
 /** How a store is opened: what unlocks its vault, and who its changes are recorded as. */
 export type StoreOptions = VaultProtection & { actor?: AuditActor }
@@ -104,8 +104,8 @@ function keyMaterialIn(dataDir: string): string[] {
 /** True when a `ca init` started here and its process is gone: its files are leftovers, not keys in use. */
 function initInterrupted(dataDir: string): boolean {
   try {
-    const pid = Number(readFileSync(join(dataDir, INIT_MARKER), 'utf8'))
-    return Number.isInteger(pid) && !processIsAlive(pid)
+    const [hostTag, pid] = readFileSync(join(dataDir, INIT_MARKER), 'utf8').trim().split(':')
+    return processOfThisHostIsGone(hostTag, Number(pid))
   } catch {
     return false
   }
@@ -173,6 +173,9 @@ export class RegistryStore {
       throw describeFolderProblem(dataDir)
     }
     const { migratedFrom } = parseIndex(dataDir, text)
+    // An init killed after writing its index (before removing its marker) did finish: the marker
+    // must not later make a lost index look like an unfinished init.
+    rmSync(join(dataDir, INIT_MARKER), { force: true })
     const { actor, ...protection } = options
     const store = new RegistryStore(dataDir, openIndex(dataDir), protection, actor)
     if (leftoversIn(dataDir).length > 0) await withFolderLock(dataDir, async () => store.sweepLeftovers())
@@ -212,7 +215,7 @@ export class RegistryStore {
         // The log of a registry that is gone: kept aside, so the new CA's log starts its own chain.
         renameSync(join(dataDir, AUDIT_FILE), join(dataDir, `${AUDIT_FILE}.previous`))
       }
-      writeFileSync(join(dataDir, INIT_MARKER), String(process.pid), { mode: 0o600 })
+      writeFileSync(join(dataDir, INIT_MARKER), `${HOST_TAG}:${process.pid}`, { mode: 0o600 })
       const protection = { passphrase: options.passphrase, keychain: options.keychain }
       const vault = await createVault(dataDir, protection)
       const store = new RegistryStore(dataDir, openIndex(dataDir), protection, options.actor)
@@ -334,7 +337,7 @@ export class RegistryStore {
 
   /** A place to write new records before the index names them; see `RecordStaging`. */
   async stageRecords(): Promise<RecordStaging> {
-    const dir = join(this.dataDir, RECORDS_DIR, `${STAGING_PREFIX}${process.pid}-${randomBytes(4).toString('hex')}`)
+    const dir = join(this.dataDir, RECORDS_DIR, `${STAGING_PREFIX}${HOST_TAG}-${process.pid}-${randomBytes(4).toString('hex')}`)
     await ensurePrivateDirectory(dir)
     return new RecordStaging(this, dir, join(this.dataDir, RECORDS_DIR))
   }
@@ -355,6 +358,20 @@ export class RegistryStore {
   /** The unlocked vault key, for the desktop app's broker process only (it cannot reach the OS keychain). */
   async vaultKeyForBrokerProcess(): Promise<Buffer> {
     return this.key()
+  }
+
+  isUnlocked(): boolean {
+    return this.unlockedKey !== undefined
+  }
+
+  /** Whether `vault.key` holds the very key the vault opened to (so it is a redundant copy). */
+  async keyFileHoldsVaultKey(): Promise<boolean> {
+    if (this.unlockedKey === undefined) return false
+    try {
+      return Buffer.from((await readFile(join(this.dataDir, VAULT_KEY_FILE), 'utf8')).trim(), 'base64').equals(this.unlockedKey)
+    } catch {
+      return false
+    }
   }
 
   /** A device key sealed for one device record: moved to another record, it does not open. */
@@ -395,14 +412,25 @@ export class RegistryStore {
     }
     await this.mutate(sealAll)
     // Backups (the previous index, migration copies) are indexes too: no key stays readable there.
+    await this.rewriteIndexBackups((data) => {
+      if (!inTheClear(data)) return false
+      sealAll(data)
+      return true
+    })
+  }
+
+  /**
+   * Applies `change` to every index backup (`config.json.bak`, `*.schema-N.bak`) and writes back
+   * those it changed. A backup is restored as the index one day, so what must not survive in the
+   * index (a key in the clear, an old wrapping of the vault key) must not survive there either.
+   */
+  private async rewriteIndexBackups(change: (data: StoreData) => boolean): Promise<void> {
     await withFolderLock(this.dataDir, async () => {
       for (const entry of readdirSync(this.dataDir).filter((name) => name.startsWith(`${INDEX_FILE}.`) && name.endsWith('.bak'))) {
         const path = join(this.dataDir, entry)
         try {
           const data = JSON.parse(readFileSync(path, 'utf8')) as StoreData
-          if (!inTheClear(data)) continue
-          sealAll(data)
-          await writeFileAtomic(path, JSON.stringify(data, null, '\t'))
+          if (change(data)) await writeFileAtomic(path, JSON.stringify(data, null, '\t'))
         } catch {
           // A backup that is not an index is left as it is.
         }
@@ -443,15 +471,32 @@ export class RegistryStore {
       throw new CertdeskError('INVALID_INPUT', 'The passphrase is too short; use at least 8 characters.')
     }
     const key = await this.key()
-    const record = await protectVaultKey(this.dataDir, key, target)
-    await auditContext.run({ action: 'vault.protect', target: record.protection }, () =>
-      this.mutate((data) => {
-        data.vault = record
-      }),
-    )
+    const previous = this.read().vault.protection
+    const keyFile = join(this.dataDir, VAULT_KEY_FILE)
+    let record: VaultRecord | undefined
+    try {
+      record = await protectVaultKey(this.dataDir, key, target)
+      const wrapped = record
+      await auditContext.run({ action: 'vault.protect', target: wrapped.protection }, () =>
+        this.mutate((data) => {
+          data.vault = wrapped
+        }),
+      )
+    } catch (error) {
+      // The index still says the old protection: a key file written for the new one must not stay.
+      if (record?.protection === 'keyfile' && previous !== 'keyfile') rmSync(keyFile, { force: true })
+      throw error
+    }
+    const wrapped = record
+    // The backups carry the old wrapping: restored, it would reopen the vault the old way (an
+    // old passphrase), or not at all (a key file about to be deleted).
+    await this.rewriteIndexBackups((data) => {
+      data.vault = wrapped
+      return true
+    })
     this.protection = { ...this.protection, ...target }
-    if (record.protection !== 'keyfile') rmSync(join(this.dataDir, VAULT_KEY_FILE), { force: true })
-    return record.protection
+    if (wrapped.protection !== 'keyfile') rmSync(keyFile, { force: true })
+    return wrapped.protection
   }
 
   /** Fails early, before slow work, when the vault cannot be opened. */
@@ -593,6 +638,8 @@ export function expectedFingerprint(data: StoreData, recordId: string): string |
  */
 export class RecordStaging {
   private readonly written = new Set<string>()
+  /** Set when committed records could not be moved: the folder must stay until they are. */
+  private keep = false
 
   constructor(
     private readonly store: RegistryStore,
@@ -615,15 +662,25 @@ export class RecordStaging {
     this.written.delete(recordId)
   }
 
-  /** Called by `mutate` under the lock, right after the index that names these records is written. */
+  /**
+   * Called by `mutate` under the lock, right after the index that names these records is written.
+   * A file that cannot be moved stays here, where readers look too (`readRecordText`), and is
+   * moved by the next open once this process is gone; the committed change is not undone.
+   */
   moveIntoPlace(): void {
-    for (const recordId of this.written) renameSync(join(this.dir, `${recordId}.json`), join(this.recordsDir, `${recordId}.json`))
+    for (const recordId of this.written) {
+      try {
+        renameSync(join(this.dir, `${recordId}.json`), join(this.recordsDir, `${recordId}.json`))
+      } catch {
+        this.keep = true
+      }
+    }
     this.written.clear()
   }
 
   async discard(): Promise<void> {
     this.written.clear()
-    await rm(this.dir, { recursive: true, force: true })
+    if (!this.keep) await rm(this.dir, { recursive: true, force: true })
   }
 }
 
@@ -632,8 +689,8 @@ export function leftoversIn(dataDir: string): string[] {
   const found: string[] = []
   const isDeadStaging = (entry: string) => {
     if (!entry.startsWith(STAGING_PREFIX)) return false
-    const pid = Number(entry.slice(STAGING_PREFIX.length).split('-')[0])
-    return !Number.isInteger(pid) || !processIsAlive(pid)
+    const [hostTag, pid] = entry.slice(STAGING_PREFIX.length).split('-')
+    return processOfThisHostIsGone(hostTag, Number(pid))
   }
   try {
     for (const entry of readdirSync(dataDir)) {

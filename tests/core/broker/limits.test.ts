@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { type ConnectionOptions, type TLSSocket, connect as tlsConnect } from 'node:tls'
 import mqttPacket from 'mqtt-packet'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import type { RunningBroker } from '../../../src-main/core/broker/broker'
+import { type RunningBroker, rateLimitKey } from '../../../src-main/core/broker/broker'
 import { readConnectionLog } from '../../../src-main/core/broker/connectionLog'
 import { type Fleet, closedWithin, connect, helloRoundTrip, makeFleet, runBroker } from '../../helpers/fleet'
 import { PROJECT_ROOT } from '../../helpers/tools'
@@ -120,7 +120,7 @@ describe('oversized packets', () => {
     await sleep(200)
     const logged = (await readConnectionLog(memoryFleet.workspace.dataDir)).filter((entry) => entry.reason?.startsWith('packet of'))
     expect(logged).toHaveLength(16)
-    expect(logged[0]).toMatchObject({ result: 'refused', listener: 'one-way', remoteAddress: '127.0.0.1', reason: 'packet of 268435460 bytes exceeds the 65536-byte limit before CONNECT' })
+    expect(logged[0]).toMatchObject({ result: 'refused', listener: 'one-way', remoteAddress: '127.0.0.1', reason: 'packet of 268435460 bytes exceeds the 65536-byte limit for a CONNECT' })
 
     // And the broker still serves.
     const client = await connect(port, { clientId: memoryFleet.tokenDevice.deviceId, username: memoryFleet.tokenDevice.username, password: memoryFleet.tokenDevice.deviceKey, ca: memoryCa })
@@ -266,5 +266,16 @@ describe('slow clients', () => {
     const reasons = broker.log.recent().filter((entry) => Date.parse(entry.time) >= since && entry.result === 'refused').map((entry) => entry.reason)
     expect(reasons.filter((reason) => reason === 'TLS handshake failed (ERR_TLS_HANDSHAKE_TIMEOUT)')).toHaveLength(5)
     expect(reasons.filter((reason) => reason === 'no CONNECT within 0.5 s of the TLS handshake')).toHaveLength(8)
+  })
+})
+
+describe('the connect rate is counted per IPv4 address and per IPv6 /64', () => {
+  it('puts every address of one /64 under one key', () => {
+    expect(rateLimitKey('127.0.0.2')).toBe('127.0.0.2')
+    expect(rateLimitKey('2001:db8:0:1::1')).toBe('2001:db8:0:1::/64')
+    expect(rateLimitKey('2001:0db8:0000:0001:ffff:1:2:3')).toBe('2001:db8:0:1::/64')
+    expect(rateLimitKey('2001:db8::1')).toBe('2001:db8:0:0::/64')
+    expect(rateLimitKey('::1')).toBe('0:0:0:0::/64')
+    expect(rateLimitKey('fe80::1%eth0')).toBe('fe80:0:0:0::/64')
   })
 })

@@ -150,4 +150,17 @@ describe('validation', () => {
     expect(() => validateTopicRules(['a'])).toThrow(/not an object/)
     expect(() => validateTopicRules(Array.from({ length: 201 }, () => ({ action: 'all', topic: 'a', permission: 'allow' })))).toThrow(/At most 200/)
   })
+
+  it('a deny rule that cannot be filled in safely denies everything from its place on (it fails closed)', () => {
+    const rules: TopicRule[] = [
+      { action: 'all', topic: 'plant/${username}/admin/#', permission: 'deny' },
+      { action: 'all', topic: 'plant/#', permission: 'allow' },
+    ]
+    // A username with a level separator would have made the deny miss `plant/line/1/admin/reset`.
+    expect(decideTopicAccess(rules, { clientId: 'dev-0001', username: 'line/1' }, 'publish', 'plant/line/1/admin/reset')).toBe(false)
+    expect(decideTopicAccess(rules, { clientId: 'dev-0001', username: 'line/1' }, 'publish', 'plant/other')).toBe(false)
+    // A safe username is judged by the rules as written.
+    expect(decideTopicAccess(rules, { clientId: 'dev-0001', username: 'line1' }, 'publish', 'plant/line1/admin/reset')).toBe(false)
+    expect(decideTopicAccess(rules, { clientId: 'dev-0001', username: 'line1' }, 'publish', 'plant/other')).toBe(true)
+  })
 })

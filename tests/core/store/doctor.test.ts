@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { CertdeskError } from '../../../src-main/core/errors'
 import { checkDataFolder } from '../../../src-main/core/store/doctor'
-import { clearDeadLock } from '../../../src-main/core/store/folderLock'
+import { HOST_TAG, clearDeadLock } from '../../../src-main/core/store/folderLock'
 import { Workspace } from '../../../src-main/core/workspace'
 import { runCertdesk, runCertdeskJson, temporaryFolder } from '../../helpers/tools'
 
@@ -75,7 +75,7 @@ describe('a missing index never costs the keys', () => {
     const dataDir = join(await temporaryFolder('certdesk-doctor-'), 'data')
     await mkdir(join(dataDir, 'records'), { recursive: true })
     // What a killed `ca init` leaves: its marker, a vault key and the root's record, no index.
-    await writeFile(join(dataDir, '.init-in-progress'), String(deadPid()))
+    await writeFile(join(dataDir, '.init-in-progress'), `${HOST_TAG}:${deadPid()}`)
     await writeFile(join(dataDir, 'vault.key'), 'AAAA\n', { mode: 0o600 })
     await writeFile(join(dataDir, 'records', 'root-ca.json'), '{}')
     const ca = await runCertdeskJson<{ fingerprint256: string }>(['--data', dataDir, 'ca', 'init', '--key-type', 'ec-p256'])
@@ -90,8 +90,10 @@ describe('certdesk doctor', () => {
     const { dataDir, workspace, certificate } = await folderWithFleet()
     const pid = deadPid()
     // A batch killed before its commit, atomically's temporary index copy, an orphan record.
-    await mkdir(join(dataDir, 'records', `.staging-${pid}-abcd1234`))
-    await writeFile(join(dataDir, 'records', `.staging-${pid}-abcd1234`, 'crt_aaaaaaaaaa.json'), '{}')
+    await mkdir(join(dataDir, 'records', `.staging-${HOST_TAG}-${pid}-abcd1234`))
+    await writeFile(join(dataDir, 'records', `.staging-${HOST_TAG}-${pid}-abcd1234`, 'crt_aaaaaaaaaa.json'), '{}')
+    // Another machine sharing the folder: its process cannot be judged from here, so it stays.
+    await mkdir(join(dataDir, 'records', `.staging-0000ffff-${pid}-abcd1234`))
     await writeFile(join(dataDir, 'config.json.tmp-1234567890abcdef'), '{}')
     await writeFile(join(dataDir, 'records', 'crt_orphan0000.json'), await readFile(join(dataDir, 'records', `${certificate.id}.json`)))
     // A lock held by a process that was killed.
@@ -109,7 +111,8 @@ describe('certdesk doctor', () => {
     expect(status).toMatchObject({ index: 'ok', leftovers: 'repaired', lock: 'repaired', vault: 'ok', records: 'ok', orphans: 'problem', bindings: 'problem' })
     expect(before.healthy).toBe(false)
     expect(existsSync(join(dataDir, 'config.json.tmp-1234567890abcdef'))).toBe(false)
-    expect(existsSync(join(dataDir, 'records', `.staging-${pid}-abcd1234`))).toBe(false)
+    expect(existsSync(join(dataDir, 'records', `.staging-${HOST_TAG}-${pid}-abcd1234`))).toBe(false)
+    expect(existsSync(join(dataDir, 'records', `.staging-0000ffff-${pid}-abcd1234`))).toBe(true)
     expect(existsSync(join(dataDir, '.lock'))).toBe(false)
 
     const repaired = await checkDataFolder(dataDir, { repair: true })

@@ -1,7 +1,9 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { checkDataFolder } from '../../../src-main/core/store/doctor'
 import type { KeyProtector } from '../../../src-main/core/store/vault'
 import { Workspace } from '../../../src-main/core/workspace'
 import { codeOf } from '../../helpers/errors'
@@ -69,9 +71,44 @@ describe('key protection', () => {
     const refused = await runCertdesk(['--data', dataDir, 'cert', 'create', '--name', 'from the shell'])
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(/^certdesk: The keys in this data folder are protected by the desktop app's OS keychain \(test keyring\); use them in the app, or give the folder a passphrase there/)
+    // Doctor on the command line: keys that open in the app are not a fault of the folder.
+    const report = await checkDataFolder(dataDir)
+    expect(report.healthy).toBe(true)
+    expect(report.findings.find((f) => f.check === 'vault')?.message).toBe("The vault is protected by the desktop app's OS keychain; not opened here.")
     // Another machine's keychain cannot unwrap it.
     expect(await codeOf((await Workspace.open(dataDir, { keychain: machineKeychain() })).issueDeviceCertificate({ name: 'x' }))).toBe('WRONG_PASSPHRASE')
     // A wrong key handed over fails at the first decryption, never silently.
     expect(await codeOf((await Workspace.open(dataDir, { key: randomBytes(32) })).exportDeviceBundle(certificate.id))).toBe('CORRUPT_STORE')
+  })
+
+  it('the index backups follow a protection change: a restore opens with the new passphrase, never the old one', async () => {
+    const dataDir = join(await temporaryFolder(), 'data')
+    const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    const certificate = await workspace.issueDeviceCertificate({ name: 'kept' })
+    await workspace.changeKeyProtection({ passphrase: 'first passphrase' })
+    await workspace.changeKeyProtection({ passphrase: 'second passphrase' })
+    for (const backup of ['config.json.bak']) {
+      expect(JSON.parse(await readFile(join(dataDir, backup), 'utf8')).vault.protection, backup).toBe('passphrase')
+    }
+    await rm(join(dataDir, 'config.json'))
+    const restored = await checkDataFolder(dataDir, { restoreIndex: true })
+    expect(restored.findings[0]).toMatchObject({ check: 'index', status: 'repaired' })
+    expect(await codeOf((await Workspace.open(dataDir, { passphrase: 'first passphrase' })).exportDeviceBundle(certificate.id))).toBe('WRONG_PASSPHRASE')
+    expect((await (await Workspace.open(dataDir, { passphrase: 'second passphrase' })).exportDeviceBundle(certificate.id)).length).toBeGreaterThan(500)
+  })
+
+  it('a key file left beside another protection is reported, and removed only when provably redundant', async () => {
+    const dataDir = join(await temporaryFolder(), 'data')
+    const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
+    const keyFile = await readFile(join(dataDir, 'vault.key'))
+    await workspace.changeKeyProtection({ passphrase: 'a passphrase here' })
+    // As a crash between the index write and the key file's removal would leave it.
+    await writeFile(join(dataDir, 'vault.key'), keyFile, { mode: 0o600 })
+    const locked = await checkDataFolder(dataDir, { repair: true })
+    expect(locked.findings.find((f) => f.check === 'stray key file')).toMatchObject({ status: 'problem' })
+    expect(existsSync(join(dataDir, 'vault.key'))).toBe(true)
+    const unlocked = await checkDataFolder(dataDir, { repair: true, passphrase: 'a passphrase here' })
+    expect(unlocked.findings.find((f) => f.check === 'stray key file')).toMatchObject({ status: 'repaired' })
+    expect(existsSync(join(dataDir, 'vault.key'))).toBe(false)
   })
 })
