@@ -12,20 +12,12 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { KeyType } from '../src-main/core/pki/keys'
+import { forEachConcurrently } from '../src-main/core/concurrency'
 import { Workspace } from '../src-main/core/workspace'
 
 const run = promisify(execFile)
 const count = Number(process.argv[2] ?? process.env.BENCH_N ?? 200)
 const targets: Record<'ec-p256' | 'rsa2048', number> = { 'ec-p256': 10, rsa2048: 1 }
-
-/** Runs `task` for 0..n-1 with at most `width` in flight. */
-async function pool(n: number, width: number, task: (i: number) => Promise<void>): Promise<void> {
-  let next = 0
-  const worker = async () => {
-    while (next < n) await task(next++)
-  }
-  await Promise.all(Array.from({ length: width }, worker))
-}
 
 /** Batch provisioning: one call issues all N (keys on every core), then each bundle is written. */
 async function timeCoreBatch(keyType: KeyType, folder: string): Promise<number> {
@@ -49,7 +41,7 @@ async function timeCoreSingle(keyType: KeyType, folder: string): Promise<number>
   const workspace = await Workspace.initialise(join(folder, `single-${keyType}`), { keyType })
   await workspace.issueDeviceCertificate({ name: 'warm-up' })
   const start = performance.now()
-  await pool(count, availableParallelism(), async (i) => {
+  await forEachConcurrently(Array.from({ length: count }, (_, i) => i), availableParallelism(), async (i) => {
     const certificate = await workspace.issueDeviceCertificate({ name: `bench-${i}` })
     await writeFile(join(folder, `single-${keyType}-${i}.zip`), await workspace.exportDeviceBundle(certificate.id))
   })

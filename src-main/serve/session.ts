@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { constantTimeEqual } from '../core/store/vault'
+import { constantTimeEqual } from '../core/crypto'
 
 /** How long a download link lives; it is used once, right after the page asks for it. */
 const DOWNLOAD_LINK_TTL_MS = 60_000

@@ -77,5 +77,3 @@ export function onEvent(listener: (event: CertdeskEvent) => void): () => void {
   source.onmessage = (message) => listener(JSON.parse(message.data as string) as CertdeskEvent)
   return () => source.close()
 }
-
-export const transport: 'electron' | 'browser' = bridge ? 'electron' : 'browser'

@@ -1,5 +1,5 @@
 import { isReservedId } from '../registry/validation'
-import { constantTimeEqual } from '../store/vault'
+import { constantTimeEqual } from '../crypto'
 import type { DeviceRecord, StoreData } from '../store/schema'
 import type { ListenerKind } from './types'
 

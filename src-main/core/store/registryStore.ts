@@ -5,29 +5,18 @@ import { basename, join } from 'node:path'
 import Conf from 'conf'
 import { CertdeskError } from '../errors'
 import { ensurePrivateDirectory, writeFailure, writeFileAtomic } from './files'
-import { HOST_TAG, LOCK_FILE, LOCK_OWNER_FILE, processOfThisHostIsGone, withFolderLock } from './folderLock'
+import { HOST_TAG, withFolderLock } from './folderLock'
 import { AUDIT_FILE, appendAuditEntry, auditContext } from './audit'
-import { indexProblem } from './indexSchema'
-import { type AuditActor, type KeyProtectionKind, SCHEMA_VERSION, type StoreData, type VaultRecord, type VaultState, migrate } from './schema'
+import { type AuditActor, type KeyProtectionKind, SCHEMA_VERSION, type StoreData, type VaultRecord, type VaultState } from './schema'
+import { type SealedBox, VAULT_KEY_FILE, type VaultProtection, createVault, open, protectVaultKey, seal, unlockVault } from './vault'
+import { describeFolderProblem, initInterrupted, parseIndex } from './folderChecks'
+import { INDEX_BACKUP_FILE, INDEX_FILE, INIT_MARKER, RECORDS_DIR, ROOT_CA_RECORD_ID, STAGING_PREFIX } from './layout'
+import { RecordStaging, leftoversIn } from './recordStaging'
+
+export { INDEX_BACKUP_FILE, INDEX_FILE, RECORDS_DIR, ROOT_CA_RECORD_ID, RecordStaging, leftoversIn }
 
 /** How a store is opened: what unlocks its vault, and who its changes are recorded as. */
 export type StoreOptions = VaultProtection & { actor?: AuditActor }
-
-/** The root CA's record file; the store checks its fingerprint like any other. */
-export const ROOT_CA_RECORD_ID = 'root-ca'
-import { type SealedBox, VAULT_KEY_FILE, type VaultProtection, createVault, open, protectVaultKey, seal, unlockVault } from './vault'
-
-export const INDEX_FILE = 'config.json'
-/** The index as it was before the last write: what to restore if config.json is lost. */
-export const INDEX_BACKUP_FILE = 'config.json.bak'
-/** One file per certificate: its PEM and its private key, sealed under the vault key. */
-export const RECORDS_DIR = 'records'
-/** New records are written here first and moved into `records/` under the lock with the index. */
-const STAGING_PREFIX = '.staging-'
-/** Present while `ca init` runs; names its process, so a crashed init can be told from a lost index. */
-const INIT_MARKER = '.init-in-progress'
-/** What a data folder may hold besides the index. */
-const OWN_ENTRIES = new Set([INDEX_FILE, VAULT_KEY_FILE, LOCK_FILE, LOCK_OWNER_FILE, RECORDS_DIR, 'broker-log.jsonl', AUDIT_FILE, `${AUDIT_FILE}.previous`, 'orphaned'])
 
 interface RecordFile {
   certificatePem: string
@@ -55,93 +44,6 @@ class Queue {
     this.tail = result.catch(() => undefined)
     return result
   }
-}
-
-function describeFolderProblem(dataDir: string): CertdeskError {
-  let stats
-  try {
-    stats = statSync(dataDir)
-  } catch {
-    return new CertdeskError('NOT_INITIALISED', `There is no Certdesk data folder at ${dataDir} yet.`)
-  }
-  if (!stats.isDirectory()) {
-    return new CertdeskError('NOT_A_DATA_FOLDER', `${dataDir} is a file, not a Certdesk data folder.`)
-  }
-  const entries = readdirSync(dataDir)
-  const foreign = entries.filter((entry) => !OWN_ENTRIES.has(entry) && !entry.startsWith('.') && !entry.startsWith(`${INDEX_FILE}.`))
-  if (foreign.length > 0) {
-    return new CertdeskError('NOT_A_DATA_FOLDER', `${dataDir} is not a Certdesk data folder (it has no ${INDEX_FILE}).`)
-  }
-  const keys = keyMaterialIn(dataDir)
-  if (keys.length > 0 && !initInterrupted(dataDir)) {
-    const backups = entries.filter((entry) => entry.startsWith(`${INDEX_FILE}.`) && entry.endsWith('.bak')).sort()
-    const restore =
-      backups.length > 0
-        ? `restore it with "certdesk doctor --restore-index" (from ${backups.join(', ')}) or from your own backup`
-        : 'restore it from your own backup'
-    return new CertdeskError(
-      'INDEX_MISSING',
-      `The registry index ${join(dataDir, INDEX_FILE)} is missing, but the folder still holds keys (${keys.join(', ')}); ${restore}. Certdesk will not create a new root CA over them.`,
-    )
-  }
-  return new CertdeskError('NOT_INITIALISED', `The data folder ${dataDir} has no root CA yet.`)
-}
-
-/** The vault key and sealed records a folder holds: what a new `ca init` would destroy. */
-function keyMaterialIn(dataDir: string): string[] {
-  const found: string[] = []
-  if (existsSync(join(dataDir, VAULT_KEY_FILE))) found.push(VAULT_KEY_FILE)
-  let records: string[] = []
-  try {
-    records = readdirSync(join(dataDir, RECORDS_DIR)).filter((entry) => entry.endsWith('.json'))
-  } catch {
-    // No records folder.
-  }
-  if (records.length > 0) found.push(`${records.length} record file${records.length === 1 ? '' : 's'} in ${RECORDS_DIR}/`)
-  return found
-}
-
-/** True when a `ca init` started here and its process is gone: its files are leftovers, not keys in use. */
-function initInterrupted(dataDir: string): boolean {
-  try {
-    const [hostTag, pid] = readFileSync(join(dataDir, INIT_MARKER), 'utf8').trim().split(':')
-    return processOfThisHostIsGone(hostTag, Number(pid))
-  } catch {
-    return false
-  }
-}
-
-/** Checks the shape well enough that later code can trust the types. */
-function parseIndex(dataDir: string, text: string): StoreData & { migratedFrom?: number } {
-  const where = join(dataDir, INDEX_FILE)
-  let raw: unknown
-  try {
-    raw = JSON.parse(text)
-  } catch {
-    throw new CertdeskError('CORRUPT_STORE', `${where} is damaged (it is not valid JSON); restore it from a backup.`)
-  }
-  const looksLikeIndex =
-    typeof raw === 'object' &&
-    raw !== null &&
-    typeof (raw as { vault?: { protection?: unknown } }).vault?.protection === 'string' &&
-    typeof (raw as { certificates?: unknown }).certificates === 'object'
-  if (!looksLikeIndex) {
-    throw new CertdeskError('CORRUPT_STORE', `${where} is not a Certdesk registry, or it is damaged.`)
-  }
-  const record = raw as Record<string, unknown>
-  const version = record.schemaVersion
-  if (typeof version === 'number' && version > SCHEMA_VERSION) {
-    throw new CertdeskError(
-      'NEWER_STORE',
-      `${where} was written by a newer Certdesk (schema ${version}; this one reads up to ${SCHEMA_VERSION}); upgrade Certdesk.`,
-    )
-  }
-  const { data, migrated } = migrate(record)
-  const problem = indexProblem(data)
-  if (problem !== undefined) {
-    throw new CertdeskError('CORRUPT_STORE', `${where} is damaged (${problem}); restore it from a backup or run "certdesk doctor".`)
-  }
-  return migrated ? { ...data, migratedFrom: typeof version === 'number' ? version : 1 } : data
 }
 
 /**
@@ -609,9 +511,6 @@ export class RegistryStore {
     }
   }
 
-  async readPrivateKey(recordId: string): Promise<string> {
-    return (await this.readRecordMaterial(recordId)).privateKeyPem
-  }
 
   /** Removes a record's file; used after the index no longer names it. */
   async removeRecordFiles(recordId: string): Promise<void> {
@@ -629,81 +528,5 @@ export function expectedFingerprint(data: StoreData, recordId: string): string |
   const server = data.broker?.serverCertificate
   if (server?.recordId === recordId) return server.fingerprint256
   return Object.hasOwn(data.certificates, recordId) ? data.certificates[recordId].fingerprint256 : undefined
-}
-
-/**
- * New record files (a batch of certificates, a broker identity) written in a folder of their own
- * until the index names them. A crash before that leaves only this folder, which the next open
- * removes once its process is gone; the records folder never holds keys the index does not know.
- */
-export class RecordStaging {
-  private readonly written = new Set<string>()
-  /** Set when committed records could not be moved: the folder must stay until they are. */
-  private keep = false
-
-  constructor(
-    private readonly store: RegistryStore,
-    readonly dir: string,
-    private readonly recordsDir: string,
-  ) {}
-
-  async write(recordId: string, material: { certificatePem: string; privateKeyPem: string | null }): Promise<void> {
-    try {
-      await this.store.writeRecordMaterial(recordId, material, this.dir)
-    } catch (error) {
-      // Name the folder the operator knows, not the staging folder.
-      throw error instanceof CertdeskError && error.code === 'IO' ? writeFailure(error.cause, join(this.recordsDir, `${recordId}.json`)) : error
-    }
-    this.written.add(recordId)
-  }
-
-  /** Leaves a record out of the commit (a change that decided not to name it); `discard` removes it. */
-  forget(recordId: string): void {
-    this.written.delete(recordId)
-  }
-
-  /**
-   * Called by `mutate` under the lock, right after the index that names these records is written.
-   * A file that cannot be moved stays here, where readers look too (`readRecordText`), and is
-   * moved by the next open once this process is gone; the committed change is not undone.
-   */
-  moveIntoPlace(): void {
-    for (const recordId of this.written) {
-      try {
-        renameSync(join(this.dir, `${recordId}.json`), join(this.recordsDir, `${recordId}.json`))
-      } catch {
-        this.keep = true
-      }
-    }
-    this.written.clear()
-  }
-
-  async discard(): Promise<void> {
-    this.written.clear()
-    if (!this.keep) await rm(this.dir, { recursive: true, force: true })
-  }
-}
-
-/** Temporary files and staging folders that a killed process left behind. */
-export function leftoversIn(dataDir: string): string[] {
-  const found: string[] = []
-  const isDeadStaging = (entry: string) => {
-    if (!entry.startsWith(STAGING_PREFIX)) return false
-    const [hostTag, pid] = entry.slice(STAGING_PREFIX.length).split('-')
-    return processOfThisHostIsGone(hostTag, Number(pid))
-  }
-  try {
-    for (const entry of readdirSync(dataDir)) {
-      // atomically's (conf's) temporary index copies, and an interrupted init's vault key. (The
-      // connection log's temporary file is not written under the lock, so it is not swept.)
-      if (entry.startsWith(`${INDEX_FILE}.tmp-`) || /^\.vault\.key\.[0-9a-f]{12}\.tmp$/.test(entry)) found.push(join(dataDir, entry))
-    }
-    for (const entry of readdirSync(join(dataDir, RECORDS_DIR))) {
-      if (isDeadStaging(entry) || /^\..+\.[0-9a-f]{12}\.tmp$/.test(entry)) found.push(join(dataDir, RECORDS_DIR, entry))
-    }
-  } catch {
-    // A folder that is not there has nothing left over.
-  }
-  return found
 }
 

@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback, timingSafeEqual } from 'node:crypto'
+import { createCipheriv, createDecipheriv, randomBytes, scrypt as scryptCallback } from 'node:crypto'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -160,15 +160,4 @@ export async function unlockVault(dataDir: string, record: VaultRecord, protecti
   const key = Buffer.from(text.trim(), 'base64')
   if (key.length !== 32) throw new CertdeskError('CORRUPT_STORE', `The vault key file ${path} is damaged.`)
   return key
-}
-
-export function constantTimeEqual(a: string, b: string): boolean {
-  const left = Buffer.from(a, 'utf8')
-  const right = Buffer.from(b, 'utf8')
-  // Compare equal-length buffers so the time taken does not reveal where they differ.
-  if (left.length !== right.length) {
-    timingSafeEqual(left, left)
-    return false
-  }
-  return timingSafeEqual(left, right)
 }

@@ -1,0 +1,152 @@
+import { readFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { CertdeskError, invalidInput } from '../../core/errors'
+import { type ListenerState, startBroker } from '../../core/broker/broker'
+import { readConnectionLog } from '../../core/broker/connectionLog'
+import { validatePort } from '../../core/broker/settings'
+import type { TopicRule } from '../../core/broker/topicRules'
+import { type CliContext, parseCount, parsePort, untilStopped, writeExport } from '../context'
+import { connectionLogTable, topicRulesTable } from '../output'
+
+/** `certdesk broker`: run the embedded broker, its saved settings, topic rules, connection log and TLS identity. */
+export function registerBrokerCommands(program: Command, context: CliContext): void {
+  const { io, open, print, printExport } = context
+  const broker = program.command('broker').description('the embedded MQTT broker: one-way TLS (8883) and mutual TLS (8884)')
+  broker.command('run', { isDefault: true })
+    .description('run the broker in the foreground until SIGINT or SIGTERM (the default)')
+    .option('--host <host>', 'address to listen on (default: saved setting, 127.0.0.1)')
+    .option('--one-way-port <n>', 'one-way TLS port, username + device key (default: saved, 8883)')
+    .option('--mutual-port <n>', 'mutual TLS port, client certificate (default: saved, 8884)')
+    .option('--server-name <names...>', 'more names for the server certificate (default: saved)')
+    .action(async (options: { host?: string; oneWayPort?: string; mutualPort?: string; serverName?: string[] }, command: Command) => {
+      const workspace = await open(command)
+      const saved = workspace.brokerSettings()
+      const running = await startBroker(workspace, {
+        host: options.host ?? saved.host,
+        oneWayPort: options.oneWayPort === undefined ? saved.oneWayPort : parsePort(options.oneWayPort),
+        mutualPort: options.mutualPort === undefined ? saved.mutualPort : parsePort(options.mutualPort),
+        extraNames: options.serverName ?? saved.extraNames,
+        maxPacketBytes: saved.maxPacketBytes,
+        maxConnections: saved.maxConnections,
+        connectRatePerAddress: saved.connectRatePerAddress,
+      })
+      for (const listener of [running.oneWay, running.mutual]) {
+        if (listener.error) io.stderr(`certdesk: ${listener.error}.\n`)
+      }
+      if (!running.oneWay.listening && !running.mutual.listening) {
+        await running.close()
+        throw new CertdeskError('IO', 'Neither listener could start, so the broker is not running.')
+      }
+      const where = (listener: ListenerState, label: string) =>
+        listener.listening ? `${label} on ${running.host}:${listener.port}` : `${label} not running`
+      print(
+        command,
+        {
+          host: running.host,
+          oneWay: running.oneWay,
+          mutual: running.mutual,
+          serverCertificate: running.serverCertificate,
+        },
+        `Certdesk broker: ${where(running.oneWay, 'one-way TLS')}, ${where(running.mutual, 'mutual TLS')}; SIGINT or SIGTERM stops it.`,
+      )
+      await untilStopped()
+      await running.close()
+    })
+  broker.command('settings')
+    .description('show or change the saved broker settings (used by the desktop app, and as defaults here)')
+    .option('--host <host>', 'address to listen on')
+    .option('--one-way-port <n>', 'one-way TLS port')
+    .option('--mutual-port <n>', 'mutual TLS port')
+    .option('--server-name <names...>', 'more names for the server certificate')
+    .option('--max-packet-bytes <n>', 'largest MQTT packet a connected device may send (default 262144)')
+    .option('--max-connections <n>', 'open connections over both listeners (default 1000)')
+    .option('--connect-rate <n>', 'connections one address may open per 10 s (default 200)')
+    .action(async (options: { host?: string; oneWayPort?: string; mutualPort?: string; serverName?: string[]; maxPacketBytes?: string; maxConnections?: string; connectRate?: string }, command: Command) => {
+      const workspace = await open(command)
+      const changes = {
+        ...(options.host === undefined ? {} : { host: options.host }),
+        ...(options.oneWayPort === undefined ? {} : { oneWayPort: validatePort(parsePort(options.oneWayPort), 'one-way') }),
+        ...(options.mutualPort === undefined ? {} : { mutualPort: validatePort(parsePort(options.mutualPort), 'mutual') }),
+        ...(options.serverName === undefined ? {} : { extraNames: options.serverName }),
+        ...(options.maxPacketBytes === undefined ? {} : { maxPacketBytes: parseCount(options.maxPacketBytes, 'bytes') }),
+        ...(options.maxConnections === undefined ? {} : { maxConnections: parseCount(options.maxConnections, 'connections') }),
+        ...(options.connectRate === undefined ? {} : { connectRatePerAddress: parseCount(options.connectRate, 'connections') }),
+      }
+      const settings = Object.keys(changes).length === 0 ? workspace.brokerSettings() : await workspace.updateBrokerSettings(changes)
+      print(
+        command,
+        settings,
+        [
+          `Host: ${settings.host}`,
+          `One-way TLS port: ${settings.oneWayPort}`,
+          `Mutual TLS port: ${settings.mutualPort}`,
+          `Extra server names: ${settings.extraNames.join(', ') || '(none)'}`,
+          `Maximum packet size: ${settings.maxPacketBytes} bytes (64 KiB for the CONNECT itself)`,
+          `Maximum connections: ${settings.maxConnections}`,
+          `Connections per address: ${settings.connectRatePerAddress} per 10 s`,
+        ].join('\n'),
+      )
+    })
+  const acl = broker.command('acl').description('the topic rules: who may publish and subscribe where (first match wins, no match denies)')
+  const showRules = async (command: Command) => {
+    const workspace = await open(command)
+    const rules = workspace.topicRules()
+    const isDefault = workspace.snapshot().broker?.topicRules === undefined
+    print(
+      command,
+      rules,
+      `${topicRulesTable(rules)}\nAnything no rule matches is denied.${isDefault ? ' These are the default rules.' : ''} Change them with: certdesk broker acl set --file rules.json (start from: certdesk broker acl --json > rules.json)`,
+    )
+  }
+  acl.command('show', { isDefault: true })
+    .description('show the rules in order (the default)')
+    .action(async (_options: unknown, command: Command) => showRules(command))
+  acl.command('set')
+    .description('replace the rules with a JSON array of {action, topic, permission}; a running broker applies them within a second')
+    .requiredOption('--file <file>', 'JSON file holding the rules')
+    .action(async (options: { file: string }, command: Command) => {
+      let text: string
+      try {
+        text = await readFile(resolve(options.file), 'utf8')
+      } catch {
+        throw invalidInput(`Cannot read ${options.file}.`)
+      }
+      let rules: unknown
+      try {
+        rules = JSON.parse(text)
+      } catch (error) {
+        throw invalidInput(`${options.file} is not valid JSON (${(error as Error).message}).`)
+      }
+      // The core checks every rule; nothing is saved unless all are valid.
+      await (await open(command)).updateTopicRules(rules as TopicRule[])
+      await showRules(command)
+    })
+  acl.command('reset')
+    .description('go back to the default rules')
+    .action(async (_options: unknown, command: Command) => {
+      await (await open(command)).resetTopicRules()
+      await showRules(command)
+    })
+  broker.command('log')
+    .description('the connection log: every attempt, accepted or refused, with the reason')
+    .action(async (_options: unknown, command: Command) => {
+      const workspace = await open(command)
+      const entries = await readConnectionLog(workspace.dataDir)
+      print(command, entries, connectionLogTable(entries))
+    })
+  broker.command('export')
+    .description('write the broker\'s TLS identity: broker_certs/server.crt, server.key, root_ca.crt')
+    .requiredOption('--out <file>', 'zip file to write')
+    .option('--server-name <names...>', 'more names for the server certificate')
+    .option('--force', 'replace the file if it exists')
+    .action(async (options: { out: string; serverName?: string[]; force?: boolean }, command: Command) => {
+      const workspace = await open(command)
+      let path = ''
+      await workspace.exportBrokerBundle(options.serverName ?? [], async (zip) => {
+        path = await writeExport(io, options.out, zip, 0o600, Boolean(options.force))
+        return true
+      })
+      printExport(command, path, { path, serverCertificate: workspace.snapshot().broker?.serverCertificate }, `Wrote ${path}; it holds the broker's private key, keep it safe.`)
+    })
+}

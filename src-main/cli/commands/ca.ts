@@ -1,0 +1,53 @@
+import type { Command } from 'commander'
+import { DEFAULT_KEY_TYPE, parseKeyType } from '../../core/pki/keys'
+import { DEFAULT_ROOT_CA_COMMON_NAME, DEFAULT_ROOT_CA_DAYS } from '../../core/registry/rootCa'
+import { Workspace } from '../../core/workspace'
+import { type CliContext, keyTypeOption, parseDays, passphraseFrom, UsageError, writeExport } from '../context'
+import { describeRootCa } from '../output'
+
+/** `certdesk ca`: create the folder and its root CA, show it, change how the keys are protected, export it. */
+export function registerCaCommands(program: Command, context: CliContext): void {
+  const { io, globals, dataDir, open, print, printExport } = context
+  const ca = program.command('ca').description('the root CA of this data folder')
+  ca.command('init')
+    .description('create the data folder and its root CA (once per folder)')
+    .addOption(keyTypeOption().default(DEFAULT_KEY_TYPE))
+    .option('--common-name <cn>', 'subject common name', DEFAULT_ROOT_CA_COMMON_NAME)
+    .option('--days <n>', 'validity in days', String(DEFAULT_ROOT_CA_DAYS))
+    .action(async (options: { keyType: string; commonName: string; days: string }, command: Command) => {
+      const workspace = await Workspace.initialise(dataDir(command), {
+        keyType: parseKeyType(options.keyType),
+        commonName: options.commonName,
+        days: parseDays(options.days),
+        passphrase: passphraseFrom(globals(command), io.env),
+        actor: 'cli',
+      })
+      const view = workspace.rootCa()
+      print(command, view, `Created the root CA in ${view.dataDir}.\n${describeRootCa(view)}`)
+    })
+  ca.command('show')
+    .description('show the root CA and how its key is protected')
+    .action(async (_options: unknown, command: Command) => {
+      const view = (await open(command)).rootCa()
+      print(command, view, describeRootCa(view))
+    })
+  ca.command('protect')
+    .description('change how the keys are protected: a new passphrase, or a key file (the keys themselves stay)')
+    .option('--new-passphrase-env <var>', 'environment variable holding the new passphrase (at least 8 characters)')
+    .option('--key-file', 'keep the vault key in vault.key, readable by its owner only (no passphrase)')
+    .action(async (options: { newPassphraseEnv?: string; keyFile?: boolean }, command: Command) => {
+      if (Boolean(options.newPassphraseEnv) === Boolean(options.keyFile)) throw new UsageError('Give --new-passphrase-env VAR or --key-file.')
+      const passphrase = options.newPassphraseEnv === undefined ? undefined : passphraseFrom({ passphraseEnv: options.newPassphraseEnv }, io.env)
+      const state = await (await open(command)).changeKeyProtection(passphrase === undefined ? {} : { passphrase })
+      print(command, state, `The keys are now protected by ${state.protection === 'passphrase' ? 'the new passphrase' : 'the key file vault.key'}.`)
+    })
+  ca.command('export')
+    .description('write the root certificate (PEM), e.g. root_ca.crt')
+    .requiredOption('--out <file>', 'file to write')
+    .option('--force', 'replace the file if it exists')
+    .action(async (options: { out: string; force?: boolean }, command: Command) => {
+      const workspace = await open(command)
+      const path = await writeExport(io, options.out, await workspace.rootCertificatePem(), 0o644, Boolean(options.force))
+      printExport(command, path, { path, fingerprint256: workspace.rootCa().fingerprint256 }, `Wrote ${path}.`)
+    })
+}

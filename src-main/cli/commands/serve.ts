@@ -1,0 +1,25 @@
+import type { Command } from 'commander'
+import { startBrowserMode } from '../../serve/browserMode'
+import { type CliContext, parsePort, untilStopped } from '../context'
+
+/** `certdesk serve`: browser mode, until SIGINT or SIGTERM. */
+export function registerServeCommand(program: Command, context: CliContext): void {
+  const { io, open, print } = context
+  program.command('serve')
+    .description('browser mode: the screens and the API on http://127.0.0.1, plus the embedded broker')
+    .option('--port <n>', 'HTTP port (default: any free port)', '0')
+    .option('--no-broker', 'do not start the embedded broker')
+    .action(async (options: { port: string; broker: boolean }, command: Command) => {
+      // Changes made in the page are the browser's, in the audit log.
+      const workspace = await open(command, 'browser')
+      const mode = await startBrowserMode(workspace, { port: parsePort(options.port), broker: options.broker })
+      if (mode.broker.error && options.broker) io.stderr(`certdesk: ${mode.broker.error}\n`)
+      print(
+        command,
+        { url: mode.server.url, port: mode.server.port, broker: mode.broker },
+        `Certdesk is open at ${mode.server.url}\n(the token in the address is the key to this session; SIGINT or SIGTERM stops it)`,
+      )
+      await untilStopped()
+      await mode.close()
+    })
+}
