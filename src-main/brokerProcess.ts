@@ -6,8 +6,9 @@
 import { isCertdeskError } from './core/errors'
 import { type RunningBroker, startBroker } from './core/broker/broker'
 import { Workspace } from './core/workspace'
-import type { ConnectionLogEntry } from './core/broker/types'
-import type { BrokerStatus } from './contract/types'
+import { stoppedBrokerStatus } from './core/broker/endpoints'
+import type { BrokerStatus, ConnectionLogEntry } from './core/broker/types'
+import { DEFAULT_BROKER_SETTINGS } from './core/broker/settings'
 
 /** `vaultKey`: the unlocked vault key (base64) from the main process, which opened the vault. */
 type ParentMessage = { type: 'start'; dataDir: string; vaultKey: string } | { type: 'stop' }
@@ -15,7 +16,8 @@ type ParentMessage = { type: 'start'; dataDir: string; vaultKey: string } | { ty
 /** What this process tells the main process. */
 export type BrokerProcessMessage =
   | { type: 'log'; entry: ConnectionLogEntry }
-  | ({ type: 'state' } & Omit<BrokerStatus, 'sessions'> & { code?: string })
+  /** The broker's own status, sent when it starts or stops and whenever sessions come and go. */
+  | { type: 'status'; status: BrokerStatus }
 
 let running: RunningBroker | undefined
 
@@ -23,25 +25,21 @@ function post(message: BrokerProcessMessage): void {
   process.parentPort.postMessage(message)
 }
 
+let settings = DEFAULT_BROKER_SETTINGS
+
 async function start(dataDir: string, vaultKey: Buffer): Promise<void> {
   try {
     const workspace = await Workspace.open(dataDir, { key: vaultKey, actor: 'app' })
-    const settings = workspace.brokerSettings()
-    running = await startBroker(workspace, settings)
-    running.log.subscribe((entry) => post({ type: 'log', entry }))
-    post({
-      type: 'state',
-      state: 'running',
-      host: running.host,
-      oneWay: running.oneWay,
-      mutual: running.mutual,
-      serverCertificate: running.serverCertificate,
-    })
+    settings = workspace.brokerSettings()
+    const broker = await startBroker(workspace, settings)
+    running = broker
+    broker.log.subscribe((entry) => post({ type: 'log', entry }))
+    broker.onSessionsChange(() => post({ type: 'status', status: broker.status() }))
+    post({ type: 'status', status: broker.status() })
   } catch (error) {
     // The window shows this sentence; a locked vault or a missing CA is the usual cause.
     const message = isCertdeskError(error) ? error.message : `The broker could not start: ${String(error)}`
-    const code = isCertdeskError(error) ? error.code : 'UNEXPECTED'
-    post({ type: 'state', state: 'stopped', error: message, code })
+    post({ type: 'status', status: stoppedBrokerStatus(message, settings) })
   }
 }
 
@@ -51,7 +49,7 @@ process.parentPort.on('message', (event: { data: ParentMessage }) => {
   if (message.type === 'stop') {
     void (running?.close() ?? Promise.resolve()).then(() => {
       running = undefined
-      post({ type: 'state', state: 'stopped' })
+      post({ type: 'status', status: stoppedBrokerStatus('The broker has stopped.', settings) })
       process.exit(0)
     })
   }

@@ -3,6 +3,8 @@ import { BrowserWindow, type UtilityProcess, app, dialog, ipcMain, protocol, saf
 import ElectronStore from 'electron-store'
 import { isCertdeskError } from './core/errors'
 import { readConnectionLog } from './core/broker/connectionLog'
+import { stoppedBrokerStatus } from './core/broker/endpoints'
+import { DEFAULT_BROKER_SETTINGS } from './core/broker/settings'
 import { writeExportFile } from './core/store/files'
 import type { KeyProtector } from './core/store/vault'
 import { watchRegistry } from './core/registry/watchRegistry'
@@ -41,7 +43,7 @@ const isAppPage = appPageMatcher(devServerUrl)
 let mainWindow: BrowserWindow | null = null
 let broker: UtilityProcess | null = null
 let closeApi: (() => Promise<void>) | undefined
-let brokerStatus: BrokerStatus = { state: 'stopped', error: 'The broker is starting.', sessions: [] }
+let brokerStatus: BrokerStatus = stoppedBrokerStatus('The broker is starting.', DEFAULT_BROKER_SETTINGS)
 
 /** Window size and other preferences: electron-store's own file, apart from the registry. */
 const preferences = new ElectronStore<{ bounds?: { width: number; height: number } }>({ name: 'preferences' })
@@ -60,9 +62,8 @@ function startBrokerProcess(dataDir: string, vaultKey: Buffer): void {
   broker = utilityProcess.fork(join(import.meta.dirname, 'brokerProcess.js'), [], { serviceName: 'Certdesk broker' })
   broker.on('message', (message: BrokerProcessMessage) => {
     if (message.type === 'log') send({ type: 'connection', entry: message.entry })
-    if (message.type === 'state') {
-      const { type: _type, ...status } = message
-      brokerStatus = { ...status, sessions: [] }
+    if (message.type === 'status') {
+      brokerStatus = message.status
       send({ type: 'broker', status: brokerStatus })
     }
   })
@@ -142,7 +143,7 @@ void app.whenReady().then(async () => {
   // A key file or the OS keychain opens now; a passphrase waits for the unlock screen.
   if ((await workspace.vaultState()).unlocked) startBrokerProcess(dataDir, await workspace.vaultKeyForBrokerProcess())
   else {
-    brokerStatus = { state: 'stopped', error: 'The broker starts when the keys are unlocked.', sessions: [] }
+    brokerStatus = stoppedBrokerStatus('The broker starts when the keys are unlocked.', workspace.brokerSettings())
   }
   // Changes made by the CLI reach the screens as they happen.
   watchRegistry(() => workspace.snapshot(), 500, () => send({ type: 'registry' }))

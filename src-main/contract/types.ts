@@ -1,11 +1,12 @@
 // The one contract between the renderer and the main side. Types and plain values only (no
 // Node imports): the renderer imports this file, and nothing else from src-main.
-import type { ConnectionLogEntry, ListenerState, SessionInfo } from '../core/broker/types'
+import type { BrokerStatus, ConnectionLogEntry, ListenerState, SessionInfo } from '../core/broker/types'
 import type { KeyType } from '../core/pki/keyTypes'
 import type { CertificateView, DeviceView, DeviceWithKey, RootCaView } from '../core/registry/views'
-import type { AuditEntry, AuditVerification, VaultState, AuthType, BrokerServerCertificateRecord, BrokerSettings, TesterProfileRecord, TopicRule } from '../core/store/schema'
+import type { AuditEntry, AuditVerification, VaultState, AuthType, BrokerSettings, TesterProfileRecord, TopicRule } from '../core/store/schema'
 import type { Diagnosis, PayloadEncoding, QuickTestResult, TesterEvent, TesterMessage } from '../core/tester/types'
 
+export type { BrokerStatus, ClientEndpoints } from '../core/broker/types'
 export type { AuditEntry, AuditVerification, VaultState, AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, DeviceWithKey, Diagnosis, KeyType, ListenerState, PayloadEncoding, QuickTestResult, RootCaView, SessionInfo, TesterEvent, TesterMessage, TopicRule }
 export { KEY_TYPES } from '../core/pki/keyTypes'
 
@@ -31,17 +32,6 @@ export interface DeviceInput {
 export interface DeviceChanges {
   name?: string
   authType?: AuthType
-}
-
-export interface BrokerStatus {
-  state: 'running' | 'stopped'
-  /** Why it is not running, in one sentence. */
-  error?: string
-  host?: string
-  oneWay?: ListenerState
-  mutual?: ListenerState
-  serverCertificate?: BrokerServerCertificateRecord
-  sessions: SessionInfo[]
 }
 
 /** The broker's topic rules in order (first match wins, no match denies); `isDefault` when none are saved. */

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { CertdeskError, isCertdeskError } from '../core/errors'
 import { type RunningBroker, startBroker } from '../core/broker/broker'
 import { readConnectionLog } from '../core/broker/connectionLog'
+import { stoppedBrokerStatus } from '../core/broker/endpoints'
 import { watchRegistry } from '../core/registry/watchRegistry'
 import type { Workspace } from '../core/workspace'
 import { createDispatcher, implementApi } from '../contract/dispatch'
@@ -48,16 +49,7 @@ export async function startBrowserMode(
   if (options.broker !== false && vaultOpen) await startEmbeddedBroker()
   else if (options.broker !== false) brokerError = 'The broker starts when the keys are unlocked.'
   const brokerStatus = (): BrokerStatus =>
-    broker
-      ? {
-          state: 'running',
-          host: broker.host,
-          oneWay: broker.oneWay,
-          mutual: broker.mutual,
-          serverCertificate: broker.serverCertificate,
-          sessions: broker.sessions(),
-        }
-      : { state: 'stopped', error: brokerError ?? 'The broker is not running in this window.', sessions: [] }
+    broker ? broker.status() : stoppedBrokerStatus(brokerError ?? 'The broker is not running in this window.', workspace.brokerSettings())
 
   const api = implementApi(workspace, {
     saveFile: async () => {

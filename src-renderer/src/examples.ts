@@ -1,10 +1,7 @@
-import type { DeviceView } from '../../src-main/contract/types'
+import type { ClientEndpoints, DeviceView } from '../../src-main/contract/types'
 
-export interface Endpoint {
-  host: string
-  oneWayPort: number
-  mutualPort: number
-}
+/** Where the examples connect: the broker status's client endpoints. */
+export type Endpoint = ClientEndpoints
 
 export interface Example {
   id: string

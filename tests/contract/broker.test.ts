@@ -6,6 +6,7 @@ import { createDispatcher, implementApi } from '../../src-main/contract/dispatch
 import type { BrokerSettings, Envelope, TopicRule, TopicRuleSet } from '../../src-main/contract/types'
 import { Workspace } from '../../src-main/core/workspace'
 import { temporaryFolder } from '../helpers/tools'
+import { headlessFrontDoor } from '../helpers/frontDoor'
 
 let workspace: Workspace
 let dispatch: ReturnType<typeof createDispatcher>
@@ -13,12 +14,7 @@ let dispatch: ReturnType<typeof createDispatcher>
 beforeAll(async () => {
   workspace = await Workspace.initialise(join(await temporaryFolder('certdesk-contract-broker-'), 'data'), { keyType: 'ec-p256' })
   dispatch = createDispatcher(
-    implementApi(workspace, {
-      saveFile: async () => ({ saved: false }),
-      brokerStatus: () => ({ state: 'stopped', sessions: [] }),
-      connectionLog: async () => [],
-      emit: () => undefined,
-    }),
+    implementApi(workspace, headlessFrontDoor()),
   )
 })
 

@@ -5,18 +5,14 @@ import { createDispatcher, implementApi } from '../../src-main/contract/dispatch
 import type { Envelope } from '../../src-main/contract/types'
 import { type Fleet, makeFleet, runBroker } from '../helpers/fleet'
 import { openssl } from '../helpers/tools'
+import { headlessFrontDoor } from '../helpers/frontDoor'
 
 let fleet: Fleet
 let dispatch: ReturnType<typeof createDispatcher>
 
 beforeAll(async () => {
   fleet = await makeFleet()
-  const api = implementApi(fleet.workspace, {
-    saveFile: async () => ({ saved: false }),
-    brokerStatus: () => ({ state: 'stopped', sessions: [] }),
-    connectionLog: async () => [],
-    emit: () => undefined,
-  })
+  const api = implementApi(fleet.workspace, headlessFrontDoor())
   dispatch = createDispatcher(api)
 })
 

@@ -6,6 +6,7 @@ import { type InvokeEventLike, registerIpcHandlers, trustedSender } from '../../
 import { APP_ENTRY_URL, rendererDevServerUrl } from '../../src-main/electron/windowSecurity'
 import { Workspace } from '../../src-main/core/workspace'
 import { temporaryFolder } from '../helpers/tools'
+import { headlessFrontDoor } from '../helpers/frontDoor'
 
 type Handler = (event: InvokeEventLike, ...args: unknown[]) => Promise<Envelope>
 
@@ -20,12 +21,7 @@ let reached: string[]
 
 beforeAll(async () => {
   workspace = await Workspace.initialise(join(await temporaryFolder(), 'data'), { keyType: 'ec-p256' })
-  const real = implementApi(workspace, {
-    saveFile: async () => ({ saved: false }),
-    brokerStatus: () => ({ state: 'stopped', sessions: [] }),
-    connectionLog: async () => [],
-    emit: () => undefined,
-  })
+  const real = implementApi(workspace, headlessFrontDoor())
   reached = []
   const recording = Object.fromEntries(
     Object.entries(real).map(([name, run]) => [name, (...args: unknown[]) => (reached.push(name), (run as (...a: unknown[]) => unknown)(...args))]),

@@ -10,7 +10,8 @@ import { ConnectionLog } from './connectionLog'
 import { MqttFrameGuard } from './frameGuard'
 import { type BoundTopicRule, type TopicAccess, type TopicRuleSubject, bindTopicRules, topicAllowed, topicRulesIn } from './topicRules'
 import { WindowedCounter } from './windowedCounter'
-import type { ConnectionLogEntry, ListenerKind, ListenerState, SessionInfo } from './types'
+import type { BrokerStatus, ConnectionLogEntry, ListenerKind, ListenerState, SessionInfo } from './types'
+import { clientEndpoints } from './endpoints'
 
 export type { ListenerState, SessionInfo }
 import type { ServerCertificateMaterial } from './serverCertificate'
@@ -61,6 +62,10 @@ export interface RunningBroker {
   serverCertificate: BrokerServerCertificateRecord
   log: ConnectionLog
   sessions(): SessionInfo[]
+  /** Everything a front door shows: listeners, sessions, server certificate, client endpoints. */
+  status(): BrokerStatus
+  /** Called when sessions come and go (the desktop app's broker process forwards it). */
+  onSessionsChange(listener: () => void): () => void
   close(): Promise<void>
 }
 
@@ -155,6 +160,8 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
   }
   const connections = new WeakMap<object, Connection>()
   const sessions = new Map<Client, Session>()
+  const sessionListeners = new Set<() => void>()
+  const sessionsChanged = () => sessionListeners.forEach((listener) => listener())
   // Rules damaged by a hand edit of the index deny everything rather than stop the broker.
   const rulesIn = (data: StoreData): readonly TopicRule[] => {
     try {
@@ -198,6 +205,7 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
     if (decision.accepted) {
       connection.subject = { clientId: client.id, username: attempt.username }
       sessions.set(client, { client, attempt, since: new Date().toISOString() })
+      sessionsChanged()
       record({ ...entry, result: 'accepted' })
       callback(null, true)
     } else {
@@ -221,7 +229,9 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
     }
     callback(null, true)
   }
-  aedes.on('clientDisconnect', (client) => sessions.delete(client))
+  aedes.on('clientDisconnect', (client) => {
+    if (sessions.delete(client)) sessionsChanged()
+  })
   // A misbehaving client is its own problem: never the broker's.
   aedes.on('clientError', () => undefined)
   aedes.on('connectionError', (client, error) => {
@@ -392,6 +402,7 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
       const decision = decideConnection(current, session.attempt, readDeviceKey)
       if (decision.accepted) continue
       sessions.delete(session.client)
+      sessionsChanged()
       record({
         listener: session.attempt.listener,
         clientId: session.attempt.clientId,
@@ -404,20 +415,34 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
     }
   })
 
+  const sessionList = (): SessionInfo[] =>
+    [...sessions.values()].map((session) => ({
+      clientId: session.attempt.clientId,
+      listener: session.attempt.listener,
+      username: session.attempt.username,
+      fingerprint256: session.attempt.certificate?.fingerprint256,
+      since: session.since,
+    }))
   return {
     host,
     oneWay,
     mutual,
     serverCertificate: material.record,
     log,
-    sessions: () =>
-      [...sessions.values()].map((session) => ({
-        clientId: session.attempt.clientId,
-        listener: session.attempt.listener,
-        username: session.attempt.username,
-        fingerprint256: session.attempt.certificate?.fingerprint256,
-        since: session.since,
-      })),
+    sessions: sessionList,
+    status: () => ({
+      state: 'running',
+      host,
+      oneWay,
+      mutual,
+      serverCertificate: material.record,
+      sessions: sessionList(),
+      endpoints: clientEndpoints({ host, oneWayPort: oneWay.port, mutualPort: mutual.port }),
+    }),
+    onSessionsChange: (listener) => {
+      sessionListeners.add(listener)
+      return () => sessionListeners.delete(listener)
+    },
     close: async () => {
       stopWatching()
       const closing = [servers.oneWay, servers.mutual]

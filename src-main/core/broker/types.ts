@@ -1,4 +1,5 @@
 // Types only, no Node imports: the renderer shows these.
+import type { BrokerServerCertificateRecord } from '../store/schema'
 
 export type ListenerKind = 'one-way' | 'mutual'
 
@@ -30,4 +31,26 @@ export interface SessionInfo {
   username?: string
   fingerprint256?: string
   since: string
+}
+
+/** Where a client on this machine reaches the broker: the host to use and the two ports. */
+export interface ClientEndpoints {
+  host: string
+  oneWayPort: number
+  mutualPort: number
+}
+
+/** The broker as every front door reports it; one source, `RunningBroker.status()`. */
+export interface BrokerStatus {
+  state: 'running' | 'stopped'
+  /** Why it is not running, in one sentence. */
+  error?: string
+  /** The address it listens on. */
+  host?: string
+  oneWay?: ListenerState
+  mutual?: ListenerState
+  serverCertificate?: BrokerServerCertificateRecord
+  sessions: SessionInfo[]
+  /** What a client on this machine connects to (running or not: from the saved settings then). */
+  endpoints: ClientEndpoints
 }

@@ -1,4 +1,5 @@
 import AdmZip from 'adm-zip'
+import { clientHostFor } from '../broker/endpoints'
 import { CertdeskError, invalidInput } from '../errors'
 import type { Workspace } from '../workspace'
 import type { ConnectionProfile } from './profile'
@@ -21,7 +22,7 @@ export async function profileForDevice(
   const mutual = port === settings.mutualPort || (port !== settings.oneWayPort && device.authType === 'cert')
   const base: ConnectionProfile = {
     ...DEFAULTS,
-    host: options.host ?? (settings.host === '127.0.0.1' ? 'localhost' : settings.host),
+    host: options.host ?? clientHostFor(settings.host),
     port,
     clientId: device.deviceId,
     username: device.username,

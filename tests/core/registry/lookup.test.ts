@@ -3,6 +3,7 @@ import { createDispatcher, implementApi } from '../../../src-main/contract/dispa
 import { makeFleet } from '../../helpers/fleet'
 import { runCertdesk } from '../../helpers/tools'
 import { codeOf } from '../../helpers/errors'
+import { headlessFrontDoor } from '../../helpers/frontDoor'
 
 /** Names of Object.prototype's members: each once resolved to a built-in in a plain-object table. */
 const BUILT_IN_NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf']
@@ -34,12 +35,7 @@ describe('ids that are names of built-ins', () => {
   it('one bad call in browser mode leaves every other operation working', async () => {
     const { workspace } = await makeFleet()
     const dispatch = createDispatcher(
-      implementApi(workspace, {
-        saveFile: async () => ({ saved: false }),
-        brokerStatus: () => ({ state: 'stopped', sessions: [] }),
-        connectionLog: async () => [],
-        emit: () => undefined,
-      }),
+      implementApi(workspace, headlessFrontDoor()),
     )
     expect(await dispatch('updateCertificate', ['__proto__', { name: 'x' }])).toMatchObject({ ok: false, error: 'There is no certificate "__proto__".' })
     for (const operation of ['listCertificates', 'listDevices', 'getRootCa', 'listTesterProfiles']) {
