@@ -72,6 +72,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     }
     if (isCertdeskError(error)) {
       io.stderr(`certdesk: ${escapeControlCharacters(withCliHint(error))}\n`)
+      // The underlying error (errno, parser message) for whoever debugs it; never by default.
+      if (io.env.CERTDESK_DEBUG && error.cause !== undefined) io.stderr(`cause: ${error.cause instanceof Error ? error.cause.stack : String(error.cause)}\n`)
       return 1
     }
     const message = error instanceof Error ? error.message : String(error)

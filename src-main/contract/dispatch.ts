@@ -1,13 +1,14 @@
 import { z } from 'zod'
 import { CertdeskError, isCertdeskError } from '../core/errors'
+import { portableFileName } from '../core/fileNames'
 import type { KeyProtector } from '../core/store/vault'
 import { KEY_TYPES } from '../core/pki/keyTypes'
 import type { Workspace } from '../core/workspace'
-import type { ConnectionProfile } from '../core/tester/profile'
-import { profileForDevice, readBundleZip } from '../core/tester/profiles'
+import { readBundleZip } from '../core/bundles/deviceBundle'
+import { profileForRequest } from '../core/tester/profileSources'
 import { runQuickTest } from '../core/tester/quickTest'
 import { TesterSessions } from '../core/tester/sessions'
-import type { BrokerSettingsChanges, BrokerStatus, CertdeskApi, CertdeskEvent, ConnectionLogEntry, Envelope, ManualQuickTest, OperationName, QuickTestRequest, SaveResult, SavedTesterProfile, TopicRuleSet, VaultState } from './types'
+import type { BrokerSettingsChanges, BrokerStatus, CertdeskApi, CertdeskEvent, ConnectionLogEntry, Envelope, OperationName, QuickTestRequest, SaveResult, SavedTesterProfile, TopicRuleSet, VaultState } from './types'
 import { OPERATIONS } from './types'
 
 /** What only a front door can do: show a save dialog (Electron) and report the broker. */
@@ -48,35 +49,50 @@ const brokerSettingsChanges = z.strictObject({
   maxConnections: z.number().int().optional(),
   connectRatePerAddress: z.number().int().optional(),
 })
-const quickTestRequest = z.discriminatedUnion('kind', [
-    z.strictObject({ kind: z.literal('device'), deviceId: id, port: port.optional(), host: host.optional(), certificateId: id.optional() }),
-    z.strictObject({
-      kind: z.literal('manual'),
-      host,
-      port,
-      clientId: z.string().min(1).max(65_535),
-      username: z.string().max(65_535).optional(),
-      password: z.string().max(65_535).optional(),
-      protocolVersion: z.union([z.literal(4), z.literal(5)]),
-      keepalive: z.number().int().min(0).max(65_535).optional(),
-      clean: z.boolean().optional(),
-      verification: z.strictObject({
-        mode: z.enum(['certdesk', 'pem', 'system', 'off']),
-        caPem: pem.optional(),
-        serverName: host.optional(),
-        minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).optional(),
-        alpnProtocols: z.array(z.string().min(1).max(255)).max(8).optional(),
-      }),
-      client: z.strictObject({
-        mode: z.enum(['none', 'certdesk', 'pem', 'pkcs12']),
-        certificateId: id.optional(),
-        certificatePem: pem.optional(),
-        privateKeyPem: pem.optional(),
-        pkcs12Base64: z.string().max(400_000).optional(),
-        passphrase: z.string().max(1024).optional(),
-      }),
-    }),
-  ])
+const deviceQuickTest = z.strictObject({ kind: z.literal('device'), deviceId: id, port: port.optional(), host: host.optional(), certificateId: id.optional() })
+const manualClient = z.strictObject({
+  mode: z.enum(['none', 'certdesk', 'pem', 'pkcs12']),
+  certificateId: id.optional(),
+  certificatePem: pem.optional(),
+  privateKeyPem: pem.optional(),
+  pkcs12Base64: z.string().max(400_000).optional(),
+  passphrase: z.string().max(1024).optional(),
+})
+const manualQuickTest = z.strictObject({
+  kind: z.literal('manual'),
+  host,
+  port,
+  clientId: z.string().min(1).max(65_535),
+  username: z.string().max(65_535).optional(),
+  password: z.string().max(65_535).optional(),
+  protocolVersion: z.union([z.literal(4), z.literal(5)]),
+  keepalive: z.number().int().min(0).max(65_535).optional(),
+  clean: z.boolean().optional(),
+  verification: z.strictObject({
+    mode: z.enum(['certdesk', 'pem', 'system', 'off']),
+    caPem: pem.optional(),
+    serverName: host.optional(),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).optional(),
+    alpnProtocols: z.array(z.string().min(1).max(255)).max(8).optional(),
+  }),
+  client: manualClient,
+})
+const quickTestRequest = z.discriminatedUnion('kind', [deviceQuickTest, manualQuickTest]) satisfies z.ZodType<QuickTestRequest>
+
+/**
+ * A saved tester profile on its way out: the request schema above less the secrets the core
+ * strips before writing (SECRET_FIELDS in core/tester/savedTesterProfiles). Still strict, so a
+ * stored request holding a secret or a field this version does not know fails to parse.
+ */
+const savedTesterProfile = z.object({
+  id,
+  name,
+  request: z.discriminatedUnion('kind', [
+    deviceQuickTest,
+    manualQuickTest.omit({ password: true }).extend({ client: manualClient.omit({ privateKeyPem: true, passphrase: true, pkcs12Base64: true }) }),
+  ]),
+  createdAt: z.string(),
+}) satisfies z.ZodType<SavedTesterProfile>
 
 /** Run-time shapes of each operation's arguments: nothing unchecked reaches the core. */
 const ARGUMENTS = {
@@ -138,55 +154,10 @@ const ARGUMENTS = {
   deleteTesterProfile: z.tuple([id]),
 } satisfies Record<OperationName, z.ZodType<unknown[]>>
 
-
-
-/** A hand-made profile; Certdesk's own root and certificates are read from the store here. */
-async function manualProfile(workspace: Workspace, request: ManualQuickTest): Promise<ConnectionProfile> {
-  const { verification, client } = request
-  const caPem = verification.mode === 'certdesk' ? await workspace.rootCertificatePem() : verification.caPem
-  const material = client.mode === 'certdesk' && client.certificateId ? await workspace.certificateMaterial(client.certificateId) : undefined
-  return {
-    host: request.host,
-    port: request.port,
-    clientId: request.clientId,
-    username: request.username,
-    password: request.password,
-    protocolVersion: request.protocolVersion,
-    keepalive: request.keepalive ?? 30,
-    clean: request.clean ?? true,
-    connectTimeoutMs: 8000,
-    tls: {
-      verification: {
-        mode: verification.mode === 'certdesk' ? 'pem' : verification.mode,
-        caPem,
-        serverName: verification.serverName,
-        minVersion: verification.minVersion,
-        alpnProtocols: verification.alpnProtocols,
-      },
-      client:
-        client.mode === 'none'
-          ? { mode: 'none' }
-          : client.mode === 'pkcs12'
-            ? { mode: 'pkcs12', pkcs12: Buffer.from(client.pkcs12Base64 ?? '', 'base64'), passphrase: client.passphrase }
-            : {
-              mode: 'pem',
-              certificatePem: material?.certificatePem ?? client.certificatePem,
-              privateKeyPem: material?.privateKeyPem ?? client.privateKeyPem,
-              passphrase: client.passphrase,
-            },
-    },
-  }
-}
-
-function profileForRequest(workspace: Workspace, request: QuickTestRequest): Promise<ConnectionProfile> {
-  return request.kind === 'device' ? profileForDevice(workspace, request.deviceId, request) : manualProfile(workspace, request)
-}
-
 /** The main side's implementation of the contract, over one workspace. */
 export function implementApi(workspace: Workspace, frontDoor: FrontDoor): CertdeskApi & { close(): Promise<void> } {
   const withKeychain = (state: VaultState): VaultState => ({ ...state, keychainAvailable: frontDoor.keychain !== undefined })
   const sessions = new TesterSessions((event) => frontDoor.emit(event))
-  const safeName = (text: string) => text.replace(/[^\w.-]+/g, '_').slice(0, 60) || 'certificate'
   // Default when the folder saves none, as `certdesk broker acl` says.
   const topicRuleSet = (): TopicRuleSet => ({ rules: workspace.topicRules(), isDefault: workspace.snapshot().broker?.topicRules === undefined })
   // A key sent as undefined (IPC keeps them) must not overwrite a saved setting.
@@ -225,7 +196,7 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
       const certificate = workspace.getCertificate(certificateId)
       let result: SaveResult = { saved: false }
       await workspace.exportDeviceBundle(certificateId, async (zip) => {
-        result = await frontDoor.saveFile(`${safeName(certificate.name)}.zip`, zip, 0o600)
+        result = await frontDoor.saveFile(`${portableFileName(certificate.name)}.zip`, zip, 0o600)
         return result.saved
       })
       return result
@@ -252,11 +223,16 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     testerUnsubscribe: (sessionId, topicName) => sessions.unsubscribe(sessionId, topicName),
     testerPublish: (sessionId, message) => sessions.publish(sessionId, message),
     readBundle: async (zipBase64) => readBundleZip(Buffer.from(zipBase64, 'base64')),
-    // Saved requests passed this file's validation on the way in; the store keeps them opaque.
-    listTesterProfiles: async () => workspace.listTesterProfiles() as unknown as SavedTesterProfile[],
-    saveTesterProfile: async (profileName, request) =>
-      (await workspace.saveTesterProfile(profileName, { ...request })) as unknown as SavedTesterProfile,
-    deleteTesterProfile: async (profileId) => (await workspace.deleteTesterProfile(profileId)) as unknown as SavedTesterProfile,
+    // The store keeps saved requests opaque; they are parsed on the way out. One that no longer
+    // parses (written by another version, or edited by hand) is left out of the list rather than
+    // failing it: the others stay usable, and the stored record is left as it was.
+    listTesterProfiles: async () =>
+      workspace.listTesterProfiles().flatMap((record) => {
+        const parsed = savedTesterProfile.safeParse(record)
+        return parsed.success ? [parsed.data] : []
+      }),
+    saveTesterProfile: async (profileName, request) => savedTesterProfile.parse(await workspace.saveTesterProfile(profileName, { ...request })),
+    deleteTesterProfile: async (profileId) => savedTesterProfile.parse(await workspace.deleteTesterProfile(profileId)),
     /** Not an operation: the front door calls it on shutdown. */
     close: () => sessions.closeAll(),
   }

@@ -3,9 +3,10 @@
 import type { BrokerStatus, ConnectionLogEntry, ListenerState, SessionInfo } from '../core/broker/types'
 import type { KeyType } from '../core/pki/keyTypes'
 import type { CertificateView, DeviceView, DeviceWithKey, RootCaView } from '../core/registry/views'
-import type { AuditEntry, AuditVerification, VaultState, AuthType, BrokerSettings, TesterProfileRecord, TopicRule } from '../core/store/schema'
-import type { Diagnosis, PayloadEncoding, QuickTestResult, TesterEvent, TesterMessage } from '../core/tester/types'
+import type { AuditEntry, AuditVerification, VaultState, AuthType, BrokerSettings, TopicRule } from '../core/store/schema'
+import type { Diagnosis, PayloadEncoding, QuickTestRequest, QuickTestResult, TesterEvent, TesterMessage } from '../core/tester/types'
 
+export type { DeviceQuickTest, ManualQuickTest, QuickTestRequest } from '../core/tester/types'
 export type { BrokerStatus, ClientEndpoints } from '../core/broker/types'
 export type { AuditEntry, AuditVerification, VaultState, AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, DeviceWithKey, Diagnosis, KeyType, ListenerState, PayloadEncoding, QuickTestResult, RootCaView, SessionInfo, TesterEvent, TesterMessage, TopicRule }
 export { KEY_TYPES } from '../core/pki/keyTypes'
@@ -48,44 +49,6 @@ export interface SaveResult {
   saved: boolean
   location?: string
 }
-
-/** A quick test of a registered device: one click from its page. */
-export interface DeviceQuickTest {
-  kind: 'device'
-  deviceId: string
-  port?: number
-  host?: string
-  /** Which bound certificate, when several are. */
-  certificateId?: string
-}
-
-/**
- * A quick test described by hand. Secrets Certdesk holds are named, not sent: 'certdesk' trusts
- * the root CA, and a client certificate is given by id; pasted PEM is the user's own.
- */
-export interface ManualQuickTest {
-  kind: 'manual'
-  host: string
-  port: number
-  clientId: string
-  username?: string
-  password?: string
-  protocolVersion: 4 | 5
-  keepalive?: number
-  clean?: boolean
-  verification: { mode: 'certdesk' | 'pem' | 'system' | 'off'; caPem?: string; serverName?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; alpnProtocols?: string[] }
-  client: {
-    mode: 'none' | 'certdesk' | 'pem' | 'pkcs12'
-    certificateId?: string
-    certificatePem?: string
-    privateKeyPem?: string
-    /** A PKCS#12 (.p12/.pfx) file, base64. */
-    pkcs12Base64?: string
-    passphrase?: string
-  }
-}
-
-export type QuickTestRequest = DeviceQuickTest | ManualQuickTest
 
 /** Every operation the renderer may ask for. All answers are promises. */
 /** What `changeKeyProtection` moves the vault key to. */
@@ -147,7 +110,16 @@ export interface CertdeskApi {
   deleteTesterProfile(id: string): Promise<SavedTesterProfile>
 }
 
-export type SavedTesterProfile = Omit<TesterProfileRecord, 'request'> & { request: QuickTestRequest }
+/**
+ * A saved tester profile as the page sees it, listed field by field (a new stored field stays in
+ * the store). The request comes back without its secrets: the page asks for them again.
+ */
+export interface SavedTesterProfile {
+  id: string
+  name: string
+  request: QuickTestRequest
+  createdAt: string
+}
 
 export interface TesterPublish {
   topic: string

@@ -27,7 +27,7 @@ import { type AuditEntry, type AuditEvent, type AuditVerification, auditContext,
 import { RegistryStore, type StoreOptions } from './store/registryStore'
 import type { VaultProtection } from './store/vault'
 import type { BrokerSettings, DeviceRecord, VaultState, StoreData, TesterProfileRecord, TopicRule } from './store/schema'
-import { deleteTesterProfile, listTesterProfiles, saveTesterProfile } from './tester/savedProfiles'
+import { deleteTesterProfile, listTesterProfiles, saveTesterProfile } from './tester/savedTesterProfiles'
 import { brokerSettings, resetTopicRules, topicRules, updateBrokerSettings, updateTopicRules } from './broker/settings'
 import { type ServerCertificateMaterial, ensureServerCertificate, serverNames } from './broker/serverCertificate'
 

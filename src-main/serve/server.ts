@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
 import { extname, join, normalize, sep } from 'node:path'
 import { CertdeskError, type CertdeskErrorCode, invalidInput, isCertdeskError } from '../core/errors'
+import { portableFileName } from '../core/fileNames'
 import type { Workspace } from '../core/workspace'
 import type { Dispatch } from '../contract/dispatch'
 import type { CertdeskEvent } from '../contract/types'
@@ -49,8 +50,8 @@ const STATUS_OF_CODE: Partial<Record<CertdeskErrorCode, number>> = { INVALID_INP
 function decodePath(pathname: string): string {
   try {
     return decodeURIComponent(pathname)
-  } catch {
-    throw invalidInput('The address is not valid: it has a malformed percent-escape.')
+  } catch (error) {
+    throw new CertdeskError('INVALID_INPUT', 'The address is not valid: it has a malformed percent-escape.', { cause: error })
   }
 }
 
@@ -67,7 +68,7 @@ async function readBody(request: IncomingMessage): Promise<string> {
 
 /** `attachment` with the name as ASCII for old clients and in full as RFC 5987 `filename*`. */
 function contentDisposition(fileName: string): string {
-  const ascii = fileName.replace(/[^\w.-]+/g, '_')
+  const ascii = portableFileName(fileName, 'download')
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`
 }
 

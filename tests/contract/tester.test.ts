@@ -78,4 +78,50 @@ describe('tester operations of the contract', () => {
     expect(value<unknown[]>(await dispatch('listTesterProfiles', []))).toEqual([])
     expect(await dispatch('saveTesterProfile', ['', request])).toMatchObject({ ok: false, error: expect.stringMatching(/name is empty/) })
   })
+
+  it('leaves out of the list a stored profile that no longer parses, and still lists the others', async () => {
+    const good = value<{ id: string }>(await dispatch('saveTesterProfile', ['Good one', { kind: 'device', deviceId: fleet.tokenDevice.deviceId }]))
+    // Written past the contract, as an older version or a hand edit might have left them.
+    const stale = [
+      await fleet.workspace.saveTesterProfile('Old shape', { kind: 'manual', host: 'broker.example', port: 8883, protocolVersion: 3 }),
+      await fleet.workspace.saveTesterProfile('Unknown field', { kind: 'device', deviceId: fleet.tokenDevice.deviceId, transport: 'websocket' }),
+      await fleet.workspace.saveTesterProfile('Unknown kind', { kind: 'bundle', file: 'a.zip' }),
+    ]
+    try {
+      const listed = await dispatch('listTesterProfiles', [])
+      expect(listed).toEqual({ ok: true, value: [{ id: good.id, name: 'Good one', request: { kind: 'device', deviceId: fleet.tokenDevice.deviceId }, createdAt: expect.any(String) }] })
+    } finally {
+      for (const record of stale) await fleet.workspace.deleteTesterProfile(record.id)
+      await dispatch('deleteTesterProfile', [good.id])
+    }
+    expect(value<unknown[]>(await dispatch('listTesterProfiles', []))).toEqual([])
+  })
+
+  it('returns a saved profile field by field, with every secret of the request gone', async () => {
+    const request = {
+      kind: 'manual',
+      host: 'broker.example',
+      port: 8884,
+      clientId: 'pump-0001',
+      password: 'secret-password',
+      protocolVersion: 5,
+      verification: { mode: 'pem', caPem: 'CA' },
+      client: { mode: 'pkcs12', pkcs12Base64: 'c2VjcmV0', passphrase: 'secret-passphrase', privateKeyPem: 'secret-key' },
+    }
+    const saved = value<{ id: string; request: unknown }>(await dispatch('saveTesterProfile', ['Every secret', request]))
+    try {
+      expect(Object.keys(saved).sort()).toEqual(['createdAt', 'id', 'name', 'request'])
+      expect(saved.request).toEqual({
+        kind: 'manual',
+        host: 'broker.example',
+        port: 8884,
+        clientId: 'pump-0001',
+        protocolVersion: 5,
+        verification: { mode: 'pem', caPem: 'CA' },
+        client: { mode: 'pkcs12' },
+      })
+    } finally {
+      await dispatch('deleteTesterProfile', [saved.id])
+    }
+  })
 })

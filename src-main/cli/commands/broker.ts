@@ -8,6 +8,7 @@ import { validatePort } from '../../core/broker/settings'
 import type { TopicRule } from '../../core/broker/topicRules'
 import { type CliContext, parseCount, parsePort, untilStopped, writeExport } from '../context'
 import { connectionLogTable, topicRulesTable } from '../output'
+import { serverCertificateView } from '../../core/registry/views'
 
 /** `certdesk broker`: run the embedded broker, its saved settings, topic rules, connection log and TLS identity. */
 export function registerBrokerCommands(program: Command, context: CliContext): void {
@@ -40,14 +41,11 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
       }
       const where = (listener: ListenerState, label: string) =>
         listener.listening ? `${label} on ${running.host}:${listener.port}` : `${label} not running`
+      // The broker's own status, as the app and browser mode show it.
+      const { host, oneWay, mutual, serverCertificate, endpoints } = running.status()
       print(
         command,
-        {
-          host: running.host,
-          oneWay: running.oneWay,
-          mutual: running.mutual,
-          serverCertificate: running.serverCertificate,
-        },
+        { host, oneWay, mutual, serverCertificate, endpoints },
         `Certdesk broker: ${where(running.oneWay, 'one-way TLS')}, ${where(running.mutual, 'mutual TLS')}; SIGINT or SIGTERM stops it.`,
       )
       await untilStopped()
@@ -109,8 +107,8 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
       let text: string
       try {
         text = await readFile(resolve(options.file), 'utf8')
-      } catch {
-        throw invalidInput(`Cannot read ${options.file}.`)
+      } catch (error) {
+        throw new CertdeskError('INVALID_INPUT', `Cannot read ${options.file}.`, { cause: error })
       }
       let rules: unknown
       try {
@@ -147,6 +145,7 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
         path = await writeExport(io, options.out, zip, 0o600, Boolean(options.force))
         return true
       })
-      printExport(command, path, { path, serverCertificate: workspace.snapshot().broker?.serverCertificate }, `Wrote ${path}; it holds the broker's private key, keep it safe.`)
+      const record = workspace.snapshot().broker?.serverCertificate
+      printExport(command, path, { path, serverCertificate: record && serverCertificateView(record) }, `Wrote ${path}; it holds the broker's private key, keep it safe.`)
     })
 }

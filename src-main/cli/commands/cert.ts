@@ -3,6 +3,7 @@ import { parseKeyType } from '../../core/pki/keys'
 import { DEFAULT_DEVICE_CERTIFICATE_DAYS } from '../../core/registry/certificates'
 import { type CliContext, keyTypeOption, parseDays, UsageError, writeExport } from '../context'
 import { certificateTable, describeCertificate } from '../output'
+import { portableFileName } from '../../core/fileNames'
 
 /** `certdesk cert`: device certificates (create, list, show, update, delete), their bindings and bundles. */
 export function registerCertCommands(program: Command, context: CliContext): void {
@@ -25,7 +26,7 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       print(
         command,
         view,
-        `Created certificate ${view.id}. Export its bundle now and keep it safe: certdesk cert export ${view.id} --out ${view.name.replace(/[^\w.-]+/g, '_')}.zip\n${describeCertificate(view)}`,
+        `Created certificate ${view.id}. Export its bundle now and keep it safe: certdesk cert export ${view.id} --out ${portableFileName(view.name)}.zip\n${describeCertificate(view)}`,
       )
     })
   cert.command('list')

@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { invalidInput } from '../../core/errors'
+import { CertdeskError } from '../../core/errors'
 import { runQuickTest } from '../../core/tester/quickTest'
-import { profileForDevice, profileFromBundle } from '../../core/tester/profiles'
+import { profileForDevice, profileFromBundle } from '../../core/tester/profileSources'
 import { type CliContext, parsePort, passphraseFrom, ReportedFailure, UsageError } from '../context'
 import { describeQuickTest } from '../output'
 
@@ -28,8 +28,8 @@ export function registerTestCommand(program: Command, context: CliContext): void
         let zip: Buffer
         try {
           zip = await readFile(resolve(options.bundle))
-        } catch {
-          throw invalidInput(`Cannot read ${options.bundle}.`)
+        } catch (error) {
+          throw new CertdeskError('INVALID_INPUT', `Cannot read ${options.bundle}.`, { cause: error })
         }
         const passphrase = options.keyPassphraseEnv === undefined ? undefined : passphraseFrom({ passphraseEnv: options.keyPassphraseEnv }, io.env)
         profile = profileFromBundle(zip, { host: options.host, port: parsePort(options.port), clientId: options.deviceId, username: options.username, passphrase })

@@ -12,6 +12,7 @@ import { type BoundTopicRule, type TopicAccess, type TopicRuleSubject, bindTopic
 import { WindowedCounter } from './windowedCounter'
 import type { BrokerStatus, ConnectionLogEntry, ListenerKind, ListenerState, SessionInfo } from './types'
 import { clientEndpoints } from './endpoints'
+import { serverCertificateView } from '../registry/views'
 
 export type { ListenerState, SessionInfo }
 import type { ServerCertificateMaterial } from './serverCertificate'
@@ -435,7 +436,7 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
       host,
       oneWay,
       mutual,
-      serverCertificate: material.record,
+      serverCertificate: serverCertificateView(material.record),
       sessions: sessionList(),
       endpoints: clientEndpoints({ host, oneWayPort: oneWay.port, mutualPort: mutual.port }),
     }),

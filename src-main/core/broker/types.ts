@@ -1,5 +1,5 @@
 // Types only, no Node imports: the renderer shows these.
-import type { BrokerServerCertificateRecord } from '../store/schema'
+import type { ServerCertificateView } from '../registry/views'
 
 export type ListenerKind = 'one-way' | 'mutual'
 
@@ -49,7 +49,7 @@ export interface BrokerStatus {
   host?: string
   oneWay?: ListenerState
   mutual?: ListenerState
-  serverCertificate?: BrokerServerCertificateRecord
+  serverCertificate?: ServerCertificateView
   sessions: SessionInfo[]
   /** What a client on this machine connects to (running or not: from the saved settings then). */
   endpoints: ClientEndpoints

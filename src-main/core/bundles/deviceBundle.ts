@@ -1,4 +1,5 @@
 import AdmZip from 'adm-zip'
+import { invalidInput } from '../errors'
 
 /** The seed platform's layout, which devices and their firmware scripts expect. */
 export const BUNDLE_FOLDER = 'common_certs'
@@ -35,6 +36,25 @@ function buildCertificateZip(entries: { certificate: string; privateKey: string;
 /** The seed's bundle: `common_certs/common.crt`, `common.key` and `root_ca.crt`. */
 export function buildDeviceBundle(contents: BundleContents): Buffer {
   return buildCertificateZip(BUNDLE_ENTRIES, contents)
+}
+
+/**
+ * Reads a device bundle the user chose (the tester's "load bundle"): the entries of
+ * BUNDLE_ENTRIES, at the top of the zip or inside a folder (a zip of the unpacked bundle).
+ */
+export function readBundleZip(zip: Buffer): { caPem: string; certificatePem: string; privateKeyPem: string } {
+  let entries: AdmZip.IZipEntry[]
+  try {
+    entries = new AdmZip(zip).getEntries()
+  } catch {
+    throw invalidInput('The file is not a zip archive.')
+  }
+  const find = (path: string) => {
+    const entry = entries.find((e) => e.entryName === path || e.entryName.endsWith(`/${path}`))
+    if (!entry) throw invalidInput(`The zip has no ${path}; it is not a Certdesk bundle.`)
+    return entry.getData().toString('utf8')
+  }
+  return { caPem: find(BUNDLE_ENTRIES.rootCertificate), certificatePem: find(BUNDLE_ENTRIES.certificate), privateKeyPem: find(BUNDLE_ENTRIES.privateKey) }
 }
 
 /** The broker's certificate, key and root, for configuring a real broker (mosquitto, EMQX). */

@@ -66,6 +66,6 @@ export async function loadIssuer(store: RegistryStore): Promise<Issuer & { recor
 }
 
 export function rootCaView(data: StoreData, dataDir: string): RootCaView {
-  const { origin: _origin, crlNumber: _crlNumber, ...shown } = requireRootCa(data, dataDir)
-  return { ...shown, keyProtection: data.vault.protection, dataDir }
+  const { commonName, subject, keyType, serial, fingerprint256, notBefore, notAfter, createdAt } = requireRootCa(data, dataDir)
+  return { commonName, subject, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, keyProtection: data.vault.protection, dataDir }
 }

@@ -1,8 +1,23 @@
 import { ownEntry } from './lookup'
-import type { CertificateRecord, DeviceRecord, KeyProtectionKind, RootCaRecord, StoreData } from '../store/schema'
+import type { BrokerServerCertificateRecord, CertificateRecord, DeviceRecord, KeyProtectionKind, RootCaRecord, StoreData } from '../store/schema'
 
-/** What front doors show of a certificate: its record plus the devices bound to it. */
-export type CertificateView = Omit<CertificateRecord, 'keyOrigin' | 'hasPrivateKey' | 'renewedFrom' | 'revokedAt'> & {
+/**
+ * What front doors show of a certificate, field by field: a field added to the stored record
+ * stays inside until it is listed here.
+ */
+export interface CertificateView {
+  id: string
+  name: string
+  cn: string
+  enabled: boolean
+  status: CertificateRecord['status']
+  keyType: CertificateRecord['keyType']
+  serial: string
+  fingerprint256: string
+  notBefore: string
+  notAfter: string
+  createdAt: string
+  updatedAt: string
   /** Device IDs (MQTT client ids) of the bound devices. */
   boundDevices: string[]
 }
@@ -23,9 +38,32 @@ export interface DeviceView {
 /** What creating a device or regenerating its key answers: the view, with the new key once. */
 export type DeviceWithKey = DeviceView & { deviceKey: string }
 
-export type RootCaView = Omit<RootCaRecord, 'origin' | 'crlNumber'> & {
+export interface RootCaView {
+  commonName: string
+  subject: string
+  keyType: RootCaRecord['keyType']
+  serial: string
+  fingerprint256: string
+  notBefore: string
+  notAfter: string
+  createdAt: string
   keyProtection: KeyProtectionKind
   dataDir: string
+}
+
+/** The broker's server certificate as shown (not the record file it is kept in). */
+export interface ServerCertificateView {
+  names: string[]
+  keyType: BrokerServerCertificateRecord['keyType']
+  serial: string
+  fingerprint256: string
+  notBefore: string
+  notAfter: string
+}
+
+export function serverCertificateView(record: BrokerServerCertificateRecord): ServerCertificateView {
+  const { names, keyType, serial, fingerprint256, notBefore, notAfter } = record
+  return { names, keyType, serial, fingerprint256, notBefore, notAfter }
 }
 
 /** Bindings grouped both ways, built once per listing so a list of N stays O(N + bindings). */
@@ -57,8 +95,11 @@ export function certificateView(
   record: CertificateRecord,
   bindings: BindingIndex = indexBindings(data),
 ): CertificateView {
-  const { keyOrigin: _origin, hasPrivateKey: _hasKey, renewedFrom: _renewed, revokedAt: _revoked, ...shown } = record
-  return { ...shown, boundDevices: bindings.deviceIdsByCertificate.get(record.id) ?? [] }
+  const { id, name, cn, enabled, status, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, updatedAt } = record
+  return {
+    id, name, cn, enabled, status, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, updatedAt,
+    boundDevices: bindings.deviceIdsByCertificate.get(record.id) ?? [],
+  }
 }
 
 export function deviceView(data: StoreData, record: DeviceRecord, bindings: BindingIndex = indexBindings(data)): DeviceView {

@@ -73,8 +73,8 @@ export async function writeExportFile(path: string, data: string | Uint8Array, m
   }
   try {
     if (!(await stat(dirname(path))).isDirectory()) throw new Error('not a folder')
-  } catch {
-    throw new CertdeskError('INVALID_INPUT', `The folder ${dirname(path)} does not exist.`)
+  } catch (error) {
+    throw new CertdeskError('INVALID_INPUT', `The folder ${dirname(path)} does not exist.`, { cause: error })
   }
   await writeFileAtomic(path, data, mode)
 }

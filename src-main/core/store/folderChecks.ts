@@ -68,8 +68,8 @@ export function parseIndex(dataDir: string, text: string): StoreData & { migrate
   let raw: unknown
   try {
     raw = JSON.parse(text)
-  } catch {
-    throw new CertdeskError('CORRUPT_STORE', `${where} is damaged (it is not valid JSON); restore it from a backup.`)
+  } catch (error) {
+    throw new CertdeskError('CORRUPT_STORE', `${where} is damaged (it is not valid JSON); restore it from a backup.`, { cause: error })
   }
   const looksLikeIndex =
     typeof raw === 'object' &&

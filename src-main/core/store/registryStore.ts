@@ -466,8 +466,8 @@ export class RegistryStore {
       const file = JSON.parse(await this.readRecordText(recordId)) as RecordFile
       if (typeof file.certificatePem !== 'string') throw new Error('no certificate')
       return file
-    } catch {
-      throw new CertdeskError('CORRUPT_STORE', `The files of ${recordId} are missing or damaged.`)
+    } catch (error) {
+      throw new CertdeskError('CORRUPT_STORE', `The files of ${recordId} are missing or damaged.`, { cause: error })
     }
   }
 

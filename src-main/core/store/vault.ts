@@ -137,8 +137,8 @@ export async function unlockVault(dataDir: string, record: VaultRecord, protecti
     const keyEncryptionKey = await deriveKeyEncryptionKey(passphrase, record.kdf)
     try {
       return open(keyEncryptionKey, record.wrappedKey, 'certdesk-vault-key')
-    } catch {
-      throw new CertdeskError('WRONG_PASSPHRASE', 'The passphrase is wrong: it does not unlock this data folder.')
+    } catch (error) {
+      throw new CertdeskError('WRONG_PASSPHRASE', 'The passphrase is wrong: it does not unlock this data folder.', { cause: error })
     }
   }
   const path = join(dataDir, VAULT_KEY_FILE)

@@ -4,7 +4,7 @@ import { checkClientMaterial, diagnoseFailure } from './diagnosis'
 import type { Diagnosis, QuickTestResult } from './types'
 
 export type { QuickTestResult }
-import { type ConnectionProfile, toMqttOptions } from './profile'
+import { type ConnectionProfile, toMqttOptions } from './connectionProfile'
 
 export const QUICK_TEST_TOPIC = '/hello'
 export const QUICK_TEST_PAYLOAD = JSON.stringify({ hello: 'world' })

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto'
 import mqtt, { type MqttClient } from 'mqtt'
-import { type CertdeskError, invalidInput } from '../errors'
+import { CertdeskError, invalidInput } from '../errors'
 import { checkClientMaterial, diagnoseFailure } from './diagnosis'
-import { type ConnectionProfile, toMqttOptions } from './profile'
+import { type ConnectionProfile, toMqttOptions } from './connectionProfile'
 import type { Diagnosis, PayloadEncoding, TesterEvent, TesterMessage } from './types'
 
 /** Messages are handed to the screens in batches: one event per 50 ms, not one per message. */
@@ -16,8 +16,8 @@ export function encodePayload(payload: string, encoding: PayloadEncoding): Buffe
     case 'json':
       try {
         return Buffer.from(JSON.stringify(JSON.parse(payload)), 'utf8')
-      } catch {
-        throw invalidInput('The payload is not valid JSON.')
+      } catch (error) {
+        throw new CertdeskError('INVALID_INPUT', 'The payload is not valid JSON.', { cause: error })
       }
     case 'hex': {
       const digits = payload.replace(/\s+/g, '')

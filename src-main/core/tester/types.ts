@@ -61,6 +61,45 @@ export interface QuickTestResult {
   diagnosis?: Diagnosis
 }
 
+/** A quick test of a registered device: one click from its page. */
+export interface DeviceQuickTest {
+  kind: 'device'
+  deviceId: string
+  port?: number
+  host?: string
+  /** Which bound certificate, when several are. */
+  certificateId?: string
+}
+
+/**
+ * A quick test described by hand. Secrets Certdesk holds are named, not sent: 'certdesk' trusts
+ * the root CA, and a client certificate is given by id; pasted PEM is the user's own.
+ */
+export interface ManualQuickTest {
+  kind: 'manual'
+  host: string
+  port: number
+  clientId: string
+  username?: string
+  password?: string
+  protocolVersion: 4 | 5
+  keepalive?: number
+  clean?: boolean
+  verification: { mode: 'certdesk' | 'pem' | 'system' | 'off'; caPem?: string; serverName?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; alpnProtocols?: string[] }
+  client: {
+    mode: 'none' | 'certdesk' | 'pem' | 'pkcs12'
+    certificateId?: string
+    certificatePem?: string
+    privateKeyPem?: string
+    /** A PKCS#12 (.p12/.pfx) file, base64. */
+    pkcs12Base64?: string
+    passphrase?: string
+  }
+}
+
+/** What the tester screen, the contract and a saved profile describe a connection with. */
+export type QuickTestRequest = DeviceQuickTest | ManualQuickTest
+
 export type PayloadEncoding = 'text' | 'json' | 'hex' | 'base64'
 
 /** One MQTT message seen by a tester session, either way. The payload travels as base64. */

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { profileForDevice } from '../../../src-main/core/tester/profiles'
-import { TesterSessions, encodePayload } from '../../../src-main/core/tester/sessions'
+import { profileForDevice } from '../../../src-main/core/tester/profileSources'
+import { TesterSessions } from '../../../src-main/core/tester/sessions'
 import type { TesterEvent, TesterMessage } from '../../../src-main/core/tester/types'
 import { type Fleet, makeFleet, runBrokerAsSettings } from '../../helpers/fleet'
 
@@ -85,11 +85,5 @@ describe('tester sessions', () => {
     await waitFor((all) => all.some((m) => m.direction === 'in' && m.topic === `devices/${fleet.tokenDevice.deviceId}/up`))
     expect(events.filter((e) => e.type === 'tester-state' && e.sessionId === sessionId)).toEqual([{ type: 'tester-state', sessionId, state: 'connected' }])
     await sessions.disconnect(sessionId)
-  })
-
-  it('encodes payloads or refuses them in one sentence', () => {
-    expect(encodePayload('00ff', 'hex')).toEqual(Buffer.from([0, 255]))
-    expect(() => encodePayload('0', 'hex')).toThrow('The payload is not hex (pairs of 0-9, a-f).')
-    expect(() => encodePayload('***', 'base64')).toThrow('The payload is not base64.')
   })
 })

@@ -1,8 +1,12 @@
-import AdmZip from 'adm-zip'
+// Where a connection profile comes from: a registered device, a bundle zip, or a request the
+// tester screen built by hand. Each reads what it needs (root, certificate, key) and returns
+// a plain ConnectionProfile.
+import { readBundleZip } from '../bundles/deviceBundle'
 import { clientHostFor } from '../broker/endpoints'
 import { CertdeskError, invalidInput } from '../errors'
 import type { Workspace } from '../workspace'
-import type { ConnectionProfile } from './profile'
+import type { ConnectionProfile } from './connectionProfile'
+import type { ManualQuickTest, QuickTestRequest } from './types'
 
 const DEFAULTS = { protocolVersion: 4 as const, keepalive: 30, clean: true, connectTimeoutMs: 8000 }
 
@@ -40,22 +44,6 @@ export async function profileForDevice(
   return { ...base, tls: { ...base.tls, client: { mode: 'pem', certificatePem: material.certificatePem, privateKeyPem: material.privateKeyPem } } }
 }
 
-/** The seed's bundle zip: `common_certs/root_ca.crt`, `common.crt` and `common.key`. */
-export function readBundleZip(zip: Buffer): { caPem: string; certificatePem: string; privateKeyPem: string } {
-  let entries: AdmZip.IZipEntry[]
-  try {
-    entries = new AdmZip(zip).getEntries()
-  } catch {
-    throw invalidInput('The file is not a zip archive.')
-  }
-  const find = (name: string) => {
-    const entry = entries.find((e) => e.entryName === `common_certs/${name}` || e.entryName.endsWith(`/common_certs/${name}`))
-    if (!entry) throw invalidInput(`The zip has no common_certs/${name}; it is not a Certdesk bundle.`)
-    return entry.getData().toString('utf8')
-  }
-  return { caPem: find('root_ca.crt'), certificatePem: find('common.crt'), privateKeyPem: find('common.key') }
-}
-
 /** A profile from a bundle zip, for brokers other than Certdesk's. */
 export function profileFromBundle(
   zip: Buffer,
@@ -74,4 +62,47 @@ export function profileFromBundle(
       client: { mode: 'pem', certificatePem: bundle.certificatePem, privateKeyPem: bundle.privateKeyPem, passphrase: options.passphrase },
     },
   }
+}
+
+/** A hand-made profile; Certdesk's own root and certificates are read from the store here. */
+export async function manualProfile(workspace: Workspace, request: ManualQuickTest): Promise<ConnectionProfile> {
+  const { verification, client } = request
+  const caPem = verification.mode === 'certdesk' ? await workspace.rootCertificatePem() : verification.caPem
+  const material = client.mode === 'certdesk' && client.certificateId ? await workspace.certificateMaterial(client.certificateId) : undefined
+  return {
+    host: request.host,
+    port: request.port,
+    clientId: request.clientId,
+    username: request.username,
+    password: request.password,
+    protocolVersion: request.protocolVersion,
+    keepalive: request.keepalive ?? 30,
+    clean: request.clean ?? true,
+    connectTimeoutMs: 8000,
+    tls: {
+      verification: {
+        mode: verification.mode === 'certdesk' ? 'pem' : verification.mode,
+        caPem,
+        serverName: verification.serverName,
+        minVersion: verification.minVersion,
+        alpnProtocols: verification.alpnProtocols,
+      },
+      client:
+        client.mode === 'none'
+          ? { mode: 'none' }
+          : client.mode === 'pkcs12'
+            ? { mode: 'pkcs12', pkcs12: Buffer.from(client.pkcs12Base64 ?? '', 'base64'), passphrase: client.passphrase }
+            : {
+              mode: 'pem',
+              certificatePem: material?.certificatePem ?? client.certificatePem,
+              privateKeyPem: material?.privateKeyPem ?? client.privateKeyPem,
+              passphrase: client.passphrase,
+            },
+    },
+  }
+}
+
+/** The profile a tester request describes: a registered device's, or one made by hand. */
+export function profileForRequest(workspace: Workspace, request: QuickTestRequest): Promise<ConnectionProfile> {
+  return request.kind === 'device' ? profileForDevice(workspace, request.deviceId, request) : manualProfile(workspace, request)
 }

@@ -5,10 +5,13 @@ import { normaliseName } from '../registry/validation'
 import type { RegistryStore } from '../store/registryStore'
 import type { TesterProfileRecord } from '../store/schema'
 
-/** Fields that hold secrets: never written to disk with a profile. */
-const SECRET_FIELDS = new Set(['password', 'privateKeyPem', 'passphrase', 'pkcs12Base64'])
+// The tester's saved profiles: quick-test requests kept by name in the store, secrets stripped.
 
-function withoutSecrets(value: unknown): unknown {
+/** Fields that hold secrets: never written to disk with a profile. */
+export const SECRET_FIELDS: ReadonlySet<string> = new Set(['password', 'privateKeyPem', 'passphrase', 'pkcs12Base64'])
+
+/** A copy of `value` without any SECRET_FIELDS key, at any depth (objects and arrays alike). */
+export function withoutSecrets(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(withoutSecrets)
   if (value === null || typeof value !== 'object') return value
   return Object.fromEntries(
