@@ -63,7 +63,7 @@ export function describeCertificate(certificate: CertificateView): string {
     ['SHA-256', certificate.fingerprint256],
     ['Valid from', certificate.notBefore],
     ['Valid until', certificate.notAfter],
-    ['Bound devices', certificate.boundDevices.join(', ') || '(none)'],
+    ['Bound devices', certificate.boundDeviceIds.join(', ') || '(none)'],
   ])
 }
 
@@ -76,7 +76,7 @@ export function describeDevice(device: DeviceView & { deviceKey?: string }, devi
     ['Username', device.username],
     ['Device key', deviceKey === undefined ? '(sealed: give --passphrase-env to see it)' : `${deviceKey}  (MQTT password, one-way TLS)`],
     ['Authentication', device.authType === 'cert' ? 'cert (mutual TLS)' : 'token (one-way TLS)'],
-    ['Certificates', device.certificates.join(', ') || '(none)'],
+    ['Certificates', device.certificateIds.join(', ') || '(none)'],
   ])
 }
 
@@ -84,7 +84,7 @@ export function certificateTable(certificates: CertificateView[]): string {
   if (certificates.length === 0) return 'No certificates yet. Create one with "certdesk cert create --name NAME".'
   return formatTable(
     ['ID', 'NAME', 'COMMON NAME', 'ENABLED', 'DEVICES', 'EXPIRES'],
-    certificates.map((c) => [c.id, c.name, c.cn, c.enabled ? 'yes' : 'no', String(c.boundDevices.length), day(c.notAfter)]),
+    certificates.map((c) => [c.id, c.name, c.cn, c.enabled ? 'yes' : 'no', String(c.boundDeviceIds.length), day(c.notAfter)]),
   )
 }
 
@@ -92,7 +92,7 @@ export function deviceTable(devices: DeviceView[]): string {
   if (devices.length === 0) return 'No devices yet. Create one with "certdesk device create --name NAME --auth token|cert".'
   return formatTable(
     ['ID', 'NAME', 'DEVICE ID', 'USERNAME', 'AUTH', 'CERTIFICATES'],
-    devices.map((d) => [d.id, d.name, d.deviceId, d.username, d.authType, String(d.certificates.length)]),
+    devices.map((d) => [d.id, d.name, d.deviceId, d.username, d.authType, String(d.certificateIds.length)]),
   )
 }
 

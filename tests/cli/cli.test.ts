@@ -10,7 +10,7 @@ interface DeviceJson {
   username: string
   deviceKey: string
   authType: string
-  certificates: string[]
+  certificateIds: string[]
 }
 interface CertificateJson {
   id: string
@@ -21,7 +21,7 @@ interface CertificateJson {
   fingerprint256: string
   notAfter: string
   keyType: string
-  boundDevices: string[]
+  boundDeviceIds: string[]
 }
 
 let folder: string
@@ -84,8 +84,8 @@ describe('certdesk CLI', () => {
     expect(disabled.serial).not.toBe(certificate.serial)
 
     const bound = await runCertdeskJson<CertificateJson>(cd('cert', 'bind', certificate.id, 'camera-0001'))
-    expect(bound.boundDevices).toEqual(['camera-0001'])
-    expect((await runCertdeskJson<DeviceJson>(cd('device', 'show', 'camera-0001'))).certificates).toEqual([certificate.id])
+    expect(bound.boundDeviceIds).toEqual(['camera-0001'])
+    expect((await runCertdeskJson<DeviceJson>(cd('device', 'show', 'camera-0001'))).certificateIds).toEqual([certificate.id])
 
     const updated = await runCertdeskJson<CertificateJson>(cd('cert', 'update', disabled.id, '--enable', '--name', 'Spare 2'))
     expect(updated).toMatchObject({ enabled: true, name: 'Spare 2' })

@@ -3,10 +3,8 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { issueCertificate } from '../../src-main/core/pki/certificates'
 import { exportPrivateKeyPem, generateKeyPair } from '../../src-main/core/pki/keys'
-import { loadIssuer } from '../../src-main/core/registry/rootCa'
-import { RegistryStore } from '../../src-main/core/store/registryStore'
 import type { RunningBroker } from '../../src-main/core/broker/broker'
-import { type Fleet, makeFleet, runBrokerAsSettings } from '../helpers/fleet'
+import { type Fleet, makeFleet, runBrokerAsSettings, issuerOf } from '../helpers/fleet'
 import { startMosquitto } from '../helpers/mosquitto'
 import { runCertdesk } from '../helpers/tools'
 
@@ -41,7 +39,7 @@ describe('certdesk test', () => {
   })
 
   it('tests a bundle zip against a broker other than Certdesk\'s (mosquitto)', async () => {
-    const issuer = await loadIssuer(await RegistryStore.open(fleet.workspace.dataDir))
+    const issuer = await issuerOf(fleet.workspace)
     const keys = await generateKeyPair('ec-p256')
     const server = issueCertificate({ commonName: 'localhost', publicKey: keys.publicKey, subjectKeyType: 'ec-p256', issuer, days: 30, profile: { kind: 'server', names: ['localhost'] } })
     const mosquitto = await startMosquitto({ caPem: fleet.rootPem, certificatePem: server.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey), requireCertificate: true })

@@ -91,8 +91,8 @@ describe('browser mode (certdesk serve) in Chromium', () => {
     await page.getByTestId('bind-submit').click()
     await expect.poll(() => page.getByTestId('bound-devices').innerText()).toContain('camera-000001')
     await shot('07-certificate-detail')
-    const [certificate] = await cli<{ boundDevices: string[] }[]>('cert', 'list')
-    expect(certificate.boundDevices).toEqual(['camera-000001'])
+    const [certificate] = await cli<{ boundDeviceIds: string[] }[]>('cert', 'list')
+    expect(certificate.boundDeviceIds).toEqual(['camera-000001'])
   })
 
   it('switches availability in the list', async () => {

@@ -3,6 +3,8 @@ import { join } from 'node:path'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
 import { afterAll } from 'vitest'
 import { type RunningBroker, startBroker, type BrokerOptions } from '../../src-main/core/broker/broker'
+import { loadIssuer } from '../../src-main/core/registry/rootCa'
+import { RegistryStore } from '../../src-main/core/store/registryStore'
 import { Workspace, type CertificateView, type DeviceWithKey } from '../../src-main/core/workspace'
 import { command, temporaryFolder } from './tools'
 
@@ -78,4 +80,9 @@ export function closedWithin(client: MqttClient, ms: number): Promise<number> {
       resolve(Date.now() - start)
     })
   })
+}
+
+/** The fleet's root CA as an issuer, for tests that sign certificates the registry does not hold. */
+export async function issuerOf(workspace: Workspace) {
+  return loadIssuer(await RegistryStore.open(workspace.dataDir))
 }

@@ -9,6 +9,9 @@ export const CONNECTION_LOG_FILE = 'broker-log.jsonl'
 /** Entries kept; the file is compacted back to this when it reaches twice as many. */
 export const CONNECTION_LOG_LIMIT = 1000
 
+/** How the broker's parts log: an entry without its time, which the broker stamps as it records. */
+export type RecordLogEntry = (entry: Omit<ConnectionLogEntry, 'time'>) => void
+
 
 /**
  * Every connection attempt, in memory (bounded) and in `broker-log.jsonl` in the data folder,

@@ -1,3 +1,6 @@
+/** The window of the per-address connection rate, and of log coalescing; the log's sentences say "10 s". */
+export const RATE_WINDOW_MS = 10_000
+
 /**
  * Counts events per key in fixed windows (connections per address, log entries per client).
  * Holds at most `maxKeys` keys, so a flood of distinct keys costs bounded memory: expired

@@ -19,7 +19,7 @@ export interface CertificateView {
   createdAt: string
   updatedAt: string
   /** Device IDs (MQTT client ids) of the bound devices. */
-  boundDevices: string[]
+  boundDeviceIds: string[]
 }
 
 /** A device as front doors show it: never its key (see `DeviceWithKey` and `revealDeviceKey`). */
@@ -31,8 +31,8 @@ export interface DeviceView {
   authType: DeviceRecord['authType']
   createdAt: string
   updatedAt: string
-  /** Ids of the certificates bound to this device. */
-  certificates: string[]
+  /** Record ids (`crt_…`) of the certificates bound to this device. */
+  certificateIds: string[]
 }
 
 /** What creating a device or regenerating its key answers: the view, with the new key once. */
@@ -98,11 +98,11 @@ export function certificateView(
   const { id, name, cn, enabled, status, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, updatedAt } = record
   return {
     id, name, cn, enabled, status, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, updatedAt,
-    boundDevices: bindings.deviceIdsByCertificate.get(record.id) ?? [],
+    boundDeviceIds: bindings.deviceIdsByCertificate.get(record.id) ?? [],
   }
 }
 
 export function deviceView(data: StoreData, record: DeviceRecord, bindings: BindingIndex = indexBindings(data)): DeviceView {
   const { id, name, deviceId, username, authType, createdAt, updatedAt } = record
-  return { id, name, deviceId, username, authType, createdAt, updatedAt, certificates: bindings.certificateIdsByDevice.get(record.id) ?? [] }
+  return { id, name, deviceId, username, authType, createdAt, updatedAt, certificateIds: bindings.certificateIdsByDevice.get(record.id) ?? [] }
 }

@@ -33,7 +33,7 @@ export async function profileForDevice(
     tls: { verification: { mode: 'pem', caPem: await workspace.rootCertificatePem() }, client: { mode: 'none' } },
   }
   if (!mutual) return { ...base, password: await workspace.revealDeviceKey(device.id) }
-  const bound = device.certificates
+  const bound = device.certificateIds
   let certificateId = options.certificateId
   if (certificateId === undefined) {
     if (bound.length === 0) throw new CertdeskError('CONFLICT', `Device ${device.deviceId} has no bound certificate to test mutual TLS with; bind one first.`)

@@ -3,13 +3,11 @@ import { createServer } from 'node:net'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { loadIssuer } from '../../../src-main/core/registry/rootCa'
 import { issueCertificate } from '../../../src-main/core/pki/certificates'
 import { exportPrivateKeyPem, generateKeyPair } from '../../../src-main/core/pki/keys'
-import { RegistryStore } from '../../../src-main/core/store/registryStore'
 import type { RunningBroker } from '../../../src-main/core/broker/broker'
 import { Workspace } from '../../../src-main/core/workspace'
-import { type Fleet, closedWithin, connect, helloRoundTrip, makeFleet, runBroker, unpackBundle } from '../../helpers/fleet'
+import { type Fleet, closedWithin, connect, helloRoundTrip, makeFleet, runBroker, unpackBundle, issuerOf } from '../../helpers/fleet'
 import { runCertdesk, temporaryFolder } from '../../helpers/tools'
 
 let fleet: Fleet
@@ -153,7 +151,7 @@ describe('mutual TLS listener', () => {
     ).toEqual({ code: 5, reason: 'client certificate does not chain to the root CA' })
 
     // Signed by the real root, but its validity ended yesterday.
-    const issuer = await loadIssuer(await RegistryStore.open(fleet.workspace.dataDir))
+    const issuer = await issuerOf(fleet.workspace)
     const keys = await generateKeyPair('ec-p256')
     const expired = issueCertificate({
       commonName: 'expired',
@@ -218,7 +216,7 @@ describe('live registry', () => {
     await workspace.unbindDevices(fleet.certificate.id, [doomed.deviceId])
     await closedWithin(doomedClient, 1000)
     const again = await workspace.bindDevices(fleet.certificate.id, [doomed.deviceId])
-    expect(again.boundDevices).toContain(doomed.deviceId)
+    expect(again.boundDeviceIds).toContain(doomed.deviceId)
     const doomedAgain = await connect(broker.mutual.port, { ...mutualOptions(), clientId: doomed.deviceId, username: doomed.username })
     closed = closedWithin(doomedAgain, 1000)
     await workspace.deleteDevice(doomed.deviceId)

@@ -103,15 +103,15 @@ describe('bindings', () => {
     const token = await workspace.createDevice({ name: 'Token', authType: 'token' })
 
     const bound = await workspace.bindDevices(first.id, [camera.deviceId, sensor.deviceId])
-    expect(bound.boundDevices.sort()).toEqual([camera.deviceId, sensor.deviceId].sort())
+    expect(bound.boundDeviceIds.sort()).toEqual([camera.deviceId, sensor.deviceId].sort())
     await workspace.bindDevices(second.id, [camera.deviceId])
-    expect(workspace.getDevice(camera.id).certificates.sort()).toEqual([first.id, second.id].sort())
+    expect(workspace.getDevice(camera.id).certificateIds.sort()).toEqual([first.id, second.id].sort())
 
     expect(await refusal(workspace.bindDevices(second.id, [sensor.deviceId, token.deviceId]), 'CONFLICT')).toMatch(
       /token authentication/,
     )
     // The refusal bound nothing, not even the valid device named before the token one.
-    expect(workspace.getCertificate(second.id).boundDevices).toEqual([camera.deviceId])
+    expect(workspace.getCertificate(second.id).boundDeviceIds).toEqual([camera.deviceId])
     expect(await refusal(workspace.bindDevices(first.id, [camera.deviceId]), 'CONFLICT')).toMatch(/already bound/)
     await refusal(workspace.bindDevices(first.id, ['no-such-device']), 'NOT_FOUND')
     await refusal(workspace.bindDevices('crt_nothing', [camera.deviceId]), 'NOT_FOUND')
@@ -122,7 +122,7 @@ describe('bindings', () => {
     await workspace.unbindDevices(first.id, [camera.deviceId])
     await refusal(workspace.unbindDevices(first.id, [camera.deviceId]), 'CONFLICT')
     await workspace.deleteDevice(sensor.deviceId)
-    expect(workspace.getCertificate(first.id).boundDevices).toEqual([])
+    expect(workspace.getCertificate(first.id).boundDeviceIds).toEqual([])
     await workspace.deleteCertificate(first.id)
     await refusal(() => workspace.getCertificate(first.id), 'NOT_FOUND')
 

@@ -5,13 +5,11 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { RunningBroker } from '../../../src-main/core/broker/broker'
 import { issueCertificate } from '../../../src-main/core/pki/certificates'
 import { exportPrivateKeyPem, generateKeyPair } from '../../../src-main/core/pki/keys'
-import { loadIssuer } from '../../../src-main/core/registry/rootCa'
-import { RegistryStore } from '../../../src-main/core/store/registryStore'
 import type { ConnectionProfile } from '../../../src-main/core/tester/connectionProfile'
 import { profileForDevice, profileFromBundle } from '../../../src-main/core/tester/profileSources'
 import { runQuickTest } from '../../../src-main/core/tester/quickTest'
 import { Workspace } from '../../../src-main/core/workspace'
-import { type Fleet, makeFleet, runBrokerAsSettings } from '../../helpers/fleet'
+import { type Fleet, makeFleet, runBrokerAsSettings, issuerOf } from '../../helpers/fleet'
 import { startMosquitto } from '../../helpers/mosquitto'
 import { freePort, temporaryFolder } from '../../helpers/tools'
 
@@ -30,7 +28,7 @@ const test = (profile: ConnectionProfile) => runQuickTest(profile, { certdeskDat
 
 /** A server certificate from the fleet's root, for mosquitto, with validity starting `now`. */
 async function serverCertificate(now = new Date(), days = 30) {
-  const issuer = await loadIssuer(await RegistryStore.open(fleet.workspace.dataDir))
+  const issuer = await issuerOf(fleet.workspace)
   const keys = await generateKeyPair('ec-p256')
   const facts = issueCertificate({ commonName: 'localhost', publicKey: keys.publicKey, subjectKeyType: 'ec-p256', issuer, days, profile: { kind: 'server', names: ['localhost', '127.0.0.1'] }, now })
   return { caPem: fleet.rootPem, certificatePem: facts.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) }
@@ -89,7 +87,7 @@ describe('quick test against the embedded broker', () => {
     expect((await test(withPassphrase('right passphrase'))).pass).toBe(true)
 
     // A client certificate from the right CA whose validity has ended.
-    const issuer = await loadIssuer(await RegistryStore.open(fleet.workspace.dataDir))
+    const issuer = await issuerOf(fleet.workspace)
     const keys = await generateKeyPair('ec-p256')
     const expired = issueCertificate({ commonName: 'old', publicKey: keys.publicKey, subjectKeyType: 'ec-p256', issuer, days: 1, profile: { kind: 'device' }, now: new Date(Date.now() - 5 * 86_400_000) })
     const old = await test({ ...profile, tls: { ...profile.tls, client: { mode: 'pem', certificatePem: expired.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) } } })
