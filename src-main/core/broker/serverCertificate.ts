@@ -5,10 +5,10 @@ import { type Issuer, issueCertificate } from '../pki/certificates'
 import { type KeyType, exportPrivateKeyPem, generateKeyPair } from '../pki/keys'
 import type { RegistryStore } from '../store/registryStore'
 import type { BrokerServerCertificateRecord } from '../store/schema'
+import { CERTIFICATE_PROFILES } from '../pki/profiles'
 
 const BROKER_SERVER_RECORD_PREFIX = 'broker-server-'
-/** The longest validity browsers and most TLS stacks still accept for a server certificate. */
-const SERVER_CERTIFICATE_DAYS = 397
+const SERVER_CERTIFICATE_DAYS = CERTIFICATE_PROFILES.server.defaultDays
 /** Re-issued this long before it expires, so a running fleet never meets an expired broker. */
 const RENEW_WITHIN_DAYS = 30
 

@@ -4,6 +4,7 @@ import { AsnConvert, OctetString } from '@peculiar/asn1-schema'
 import * as asn from '@peculiar/asn1-x509'
 import * as asn1js from 'asn1js'
 import { type KeyType, isRsa, signatureDigest, toPem } from './keys'
+import { CERTIFICATE_PROFILES, type CertificateProfileSpec, EXTENDED_KEY_USAGES } from './profiles'
 
 /*
  * Certificates are built with @peculiar/asn1-x509 (RFC 5280's schema) and asn1js (its DER
@@ -18,8 +19,6 @@ const DAY_MS = 24 * 60 * 60 * 1000
 /** Back-date notBefore a little so a device whose clock runs behind still accepts the certificate. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000
 const OID_COMMON_NAME = '2.5.4.3'
-const OID_CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
-const OID_SERVER_AUTH = '1.3.6.1.5.5.7.3.1'
 const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11'
 const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2'
 const OID_ECDSA_WITH_SHA384 = '1.2.840.10045.4.3.3'
@@ -196,12 +195,7 @@ export function buildRootCertificate(request: RootCertificateRequest): Certifica
     days: request.days,
     now: request.now ?? new Date(),
     signer: { privateKey: request.keys.privateKey, keyType: request.keyType },
-    extensions: [
-      // pathlen 0: the root signs devices and brokers directly, never another CA.
-      extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: true, pathLenConstraint: 0 })),
-      extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(asn.KeyUsageFlags.keyCertSign | asn.KeyUsageFlags.cRLSign)),
-      subjectKeyIdentifierExtension(keyIdentifier),
-    ],
+    extensions: [...constraintExtensions(CERTIFICATE_PROFILES.root, request.keyType), subjectKeyIdentifierExtension(keyIdentifier)],
   })
 }
 
@@ -251,20 +245,29 @@ function parseIssuer(issuer: Issuer): ParsedIssuer {
 }
 
 /**
- * CA:FALSE, digitalSignature (+ keyEncipherment for RSA keys, which RSA key exchange in TLS 1.2
- * needs), and clientAuth or serverAuth: the same for every certificate of a profile.
+ * Basic constraints, key usage and extended key usage as the profile table says (both critical
+ * but the last); keyEncipherment joins digitalSignature for RSA keys, which RSA key exchange in
+ * TLS 1.2 needs.
  */
+function constraintExtensions(profile: CertificateProfileSpec, keyType: KeyType): asn1js.BaseBlock[] {
+  const constraints = profile.basicConstraints.ca
+    ? new asn.BasicConstraints({ cA: true, pathLenConstraint: profile.basicConstraints.pathLength })
+    : new asn.BasicConstraints({ cA: false })
+  let usages = profile.keyUsage.reduce((flags, usage) => flags | asn.KeyUsageFlags[usage], 0)
+  if (isRsa(keyType) && profile.keyUsage.includes('digitalSignature') && !profile.basicConstraints.ca) usages |= asn.KeyUsageFlags.keyEncipherment
+  return [
+    extension(asn.id_ce_basicConstraints, true, constraints),
+    extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(usages)),
+    ...(profile.extendedKeyUsage ? [extension(asn.id_ce_extKeyUsage, false, new asn.ExtendedKeyUsage([EXTENDED_KEY_USAGES[profile.extendedKeyUsage]]))] : []),
+  ]
+}
+
+/** The same for every certificate of a profile and key family: encoded once per issuer. */
 function profileExtensions(issuer: ParsedIssuer, kind: CertificateProfile['kind'], keyType: KeyType): asn1js.BaseBlock[] {
   const key = `${kind}:${isRsa(keyType) ? 'rsa' : 'ec'}`
   let extensions = issuer.profiles.get(key)
   if (!extensions) {
-    let usages = asn.KeyUsageFlags.digitalSignature
-    if (isRsa(keyType)) usages |= asn.KeyUsageFlags.keyEncipherment
-    extensions = [
-      extension(asn.id_ce_basicConstraints, true, new asn.BasicConstraints({ cA: false })),
-      extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(usages)),
-      extension(asn.id_ce_extKeyUsage, false, new asn.ExtendedKeyUsage([kind === 'device' ? OID_CLIENT_AUTH : OID_SERVER_AUTH])),
-    ]
+    extensions = constraintExtensions(CERTIFICATE_PROFILES[kind], keyType)
     issuer.profiles.set(key, extensions)
   }
   return extensions
@@ -288,7 +291,7 @@ export function issueCertificate(request: IssueRequest): CertificateFacts {
     subjectKeyIdentifierExtension(keyIdentifier),
     issuer.authorityKeyIdentifier,
   ]
-  if (request.profile.kind === 'server') {
+  if (CERTIFICATE_PROFILES[request.profile.kind].subjectAltNames && request.profile.kind === 'server') {
     extensions.push(extension(asn.id_ce_subjectAltName, false, subjectAlternativeName(request.profile.names)))
   }
   return signCertificate({

@@ -9,14 +9,15 @@ import { generateCommonName, newCertificateRecordId } from './ids'
 import { bindingsOfCertificate, findCertificate, ownEntry } from './lookup'
 import { normaliseName, validateDays } from './validation'
 import { type CertificateView, certificateView, indexBindings } from './views'
+import { CERTIFICATE_PROFILES } from '../pki/profiles'
 
-export const DEFAULT_DEVICE_CERTIFICATE_DAYS = 365
+export const DEFAULT_DEVICE_CERTIFICATE_DAYS = CERTIFICATE_PROFILES.device.defaultDays
 /**
  * Certificates made at once in a batch. Signing is JavaScript on one thread, but key generation
  * and the flushes of key files run on libuv's pool: more in flight than cores keeps both busy.
  */
 const MINT_CONCURRENCY = Math.max(8, availableParallelism() * 2)
-const MAX_DEVICE_CERTIFICATE_DAYS = 36_500
+const MAX_DEVICE_CERTIFICATE_DAYS = CERTIFICATE_PROFILES.device.maxDays
 
 export interface DeviceCertificateInput {
   name: string

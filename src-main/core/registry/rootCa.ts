@@ -6,11 +6,12 @@ import type { KeyProtector } from '../store/vault'
 import type { AuditActor, RootCaRecord, StoreData } from '../store/schema'
 import { normaliseName, validateDays } from './validation'
 import type { RootCaView } from './views'
+import { CERTIFICATE_PROFILES } from '../pki/profiles'
 
 export { ROOT_CA_RECORD_ID }
-export const DEFAULT_ROOT_CA_DAYS = 3650
+export const DEFAULT_ROOT_CA_DAYS = CERTIFICATE_PROFILES.root.defaultDays
 export const DEFAULT_ROOT_CA_COMMON_NAME = 'Certdesk Root CA'
-const MAX_ROOT_CA_DAYS = 36_500
+const MAX_ROOT_CA_DAYS = CERTIFICATE_PROFILES.root.maxDays
 
 export interface RootCaOptions {
   keyType?: KeyType
