@@ -1,8 +1,9 @@
 import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
+import { Aedes } from 'aedes'
 import type { MqttClient } from 'mqtt'
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, expect, it, vi } from 'vitest'
 import { issueCertificate } from '../../../src-main/core/pki/certificates'
 import { exportPrivateKeyPem, generateKeyPair } from '../../../src-main/core/pki/keys'
 import type { RunningBroker } from '../../../src-main/core/broker/broker'
@@ -13,6 +14,15 @@ import { runCertdesk, temporaryFolder } from '../../helpers/tools'
 let fleet: Fleet
 let broker: RunningBroker
 let bundle: { ca: Buffer; cert: Buffer; key: Buffer }
+/** The aedes inside `broker`, caught as it is made: the tests read what its persistence keeps. */
+let aedes: Aedes
+
+/** What the tests read of aedes's persistence: a session's stored filters and its offline queue. */
+interface SessionStore {
+  subscriptionsByClient(client: { id: string }): Promise<{ topic: string; qos: number }[]>
+  outgoingStream(client: { id: string }): AsyncIterable<{ topic: string; payload: Buffer | string }>
+}
+const sessionStore = () => (aedes as unknown as { persistence: SessionStore }).persistence
 
 const lastLogEntry = () => broker.log.recent().at(-1)
 
@@ -29,7 +39,12 @@ async function refusal(port: number, options: Parameters<typeof connect>[1]): Pr
 
 beforeAll(async () => {
   fleet = await makeFleet()
+  // RunningBroker keeps its aedes to itself; catch the one startBroker creates.
+  const createBroker = vi.spyOn(Aedes, 'createBroker')
   broker = await runBroker(fleet.workspace)
+  expect(createBroker).toHaveBeenCalledTimes(1)
+  aedes = await createBroker.mock.results[0].value
+  createBroker.mockRestore()
   const dir = join(fleet.bundleDir, 'common_certs')
   bundle = {
     ca: await readFile(join(dir, 'root_ca.crt')),
@@ -377,18 +392,26 @@ describe('topic rules', () => {
     await b.endAsync()
   })
 
-  it('a persistent session gets its own queued messages back, never a refused filter\'s', async () => {
+  it('a persistent session stores and queues for its allowed filters only, never a refused one', async () => {
     const [idA, idB] = [fleet.tokenDevice.deviceId, fleet.certDevice.deviceId]
     const persistent = { ...oneWayOptions(), clean: false }
+    const store = sessionStore()
     let a = await connect(broker.oneWay.port, persistent)
     // Refused filters first: aedes would store them along with the allowed ones that follow.
     expect(await grantedQos(a, ['#', `devices/${idB}/#`, `devices/${idA}/#`, '/hello'])).toEqual([128, 128, 1, 1])
+    // authorizeForward would hide a stored `#` at delivery, so look at what aedes stored itself.
+    const stored = await store.subscriptionsByClient({ id: idA })
+    expect(stored.map((subscription) => subscription.topic).sort()).toEqual(['/hello', `devices/${idA}/#`])
     await a.endAsync()
 
     const b = await connect(broker.mutual.port, mutualOptions())
     await b.publishAsync(`devices/${idB}/while-away`, 'not for A', { qos: 1 })
     await b.publishAsync('/hello', 'for everyone', { qos: 1 })
     await b.endAsync()
+    // A's offline queue holds only what its allowed filters match: a stored `#` would queue B's message too.
+    const queued: string[] = []
+    for await (const packet of store.outgoingStream({ id: idA })) queued.push(`${packet.topic} ${packet.payload}`)
+    expect(queued).toEqual(['/hello for everyone'])
 
     a = await connect(broker.oneWay.port, persistent)
     const toA = inbox(a)
@@ -450,21 +473,53 @@ describe('topic rules', () => {
     await a.publishAsync('bench/one', '1', { qos: 1 })
     await expect.poll(() => toA.map((m) => m.topic)).toEqual(['bench/one'])
 
-    // Back to the default: the existing subscription no longer delivers, the session stays.
-    await workspace.resetTopicRules()
-    expect(workspace.topicRules()).toEqual([
+    // Back to the default.
+    const defaults = [
       { action: 'all', topic: 'devices/${clientid}/#', permission: 'allow' },
       { action: 'all', topic: '/hello', permission: 'allow' },
+    ] as const
+    await workspace.resetTopicRules()
+    expect(workspace.topicRules()).toEqual(defaults)
+
+    // Delivery is checked per message: B may publish to bench/# and A's subtree, yet A must not
+    // receive bench/# (subscribed under the earlier rules) nor its own devices/<A>/secret, which
+    // A's allowed devices/<A>/# filter only overlaps.
+    const [idA, idB] = [fleet.tokenDevice.deviceId, fleet.certDevice.deviceId]
+    const since = Date.now() - 1
+    await workspace.updateTopicRules([
+      { action: 'all', topic: 'devices/${clientid}/secret', permission: 'deny' },
+      { action: 'publish', topic: `devices/${idA}/#`, permission: 'allow' },
+      { action: 'publish', topic: 'bench/#', permission: 'allow' },
+      ...defaults,
     ])
-    await new Promise((resolve) => setTimeout(resolve, 600))
-    await a.publishAsync('bench/two', '2', { qos: 1 })
-    await a.publishAsync('/hello', 'sync', { qos: 1 })
-    await a.subscribeAsync('/hello', { qos: 1 })
-    await a.publishAsync('/hello', 'sync', { qos: 1 })
-    await expect.poll(() => toA.some((m) => m.topic === '/hello')).toBe(true)
+    const b = await connect(broker.mutual.port, mutualOptions())
+    expect(await grantedQos(a, [`devices/${idA}/#`])).toEqual([1])
+    // The broker has the new rules once B's publishes into A's subtree reach A.
+    const reachedA = (topic: string) => toA.some((m) => m.topic === topic)
+    await expect
+      .poll(
+        async () => {
+          await b.publishAsync(`devices/${idA}/open`, 'rules applied', { qos: 1 })
+          return reachedA(`devices/${idA}/open`)
+        },
+        { timeout: 1000, interval: 50 },
+      )
+      .toBe(true)
+    await b.publishAsync('bench/two', '2', { qos: 1 })
+    await b.publishAsync(`devices/${idA}/secret`, 'withheld', { qos: 1 })
+    // Published after the withheld ones, each awaited in turn: once this one is in, they would be too.
+    await b.publishAsync(`devices/${idA}/after`, 'sync', { qos: 1 })
+    await expect.poll(() => reachedA(`devices/${idA}/after`)).toBe(true)
     expect(toA.map((m) => m.topic)).not.toContain('bench/two')
-    expect(a.connected).toBe(true)
+    expect(toA.map((m) => m.topic)).not.toContain(`devices/${idA}/secret`)
+    // Both were publishes the rules allow: refused at delivery, not at publish.
+    await broker.log.flushed()
+    const refusedPublishes = denials(since).filter((line) => line.startsWith(`${idB}: publish`))
+    expect(refusedPublishes.filter((line) => line.includes('"bench/two"') || line.includes(`"devices/${idA}/secret"`))).toEqual([])
+    expect(a.connected && b.connected).toBe(true)
+    await b.endAsync()
     await expect(workspace.updateTopicRules([{ action: 'all', topic: 'a/#/b', permission: 'allow' }])).rejects.toThrow(/Topic rule 1: "a\/#\/b" is not an MQTT topic filter/)
     await a.endAsync()
+    await workspace.resetTopicRules()
   })
 })
