@@ -18,7 +18,9 @@ export class WindowedCounter {
   hit(key: string, now = Date.now()): number {
     let window = this.windows.get(key)
     if (window === undefined || now - window.start >= this.windowMs) {
-      if (window === undefined && this.windows.size >= this.maxKeys) this.makeRoom(now)
+      // Re-inserted, so the map stays in order of window start: the oldest windows are first.
+      this.windows.delete(key)
+      if (this.windows.size >= this.maxKeys) this.makeRoom(now)
       window = { start: now, count: 0 }
       this.windows.set(key, window)
     }
@@ -26,13 +28,12 @@ export class WindowedCounter {
     return window.count
   }
 
+  /** Drops expired windows from the front (they are in start order), else the oldest one: O(1) per new key on average. */
   private makeRoom(now: number): void {
     for (const [key, window] of this.windows) {
-      if (now - window.start >= this.windowMs) this.windows.delete(key)
+      if (now - window.start < this.windowMs) break
+      this.windows.delete(key)
     }
-    if (this.windows.size >= this.maxKeys) {
-      const oldest = this.windows.keys().next()
-      if (!oldest.done) this.windows.delete(oldest.value)
-    }
+    if (this.windows.size >= this.maxKeys) this.windows.delete(this.windows.keys().next().value as string)
   }
 }
