@@ -7,11 +7,11 @@
 //   resources/icon.icns             macOS (PNG entries, 16 … 1024)
 //   resources/icon.ico              Windows and NSIS (16 … 64 as 32-bit bitmaps, 256 as PNG)
 // Each size is drawn from the same shapes at that size (no downscaling), with anti-aliased edges.
-// No dependency but Node's zlib.   node scripts/make-icon.mjs
+// No dependency but Node's zlib (deflate, crc32).   node scripts/make-icon.mjs
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { deflateSync } from 'node:zlib'
+import { crc32, deflateSync } from 'node:zlib'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 const resources = join(root, 'resources')
@@ -149,18 +149,6 @@ function drawIcon(size) {
 }
 
 // ---- file formats -------------------------------------------------------------------------
-
-const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
-  let c = n
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1
-  return c >>> 0
-})
-
-function crc32(buffer) {
-  let c = 0xffffffff
-  for (const byte of buffer) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8)
-  return (c ^ 0xffffffff) >>> 0
-}
 
 function chunk(type, data) {
   const length = Buffer.alloc(4)

@@ -3,7 +3,7 @@ import { BrowserWindow, type UtilityProcess, app, dialog, ipcMain, protocol, saf
 import ElectronStore from 'electron-store'
 import { isCertdeskError } from './core/errors'
 import { readConnectionLog } from './core/broker/connectionLog'
-import { stoppedBrokerStatus } from './core/broker/endpoints'
+import { BROKER_WAITS_FOR_UNLOCK, stoppedBrokerStatus } from './core/broker/endpoints'
 import { DEFAULT_BROKER_SETTINGS } from './core/broker/settings'
 import { writeExportFile } from './core/store/files'
 import type { KeyProtector } from './core/store/vault'
@@ -143,7 +143,7 @@ void app.whenReady().then(async () => {
   // A key file or the OS keychain opens now; a passphrase waits for the unlock screen.
   if ((await workspace.vaultState()).unlocked) startBrokerProcess(dataDir, await workspace.vaultKeyForBrokerProcess())
   else {
-    brokerStatus = stoppedBrokerStatus('The broker starts when the keys are unlocked.', workspace.brokerSettings())
+    brokerStatus = stoppedBrokerStatus(BROKER_WAITS_FOR_UNLOCK, workspace.brokerSettings())
   }
   // Changes made by the CLI reach the screens as they happen.
   watchRegistry(() => workspace.snapshot(), 500, () => send({ type: 'registry' }))

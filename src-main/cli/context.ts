@@ -1,6 +1,7 @@
+import { readFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { type Command, Option } from 'commander'
-import { invalidInput } from '../core/errors'
+import { CertdeskError, invalidInput } from '../core/errors'
 import { KEY_TYPES } from '../core/pki/keys'
 import { writeExportFile } from '../core/store/files'
 import { resolveDataFolder } from '../core/store/dataFolder'
@@ -27,10 +28,7 @@ export class UsageError extends Error {}
 /** The command has already said why it failed (on stdout, as its result): just exit 1. */
 export class ReportedFailure extends Error {}
 
-export function parseDays(value: string): number {
-  if (!/^\d+$/.test(value)) throw invalidInput(`"${value}" is not a number of days.`)
-  return Number(value)
-}
+export const parseDays = (value: string): number => parseCount(value, 'days')
 
 export function parseCount(value: string, what: string): number {
   if (!/^\d+$/.test(value)) throw invalidInput(`"${value}" is not a number of ${what}.`)
@@ -109,4 +107,13 @@ export function createCliContext(io: CliIo): CliContext {
     path === '-' ? io.stderr(`${human.replace(/^Wrote -/, 'Wrote the file to standard output')}\n`) : print(command, value, human)
 
   return { io, globals, dataDir, open, print, printExport }
+}
+
+/** A file the user named: its bytes, or one sentence saying it cannot be read. */
+export async function readInputFile(path: string): Promise<Buffer> {
+  try {
+    return await readFile(resolve(path))
+  } catch (error) {
+    throw new CertdeskError('INVALID_INPUT', `Cannot read ${path}.`, { cause: error })
+  }
 }

@@ -8,7 +8,7 @@ import { readBundleZip } from '../core/bundles/deviceBundle'
 import { profileForRequest } from '../core/tester/profileSources'
 import { runQuickTest } from '../core/tester/quickTest'
 import { TesterSessions } from '../core/tester/sessions'
-import type { BrokerSettingsChanges, BrokerStatus, CertdeskApi, CertdeskEvent, ConnectionLogEntry, Envelope, OperationName, QuickTestRequest, SaveResult, SavedTesterProfile, TopicRuleSet, VaultState } from './types'
+import type { BrokerStatus, CertdeskApi, CertdeskEvent, ConnectionLogEntry, Envelope, OperationName, QuickTestRequest, SaveResult, SavedTesterProfile, TopicRuleSet, VaultState } from './types'
 import { OPERATIONS } from './types'
 
 /** What only a front door can do: show a save dialog (Electron) and report the broker. */
@@ -159,10 +159,7 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
   const withKeychain = (state: VaultState): VaultState => ({ ...state, keychainAvailable: frontDoor.keychain !== undefined })
   const sessions = new TesterSessions((event) => frontDoor.emit(event))
   // Default when the folder saves none, as `certdesk broker acl` says.
-  const topicRuleSet = (): TopicRuleSet => ({ rules: workspace.topicRules(), isDefault: workspace.snapshot().broker?.topicRules === undefined })
-  // A key sent as undefined (IPC keeps them) must not overwrite a saved setting.
-  const definedChanges = (changes: BrokerSettingsChanges): BrokerSettingsChanges =>
-    Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined))
+  const topicRuleSet = (): TopicRuleSet => workspace.topicRuleSet()
   return {
     getRootCa: async () => workspace.rootCa(),
     getVaultState: async () => withKeychain(await workspace.vaultState()),
@@ -205,7 +202,7 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     getBrokerStatus: async () => frontDoor.brokerStatus(),
     getConnectionLog: () => frontDoor.connectionLog(),
     getBrokerSettings: async () => workspace.brokerSettings(),
-    updateBrokerSettings: (changes) => workspace.updateBrokerSettings(definedChanges(changes)),
+    updateBrokerSettings: (changes) => workspace.updateBrokerSettings(changes),
     getTopicRules: async () => topicRuleSet(),
     updateTopicRules: async (rules) => {
       await workspace.updateTopicRules(rules)

@@ -28,7 +28,7 @@ import { RegistryStore, type StoreOptions } from './store/registryStore'
 import type { VaultProtection } from './store/vault'
 import type { BrokerSettings, DeviceRecord, VaultState, StoreData, TesterProfileRecord, TopicRule } from './store/schema'
 import { deleteTesterProfile, listTesterProfiles, saveTesterProfile } from './tester/savedTesterProfiles'
-import { brokerSettings, resetTopicRules, topicRules, updateBrokerSettings, updateTopicRules } from './broker/settings'
+import { brokerSettings, resetTopicRules, topicRuleSet, topicRules, updateBrokerSettings, updateTopicRules } from './broker/settings'
 import { type ServerCertificateMaterial, ensureServerCertificate, serverNames } from './broker/serverCertificate'
 
 export type { CertificateView, DeviceView, DeviceWithKey, RootCaView }
@@ -192,6 +192,11 @@ export class Workspace {
 
   updateBrokerSettings(update: Partial<BrokerSettings>): Promise<BrokerSettings> {
     return audited({ action: 'broker.settings', detail: { ...update } }, () => updateBrokerSettings(this.store, update))
+  }
+
+  /** The rules and whether they are the defaults (none saved). */
+  topicRuleSet(): { rules: TopicRule[]; isDefault: boolean } {
+    return topicRuleSet(this.store)
   }
 
   /** The broker's topic rules, in order (first match wins, no match denies). */

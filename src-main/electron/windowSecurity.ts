@@ -1,13 +1,12 @@
 // The desktop window's security policy. Types only from 'electron', so it runs (and is tested)
 // in plain Node without the Electron binary; src-main/index.ts wires it in.
 import { readFile } from 'node:fs/promises'
-import { isAbsolute, relative, resolve, sep } from 'node:path'
 import type { CustomScheme, Session, Shell, WebContents, WebPreferences } from 'electron'
-import { CONTENT_SECURITY_POLICY, mimeTypeOf } from '../rendererAssets'
+import { rendererFileHeaders, resolveRendererFile } from '../rendererAssets'
 
 /** The built renderer is served as app://certdesk/, a standard secure origin, never file://. */
 export const APP_SCHEME = 'app'
-export const APP_HOST = 'certdesk'
+const APP_HOST = 'certdesk'
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`
 export const APP_ENTRY_URL = `${APP_ORIGIN}/index.html`
 
@@ -65,7 +64,7 @@ export function isAllowedExternalUrl(url: string, allowedOrigins: readonly strin
  * Same scheme, host and port, and no user-info. Compared by parts because Node's URL gives
  * "null" as the origin of a custom scheme such as app:.
  */
-export function isOnOrigin(url: string, origin: string): boolean {
+function isOnOrigin(url: string, origin: string): boolean {
   const page = parseUrl(url)
   const expected = parseUrl(origin)
   if (!page || !expected || page.username !== '' || page.password !== '') return false
@@ -95,7 +94,7 @@ type PermissionRequestHandler = NonNullable<Parameters<Session['setPermissionReq
 type PermissionCheckHandler = NonNullable<Parameters<Session['setPermissionCheckHandler']>[0]>
 
 /** The copy buttons use navigator.clipboard.writeText, which Chromium gates behind this. */
-export const GRANTED_PERMISSION = 'clipboard-sanitized-write'
+const GRANTED_PERMISSION = 'clipboard-sanitized-write'
 
 /** Denies every permission, except clipboard writing to the app's own top-level page. */
 export function permissionRequestHandler(isAppPage: (url: string) => boolean): PermissionRequestHandler {
@@ -131,34 +130,16 @@ export function guardWebContents(
 
 /**
  * The file under `rendererDir` that an app:// URL names, or undefined when the URL is refused:
- * another scheme or host, an undecodable escape, or a segment that is `.`/`..` or, once
- * decoded, holds a separator (`%2f`, `\`, `%5c`), NUL, or `:` (a Windows drive or stream).
- * The root is index.html.
+ * another scheme or host, user-info, or a path that resolveRendererFile refuses (an undecodable
+ * escape, dot segments, separators, NUL or `:` hidden in a segment). The root is index.html.
  */
 export function resolveAppFile(requestUrl: string, rendererDir: string): string | undefined {
   const url = parseUrl(requestUrl)
   if (!url || url.protocol !== `${APP_SCHEME}:` || url.host !== APP_HOST || url.username !== '' || url.password !== '') return undefined
-  const segments: string[] = []
-  for (const raw of url.pathname.split('/').filter((segment) => segment !== '')) {
-    let segment: string
-    try {
-      segment = decodeURIComponent(raw)
-    } catch {
-      return undefined
-    }
-    if (segment === '.' || segment === '..' || /[/\\\0]/.test(segment) || segment.includes(':')) return undefined
-    segments.push(segment)
-  }
-  if (segments.length === 0) segments.push('index.html')
-  const root = resolve(rendererDir)
-  const file = resolve(root, ...segments)
-  // Belt and braces: whatever the platform's path rules, the result stays inside the folder.
-  const inside = relative(root, file)
-  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside)) return undefined
-  return file
+  return resolveRendererFile(url.pathname, rendererDir)
 }
 
-/** The protocol.handle('app') handler: files of the built renderer, nothing else. */
+/** The protocol.handle('app') handler: files of the built renderer, nothing else (no fallback). */
 export async function appProtocolResponse(request: Request, rendererDir: string): Promise<Response> {
   if (request.method !== 'GET' && request.method !== 'HEAD') return new Response('Method not allowed.', { status: 405 })
   const file = resolveAppFile(request.url, rendererDir)
@@ -169,8 +150,5 @@ export async function appProtocolResponse(request: Request, rendererDir: string)
   } catch {
     return new Response('Not found.', { status: 404 })
   }
-  const type = mimeTypeOf(file)
-  const headers: Record<string, string> = { 'Content-Type': type, 'X-Content-Type-Options': 'nosniff' }
-  if (type.startsWith('text/html')) headers['Content-Security-Policy'] = CONTENT_SECURITY_POLICY
-  return new Response(request.method === 'HEAD' ? null : new Uint8Array(body), { status: 200, headers })
+  return new Response(request.method === 'HEAD' ? null : new Uint8Array(body), { status: 200, headers: rendererFileHeaders(file) })
 }

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { CertdeskError, isCertdeskError } from '../core/errors'
 import { type RunningBroker, startBroker } from '../core/broker/broker'
 import { readConnectionLog } from '../core/broker/connectionLog'
-import { stoppedBrokerStatus } from '../core/broker/endpoints'
+import { BROKER_WAITS_FOR_UNLOCK, stoppedBrokerStatus } from '../core/broker/endpoints'
 import { watchRegistry } from '../core/registry/watchRegistry'
 import type { Workspace } from '../core/workspace'
 import { createDispatcher, implementApi } from '../contract/dispatch'
@@ -39,7 +39,10 @@ export async function startBrowserMode(
     try {
       broker = await startBroker(workspace, workspace.brokerSettings())
       brokerError = undefined
-      broker.log.subscribe((entry) => emit({ type: 'connection', entry }))
+      const running = broker
+      running.log.subscribe((entry) => emit({ type: 'connection', entry }))
+      // The page follows sessions through these events, as the desktop app's do.
+      running.onSessionsChange(() => emit({ type: 'broker', status: running.status() }))
     } catch (error) {
       brokerError = isCertdeskError(error) ? error.message : `The broker could not start (${String(error)}).`
     }
@@ -47,7 +50,7 @@ export async function startBrowserMode(
   // A passphrase-protected vault without --passphrase-env: the broker waits for the unlock screen.
   const vaultOpen = (await workspace.vaultState()).unlocked
   if (options.broker !== false && vaultOpen) await startEmbeddedBroker()
-  else if (options.broker !== false) brokerError = 'The broker starts when the keys are unlocked.'
+  else if (options.broker !== false) brokerError = BROKER_WAITS_FOR_UNLOCK
   const brokerStatus = (): BrokerStatus =>
     broker ? broker.status() : stoppedBrokerStatus(brokerError ?? 'The broker is not running in this window.', workspace.brokerSettings())
 

@@ -1,12 +1,12 @@
 import { readFile, stat } from 'node:fs/promises'
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
-import { extname, join, normalize, sep } from 'node:path'
+import { join } from 'node:path'
 import { CertdeskError, type CertdeskErrorCode, invalidInput, isCertdeskError } from '../core/errors'
 import { portableFileName } from '../core/fileNames'
 import type { Workspace } from '../core/workspace'
 import type { Dispatch } from '../contract/dispatch'
 import type { CertdeskEvent } from '../contract/types'
-import { CONTENT_SECURITY_POLICY, MIME_TYPES } from '../rendererAssets'
+import { rendererFileHeaders, resolveRendererFile } from '../rendererAssets'
 import { BrowserSession, type DownloadTarget, SESSION_HEADER } from './session'
 
 const MAX_BODY_BYTES = 1_000_000
@@ -101,14 +101,18 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     return origin === undefined || allowedHosts().has(origin.replace(/^http:\/\//, ''))
   }
 
+  /**
+   * The built renderer's files. A path that names no file gets the page (/signed-in, say); one the
+   * resolver refuses (traversal, hidden separators) gets 404.
+   */
   const serveStatic = async (response: ServerResponse, pathname: string) => {
-    const relative = normalize(decodePath(pathname)).replace(/^([/\\])+/, '')
-    const file = join(options.rendererDir, relative || 'index.html')
-    if (!file.startsWith(options.rendererDir + sep) && file !== options.rendererDir) return send(response, 404, '{"error":"Not found."}')
+    // A malformed escape is the client's error (400), as in a download link; the resolver would only refuse it.
+    decodePath(pathname)
+    const file = resolveRendererFile(pathname, options.rendererDir)
+    if (!file) return send(response, 404, '{"error":"Not found."}')
     const target = (await stat(file).catch(() => undefined))?.isFile() ? file : join(options.rendererDir, 'index.html')
-    const extension = extname(target)
-    const extra: Record<string, string> = extension === '.html' ? { 'Content-Security-Policy': CONTENT_SECURITY_POLICY } : {}
-    send(response, 200, await readFile(target), MIME_TYPES[extension] ?? 'application/octet-stream', extra)
+    const headers = rendererFileHeaders(target)
+    send(response, 200, await readFile(target), headers['Content-Type'], headers)
   }
 
   const download = (response: ServerResponse, fileName: string, body: Buffer | string, type: string) =>

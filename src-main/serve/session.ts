@@ -5,14 +5,14 @@ import { constantTimeEqual } from '../core/crypto'
 const DOWNLOAD_LINK_TTL_MS = 60_000
 const MAX_PENDING_DOWNLOADS = 100
 /** Where the sign-in lands; the page takes the session secret from the fragment and moves on. */
-export const SIGNED_IN_PATH = '/signed-in'
+const SIGNED_IN_PATH = '/signed-in'
 /** The header (and, for the event stream, the query parameter) that carries the session secret. */
 export const SESSION_HEADER = 'x-certdesk-session'
 
 export type DownloadTarget = { kind: 'bundle'; certificateId: string } | { kind: 'root' }
 
 /** What a request shows: its cookies, its Authorization header, its session secret. */
-export interface Credentials {
+interface Credentials {
   cookie?: string
   authorization?: string
   sessionSecret?: string

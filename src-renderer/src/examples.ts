@@ -1,8 +1,5 @@
 import type { ClientEndpoints, DeviceView } from '../../src-main/contract/types'
 
-/** Where the examples connect: the broker status's client endpoints. */
-export type Endpoint = ClientEndpoints
-
 export interface Example {
   id: string
   title: string
@@ -55,13 +52,13 @@ client.on('message', (topic, payload) => console.log(topic, payload.toString()))
 }
 
 /** Stands in the examples until the operator reveals the key (it stays in the main process until then). */
-export const DEVICE_KEY_PLACEHOLDER = 'DEVICE_KEY'
+const DEVICE_KEY_PLACEHOLDER = 'DEVICE_KEY'
 
 /**
  * Ready-to-run code for this device, following the seed's examples (paho-mqtt 1.x); with the
  * device key once it has been revealed, else a placeholder.
  */
-export function deviceExamples(device: DeviceView & { deviceKey?: string }, endpoint: Endpoint): Example[] {
+export function deviceExamples(device: DeviceView & { deviceKey?: string }, endpoint: ClientEndpoints): Example[] {
   const quoted = (text: string) => JSON.stringify(text)
   const deviceKey = device.deviceKey ?? DEVICE_KEY_PLACEHOLDER
   const examples: Example[] = []

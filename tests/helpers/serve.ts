@@ -12,10 +12,10 @@ export interface ServeProcess {
 }
 
 /** Runs a real `certdesk serve --json` on a data folder; stopped when the test file ends. */
-export function startServe(dataDir: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/certdesk.mjs'), '--data', dataDir, 'serve', '--json', ...args], {
+export function startServe(dataDir: string): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/certdesk.mjs'), '--data', dataDir, 'serve', '--json'], {
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CERTDESK_HOME: '', ...env },
+    env: { ...process.env, CERTDESK_HOME: '' },
   })
   afterAll(() => {
     child.kill('SIGTERM')

@@ -65,6 +65,7 @@ describe('certdesk serve', () => {
     // The cookie alone (the browser sends it to every port of 127.0.0.1) opens nothing, nor the secret alone.
     expect((await post('/api/call/listCertificates', { args: [] }, { cookie })).status).toBe(401)
     expect((await post('/api/call/listCertificates', { args: [] }, { 'x-certdesk-session': secret })).status).toBe(401)
+    expect((await post('/api/call/listCertificates', { args: [] })).status).toBe(401)
     expect((await send('/api/events', { headers: { cookie } })).status).toBe(401)
     // The token in the browser's history opens nothing now, not even as a Bearer header.
     expect((await send(`/?token=${token}`)).status).toBe(401)
@@ -79,6 +80,17 @@ describe('certdesk serve', () => {
     expect((await post('/api/call/listCertificates', { args: [] }, signedIn({ origin: 'http://evil.example' }))).status).toBe(403)
   })
 
+  it('answers only to its own name: a DNS-rebinding page, reaching the port under another Host, gets 421', async () => {
+    const rebound = { host: `rebind.example:${printed.port}` }
+    expect((await send('/', { headers: rebound })).status).toBe(421)
+    expect((await post('/api/call/listCertificates', { args: [] }, signedIn(rebound))).status).toBe(421)
+  })
+
+  it("refuses malformed arguments with the contract's sentence", async () => {
+    const bad = await post('/api/call/createDevice', { args: [{ name: 'x', authType: 'password' }] }, signedIn())
+    expect(JSON.parse(bad.body)).toEqual({ ok: false, error: expect.stringMatching(/^The request to createDevice was malformed \(at 0\.authType\)/) })
+  })
+
   it('downloads through links that work once, with the real file name (RFC 5987)', async () => {
     const [certificate] = JSON.parse((await post('/api/call/listCertificates', { args: [] }, signedIn())).body).value as { id: string }[]
     const link = JSON.parse((await post('/api/download-link', { kind: 'bundle', certificateId: certificate.id }, signedIn())).body) as { value: { url: string } }
@@ -91,6 +103,31 @@ describe('certdesk serve', () => {
     const root = JSON.parse((await post('/api/download-link', { kind: 'root' }, signedIn())).body) as { value: { url: string } }
     expect((await send(root.value.url, { headers: signedIn() })).body).toMatch(/^-----BEGIN CERTIFICATE-----/)
     expect(JSON.parse((await post('/api/download-link', { kind: 'bundle', certificateId: 'crt_unknown00' }, signedIn())).body)).toEqual({ ok: false, error: 'There is no certificate "crt_unknown00".' })
+  })
+
+  it('serves the built page with its CSP, assets with their type and no CSP, the page for paths that name no file, and 404 for traversal', async () => {
+    const page = await send('/')
+    expect(page.status).toBe(200)
+    expect(page.headers['content-type']).toBe('text/html; charset=utf-8')
+    expect(page.headers['content-security-policy']).toMatch(/frame-ancestors 'none'/)
+    expect(page.headers['x-content-type-options']).toBe('nosniff')
+    const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(page.body)?.[1]
+    expect(script).toBeDefined()
+    const asset = await send(`/${script}`)
+    expect(asset.status).toBe(200)
+    expect(asset.headers['content-type']).toBe('text/javascript; charset=utf-8')
+    expect(asset.headers['content-security-policy']).toBeUndefined()
+    // The sign-in's landing path and anything else unknown get the page (the router uses the hash).
+    for (const path of ['/signed-in', '/nope.js', '/assets']) {
+      const answer = await send(path)
+      expect(answer.status, path).toBe(200)
+      expect(answer.body, path).toBe(page.body)
+    }
+    for (const path of ['/..%2f..%2fpackage.json', '/assets%2f..%2f..%2fpackage.json', '/index.html%00.js']) {
+      const answer = await send(path)
+      expect(answer.status, path).toBe(404)
+      expect(answer.body, path).not.toContain('"name": "certdesk"')
+    }
   })
 
   it('answers malformed percent-escapes with 400 and keeps serving (no sign-in needed to send them)', async () => {

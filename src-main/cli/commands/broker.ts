@@ -1,12 +1,9 @@
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { CertdeskError, invalidInput } from '../../core/errors'
 import { type ListenerState, startBroker } from '../../core/broker/broker'
 import { readConnectionLog } from '../../core/broker/connectionLog'
-import { validatePort } from '../../core/broker/settings'
 import type { TopicRule } from '../../core/broker/topicRules'
-import { type CliContext, parseCount, parsePort, untilStopped, writeExport } from '../context'
+import { type CliContext, parseCount, parsePort, untilStopped, writeExport, readInputFile } from '../context'
 import { connectionLogTable, topicRulesTable } from '../output'
 import { serverCertificateView } from '../../core/registry/views'
 
@@ -24,13 +21,11 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
       const workspace = await open(command)
       const saved = workspace.brokerSettings()
       const running = await startBroker(workspace, {
+        ...saved,
         host: options.host ?? saved.host,
         oneWayPort: options.oneWayPort === undefined ? saved.oneWayPort : parsePort(options.oneWayPort),
         mutualPort: options.mutualPort === undefined ? saved.mutualPort : parsePort(options.mutualPort),
         extraNames: options.serverName ?? saved.extraNames,
-        maxPacketBytes: saved.maxPacketBytes,
-        maxConnections: saved.maxConnections,
-        connectRatePerAddress: saved.connectRatePerAddress,
       })
       for (const listener of [running.oneWay, running.mutual]) {
         if (listener.error) io.stderr(`certdesk: ${listener.error}.\n`)
@@ -62,16 +57,18 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
     .option('--connect-rate <n>', 'connections one address may open per 10 s (default 200)')
     .action(async (options: { host?: string; oneWayPort?: string; mutualPort?: string; serverName?: string[]; maxPacketBytes?: string; maxConnections?: string; connectRate?: string }, command: Command) => {
       const workspace = await open(command)
+      // Flags not given stay undefined, and the core leaves those settings as they are.
+      const optional = <T>(value: string | undefined, parse: (text: string) => T) => (value === undefined ? undefined : parse(value))
       const changes = {
-        ...(options.host === undefined ? {} : { host: options.host }),
-        ...(options.oneWayPort === undefined ? {} : { oneWayPort: validatePort(parsePort(options.oneWayPort), 'one-way') }),
-        ...(options.mutualPort === undefined ? {} : { mutualPort: validatePort(parsePort(options.mutualPort), 'mutual') }),
-        ...(options.serverName === undefined ? {} : { extraNames: options.serverName }),
-        ...(options.maxPacketBytes === undefined ? {} : { maxPacketBytes: parseCount(options.maxPacketBytes, 'bytes') }),
-        ...(options.maxConnections === undefined ? {} : { maxConnections: parseCount(options.maxConnections, 'connections') }),
-        ...(options.connectRate === undefined ? {} : { connectRatePerAddress: parseCount(options.connectRate, 'connections') }),
+        host: options.host,
+        oneWayPort: optional(options.oneWayPort, parsePort),
+        mutualPort: optional(options.mutualPort, parsePort),
+        extraNames: options.serverName,
+        maxPacketBytes: optional(options.maxPacketBytes, (text) => parseCount(text, 'bytes')),
+        maxConnections: optional(options.maxConnections, (text) => parseCount(text, 'connections')),
+        connectRatePerAddress: optional(options.connectRate, (text) => parseCount(text, 'connections')),
       }
-      const settings = Object.keys(changes).length === 0 ? workspace.brokerSettings() : await workspace.updateBrokerSettings(changes)
+      const settings = Object.values(changes).every((value) => value === undefined) ? workspace.brokerSettings() : await workspace.updateBrokerSettings(changes)
       print(
         command,
         settings,
@@ -89,8 +86,7 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
   const acl = broker.command('acl').description('the topic rules: who may publish and subscribe where (first match wins, no match denies)')
   const showRules = async (command: Command) => {
     const workspace = await open(command)
-    const rules = workspace.topicRules()
-    const isDefault = workspace.snapshot().broker?.topicRules === undefined
+    const { rules, isDefault } = workspace.topicRuleSet()
     print(
       command,
       rules,
@@ -104,12 +100,7 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
     .description('replace the rules with a JSON array of {action, topic, permission}; a running broker applies them within a second')
     .requiredOption('--file <file>', 'JSON file holding the rules')
     .action(async (options: { file: string }, command: Command) => {
-      let text: string
-      try {
-        text = await readFile(resolve(options.file), 'utf8')
-      } catch (error) {
-        throw new CertdeskError('INVALID_INPUT', `Cannot read ${options.file}.`, { cause: error })
-      }
+      const text = (await readInputFile(options.file)).toString('utf8')
       let rules: unknown
       try {
         rules = JSON.parse(text)

@@ -1,10 +1,7 @@
-import { readFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { CertdeskError } from '../../core/errors'
 import { runQuickTest } from '../../core/tester/quickTest'
 import { profileForDevice, profileFromBundle } from '../../core/tester/profileSources'
-import { type CliContext, parsePort, passphraseFrom, ReportedFailure, UsageError } from '../context'
+import { type CliContext, parsePort, passphraseFrom, ReportedFailure, UsageError, readInputFile } from '../context'
 import { describeQuickTest } from '../output'
 
 /** `certdesk test`: the seed's quick test against a device of the registry, or a bundle zip. */
@@ -25,12 +22,7 @@ export function registerTestCommand(program: Command, context: CliContext): void
       let certdeskDataDir: string | undefined
       if (options.bundle !== undefined) {
         if (!options.deviceId || !options.port || !options.host) throw new UsageError('With --bundle, give --device-id, --port and --host too.')
-        let zip: Buffer
-        try {
-          zip = await readFile(resolve(options.bundle))
-        } catch (error) {
-          throw new CertdeskError('INVALID_INPUT', `Cannot read ${options.bundle}.`, { cause: error })
-        }
+        const zip = await readInputFile(options.bundle)
         const passphrase = options.keyPassphraseEnv === undefined ? undefined : passphraseFrom({ passphraseEnv: options.keyPassphraseEnv }, io.env)
         profile = profileFromBundle(zip, { host: options.host, port: parsePort(options.port), clientId: options.deviceId, username: options.username, passphrase })
       } else {

@@ -52,7 +52,6 @@ export interface RunningBroker {
   mutual: ListenerState
   serverCertificate: BrokerServerCertificateRecord
   log: ConnectionLog
-  sessions(): SessionInfo[]
   /** Everything a front door shows: listeners, sessions, server certificate, client endpoints. */
   status(): BrokerStatus
   /** Called when sessions come and go (the desktop app's broker process forwards it). */
@@ -133,7 +132,6 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
     mutual,
     serverCertificate: material.record,
     log,
-    sessions: () => sessions.list(),
     status: () => ({
       state: 'running',
       host,

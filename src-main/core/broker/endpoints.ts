@@ -17,6 +17,9 @@ export function clientEndpoints(settings: Pick<BrokerSettings, 'host' | 'oneWayP
   return { host: clientHostFor(settings.host), oneWayPort: settings.oneWayPort, mutualPort: settings.mutualPort }
 }
 
+/** Why a front door's broker is not running yet: the vault is passphrase-protected and locked. */
+export const BROKER_WAITS_FOR_UNLOCK = 'The broker starts when the keys are unlocked.'
+
 /** A broker that is not running here, with the reason and where it would listen. */
 export function stoppedBrokerStatus(error: string, settings: Pick<BrokerSettings, 'host' | 'oneWayPort' | 'mutualPort'>): BrokerStatus {
   return { state: 'stopped', error, sessions: [], endpoints: clientEndpoints(settings) }

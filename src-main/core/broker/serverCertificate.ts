@@ -8,7 +8,8 @@ import type { BrokerServerCertificateRecord } from '../store/schema'
 import { CERTIFICATE_PROFILES } from '../pki/profiles'
 
 const BROKER_SERVER_RECORD_PREFIX = 'broker-server-'
-const SERVER_CERTIFICATE_DAYS = CERTIFICATE_PROFILES.server.defaultDays
+/** Always the longest the profile allows (397 days: what browsers and most TLS stacks accept). */
+const SERVER_CERTIFICATE_DAYS = CERTIFICATE_PROFILES.server.maxDays
 /** Re-issued this long before it expires, so a running fleet never meets an expired broker. */
 const RENEW_WITHIN_DAYS = 30
 

@@ -44,7 +44,9 @@ export function brokerSettings(store: RegistryStore): BrokerSettings {
 }
 
 /** Saved settings: what the desktop app's broker uses, and `certdesk broker`'s defaults. */
-export async function updateBrokerSettings(store: RegistryStore, update: Partial<BrokerSettings>): Promise<BrokerSettings> {
+export async function updateBrokerSettings(store: RegistryStore, changes: Partial<BrokerSettings>): Promise<BrokerSettings> {
+  // A key given as undefined (an optional flag not passed, IPC keeping empty keys) changes nothing.
+  const update = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as Partial<BrokerSettings>
   if (update.host !== undefined && !isIP(update.host) && update.host !== 'localhost') {
     throw invalidInput(`"${update.host}" is not an address to listen on; give an IP address such as 127.0.0.1.`)
   }
@@ -63,6 +65,11 @@ export async function updateBrokerSettings(store: RegistryStore, update: Partial
     data.broker = { ...data.broker, settings }
     return settings
   })
+}
+
+/** The rules in force and whether they are the defaults (nothing saved), as the screens and `broker acl` show them. */
+export function topicRuleSet(store: RegistryStore): { rules: TopicRule[]; isDefault: boolean } {
+  return { rules: topicRules(store), isDefault: store.read().broker?.topicRules === undefined }
 }
 
 /** The folder's topic rules: the saved ones, else the default. */

@@ -113,6 +113,8 @@ function storeAllowedSubscriptionsOnly(aedes: Aedes, allowed: (client: Client, t
 export function enforceTopicRules(aedes: Aedes, data: StoreData, setup: TopicAuthorizationSetup): TopicAuthorization {
   const { findConnection, connectionOf } = setup
   let rules = rulesIn(data)
+  /** The saved rules `rules` was made from, as JSON: each index parse makes new objects. */
+  let savedRules = JSON.stringify(data.broker?.topicRules ?? null)
   const allowedFor = (connection: RuledConnection, access: TopicAccess, topic: string): boolean => {
     if (!connection.subject) return false
     if (connection.boundRules?.rules !== rules) {
@@ -153,6 +155,11 @@ export function enforceTopicRules(aedes: Aedes, data: StoreData, setup: TopicAut
 
   return {
     follow: (current) => {
+      // Most registry changes (a device, a certificate) leave the rules as they were: keep the
+      // same array then, so no connection has to bind its rules again.
+      const saved = JSON.stringify(current.broker?.topicRules ?? null)
+      if (saved === savedRules) return
+      savedRules = saved
       rules = rulesIn(current)
     },
   }

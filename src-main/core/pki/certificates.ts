@@ -291,7 +291,8 @@ export function issueCertificate(request: IssueRequest): CertificateFacts {
     subjectKeyIdentifierExtension(keyIdentifier),
     issuer.authorityKeyIdentifier,
   ]
-  if (CERTIFICATE_PROFILES[request.profile.kind].subjectAltNames && request.profile.kind === 'server') {
+  // A server's names (host names and addresses) go into subjectAltName.
+  if (request.profile.kind === 'server') {
     extensions.push(extension(asn.id_ce_subjectAltName, false, subjectAlternativeName(request.profile.names)))
   }
   return signCertificate({

@@ -10,13 +10,9 @@ export interface CertificateProfileSpec {
   /** Key usages; `keyEncipherment` is added for RSA keys (RSA key exchange in TLS 1.2 needs it). */
   keyUsage: readonly ('digitalSignature' | 'keyCertSign' | 'cRLSign')[]
   extendedKeyUsage?: keyof typeof EXTENDED_KEY_USAGES
-  /** Host names and addresses go into subjectAltName. */
-  subjectAltNames: boolean
   /** Validity when none is asked for, and the longest allowed, in days. */
   defaultDays: number
   maxDays: number
-  /** What the subject's common name is. */
-  subject: string
 }
 
 export const CERTIFICATE_PROFILES = {
@@ -24,30 +20,22 @@ export const CERTIFICATE_PROFILES = {
     // pathlen 0: the root signs devices and brokers directly, never another CA.
     basicConstraints: { ca: true, pathLength: 0 },
     keyUsage: ['keyCertSign', 'cRLSign'],
-    subjectAltNames: false,
     defaultDays: 3650,
     maxDays: 36_500,
-    subject: 'the name given at ca init (default "Certdesk Root CA")',
   },
   device: {
     basicConstraints: { ca: false },
     keyUsage: ['digitalSignature'],
     extendedKeyUsage: 'clientAuth',
-    subjectAltNames: false,
     defaultDays: 365,
     maxDays: 36_500,
-    subject: '128 random bits in hex, unique without coordination',
   },
   server: {
     basicConstraints: { ca: false },
     keyUsage: ['digitalSignature'],
     extendedKeyUsage: 'serverAuth',
-    subjectAltNames: true,
     // The longest validity browsers and most TLS stacks still accept for a server certificate.
     defaultDays: 397,
     maxDays: 397,
-    subject: 'localhost when it is among the names, else the first name',
   },
 } as const satisfies Record<string, CertificateProfileSpec>
-
-export type CertificateProfileName = keyof typeof CERTIFICATE_PROFILES

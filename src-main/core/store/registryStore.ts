@@ -15,6 +15,13 @@ import { RecordStaging, leftoversIn } from './recordStaging'
 
 export { INDEX_BACKUP_FILE, INDEX_FILE, RECORDS_DIR, ROOT_CA_RECORD_ID, RecordStaging, leftoversIn }
 
+/** A device key's associated data: sealed for one device record, it opens for no other. */
+const deviceKeyBinding = (deviceRecordId: string) => `device-key:${deviceRecordId}`
+
+function sealDeviceKeyWith(vaultKey: Buffer, deviceRecordId: string, deviceKey: string): SealedBox {
+  return seal(vaultKey, Buffer.from(deviceKey, 'utf8'), deviceKeyBinding(deviceRecordId))
+}
+
 /** How a store is opened: what unlocks its vault, and who its changes are recorded as. */
 export type StoreOptions = VaultProtection & { actor?: AuditActor }
 
@@ -58,9 +65,16 @@ export class RegistryStore {
   /** The last index parsed, and the file identity (inode, size, times) it was parsed from. */
   private cached: { identity: string; data: StoreData } | undefined
 
+  /** `conf`'s handle on the index, made on the first write (it fails raw on a folder that is not one). */
+  private indexFile: IndexConf | undefined
+
+  private get index(): IndexConf {
+    this.indexFile ??= openIndex(this.dataDir)
+    return this.indexFile
+  }
+
   private constructor(
     readonly dataDir: string,
-    private readonly index: IndexConf,
     /** What unlocks the vault here: a passphrase, the OS keychain (the app), or neither (key file). */
     private protection: VaultProtection,
     /** Written into the audit log with every change made through this store. */
@@ -68,18 +82,13 @@ export class RegistryStore {
   ) {}
 
   static async open(dataDir: string, options: StoreOptions = {}): Promise<RegistryStore> {
-    let text: string
-    try {
-      text = readFileSync(join(dataDir, INDEX_FILE), 'utf8')
-    } catch {
-      throw describeFolderProblem(dataDir)
-    }
-    const { migratedFrom } = parseIndex(dataDir, text)
+    const { actor, ...protection } = options
+    const store = new RegistryStore(dataDir, protection, actor)
+    // Parsed (and schema-checked) once here; later reads reuse it until the file changes.
+    const { migratedFrom } = store.readWithMigrationInfo()
     // An init killed after writing its index (before removing its marker) did finish: the marker
     // must not later make a lost index look like an unfinished init.
     rmSync(join(dataDir, INIT_MARKER), { force: true })
-    const { actor, ...protection } = options
-    const store = new RegistryStore(dataDir, openIndex(dataDir), protection, actor)
     if (leftoversIn(dataDir).length > 0) await withFolderLock(dataDir, async () => store.sweepLeftovers())
     if (migratedFrom !== undefined) await store.upgrade(migratedFrom)
     await store.sealPlaintextDeviceKeys()
@@ -120,7 +129,7 @@ export class RegistryStore {
       writeFileSync(join(dataDir, INIT_MARKER), `${HOST_TAG}:${process.pid}`, { mode: 0o600 })
       const protection = { passphrase: options.passphrase, keychain: options.keychain }
       const vault = await createVault(dataDir, protection)
-      const store = new RegistryStore(dataDir, openIndex(dataDir), protection, options.actor)
+      const store = new RegistryStore(dataDir, protection, options.actor)
       store.vaultKey = Promise.resolve(vault.key)
       store.unlockedKey = vault.key
       const data: StoreData = {
@@ -147,14 +156,22 @@ export class RegistryStore {
     await this.mutate(() => undefined)
   }
 
+  /**
+   * Parses the index from disk. The file's identity is taken before reading, so a write racing
+   * the read only makes the next read parse again; a migrated index is not cached until it has
+   * been written back at the current schema.
+   */
   private readWithMigrationInfo(): StoreData & { migratedFrom?: number } {
+    const identity = this.indexIdentity()
     let text: string
     try {
       text = readFileSync(join(this.dataDir, INDEX_FILE), 'utf8')
     } catch {
       throw describeFolderProblem(this.dataDir)
     }
-    return parseIndex(this.dataDir, text)
+    const parsed = parseIndex(this.dataDir, text)
+    if (identity !== undefined && parsed.migratedFrom === undefined) this.cached = { identity, data: parsed }
+    return parsed
   }
 
   /**
@@ -178,9 +195,7 @@ export class RegistryStore {
   read(): StoreData {
     const identity = this.indexIdentity()
     if (identity !== undefined && this.cached?.identity === identity) return this.cached.data
-    const { migratedFrom, ...data } = this.readWithMigrationInfo()
-    // A migrated index is not cached until it has been written back at the current schema.
-    if (identity !== undefined && migratedFrom === undefined) this.cached = { identity, data }
+    const { migratedFrom: _migratedFrom, ...data } = this.readWithMigrationInfo()
     return data
   }
 
@@ -278,7 +293,7 @@ export class RegistryStore {
 
   /** A device key sealed for one device record: moved to another record, it does not open. */
   async sealDeviceKey(deviceRecordId: string, deviceKey: string): Promise<SealedBox> {
-    return seal(await this.key(), Buffer.from(deviceKey, 'utf8'), `device-key:${deviceRecordId}`)
+    return sealDeviceKeyWith(await this.key(), deviceRecordId, deviceKey)
   }
 
   /** A device's key in the clear. Synchronous, so the vault must be unlocked first (`unlock()`). */
@@ -288,7 +303,7 @@ export class RegistryStore {
       throw new CertdeskError('PASSPHRASE_REQUIRED', 'The device keys are sealed under the vault, which is locked.')
     }
     try {
-      return open(this.unlockedKey, device.deviceKey, `device-key:${device.id}`).toString('utf8')
+      return open(this.unlockedKey, device.deviceKey, deviceKeyBinding(device.id)).toString('utf8')
     } catch (error) {
       throw new CertdeskError('CORRUPT_STORE', `The device key of ${device.id} cannot be decrypted: the index is damaged.`, { cause: error })
     }
@@ -309,7 +324,7 @@ export class RegistryStore {
     const key = this.unlockedKey as Buffer
     const sealAll = (data: StoreData) => {
       for (const device of Object.values(data.devices ?? {})) {
-        if (typeof device.deviceKey === 'string') device.deviceKey = seal(key, Buffer.from(device.deviceKey, 'utf8'), `device-key:${device.id}`)
+        if (typeof device.deviceKey === 'string') device.deviceKey = sealDeviceKeyWith(key, device.id, device.deviceKey)
       }
     }
     await this.mutate(sealAll)

@@ -76,9 +76,9 @@ export async function manualProfile(workspace: Workspace, request: ManualQuickTe
     username: request.username,
     password: request.password,
     protocolVersion: request.protocolVersion,
-    keepalive: request.keepalive ?? 30,
-    clean: request.clean ?? true,
-    connectTimeoutMs: 8000,
+    keepalive: request.keepalive ?? DEFAULTS.keepalive,
+    clean: request.clean ?? DEFAULTS.clean,
+    connectTimeoutMs: DEFAULTS.connectTimeoutMs,
     tls: {
       verification: {
         mode: verification.mode === 'certdesk' ? 'pem' : verification.mode,
