@@ -41,17 +41,34 @@ async function timeCoreSingle(keyType: KeyType, folder: string): Promise<number>
   const workspace = await Workspace.initialise(join(folder, `single-${keyType}`), { keyType })
   await workspace.issueDeviceCertificate({ name: 'warm-up' })
   const start = performance.now()
-  await forEachConcurrently(Array.from({ length: count }, (_, i) => i), availableParallelism(), async (i) => {
-    const certificate = await workspace.issueDeviceCertificate({ name: `bench-${i}` })
-    await writeFile(join(folder, `single-${keyType}-${i}.zip`), await workspace.exportDeviceBundle(certificate.id))
-  })
+  await forEachConcurrently(
+    Array.from({ length: count }, (_, i) => i),
+    availableParallelism(),
+    async (i) => {
+      const certificate = await workspace.issueDeviceCertificate({ name: `bench-${i}` })
+      await writeFile(join(folder, `single-${keyType}-${i}.zip`), await workspace.exportDeviceBundle(certificate.id))
+    },
+  )
   return (performance.now() - start) / count
 }
 
 async function timeOpenssl(keyType: 'ec-p256' | 'rsa2048', folder: string): Promise<number> {
   const newKey = keyType === 'ec-p256' ? ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'] : ['-newkey', 'rsa:2048']
   const ca = join(folder, `ossl-${keyType}-ca`)
-  await run('openssl', ['req', '-x509', ...newKey, '-nodes', '-keyout', `${ca}.key`, '-out', `${ca}.crt`, '-days', '3650', '-subj', '/CN=Bench Root'])
+  await run('openssl', [
+    'req',
+    '-x509',
+    ...newKey,
+    '-nodes',
+    '-keyout',
+    `${ca}.key`,
+    '-out',
+    `${ca}.crt`,
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=Bench Root',
+  ])
   const extensions = join(folder, 'device.ext')
   await writeFile(
     extensions,
@@ -62,8 +79,22 @@ async function timeOpenssl(keyType: 'ec-p256' | 'rsa2048', folder: string): Prom
     const base = join(folder, `ossl-${keyType}-${i}`)
     await run('openssl', ['req', '-new', ...newKey, '-nodes', '-keyout', `${base}.key`, '-out', `${base}.csr`, '-subj', `/CN=device-${i}`])
     await run('openssl', [
-      'x509', '-req', '-in', `${base}.csr`, '-CA', `${ca}.crt`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-      '-days', '365', '-sha256', '-extfile', extensions, '-out', `${base}.crt`,
+      'x509',
+      '-req',
+      '-in',
+      `${base}.csr`,
+      '-CA',
+      `${ca}.crt`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-days',
+      '365',
+      '-sha256',
+      '-extfile',
+      extensions,
+      '-out',
+      `${base}.crt`,
     ])
   }
   return (performance.now() - start) / count

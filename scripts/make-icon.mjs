@@ -55,7 +55,14 @@ function shieldOutline() {
 }
 
 /** The check mark: two strokes with round ends and join. */
-const CHECK = { points: [[0.31, 0.5], [0.445, 0.635], [0.7, 0.37]], width: 0.1 }
+const CHECK = {
+  points: [
+    [0.31, 0.5],
+    [0.445, 0.635],
+    [0.7, 0.37],
+  ],
+  width: 0.1,
+}
 
 // ---- rasterising ------------------------------------------------------------------------
 
@@ -261,9 +268,6 @@ for (const size of [16, 32, 48, 64, 128, 256, 512]) writeFileSync(join(resources
 writeFileSync(join(resources, 'icon.icns'), icns(pngs))
 writeFileSync(
   join(resources, 'icon.ico'),
-  ico([
-    ...[16, 24, 32, 48, 64].map((size) => ({ size, data: dib(size, pixels.get(size)) })),
-    { size: 256, data: pngs.get(256) },
-  ]),
+  ico([...[16, 24, 32, 48, 64].map((size) => ({ size, data: dib(size, pixels.get(size)) })), { size: 256, data: pngs.get(256) }]),
 )
 console.log(`Icons written to ${resources}`)

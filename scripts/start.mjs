@@ -23,7 +23,12 @@ if (!electronBinaryPresent()) {
   console.log('Fetching the Electron binary (first start only)...')
   const env = { ...process.env }
   delete env.ELECTRON_SKIP_BINARY_DOWNLOAD
-  const fetched = spawnSync(process.execPath, [join(electronDir, 'install.js')], { cwd: electronDir, env, stdio: 'ignore', timeout: 600_000 })
+  const fetched = spawnSync(process.execPath, [join(electronDir, 'install.js')], {
+    cwd: electronDir,
+    env,
+    stdio: 'ignore',
+    timeout: 600_000,
+  })
   if (fetched.status !== 0 || !electronBinaryPresent()) {
     console.error(
       'certdesk: the Electron binary could not be downloaded (this machine cannot reach its download server); ' +

@@ -30,7 +30,7 @@ let settings = DEFAULT_BROKER_SETTINGS
 async function start(dataDir: string, vaultKey: Buffer): Promise<void> {
   try {
     const workspace = await Workspace.open(dataDir, { key: vaultKey, actor: 'app' })
-    settings = workspace.brokerSettings()
+    settings = workspace.getBrokerSettings()
     const broker = await startBroker(workspace, settings)
     running = broker
     broker.log.subscribe((entry) => post({ type: 'log', entry }))

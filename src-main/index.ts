@@ -141,12 +141,16 @@ void app.whenReady().then(async () => {
 
   mainWindow = createMainWindow()
   // A key file or the OS keychain opens now; a passphrase waits for the unlock screen.
-  if ((await workspace.vaultState()).unlocked) startBrokerProcess(dataDir, await workspace.vaultKeyForBrokerProcess())
+  if ((await workspace.getVaultState()).unlocked) startBrokerProcess(dataDir, await workspace.vaultKeyForBrokerProcess())
   else {
-    brokerStatus = stoppedBrokerStatus(BROKER_WAITS_FOR_UNLOCK, workspace.brokerSettings())
+    brokerStatus = stoppedBrokerStatus(BROKER_WAITS_FOR_UNLOCK, workspace.getBrokerSettings())
   }
   // Changes made by the CLI reach the screens as they happen.
-  watchRegistry(() => workspace.snapshot(), 500, () => send({ type: 'registry' }))
+  watchRegistry(
+    () => workspace.snapshot(),
+    500,
+    () => send({ type: 'registry' }),
+  )
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow()
   })

@@ -75,8 +75,7 @@ export function untilStopped(): Promise<void> {
   })
 }
 
-export const keyTypeOption = () =>
-  new Option('--key-type <type>', 'key type').choices(KEY_TYPES as unknown as string[])
+export const keyTypeOption = () => new Option('--key-type <type>', 'key type').choices(KEY_TYPES as unknown as string[])
 
 /** What every command group is given: the CLI's io, and helpers that read the global options. */
 export interface CliContext {

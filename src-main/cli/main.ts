@@ -30,7 +30,7 @@ export function buildProgram(io: CliIo): Command {
   const program = new Command('certdesk')
   program
     .description('Offline certificate manager for MQTT device fleets: root CA, device certificates, bindings, bundles.')
-    .option('--data <dir>', 'data folder (default: $CERTDESK_HOME, else the desktop app\'s folder)')
+    .option('--data <dir>', "data folder (default: $CERTDESK_HOME, else the desktop app's folder)")
     .option('--json', 'print one JSON value on stdout')
     .option('--passphrase-env <var>', 'environment variable holding the passphrase that protects the keys')
     .showHelpAfterError(false)
@@ -73,7 +73,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     if (isCertdeskError(error)) {
       io.stderr(`certdesk: ${escapeControlCharacters(withCliHint(error))}\n`)
       // The underlying error (errno, parser message) for whoever debugs it; never by default.
-      if (io.env.CERTDESK_DEBUG && error.cause !== undefined) io.stderr(`cause: ${error.cause instanceof Error ? error.cause.stack : String(error.cause)}\n`)
+      if (io.env.CERTDESK_DEBUG && error.cause !== undefined)
+        io.stderr(`cause: ${error.cause instanceof Error ? error.cause.stack : String(error.cause)}\n`)
       return 1
     }
     const message = error instanceof Error ? error.message : String(error)

@@ -17,11 +17,15 @@ export function escapeControlCharacters(text: string): string {
 }
 
 /** Columns padded to their widest cell; plain text so it pipes into grep and awk. */
-export function formatTable(headers: string[], unescapedRows: string[][]): string {
+function formatTable(headers: string[], unescapedRows: string[][]): string {
   // Escaped before measuring, so a hostile cell cannot break the columns either.
   const rows = unescapedRows.map((row) => row.map((cell) => escapeControlCharacters(cell).replace(/\n/g, '\\n')))
   const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column].length)))
-  const line = (cells: string[]) => cells.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => cell.padEnd(widths[column]))
+      .join('  ')
+      .trimEnd()
   return [line(headers), ...rows.map(line)].join('\n')
 }
 
@@ -122,7 +126,9 @@ export function describeQuickTest(result: QuickTestResult): string {
   if (diagnosis?.brokerReason) lines.push(`Broker says: ${diagnosis.brokerReason}`)
   if (diagnosis?.nextStep) lines.push(`Next step: ${diagnosis.nextStep}`)
   for (const certificate of diagnosis?.serverChain ?? []) {
-    lines.push(`Server certificate: ${certificate.subject} (issuer ${certificate.issuer}; names ${certificate.names.join(', ') || '-'}; valid ${certificate.validFrom.slice(0, 10)} to ${certificate.validTo.slice(0, 10)})`)
+    lines.push(
+      `Server certificate: ${certificate.subject} (issuer ${certificate.issuer}; names ${certificate.names.join(', ') || '-'}; valid ${certificate.validFrom.slice(0, 10)} to ${certificate.validTo.slice(0, 10)})`,
+    )
   }
   return lines.join('\n')
 }

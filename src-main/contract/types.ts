@@ -1,48 +1,59 @@
 // The one contract between the renderer and the main side. Types and plain values only (no
 // Node imports): the renderer imports this file, and nothing else from src-main.
+import type { z } from 'zod'
+import type { CertdeskErrorCode, ErrorParams } from '../core/errors'
 import type { BrokerStatus, ConnectionLogEntry, ListenerState, SessionInfo } from '../core/broker/types'
+import type { TopicRuleSet } from '../core/broker/settings'
+import type { BundleContents } from '../core/bundles/deviceBundle'
 import type { KeyType } from '../core/pki/keyTypes'
+import type { CertificateUpdate, DeviceCertificateInput } from '../core/registry/certificates'
+import type { DeviceInput, DeviceUpdate } from '../core/registry/devices'
 import type { CertificateView, DeviceView, DeviceWithKey, RootCaView } from '../core/registry/views'
-import type { AuditEntry, AuditVerification, VaultState, AuthType, BrokerSettings, TopicRule } from '../core/store/schema'
-import type { Diagnosis, PayloadEncoding, QuickTestRequest, QuickTestResult, TesterEvent, TesterMessage } from '../core/tester/types'
+import type { AuditEntry, AuditLog, AuditVerification, VaultState, AuthType, BrokerSettings, TopicRule } from '../core/store/schema'
+import type {
+  Diagnosis,
+  PayloadEncoding,
+  QuickTestRequest,
+  QuickTestResult,
+  TesterEvent,
+  TesterMessage,
+  TesterPublish,
+} from '../core/tester/types'
+import type { ARGUMENTS, keyProtectionTarget } from './schemas'
 
 export type { DeviceQuickTest, ManualQuickTest, QuickTestRequest } from '../core/tester/types'
 export type { BrokerStatus, ClientEndpoints } from '../core/broker/types'
-export type { AuditEntry, AuditVerification, VaultState, AuthType, BrokerSettings, CertificateView, ConnectionLogEntry, DeviceView, DeviceWithKey, Diagnosis, KeyType, ListenerState, PayloadEncoding, QuickTestResult, RootCaView, SessionInfo, TesterEvent, TesterMessage, TopicRule }
+export type {
+  ErrorParams,
+  AuditEntry,
+  AuditLog,
+  AuditVerification,
+  AuthType,
+  BrokerSettings,
+  BundleContents,
+  CertificateUpdate,
+  CertificateView,
+  ConnectionLogEntry,
+  DeviceCertificateInput,
+  DeviceInput,
+  DeviceUpdate,
+  DeviceView,
+  DeviceWithKey,
+  Diagnosis,
+  KeyType,
+  ListenerState,
+  PayloadEncoding,
+  QuickTestResult,
+  RootCaView,
+  SessionInfo,
+  TesterEvent,
+  TesterMessage,
+  TesterPublish,
+  TopicRule,
+  TopicRuleSet,
+  VaultState,
+}
 export { KEY_TYPES } from '../core/pki/keyTypes'
-
-export interface CertificateInput {
-  name: string
-  enabled?: boolean
-  keyType?: KeyType
-  days?: number
-}
-
-export interface CertificateChanges {
-  name?: string
-  enabled?: boolean
-}
-
-export interface DeviceInput {
-  name: string
-  authType: AuthType
-  deviceId?: string
-  username?: string
-}
-
-export interface DeviceChanges {
-  name?: string
-  authType?: AuthType
-}
-
-/** The broker's topic rules in order (first match wins, no match denies); `isDefault` when none are saved. */
-export interface TopicRuleSet {
-  rules: TopicRule[]
-  isDefault: boolean
-}
-
-/** Saved broker settings to change; the limits take effect when the broker next starts. */
-export type BrokerSettingsChanges = Partial<BrokerSettings>
 
 /** Where a file the user saved went (Electron's save dialog); `saved: false` if cancelled. */
 export interface SaveResult {
@@ -50,10 +61,15 @@ export interface SaveResult {
   location?: string
 }
 
-/** Every operation the renderer may ask for. All answers are promises. */
 /** What `changeKeyProtection` moves the vault key to. */
-export type KeyProtectionTarget = { kind: 'passphrase'; passphrase: string } | { kind: 'os-keychain' } | { kind: 'keyfile' }
+export type KeyProtectionTarget = z.infer<typeof keyProtectionTarget>
 
+/**
+ * Every operation the renderer may ask for; all answers are promises. Requests are the core's own
+ * types (or, for what only a front door does, z.infer of the schema), and contract/schemas.ts must
+ * match these parameters exactly. An operation the workspace serves as is has the workspace
+ * method's name, so the dispatcher forwards it without a hand-written line.
+ */
 export interface CertdeskApi {
   getRootCa(): Promise<RootCaView>
   /** How the keys are protected and whether they are open; the app shows its unlock screen when not. */
@@ -64,8 +80,8 @@ export interface CertdeskApi {
   changeKeyProtection(target: KeyProtectionTarget): Promise<VaultState>
   listCertificates(): Promise<CertificateView[]>
   getCertificate(id: string): Promise<CertificateView>
-  createCertificate(input: CertificateInput): Promise<CertificateView>
-  updateCertificate(id: string, changes: CertificateChanges): Promise<CertificateView>
+  issueDeviceCertificate(input: DeviceCertificateInput): Promise<CertificateView>
+  updateCertificate(id: string, changes: CertificateUpdate): Promise<CertificateView>
   deleteCertificate(id: string): Promise<CertificateView>
   bindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView>
   unbindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView>
@@ -73,7 +89,7 @@ export interface CertdeskApi {
   getDevice(id: string): Promise<DeviceView>
   /** The new device with its generated device key; later the key is read only with revealDeviceKey. */
   createDevice(input: DeviceInput): Promise<DeviceWithKey>
-  updateDevice(id: string, changes: DeviceChanges): Promise<DeviceView>
+  updateDevice(id: string, changes: DeviceUpdate): Promise<DeviceView>
   regenerateDeviceKey(id: string): Promise<DeviceWithKey>
   /** The device key (MQTT password), only when the operator asks to see or copy it. */
   revealDeviceKey(id: string): Promise<string>
@@ -86,14 +102,14 @@ export interface CertdeskApi {
   /** The saved broker settings (listeners, server names, limits), defaults filled in. */
   getBrokerSettings(): Promise<BrokerSettings>
   /** Changes some of them; a running broker takes new ports and limits when it next starts. */
-  updateBrokerSettings(changes: BrokerSettingsChanges): Promise<BrokerSettings>
+  updateBrokerSettings(changes: Partial<BrokerSettings>): Promise<BrokerSettings>
   getTopicRules(): Promise<TopicRuleSet>
   /** Replaces the rules, each checked by the core; a running broker applies them within a second. */
   updateTopicRules(rules: TopicRule[]): Promise<TopicRuleSet>
   /** Back to Certdesk's default rules. */
   resetTopicRules(): Promise<TopicRuleSet>
   /** Every change to the registry (who, what, when), newest last, and whether the chain is intact. */
-  getAuditLog(): Promise<{ entries: AuditEntry[]; verification: AuditVerification }>
+  getAuditLog(): Promise<AuditLog>
   /** Connect, subscribe /hello, publish {"hello": "world"}, receive it; diagnose a failure. */
   runQuickTest(request: QuickTestRequest): Promise<QuickTestResult>
   /** Opens a tester session in the main process; a failure comes back diagnosed. */
@@ -103,7 +119,7 @@ export interface CertdeskApi {
   testerUnsubscribe(sessionId: string, topic: string): Promise<void>
   testerPublish(sessionId: string, message: TesterPublish): Promise<void>
   /** Reads a bundle zip the user chose: `common_certs/root_ca.crt`, `common.crt`, `common.key`. */
-  readBundle(zipBase64: string): Promise<{ caPem: string; certificatePem: string; privateKeyPem: string }>
+  readBundleZip(zipBase64: string): Promise<BundleContents>
   listTesterProfiles(): Promise<SavedTesterProfile[]>
   /** Saved without secrets: passwords, keys and passphrases are stripped before writing. */
   saveTesterProfile(name: string, request: QuickTestRequest): Promise<SavedTesterProfile>
@@ -121,25 +137,14 @@ export interface SavedTesterProfile {
   createdAt: string
 }
 
-export interface TesterPublish {
-  topic: string
-  payload: string
-  encoding: PayloadEncoding
-  qos: 0 | 1 | 2
-  retain: boolean
-}
-
 export type OperationName = keyof CertdeskApi
 
-/** The operation names, in one list the preload and both servers iterate. */
-export const OPERATIONS = [
+/** Operations the core's Workspace serves as they are, under the same name: the dispatcher forwards them. */
+export const WORKSPACE_OPERATIONS = [
   'getRootCa',
-  'getVaultState',
-  'unlockVault',
-  'changeKeyProtection',
   'listCertificates',
   'getCertificate',
-  'createCertificate',
+  'issueDeviceCertificate',
   'updateCertificate',
   'deleteCertificate',
   'bindDevices',
@@ -151,30 +156,70 @@ export const OPERATIONS = [
   'regenerateDeviceKey',
   'revealDeviceKey',
   'deleteDevice',
-  'saveDeviceBundle',
-  'saveRootCertificate',
-  'getBrokerStatus',
-  'getConnectionLog',
   'getBrokerSettings',
   'updateBrokerSettings',
   'getTopicRules',
   'updateTopicRules',
   'resetTopicRules',
   'getAuditLog',
+] as const satisfies readonly OperationName[]
+
+/** Operations that need what only a front door has: the keychain, a save dialog, the broker, tester sessions. */
+export const HOST_OPERATIONS = [
+  'getVaultState',
+  'unlockVault',
+  'changeKeyProtection',
+  'saveDeviceBundle',
+  'saveRootCertificate',
+  'getBrokerStatus',
+  'getConnectionLog',
   'runQuickTest',
   'testerConnect',
   'testerDisconnect',
   'testerSubscribe',
   'testerUnsubscribe',
   'testerPublish',
-  'readBundle',
+  'readBundleZip',
   'listTesterProfiles',
   'saveTesterProfile',
   'deleteTesterProfile',
 ] as const satisfies readonly OperationName[]
 
+/** The operation names, in one list the preload and both servers iterate. */
+export const OPERATIONS = [...WORKSPACE_OPERATIONS, ...HOST_OPERATIONS] as const
+// A type error here names an operation of CertdeskApi that neither list holds.
+export const EVERY_OPERATION_LISTED: Exclude<OperationName, (typeof OPERATIONS)[number]> extends never
+  ? true
+  : Exclude<OperationName, (typeof OPERATIONS)[number]> = true
+
+/**
+ * Why a call failed: the core's own codes, and those of the door itself (a malformed request, an
+ * unknown operation, a page that is not signed in, a bug).
+ */
+export type ErrorCode =
+  | CertdeskErrorCode
+  | 'MALFORMED_REQUEST'
+  | 'UNKNOWN_OPERATION'
+  | 'NOT_SIGNED_IN'
+  | 'FORBIDDEN'
+  | 'UNREACHABLE'
+  | 'INTERNAL'
+
+/** A failed call: one English sentence, and its code and values for a screen that translates. */
+export interface Failure {
+  ok: false
+  error: string
+  code: ErrorCode
+  params?: ErrorParams
+}
+
 /** Every answer travels wrapped, so an error arrives as one plain sentence on any transport. */
-export type Envelope<T = unknown> = { ok: true; value: T } | { ok: false; error: string }
+export type Envelope<T = unknown> = { ok: true; value: T } | Failure
+
+/** A failure envelope (a plain value: the page builds them too). */
+export function failure(code: ErrorCode, error: string, params?: ErrorParams): Failure {
+  return params === undefined ? { ok: false, error, code } : { ok: false, error, code, params }
+}
 
 /** What the main side tells the renderer without being asked. */
 export type CertdeskEvent =
@@ -185,3 +230,12 @@ export type CertdeskEvent =
 
 export const IPC_CHANNEL_PREFIX = 'certdesk:'
 export const IPC_EVENT_CHANNEL = 'certdesk:event'
+
+/** True only when A and B are the same type (not merely assignable: an extra optional field differs). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
+/** The operations whose schema and declared parameters differ; `never` when they all agree. */
+type Drifted = {
+  [K in OperationName]: Same<z.infer<(typeof ARGUMENTS)[K]>, Parameters<CertdeskApi[K]>> extends true ? never : K
+}[OperationName]
+// A type error here names the operation whose schema no longer matches its declaration.
+export const SCHEMAS_MATCH_DECLARATIONS: [Drifted] extends [never] ? true : Drifted = true

@@ -1,7 +1,8 @@
 /**
- * The one error type the core throws on purpose. Its message is a plain sentence meant for the
- * operator (CLI stderr, a dialog in the app); `code` lets a front door add its own hint.
- * Anything else that escapes the core is a bug and is reported as such.
+ * The one error type the core throws on purpose. Its message is a plain English sentence for the
+ * operator (CLI stderr); `code` says what kind of failure it is and `params` carries the values
+ * the sentence names, so a screen can say it in the user's language. Anything else that escapes
+ * the core is a bug and is reported as such.
  */
 export type CertdeskErrorCode =
   | 'INVALID_INPUT'
@@ -19,14 +20,19 @@ export type CertdeskErrorCode =
   | 'INDEX_MISSING'
   | 'KEYCHAIN_REQUIRED'
 
+/** Values a message names (a device ID, a limit), by name, for a translated sentence. */
+export type ErrorParams = Record<string, string | number>
+
 export class CertdeskError extends Error {
   readonly code: CertdeskErrorCode
+  readonly params: ErrorParams | undefined
 
   /** `cause` keeps the underlying error (errno, parser error) for debugging; the message stays one sentence. */
-  constructor(code: CertdeskErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: CertdeskErrorCode, message: string, options?: { cause?: unknown; params?: ErrorParams }) {
     super(message, options)
     this.name = 'CertdeskError'
     this.code = code
+    this.params = options?.params
   }
 }
 

@@ -23,12 +23,12 @@ import { findCertificate, findDevice } from './registry/lookup'
 import { ROOT_CA_RECORD_ID, type RootCaOptions, initialiseRootCa, loadIssuer, rootCaView } from './registry/rootCa'
 import { type CertificateView, type DeviceView, type DeviceWithKey, type RootCaView, certificateView, deviceView } from './registry/views'
 import { buildBrokerBundle, buildDeviceBundle } from './bundles/deviceBundle'
-import { type AuditEntry, type AuditEvent, type AuditVerification, auditContext, readAuditLog, verifyAuditLog } from './store/audit'
+import { type AuditEvent, auditContext, readAuditLog, verifyAuditLog } from './store/audit'
 import { RegistryStore, type StoreOptions } from './store/registryStore'
 import type { VaultProtection } from './store/vault'
-import type { BrokerSettings, DeviceRecord, VaultState, StoreData, TesterProfileRecord, TopicRule } from './store/schema'
+import type { AuditLog, BrokerSettings, DeviceRecord, VaultState, StoreData, TesterProfileRecord, TopicRule } from './store/schema'
 import { deleteTesterProfile, listTesterProfiles, saveTesterProfile } from './tester/savedTesterProfiles'
-import { brokerSettings, resetTopicRules, topicRuleSet, topicRules, updateBrokerSettings, updateTopicRules } from './broker/settings'
+import { type TopicRuleSet, brokerSettings, resetTopicRules, topicRuleSet, updateBrokerSettings, updateTopicRules } from './broker/settings'
 import { type ServerCertificateMaterial, ensureServerCertificate, serverNames } from './broker/serverCertificate'
 
 export type { CertificateView, DeviceView, DeviceWithKey, RootCaView }
@@ -57,13 +57,13 @@ export class Workspace {
     return this.store.dataDir
   }
 
-  rootCa(): RootCaView {
+  getRootCa(): RootCaView {
     return rootCaView(this.store.read(), this.store.dataDir)
   }
 
   /** The root certificate never changes after `ca init`, so it is read once. */
   rootCertificatePem(): Promise<string> {
-    this.rootCa()
+    this.getRootCa()
     this.rootPem ??= this.store.readCertificatePem(ROOT_CA_RECORD_ID)
     this.rootPem.catch(() => (this.rootPem = undefined))
     return this.rootPem
@@ -82,10 +82,7 @@ export class Workspace {
   }
 
   /** Many certificates in one all-or-nothing step, using every core: batch provisioning. */
-  async issueDeviceCertificates(
-    inputs: readonly DeviceCertificateInput[],
-    options: IssueOptions = {},
-  ): Promise<CertificateView[]> {
+  async issueDeviceCertificates(inputs: readonly DeviceCertificateInput[], options: IssueOptions = {}): Promise<CertificateView[]> {
     const issuer = await this.loadIssuer()
     return audited({ action: 'certificate.issue', target: idsOf }, () => issueDeviceCertificates(this.store, issuer, inputs, options))
   }
@@ -104,7 +101,9 @@ export class Workspace {
   }
 
   updateCertificate(reference: string, update: CertificateUpdate): Promise<CertificateView> {
-    return audited({ action: 'certificate.update', target: idsOf, detail: { ...update } }, () => updateCertificate(this.store, reference, update))
+    return audited({ action: 'certificate.update', target: idsOf, detail: { ...update } }, () =>
+      updateCertificate(this.store, reference, update),
+    )
   }
 
   deleteCertificate(reference: string): Promise<CertificateView> {
@@ -113,7 +112,9 @@ export class Workspace {
 
   /** The new device, with its generated device key (shown once; `revealDeviceKey` later). */
   createDevice(input: DeviceInput): Promise<DeviceWithKey> {
-    return audited({ action: 'device.create', target: deviceIdOf, detail: { authType: input.authType } }, () => createDevice(this.store, input))
+    return audited({ action: 'device.create', target: deviceIdOf, detail: { authType: input.authType } }, () =>
+      createDevice(this.store, input),
+    )
   }
 
   revealDeviceKey(reference: string): Promise<string> {
@@ -121,12 +122,12 @@ export class Workspace {
   }
 
   /** How the keys are protected and whether they are open (the unlock screen asks this first). */
-  vaultState(): Promise<VaultState> {
+  getVaultState(): Promise<VaultState> {
     return this.store.vaultState()
   }
 
   /** The unlock screen: opens a passphrase-protected vault for this process. */
-  async unlockWithPassphrase(passphrase: string): Promise<VaultState> {
+  async unlockVault(passphrase: string): Promise<VaultState> {
     await this.store.unlockWithPassphrase(passphrase)
     return this.store.vaultState()
   }
@@ -162,7 +163,9 @@ export class Workspace {
   }
 
   updateDevice(reference: string, update: DeviceUpdate): Promise<DeviceView> {
-    return audited({ action: 'device.update', target: deviceIdOf, detail: { ...update } }, () => updateDevice(this.store, reference, update))
+    return audited({ action: 'device.update', target: deviceIdOf, detail: { ...update } }, () =>
+      updateDevice(this.store, reference, update),
+    )
   }
 
   regenerateDeviceKey(reference: string): Promise<DeviceWithKey> {
@@ -174,11 +177,15 @@ export class Workspace {
   }
 
   bindDevices(certificateReference: string, deviceReferences: readonly string[]): Promise<CertificateView> {
-    return audited({ action: 'binding.add', target: idsOf, detail: { devices: [...deviceReferences] } }, () => bindDevices(this.store, certificateReference, deviceReferences))
+    return audited({ action: 'binding.add', target: idsOf, detail: { devices: [...deviceReferences] } }, () =>
+      bindDevices(this.store, certificateReference, deviceReferences),
+    )
   }
 
   unbindDevices(certificateReference: string, deviceReferences: readonly string[]): Promise<CertificateView> {
-    return audited({ action: 'binding.remove', target: idsOf, detail: { devices: [...deviceReferences] } }, () => unbindDevices(this.store, certificateReference, deviceReferences))
+    return audited({ action: 'binding.remove', target: idsOf, detail: { devices: [...deviceReferences] } }, () =>
+      unbindDevices(this.store, certificateReference, deviceReferences),
+    )
   }
 
   /** The registry as it is on disk now; shared and read-only (the broker decides from it). */
@@ -186,7 +193,7 @@ export class Workspace {
     return this.store.read()
   }
 
-  brokerSettings(): BrokerSettings {
+  getBrokerSettings(): BrokerSettings {
     return brokerSettings(this.store)
   }
 
@@ -195,28 +202,25 @@ export class Workspace {
   }
 
   /** The rules and whether they are the defaults (none saved). */
-  topicRuleSet(): { rules: TopicRule[]; isDefault: boolean } {
+  getTopicRules(): TopicRuleSet {
     return topicRuleSet(this.store)
   }
 
-  /** The broker's topic rules, in order (first match wins, no match denies). */
-  topicRules(): TopicRule[] {
-    return topicRules(this.store)
-  }
-
   /** Replaces the topic rules after checking each; a running broker applies them within a second. */
-  updateTopicRules(rules: readonly TopicRule[]): Promise<TopicRule[]> {
+  updateTopicRules(rules: readonly TopicRule[]): Promise<TopicRuleSet> {
     return audited({ action: 'broker.topic-rules', detail: { rules: rules.length } }, () => updateTopicRules(this.store, rules))
   }
 
-  resetTopicRules(): Promise<TopicRule[]> {
+  resetTopicRules(): Promise<TopicRuleSet> {
     return audited({ action: 'broker.topic-rules', detail: { reset: true } }, () => resetTopicRules(this.store))
   }
 
   /** The embedded broker's server certificate for its names, issued or re-issued as needed. */
   async ensureBrokerServerCertificate(extraNames: string[] = []): Promise<ServerCertificateMaterial> {
     const names = serverNames(extraNames)
-    return audited({ action: 'broker.identity', target: names.join(' ') }, () => ensureServerCertificate(this.store, () => this.loadIssuer(), names))
+    return audited({ action: 'broker.identity', target: names.join(' ') }, () =>
+      ensureServerCertificate(this.store, () => this.loadIssuer(), names),
+    )
   }
 
   /**
@@ -260,14 +264,18 @@ export class Workspace {
   }
 
   /** Many bundles (provisioning a batch), with one audit entry for those delivered. */
-  async exportDeviceBundles(references: readonly string[], deliver: (certificateId: string, zip: Buffer) => Promise<boolean>): Promise<void> {
+  async exportDeviceBundles(
+    references: readonly string[],
+    deliver: (certificateId: string, zip: Buffer) => Promise<boolean>,
+  ): Promise<void> {
     const ids = references.map((reference) => this.getCertificate(reference).id)
     const delivered: string[] = []
     try {
       for (const id of ids) if (await deliver(id, await this.buildDeviceBundle(id))) delivered.push(id)
     } finally {
       if (delivered.length > 0) {
-        const target = delivered.length <= 10 ? delivered.join(' ') : `${delivered.length} certificates, ${delivered[0]} … ${delivered.at(-1)}`
+        const target =
+          delivered.length <= 10 ? delivered.join(' ') : `${delivered.length} certificates, ${delivered[0]} … ${delivered.at(-1)}`
         await this.recordKeyExport('certificate.export', target, { ids: delivered })
       }
     }
@@ -287,7 +295,7 @@ export class Workspace {
   }
 
   /** The audit log, newest last, and whether its chain is intact. */
-  auditLog(): { entries: AuditEntry[]; verification: AuditVerification } {
+  getAuditLog(): AuditLog {
     return { entries: readAuditLog(this.dataDir), verification: verifyAuditLog(this.dataDir, this.store.read().audit) }
   }
 }
@@ -301,5 +309,9 @@ function audited<T>(event: AuditEvent, work: () => Promise<T>): Promise<T> {
 }
 
 /** The id(s) of what a change returned: one view, or a batch of them. */
-const idsOf = (result: unknown) => [result].flat().map((view) => (view as { id: string }).id).join(' ')
+const idsOf = (result: unknown) =>
+  [result]
+    .flat()
+    .map((view) => (view as { id: string }).id)
+    .join(' ')
 const deviceIdOf = (result: unknown) => (result as { deviceId: string }).deviceId

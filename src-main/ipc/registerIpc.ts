@@ -1,6 +1,6 @@
 import type { Dispatch } from '../contract/dispatch'
 import { appPageMatcher } from '../electron/windowSecurity'
-import { type Envelope, IPC_CHANNEL_PREFIX, OPERATIONS } from '../contract/types'
+import { type Envelope, IPC_CHANNEL_PREFIX, OPERATIONS, failure } from '../contract/types'
 
 /** The parts of Electron's ipcMain and invoke event used here (structural: testable in Node). */
 export interface InvokeEventLike {
@@ -29,7 +29,7 @@ export function trustedSender(devServerUrl?: string): (event: InvokeEventLike) =
 export function registerIpcHandlers(ipcMain: IpcMainLike, dispatch: Dispatch, isTrusted: (event: InvokeEventLike) => boolean) {
   for (const operation of OPERATIONS) {
     ipcMain.handle(`${IPC_CHANNEL_PREFIX}${operation}`, async (event, ...args) => {
-      if (!isTrusted(event)) return { ok: false, error: 'This page is not allowed to use Certdesk.' }
+      if (!isTrusted(event)) return failure('FORBIDDEN', 'This page is not allowed to use Certdesk.')
       return dispatch(operation, args)
     })
   }

@@ -11,7 +11,7 @@ import type { BrokerStatus, CertdeskEvent } from '../contract/types'
 import { type RunningServer, startServer } from './server'
 
 /** Where `electron-vite build` puts the renderer. */
-export const BUILT_RENDERER_DIR = join(import.meta.dirname, '..', '..', 'out', 'renderer')
+const BUILT_RENDERER_DIR = join(import.meta.dirname, '..', '..', 'out', 'renderer')
 /** How often browser mode looks for registry changes made elsewhere (a stat of the index). */
 const REGISTRY_POLL_MS = 500
 
@@ -37,7 +37,7 @@ export async function startBrowserMode(
   let brokerError: string | undefined
   const startEmbeddedBroker = async () => {
     try {
-      broker = await startBroker(workspace, workspace.brokerSettings())
+      broker = await startBroker(workspace, workspace.getBrokerSettings())
       brokerError = undefined
       const running = broker
       running.log.subscribe((entry) => emit({ type: 'connection', entry }))
@@ -48,11 +48,13 @@ export async function startBrowserMode(
     }
   }
   // A passphrase-protected vault without --passphrase-env: the broker waits for the unlock screen.
-  const vaultOpen = (await workspace.vaultState()).unlocked
+  const vaultOpen = (await workspace.getVaultState()).unlocked
   if (options.broker !== false && vaultOpen) await startEmbeddedBroker()
   else if (options.broker !== false) brokerError = BROKER_WAITS_FOR_UNLOCK
   const brokerStatus = (): BrokerStatus =>
-    broker ? broker.status() : stoppedBrokerStatus(brokerError ?? 'The broker is not running in this window.', workspace.brokerSettings())
+    broker
+      ? broker.status()
+      : stoppedBrokerStatus(brokerError ?? 'The broker is not running in this window.', workspace.getBrokerSettings())
 
   const api = implementApi(workspace, {
     saveFile: async () => {
@@ -87,7 +89,11 @@ export async function startBrowserMode(
   }
 
   // Changes made by the CLI or another window reach this page as an event.
-  const stopWatching = watchRegistry(() => workspace.snapshot(), REGISTRY_POLL_MS, () => emit({ type: 'registry' }))
+  const stopWatching = watchRegistry(
+    () => workspace.snapshot(),
+    REGISTRY_POLL_MS,
+    () => emit({ type: 'registry' }),
+  )
 
   return {
     server,

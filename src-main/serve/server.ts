@@ -4,8 +4,8 @@ import { join } from 'node:path'
 import { CertdeskError, type CertdeskErrorCode, invalidInput, isCertdeskError } from '../core/errors'
 import { portableFileName } from '../core/fileNames'
 import type { Workspace } from '../core/workspace'
-import type { Dispatch } from '../contract/dispatch'
-import type { CertdeskEvent } from '../contract/types'
+import { type Dispatch, failureOf } from '../contract/dispatch'
+import { type CertdeskEvent, failure } from '../contract/types'
 import { rendererFileHeaders, resolveRendererFile } from '../rendererAssets'
 import { BrowserSession, type DownloadTarget, SESSION_HEADER } from './session'
 
@@ -27,7 +27,13 @@ export interface RunningServer {
   close(): Promise<void>
 }
 
-function send(response: ServerResponse, status: number, body: string | Buffer, type = 'application/json; charset=utf-8', extra: Record<string, string> = {}) {
+function send(
+  response: ServerResponse,
+  status: number,
+  body: string | Buffer,
+  type = 'application/json; charset=utf-8',
+  extra: Record<string, string> = {},
+) {
   response.writeHead(status, {
     'Content-Type': type,
     'X-Content-Type-Options': 'nosniff',
@@ -94,7 +100,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       : session.authorises({
           cookie: request.headers.cookie,
           authorization: request.headers.authorization,
-          sessionSecret: url.pathname === '/api/events' ? (url.searchParams.get('session') ?? undefined) : headerValue(request.headers[SESSION_HEADER]),
+          sessionSecret:
+            url.pathname === '/api/events' ? (url.searchParams.get('session') ?? undefined) : headerValue(request.headers[SESSION_HEADER]),
         })
   const fromThisOrigin = (request: IncomingMessage) => {
     const origin = request.headers.origin
@@ -119,7 +126,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     send(response, 200, body, type, { 'Content-Disposition': contentDisposition(fileName) })
 
   const serveDownload = async (response: ServerResponse, target: DownloadTarget) => {
-    if (target.kind === 'root') return download(response, 'root_ca.crt', await options.workspace.rootCertificatePem(), 'application/x-pem-file')
+    if (target.kind === 'root')
+      return download(response, 'root_ca.crt', await options.workspace.rootCertificatePem(), 'application/x-pem-file')
     const certificate = options.workspace.getCertificate(target.certificateId)
     await options.workspace.exportDeviceBundle(certificate.id, async (zip) => {
       download(response, `${certificate.name}.zip`, zip, 'application/zip')
@@ -130,7 +138,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     try {
       if (!allowedHosts().has(request.headers.host ?? '')) {
-        return send(response, 421, JSON.stringify({ ok: false, error: 'This server answers only to 127.0.0.1 and localhost.' }))
+        return send(response, 421, JSON.stringify(failure('FORBIDDEN', 'This server answers only to 127.0.0.1 and localhost.')))
       }
       const url = new URL(request.url ?? '/', `http://${request.headers.host}`)
       const signInToken = url.searchParams.get('token')
@@ -141,15 +149,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         // Already signed in on this browser: on to the page, and only to the page (a path the request
         // chose, `//evil.example`, would be another site). The secret is never handed out twice.
         if (session.hasSessionCookie(request.headers.cookie)) return send(response, 303, '', 'text/plain', { Location: '/' })
-        return send(response, 401, 'This sign-in link has already been used (or is wrong). Open Certdesk in the browser that used it, or restart "certdesk serve" for a new link.', 'text/plain; charset=utf-8')
+        return send(
+          response,
+          401,
+          'This sign-in link has already been used (or is wrong). Open Certdesk in the browser that used it, or restart "certdesk serve" for a new link.',
+          'text/plain; charset=utf-8',
+        )
       }
       if (url.pathname.startsWith('/api/') || url.pathname.startsWith('/download/')) {
         if (!authorised(request, url)) {
-          return send(response, 401, JSON.stringify({ ok: false, error: 'This browser is not signed in; open the URL that certdesk serve printed.' }))
+          return send(
+            response,
+            401,
+            JSON.stringify(failure('NOT_SIGNED_IN', 'This browser is not signed in; open the URL that certdesk serve printed.')),
+          )
         }
         // A page from another origin cannot call, session or not.
         if (request.method === 'POST' && !fromThisOrigin(request)) {
-          return send(response, 403, JSON.stringify({ ok: false, error: 'Calls from other origins are refused.' }))
+          return send(response, 403, JSON.stringify(failure('FORBIDDEN', 'Calls from other origins are refused.')))
         }
       }
       if (request.method === 'POST' && url.pathname === '/api/download-link') {
@@ -157,11 +174,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         try {
           const body = JSON.parse(await readBody(request)) as { kind?: unknown; certificateId?: unknown }
           if (body.kind === 'root') target = { kind: 'root' }
-          else if (body.kind === 'bundle' && typeof body.certificateId === 'string') target = { kind: 'bundle', certificateId: options.workspace.getCertificate(body.certificateId).id }
+          else if (body.kind === 'bundle' && typeof body.certificateId === 'string')
+            target = { kind: 'bundle', certificateId: options.workspace.getCertificate(body.certificateId).id }
           else throw invalidInput('Name a download: {"kind":"root"} or {"kind":"bundle","certificateId":…}.')
         } catch (error) {
-          if (isCertdeskError(error)) return send(response, 200, JSON.stringify({ ok: false, error: error.message }))
-          return send(response, 400, JSON.stringify({ ok: false, error: 'The request body was not valid JSON.' }))
+          if (isCertdeskError(error)) return send(response, 200, JSON.stringify(failureOf(error)))
+          return send(response, 400, JSON.stringify(failure('MALFORMED_REQUEST', 'The request body was not valid JSON.')))
         }
         return send(response, 200, JSON.stringify({ ok: true, value: { url: session.createDownloadLink(target) } }))
       }
@@ -170,7 +188,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         try {
           args = (JSON.parse(await readBody(request)) as { args?: unknown }).args ?? []
         } catch {
-          return send(response, 400, JSON.stringify({ ok: false, error: 'The request body was not valid JSON.' }))
+          return send(response, 400, JSON.stringify(failure('MALFORMED_REQUEST', 'The request body was not valid JSON.')))
         }
         const result = await options.dispatch(url.pathname.slice('/api/call/'.length), args)
         return send(response, 200, JSON.stringify(result))
@@ -188,16 +206,20 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       }
       if (request.method === 'GET' && url.pathname.startsWith('/download/')) {
         const target = session.takeDownloadLink(decodePath(url.pathname.slice('/download/'.length)))
-        if (!target) return send(response, 410, JSON.stringify({ ok: false, error: 'This download link has been used or has expired; download again from the page.' }))
+        if (!target)
+          return send(
+            response,
+            410,
+            JSON.stringify(failure('NOT_FOUND', 'This download link has been used or has expired; download again from the page.')),
+          )
         return await serveDownload(response, target)
       }
       // Awaited inside the try: a rejection here must become an answer, never a crash.
       if (request.method === 'GET') return await serveStatic(response, url.pathname)
-      return send(response, 405, JSON.stringify({ ok: false, error: 'Method not allowed.' }))
+      return send(response, 405, JSON.stringify(failure('MALFORMED_REQUEST', 'Method not allowed.')))
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error)
       const status = isCertdeskError(error) ? (STATUS_OF_CODE[error.code] ?? 500) : 500
-      if (!response.headersSent) send(response, status, JSON.stringify({ ok: false, error: message }))
+      if (!response.headersSent) send(response, status, JSON.stringify(failureOf(error)))
       else response.end()
     }
   }

@@ -1,7 +1,7 @@
 // The renderer's one door to Certdesk. It picks the transport — Electron's preload bridge, or
 // loopback HTTP in browser mode — and no view knows which one is in use.
-import type { CertdeskApi, CertdeskEvent, Envelope, OperationName } from '../../src-main/contract/types'
-import { OPERATIONS } from '../../src-main/contract/types'
+import type { CertdeskApi, CertdeskEvent, Envelope, ErrorCode, ErrorParams, Failure, OperationName } from '../../src-main/contract/types'
+import { OPERATIONS, failure } from '../../src-main/contract/types'
 import { sessionSecret } from './signIn'
 
 type Bridge = { [K in OperationName]: (...args: unknown[]) => Promise<Envelope> } & {
@@ -14,8 +14,21 @@ declare global {
   }
 }
 
+/** A call that failed: the English sentence as `message`, with the code and values a screen translates. */
+class ApiError extends Error {
+  readonly code: ErrorCode
+  readonly params: ErrorParams | undefined
+
+  constructor(failed: Failure) {
+    super(failed.error)
+    this.name = 'ApiError'
+    this.code = failed.code
+    this.params = failed.params
+  }
+}
+
 function unwrap<T>(envelope: Envelope): T {
-  if (!envelope.ok) throw new Error(envelope.error)
+  if (!envelope.ok) throw new ApiError(envelope)
   return envelope.value as T
 }
 
@@ -32,7 +45,7 @@ async function postOverHttp(path: string, body: unknown): Promise<Envelope> {
       body: JSON.stringify(body),
     })
   } catch {
-    return { ok: false, error: 'Certdesk is not answering; is "certdesk serve" still running?' }
+    return failure('UNREACHABLE', 'Certdesk is not answering; is "certdesk serve" still running?')
   }
   return (await response.json()) as Envelope
 }

@@ -83,6 +83,8 @@ export function describePayload(payloadBase64: string): { kind: 'json' | 'text' 
     return { kind: 'json', text: JSON.stringify(JSON.parse(text), null, 2) }
   } catch {
     // eslint-disable-next-line no-control-regex
-    return /[\u0000-\u0008\u000e-\u001f]/.test(text) ? { kind: 'hex', text: [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ') } : { kind: 'text', text }
+    return /[\u0000-\u0008\u000e-\u001f]/.test(text)
+      ? { kind: 'hex', text: [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ') }
+      : { kind: 'text', text }
   }
 }

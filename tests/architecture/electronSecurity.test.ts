@@ -58,7 +58,9 @@ describe('Electron main process security', () => {
   const allMain = sourceFiles(join(PROJECT_ROOT, 'src-main'))
 
   it('every window takes its webPreferences from windowWebPreferences() and overrides none', () => {
-    const windows = allMain.flatMap((file) => callArguments(code(file), 'new BrowserWindow(').map((args) => ({ file: relative(PROJECT_ROOT, file), args })))
+    const windows = allMain.flatMap((file) =>
+      callArguments(code(file), 'new BrowserWindow(').map((args) => ({ file: relative(PROJECT_ROOT, file), args })),
+    )
     expect(windows.length).toBeGreaterThan(0)
     for (const { file, args } of windows) {
       expect(args, file).toMatch(/webPreferences:\s*windowWebPreferences\(/)
@@ -75,7 +77,9 @@ describe('Electron main process security', () => {
   it('opens external URLs only in windowSecurity, behind the allow-list', () => {
     const callers = allMain.filter((file) => /openExternal/.test(code(file))).map((file) => relative(PROJECT_ROOT, file))
     expect(callers).toEqual(['src-main/electron/windowSecurity.ts'])
-    const calls = code(SECURITY_MODULE).split('\n').filter((line) => line.includes('openExternal('))
+    const calls = code(SECURITY_MODULE)
+      .split('\n')
+      .filter((line) => line.includes('openExternal('))
     expect(calls).toHaveLength(1)
     expect(calls[0]).toMatch(/if \(isAllowedExternalUrl\(url, allowedOrigins\)\) void shell\.openExternal\(url\)/)
   })
@@ -100,7 +104,9 @@ describe('Electron main process security', () => {
     expect(main).toMatch(/app\.on\('web-contents-created', \(_event, contents\) => guardWebContents\(contents, shell\)\)/)
     // No handler elsewhere that could open what the guards close.
     for (const file of allMain.filter((file) => file !== SECURITY_MODULE)) {
-      expect(code(file), relative(PROJECT_ROOT, file)).not.toMatch(/setWindowOpenHandler|setPermission(Request|Check)Handler\((?!permission)|'will-(navigate|redirect|attach-webview)'/)
+      expect(code(file), relative(PROJECT_ROOT, file)).not.toMatch(
+        /setWindowOpenHandler|setPermission(Request|Check)Handler\((?!permission)|'will-(navigate|redirect|attach-webview)'/,
+      )
     }
   })
 

@@ -40,7 +40,6 @@ function startCliBroker(args: string[]) {
   return { child, firstLine, exited, stderr: () => stderr }
 }
 
-
 const portOpen = (port: number) =>
   new Promise<boolean>((resolve) => {
     const socket = tcpConnect(port, '127.0.0.1', () => {
@@ -63,12 +62,23 @@ describe('certdesk broker', () => {
       password: fleet.tokenDevice.deviceKey,
       ca,
     })
-    await connect(line.oneWay.port, { clientId: fleet.tokenDevice.deviceId, username: 'wrong', password: 'wrong', ca }).catch(() => undefined)
+    await connect(line.oneWay.port, { clientId: fleet.tokenDevice.deviceId, username: 'wrong', password: 'wrong', ca }).catch(
+      () => undefined,
+    )
     await new Promise((resolve) => setTimeout(resolve, 200))
-    const log = await runCertdeskJson<{ result: string; reason?: string; clientId: string }[]>(['--data', fleet.workspace.dataDir, 'broker', 'log'])
+    const log = await runCertdeskJson<{ result: string; reason?: string; clientId: string }[]>([
+      '--data',
+      fleet.workspace.dataDir,
+      'broker',
+      'log',
+    ])
     expect(log.slice(-2)).toEqual([
       expect.objectContaining({ clientId: fleet.tokenDevice.deviceId, result: 'accepted' }),
-      expect.objectContaining({ clientId: fleet.tokenDevice.deviceId, result: 'refused', reason: 'wrong username for device token-device-01' }),
+      expect.objectContaining({
+        clientId: fleet.tokenDevice.deviceId,
+        result: 'refused',
+        reason: 'wrong username for device token-device-01',
+      }),
     ])
 
     const closed = new Promise<void>((resolve) => client.once('close', () => resolve()))
@@ -82,16 +92,49 @@ describe('certdesk broker', () => {
   it('saves settings that later runs (and the desktop app) use, refusing bad ones', async () => {
     const [oneWayPort, mutualPort] = [await freePort(), await freePort()]
     const data = ['--data', fleet.workspace.dataDir]
-    const saved = await runCertdeskJson(['--data', fleet.workspace.dataDir, 'broker', 'settings', '--one-way-port', String(oneWayPort), '--mutual-port', String(mutualPort)])
-    expect(saved).toEqual({ host: '127.0.0.1', oneWayPort, mutualPort, extraNames: [], maxPacketBytes: 262_144, maxConnections: 1000, connectRatePerAddress: 200 })
-    const limits = await runCertdeskJson([...data, 'broker', 'settings', '--max-packet-bytes', '1048576', '--max-connections', '50', '--connect-rate', '500'])
+    const saved = await runCertdeskJson([
+      '--data',
+      fleet.workspace.dataDir,
+      'broker',
+      'settings',
+      '--one-way-port',
+      String(oneWayPort),
+      '--mutual-port',
+      String(mutualPort),
+    ])
+    expect(saved).toEqual({
+      host: '127.0.0.1',
+      oneWayPort,
+      mutualPort,
+      extraNames: [],
+      maxPacketBytes: 262_144,
+      maxConnections: 1000,
+      connectRatePerAddress: 200,
+    })
+    const limits = await runCertdeskJson([
+      ...data,
+      'broker',
+      'settings',
+      '--max-packet-bytes',
+      '1048576',
+      '--max-connections',
+      '50',
+      '--connect-rate',
+      '500',
+    ])
     expect(limits).toMatchObject({ oneWayPort, maxPacketBytes: 1_048_576, maxConnections: 50, connectRatePerAddress: 500 })
     expect((await runCertdesk([...data, 'broker', 'settings', '--max-packet-bytes', '100'])).stderr).toBe(
       'certdesk: The maximum packet size (bytes) must be a whole number from 1024 to 268435455.\n',
     )
-    expect((await runCertdesk([...data, 'broker', 'settings', '--max-connections', '0'])).stderr).toMatch(/maximum number of connections must be a whole number from 1/)
-    expect((await runCertdesk([...data, 'broker', 'settings', '--connect-rate', 'many'])).stderr).toMatch(/"many" is not a number of connections/)
-    expect((await runCertdesk([...data, 'broker', 'settings'])).stdout).toMatch(/Maximum packet size: 1048576 bytes[\s\S]*Maximum connections: 50\nConnections per address: 500 per 10 s/)
+    expect((await runCertdesk([...data, 'broker', 'settings', '--max-connections', '0'])).stderr).toMatch(
+      /maximum number of connections must be a whole number from 1/,
+    )
+    expect((await runCertdesk([...data, 'broker', 'settings', '--connect-rate', 'many'])).stderr).toMatch(
+      /"many" is not a number of connections/,
+    )
+    expect((await runCertdesk([...data, 'broker', 'settings'])).stdout).toMatch(
+      /Maximum packet size: 1048576 bytes[\s\S]*Maximum connections: 50\nConnections per address: 500 per 10 s/,
+    )
     const refused = await runCertdesk([...data, 'broker', 'settings', '--mutual-port', String(oneWayPort)])
     expect(refused.code).toBe(1)
     expect(refused.stderr).toBe(`certdesk: The one-way and mutual ports must differ (both are ${oneWayPort}).\n`)
@@ -131,7 +174,9 @@ describe('certdesk broker acl', () => {
       { action: 'all', topic: '/hello', permission: 'allow' },
     ]
     const shown = await runCertdesk([...data, 'broker', 'acl'])
-    expect(shown.stdout).toMatch(/^#\s+ACTION\s+TOPIC\s+PERMISSION\n1\s+all\s+devices\/\$\{clientid\}\/#\s+allow\n2\s+all\s+\/hello\s+allow\n/)
+    expect(shown.stdout).toMatch(
+      /^#\s+ACTION\s+TOPIC\s+PERMISSION\n1\s+all\s+devices\/\$\{clientid\}\/#\s+allow\n2\s+all\s+\/hello\s+allow\n/,
+    )
     expect(shown.stdout).toMatch(/Anything no rule matches is denied\. These are the default rules\./)
     expect(await runCertdeskJson([...data, 'broker', 'acl'])).toEqual(defaults)
 
@@ -150,7 +195,16 @@ describe('certdesk broker acl', () => {
     await writeFile(rulesFile, JSON.stringify(wanted))
     expect(await runCertdeskJson([...data, 'broker', 'acl', 'set', '--file', rulesFile])).toEqual(wanted)
     const changedAt = Date.now()
-    await expect.poll(async () => client.subscribeAsync('plant/#').then(() => true, () => false), { timeout: 1000, interval: 50 }).toBe(true)
+    await expect
+      .poll(
+        async () =>
+          client.subscribeAsync('plant/#').then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 1000, interval: 50 },
+      )
+      .toBe(true)
     expect(Date.now() - changedAt).toBeLessThan(1000)
     expect(client.connected).toBe(true)
     await client.endAsync()

@@ -77,9 +77,7 @@ describe('certdesk CLI', () => {
       expect.arrayContaining(['id', 'name', 'cn', 'enabled', 'serial', 'fingerprint256', 'notAfter', 'keyType']),
     )
     expect(certificate).toMatchObject({ name: 'Camera cert', enabled: true, keyType: 'ec-p256' })
-    const disabled = await runCertdeskJson<CertificateJson>(
-      cd('cert', 'create', '--name', 'Spare', '--disabled', '--key-type', 'rsa2048'),
-    )
+    const disabled = await runCertdeskJson<CertificateJson>(cd('cert', 'create', '--name', 'Spare', '--disabled', '--key-type', 'rsa2048'))
     expect(disabled).toMatchObject({ enabled: false, keyType: 'rsa2048' })
     expect(disabled.serial).not.toBe(certificate.serial)
 
@@ -91,10 +89,7 @@ describe('certdesk CLI', () => {
     expect(updated).toMatchObject({ enabled: true, name: 'Spare 2' })
     const list = await runCertdeskJson<CertificateJson[]>(cd('cert', 'list'))
     expect(list.map((c) => c.id)).toEqual([certificate.id, disabled.id])
-    expect((await runCertdeskJson<DeviceJson[]>(cd('device', 'list'))).map((d) => d.deviceId)).toEqual([
-      token.deviceId,
-      'camera-0001',
-    ])
+    expect((await runCertdeskJson<DeviceJson[]>(cd('device', 'list'))).map((d) => d.deviceId)).toEqual([token.deviceId, 'camera-0001'])
 
     const zip = join(folder, 'camera.zip')
     await runCertdeskJson(cd('cert', 'export', certificate.id, '--out', zip))
@@ -187,15 +182,29 @@ describe('certdesk CLI', () => {
     await expectRefusal(['--data', locked, 'cert', 'create', '--name', 'x'], /protected by a passphrase.*--passphrase-env/)
     await expectRefusal(['--data', locked, 'cert', 'create', '--name', 'x', '--passphrase-env', 'CD_WRONG'], /passphrase is wrong/, env)
     await expectRefusal(['--data', locked, 'cert', 'create', '--name', 'x', '--passphrase-env', 'CD_UNSET'], /CD_UNSET.*not set/, env)
-    const cert = await runCertdeskJson<CertificateJson>(['--data', locked, 'cert', 'create', '--name', 'x', '--passphrase-env', 'CD_PASS'], env)
+    const cert = await runCertdeskJson<CertificateJson>(
+      ['--data', locked, 'cert', 'create', '--name', 'x', '--passphrase-env', 'CD_PASS'],
+      env,
+    )
     // A device's key is sealed under the vault, so creating one needs the passphrase; listing does not.
     await expectRefusal(['--data', locked, 'device', 'create', '--name', 'd', '--auth', 'token'], /protected by a passphrase/)
-    const device = await runCertdeskJson<DeviceJson>(['--data', locked, 'device', 'create', '--name', 'd', '--auth', 'token', '--passphrase-env', 'CD_PASS'], env)
+    const device = await runCertdeskJson<DeviceJson>(
+      ['--data', locked, 'device', 'create', '--name', 'd', '--auth', 'token', '--passphrase-env', 'CD_PASS'],
+      env,
+    )
     expect(await runCertdeskJson<DeviceJson[]>(['--data', locked, 'device', 'list'])).toHaveLength(1)
-    expect((await runCertdesk(['--data', locked, 'device', 'show', device.deviceId])).stdout).toMatch(/Device key: +\(sealed: give --passphrase-env to see it\)/)
-    const shown = await runCertdeskJson<DeviceJson>(['--data', locked, 'device', 'show', device.deviceId, '--passphrase-env', 'CD_PASS'], env)
+    expect((await runCertdesk(['--data', locked, 'device', 'show', device.deviceId])).stdout).toMatch(
+      /Device key: +\(sealed: give --passphrase-env to see it\)/,
+    )
+    const shown = await runCertdeskJson<DeviceJson>(
+      ['--data', locked, 'device', 'show', device.deviceId, '--passphrase-env', 'CD_PASS'],
+      env,
+    )
     expect(shown.deviceKey).toBe(device.deviceKey)
     await expectRefusal(['--data', locked, 'cert', 'export', cert.id, '--out', join(folder, 'locked.zip')], /passphrase/)
-    await runCertdeskJson(['--data', locked, 'cert', 'export', cert.id, '--out', join(folder, 'locked.zip'), '--passphrase-env', 'CD_PASS'], env)
+    await runCertdeskJson(
+      ['--data', locked, 'cert', 'export', cert.id, '--out', join(folder, 'locked.zip'), '--passphrase-env', 'CD_PASS'],
+      env,
+    )
   })
 })

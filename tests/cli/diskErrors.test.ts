@@ -58,7 +58,9 @@ run device list
     expect(full.stderr).toBe(`certdesk: The disk is full, so ${folder}/data/config.json was not written; nothing was changed.`)
     const fullCertificate = outcome(output, 'cert create --name full')
     expect(fullCertificate.exit).toBe(1)
-    expect(fullCertificate.stderr).toMatch(new RegExp(`^certdesk: The disk is full, so ${folder}/data/records/crt_\\w+\\.json was not written; nothing was changed\\.$`))
+    expect(fullCertificate.stderr).toMatch(
+      new RegExp(`^certdesk: The disk is full, so ${folder}/data/records/crt_\\w+\\.json was not written; nothing was changed\\.$`),
+    )
     expect(output).toContain('INDEX-UNCHANGED')
     expect(output).toContain('AUDIT-UNCHANGED')
     expect(output).not.toContain('LEFTOVER')

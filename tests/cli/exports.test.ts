@@ -38,7 +38,11 @@ describe('export targets', () => {
     await symlink(target, link)
     const directory = join(folder, 'a-folder')
     await mkdir(directory)
-    for (const [path, kind] of [[fifo, 'a device, pipe or socket'], [link, 'a symbolic link'], [directory, 'a folder']]) {
+    for (const [path, kind] of [
+      [fifo, 'a device, pipe or socket'],
+      [link, 'a symbolic link'],
+      [directory, 'a folder'],
+    ]) {
       const result = await runCertdesk(['--data', dataDir, 'cert', 'export', certificateId, '--out', path, '--force'])
       expect(result.code).toBe(1)
       expect(result.stderr).toBe(`certdesk: ${path} is ${kind}, not a regular file; give the path of a file to write.\n`)
@@ -66,7 +70,9 @@ describe('export targets', () => {
     const zip = await runForBytes(['--data', dataDir, 'cert', 'export', certificateId, '--out', '-'])
     expect(zip.code).toBe(0)
     await writeFile(join(folder, 'piped.zip'), zip.stdout)
-    expect(await command('unzip', ['-Z1', join(folder, 'piped.zip')])).toBe('common_certs/common.crt\ncommon_certs/common.key\ncommon_certs/root_ca.crt\n')
+    expect(await command('unzip', ['-Z1', join(folder, 'piped.zip')])).toBe(
+      'common_certs/common.crt\ncommon_certs/common.key\ncommon_certs/root_ca.crt\n',
+    )
   })
 })
 

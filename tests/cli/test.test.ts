@@ -21,13 +21,15 @@ describe('certdesk test', () => {
   it('passes for each device on its own port and exits 0', async () => {
     const oneWay = await cd('test', '--device', fleet.tokenDevice.deviceId)
     expect(oneWay.code, oneWay.stderr).toBe(0)
-    expect(oneWay.stdout).toMatch(new RegExp(`^PASS  token-device-01 at localhost:${broker.oneWay.port}: connected in \\d+ ms, /hello came back in \\d+ ms`))
+    expect(oneWay.stdout).toMatch(
+      new RegExp(`^PASS  token-device-01 at localhost:${broker.oneWay.port}: connected in \\d+ ms, /hello came back in \\d+ ms`),
+    )
     const mutual = await cd('test', '--device', fleet.certDevice.deviceId, '--json')
     expect(mutual.code).toBe(0)
     expect(JSON.parse(mutual.stdout)).toMatchObject({ pass: true, port: broker.mutual.port, clientId: 'cert-device-01' })
   })
 
-  it('fails with the diagnosis and the broker\'s reason, and exits 1', async () => {
+  it("fails with the diagnosis and the broker's reason, and exits 1", async () => {
     const result = await cd('test', '--device', fleet.certDevice.deviceId, '--port', String(broker.oneWay.port))
     expect(result.code).toBe(1)
     expect(result.stdout).toContain('FAIL  cert-device-01')
@@ -38,14 +40,38 @@ describe('certdesk test', () => {
     expect(usage.stderr).toBe('certdesk: With --bundle, give --device-id, --port and --host too.\n')
   })
 
-  it('tests a bundle zip against a broker other than Certdesk\'s (mosquitto)', async () => {
+  it("tests a bundle zip against a broker other than Certdesk's (mosquitto)", async () => {
     const issuer = await issuerOf(fleet.workspace)
     const keys = await generateKeyPair('ec-p256')
-    const server = issueCertificate({ commonName: 'localhost', publicKey: keys.publicKey, subjectKeyType: 'ec-p256', issuer, days: 30, profile: { kind: 'server', names: ['localhost'] } })
-    const mosquitto = await startMosquitto({ caPem: fleet.rootPem, certificatePem: server.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey), requireCertificate: true })
+    const server = issueCertificate({
+      commonName: 'localhost',
+      publicKey: keys.publicKey,
+      subjectKeyType: 'ec-p256',
+      issuer,
+      days: 30,
+      profile: { kind: 'server', names: ['localhost'] },
+    })
+    const mosquitto = await startMosquitto({
+      caPem: fleet.rootPem,
+      certificatePem: server.pem,
+      privateKeyPem: exportPrivateKeyPem(keys.privateKey),
+      requireCertificate: true,
+    })
     const zip = join(fleet.folder, 'for-mosquitto.zip')
     await writeFile(zip, await fleet.workspace.exportDeviceBundle(fleet.certificate.id))
-    const result = await runCertdesk(['test', '--bundle', zip, '--device-id', 'cert-device-01', '--username', 'cert-device-01', '--port', String(mosquitto.port), '--host', 'localhost'])
+    const result = await runCertdesk([
+      'test',
+      '--bundle',
+      zip,
+      '--device-id',
+      'cert-device-01',
+      '--username',
+      'cert-device-01',
+      '--port',
+      String(mosquitto.port),
+      '--host',
+      'localhost',
+    ])
     expect(result.code, result.stdout + result.stderr).toBe(0)
     expect(result.stdout).toMatch(/^PASS {2}cert-device-01 at localhost:\d+/)
   })

@@ -13,9 +13,7 @@ let dispatch: ReturnType<typeof createDispatcher>
 
 beforeAll(async () => {
   workspace = await Workspace.initialise(join(await temporaryFolder('certdesk-contract-broker-'), 'data'), { keyType: 'ec-p256' })
-  dispatch = createDispatcher(
-    implementApi(workspace, headlessFrontDoor()),
-  )
+  dispatch = createDispatcher(implementApi(workspace, headlessFrontDoor()))
 })
 
 const value = <T>(envelope: Envelope) => {
@@ -36,28 +34,37 @@ describe('topic rules through the contract', () => {
 
     const rules: TopicRule[] = [{ action: 'publish', topic: 'fleet/${clientid}/secret', permission: 'deny' }, ...DEFAULTS, FLEET_RULE]
     expect(value<TopicRuleSet>(await dispatch('updateTopicRules', [rules]))).toEqual({ rules, isDefault: false })
-    expect(workspace.topicRules()).toEqual(rules)
+    expect(workspace.getTopicRules().rules).toEqual(rules)
     expect(value<TopicRuleSet>(await dispatch('getTopicRules', []))).toEqual({ rules, isDefault: false })
     // Saved rules equal to the defaults are still saved ones: later defaults would not replace them.
     expect(value<TopicRuleSet>(await dispatch('updateTopicRules', [DEFAULTS]))).toEqual({ rules: DEFAULTS, isDefault: false })
 
     expect(value<TopicRuleSet>(await dispatch('resetTopicRules', []))).toEqual({ rules: DEFAULTS, isDefault: true })
     expect(workspace.snapshot().broker?.topicRules).toBeUndefined()
-    expect(workspace.auditLog().entries.filter((entry) => entry.action === 'broker.topic-rules')).toHaveLength(3)
+    expect(workspace.getAuditLog().entries.filter((entry) => entry.action === 'broker.topic-rules')).toHaveLength(3)
   })
 
   it("refuses a bad rule with the core's sentence and saves nothing", async () => {
     await dispatch('updateTopicRules', [[...DEFAULTS, FLEET_RULE]])
     const before = await index()
     const refusals: [TopicRule[], string][] = [
-      [[...DEFAULTS, { action: 'all', topic: 'a/#/b', permission: 'allow' }], 'Topic rule 3: "a/#/b" is not an MQTT topic filter (# must be a whole level, and the last one).'],
-      [[{ action: 'all', topic: 'x+/y', permission: 'allow' }], 'Topic rule 1: "x+/y" is not an MQTT topic filter (+ must be a whole level).'],
+      [
+        [...DEFAULTS, { action: 'all', topic: 'a/#/b', permission: 'allow' }],
+        'Topic rule 3: "a/#/b" is not an MQTT topic filter (# must be a whole level, and the last one).',
+      ],
+      [
+        [{ action: 'all', topic: 'x+/y', permission: 'allow' }],
+        'Topic rule 1: "x+/y" is not an MQTT topic filter (+ must be a whole level).',
+      ],
       [[{ action: 'all', topic: '', permission: 'allow' }], 'Topic rule 1: "" is not an MQTT topic filter (it is empty).'],
-      [[{ action: 'all', topic: 'fleet/${device}/#', permission: 'allow' }], 'Topic rule 1: "${device}" in "fleet/${device}/#" is not a placeholder; use ${clientid} or ${username}.'],
+      [
+        [{ action: 'all', topic: 'fleet/${device}/#', permission: 'allow' }],
+        'Topic rule 1: "${device}" in "fleet/${device}/#" is not a placeholder; use ${clientid} or ${username}.',
+      ],
       [Array.from({ length: 201 }, () => FLEET_RULE), 'At most 200 topic rules are kept; these are 201.'],
     ]
     for (const [rules, error] of refusals) {
-      expect(await dispatch('updateTopicRules', [rules])).toEqual({ ok: false, error })
+      expect(await dispatch('updateTopicRules', [rules])).toEqual({ ok: false, error, code: 'INVALID_INPUT' })
     }
     expect(await index()).toBe(before)
     expect(value<TopicRuleSet>(await dispatch('getTopicRules', []))).toEqual({ rules: [...DEFAULTS, FLEET_RULE], isDefault: false })
@@ -74,7 +81,11 @@ describe('topic rules through the contract', () => {
       [[[FLEET_RULE], 'extra'], /^The request to updateTopicRules was malformed/],
     ]
     for (const [args, error] of malformed) {
-      expect(await dispatch('updateTopicRules', args)).toEqual({ ok: false, error: expect.stringMatching(error) })
+      expect(await dispatch('updateTopicRules', args)).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(error),
+        code: 'MALFORMED_REQUEST',
+      })
     }
     expect(await dispatch('resetTopicRules', [true])).toMatchObject({ ok: false })
     expect(await index()).toBe(before)
@@ -86,9 +97,11 @@ describe('broker settings through the contract', () => {
     expect(value<BrokerSettings>(await dispatch('getBrokerSettings', []))).toEqual(DEFAULT_BROKER_SETTINGS)
     const limits = { maxPacketBytes: 65_536, maxConnections: 50, connectRatePerAddress: 20 }
     expect(value<BrokerSettings>(await dispatch('updateBrokerSettings', [limits]))).toEqual({ ...DEFAULT_BROKER_SETTINGS, ...limits })
-    expect(workspace.brokerSettings()).toEqual({ ...DEFAULT_BROKER_SETTINGS, ...limits })
+    expect(workspace.getBrokerSettings()).toEqual({ ...DEFAULT_BROKER_SETTINGS, ...limits })
     // A key present but undefined (IPC keeps those) leaves the saved value alone.
-    const changed = value<BrokerSettings>(await dispatch('updateBrokerSettings', [{ maxConnections: undefined, connectRatePerAddress: 30 }]))
+    const changed = value<BrokerSettings>(
+      await dispatch('updateBrokerSettings', [{ maxConnections: undefined, connectRatePerAddress: 30 }]),
+    )
     expect(changed).toMatchObject({ maxConnections: 50, connectRatePerAddress: 30 })
     expect(value<BrokerSettings>(await dispatch('getBrokerSettings', []))).toEqual(changed)
   })
@@ -98,14 +111,24 @@ describe('broker settings through the contract', () => {
     expect(await dispatch('updateBrokerSettings', [{ maxPacketBytes: 100 }])).toEqual({
       ok: false,
       error: 'The maximum packet size (bytes) must be a whole number from 1024 to 268435455.',
+      code: 'INVALID_INPUT',
     })
     expect(await dispatch('updateBrokerSettings', [{ maxConnections: 0 }])).toEqual({
       ok: false,
       error: 'The maximum number of connections must be a whole number from 1 to 100000.',
+      code: 'INVALID_INPUT',
     })
-    expect(await dispatch('updateBrokerSettings', [{ oneWayPort: 70_000 }])).toEqual({ ok: false, error: 'The one-way port must be a whole number from 1 to 65535.' })
+    expect(await dispatch('updateBrokerSettings', [{ oneWayPort: 70_000 }])).toEqual({
+      ok: false,
+      error: 'The one-way port must be a whole number from 1 to 65535.',
+      code: 'INVALID_INPUT',
+    })
     for (const changes of [{ maxConnections: 1.5 }, { maxConnections: '10' }, { maxSessions: 10 }, { host: 7 }]) {
-      expect(await dispatch('updateBrokerSettings', [changes])).toEqual({ ok: false, error: expect.stringMatching(/^The request to updateBrokerSettings was malformed \(at 0/) })
+      expect(await dispatch('updateBrokerSettings', [changes])).toMatchObject({
+        ok: false,
+        error: expect.stringMatching(/^The request to updateBrokerSettings was malformed \(at 0/),
+        code: 'MALFORMED_REQUEST',
+      })
     }
     expect(await index()).toBe(before)
   })

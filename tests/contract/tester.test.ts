@@ -26,7 +26,18 @@ describe('tester operations of the contract', () => {
     const broker = await runBroker(fleet.workspace)
     const dir = join(fleet.bundleDir, 'common_certs')
     const p12 = join(fleet.folder, 'device.p12')
-    await openssl(['pkcs12', '-export', '-in', join(dir, 'common.crt'), '-inkey', join(dir, 'common.key'), '-passout', 'pass:p12 secret', '-out', p12])
+    await openssl([
+      'pkcs12',
+      '-export',
+      '-in',
+      join(dir, 'common.crt'),
+      '-inkey',
+      join(dir, 'common.key'),
+      '-passout',
+      'pass:p12 secret',
+      '-out',
+      p12,
+    ])
     const request = async (passphrase: string) => ({
       kind: 'manual',
       host: 'localhost',
@@ -46,10 +57,16 @@ describe('tester operations of the contract', () => {
 
   it('reads a bundle zip the user chose, and refuses one that is not', async () => {
     const zip = await fleet.workspace.exportDeviceBundle(fleet.certificate.id)
-    const bundle = value<{ caPem: string; certificatePem: string; privateKeyPem: string }>(await dispatch('readBundle', [zip.toString('base64')]))
-    expect(bundle.caPem).toBe(fleet.rootPem)
+    const bundle = value<{ rootCertificatePem: string; certificatePem: string; privateKeyPem: string }>(
+      await dispatch('readBundleZip', [zip.toString('base64')]),
+    )
+    expect(bundle.rootCertificatePem).toBe(fleet.rootPem)
     expect(bundle.certificatePem).toBe(await readFile(join(fleet.bundleDir, 'common_certs/common.crt'), 'utf8'))
-    expect(await dispatch('readBundle', [Buffer.from('not a zip').toString('base64')])).toEqual({ ok: false, error: 'The file is not a zip archive.' })
+    expect(await dispatch('readBundleZip', [Buffer.from('not a zip').toString('base64')])).toEqual({
+      ok: false,
+      error: 'The file is not a zip archive.',
+      code: 'INVALID_INPUT',
+    })
   })
 
   it('saves profiles without secrets, replaces one by name, lists and deletes them', async () => {
@@ -80,16 +97,32 @@ describe('tester operations of the contract', () => {
   })
 
   it('leaves out of the list a stored profile that no longer parses, and still lists the others', async () => {
-    const good = value<{ id: string }>(await dispatch('saveTesterProfile', ['Good one', { kind: 'device', deviceId: fleet.tokenDevice.deviceId }]))
+    const good = value<{ id: string }>(
+      await dispatch('saveTesterProfile', ['Good one', { kind: 'device', deviceId: fleet.tokenDevice.deviceId }]),
+    )
     // Written past the contract, as an older version or a hand edit might have left them.
     const stale = [
       await fleet.workspace.saveTesterProfile('Old shape', { kind: 'manual', host: 'broker.example', port: 8883, protocolVersion: 3 }),
-      await fleet.workspace.saveTesterProfile('Unknown field', { kind: 'device', deviceId: fleet.tokenDevice.deviceId, transport: 'websocket' }),
+      await fleet.workspace.saveTesterProfile('Unknown field', {
+        kind: 'device',
+        deviceId: fleet.tokenDevice.deviceId,
+        transport: 'websocket',
+      }),
       await fleet.workspace.saveTesterProfile('Unknown kind', { kind: 'bundle', file: 'a.zip' }),
     ]
     try {
       const listed = await dispatch('listTesterProfiles', [])
-      expect(listed).toEqual({ ok: true, value: [{ id: good.id, name: 'Good one', request: { kind: 'device', deviceId: fleet.tokenDevice.deviceId }, createdAt: expect.any(String) }] })
+      expect(listed).toEqual({
+        ok: true,
+        value: [
+          {
+            id: good.id,
+            name: 'Good one',
+            request: { kind: 'device', deviceId: fleet.tokenDevice.deviceId },
+            createdAt: expect.any(String),
+          },
+        ],
+      })
     } finally {
       for (const record of stale) await fleet.workspace.deleteTesterProfile(record.id)
       await dispatch('deleteTesterProfile', [good.id])

@@ -1,17 +1,19 @@
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { MqttClient } from 'mqtt'
 import type { Browser, Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type { TopicRule } from '../../src-main/contract/types'
-import { SCREENSHOTS, launchChromium, screenshotWhenSettled } from '../helpers/browser'
+import { SCREENSHOTS, launchChromium, openScreen, screenshotWhenSettled, signIn, waitForScreen } from '../helpers/browser'
 import { connect } from '../helpers/fleet'
 import { startServe } from '../helpers/serve'
 import { freePort, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
 // The Authority screen's topic rules in browser mode, proved against the broker `certdesk serve`
 // runs: a rule added in the page lets a device in, a reset shuts it out again, a bad filter
-// changes nothing.
+// changes nothing. The rules are one setting of the folder: each test saves the set it starts
+// from (through the CLI) and waits until the running broker follows it, so any test runs alone or
+// in any order.
 
 const DEFAULT_RULES: TopicRule[] = [
   { action: 'all', topic: 'devices/${clientid}/#', permission: 'allow' },
@@ -27,17 +29,18 @@ interface Device {
 
 let folder: string
 let dataDir: string
-let url: string
+let origin: string
 let browser: Browser
 let page: Page
 let rootPem: string
 let oneWayPort: number
-/** Username `alice-01`; and a second device whose username is `other`. */
+/** Username `alice-01`; a second device whose username is `other`; and one that only probes the broker. */
 let alice: Device
 let other: Device
-/** Alice's connection, opened before any change and kept through them. */
-let aliceClient: MqttClient
+let probe: Device
+/** The connections a test opened, closed when it ends. */
 const clients: MqttClient[] = []
+let ruleFiles = 0
 
 const cli = <T>(...args: string[]) => runCertdeskJson<T>(['--data', dataDir, ...args])
 const savedRules = () => cli<TopicRule[]>('broker', 'acl')
@@ -72,6 +75,26 @@ function nextMessage(client: MqttClient, topic: string, ms: number): Promise<str
   })
 }
 
+/**
+ * Saves the rules a test starts from, as an operator would with the CLI, waits until the running
+ * broker follows them (it looks within a second; the probe device sees when), and opens the
+ * Authority screen on them.
+ */
+async function startFrom(rules: 'default' | TopicRule[]): Promise<void> {
+  if (rules === 'default') {
+    await cli('broker', 'acl', 'reset')
+  } else {
+    const file = join(folder, `rules-${++ruleFiles}.json`)
+    await writeFile(file, JSON.stringify(rules))
+    await cli('broker', 'acl', 'set', '--file', file)
+  }
+  const fleetAllowed = rules !== 'default' && rules.some((rule) => rule.topic === FLEET_RULE.topic)
+  const prober = await device(probe)
+  await expect.poll(() => granted(prober, 'fleet/probe/#'), { timeout: 5_000 }).toBe(fleetAllowed)
+  await openScreen(page, origin, '/authority', 'authority')
+  await page.getByTestId('topic-rules-card').waitFor()
+}
+
 beforeAll(async () => {
   await mkdir(SCREENSHOTS, { recursive: true })
   folder = await temporaryFolder('certdesk-e2e-rules-')
@@ -79,36 +102,78 @@ beforeAll(async () => {
   await cli('ca', 'init', '--key-type', 'ec-p256', '--common-name', 'Rules Root')
   oneWayPort = await freePort()
   await cli('broker', 'settings', '--one-way-port', String(oneWayPort), '--mutual-port', String(await freePort()))
-  alice = await cli<Device>('device', 'create', '--name', 'Alice sensor', '--auth', 'token', '--device-id', 'sensor-000001', '--username', 'alice-01')
-  other = await cli<Device>('device', 'create', '--name', 'Other sensor', '--auth', 'token', '--device-id', 'sensor-000002', '--username', 'other')
+  alice = await cli<Device>(
+    'device',
+    'create',
+    '--name',
+    'Alice sensor',
+    '--auth',
+    'token',
+    '--device-id',
+    'sensor-000001',
+    '--username',
+    'alice-01',
+  )
+  other = await cli<Device>(
+    'device',
+    'create',
+    '--name',
+    'Other sensor',
+    '--auth',
+    'token',
+    '--device-id',
+    'sensor-000002',
+    '--username',
+    'other',
+  )
+  probe = await cli<Device>(
+    'device',
+    'create',
+    '--name',
+    'Probe sensor',
+    '--auth',
+    'token',
+    '--device-id',
+    'sensor-000003',
+    '--username',
+    'probe',
+  )
   await cli('ca', 'export', '--out', join(folder, 'root_ca.crt'))
   rootPem = await readFile(join(folder, 'root_ca.crt'), 'utf8')
   // `serve` runs the embedded broker too, on the ports saved above; stopped when the file ends.
-  url = (await startServe(dataDir)).url
+  const { url } = await startServe(dataDir)
   browser = await launchChromium()
   page = await browser.newPage({ viewport: { width: 1360, height: 900 } })
-  await page.goto(url)
-  await page.getByTestId('nav-authority').click()
-  await page.getByTestId('topic-rules-card').waitFor()
+  origin = await signIn(page, url)
+})
+
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((client) => client.endAsync(true)))
 })
 
 afterAll(async () => {
-  await Promise.all(clients.map((client) => client.endAsync(true)))
   await browser?.close()
 })
 
 describe('topic rules on the Authority screen (browser mode)', () => {
   it('shows the default rules, and the broker holds a device to them', async () => {
+    await startFrom('default')
     expect(await page.getByTestId('rules-default-tag').innerText()).toBe('Default rules')
     const table = await page.getByTestId('topic-rules').innerText()
     expect(table).toContain('devices/${clientid}/#')
     expect(table).toContain('/hello')
-    expect(await page.getByTestId('rules-explained').innerText()).toContain('Anything no rule matches is denied; a running broker applies changes within a second.')
-    aliceClient = await device(alice)
+    expect(await page.getByTestId('rules-explained').innerText()).toContain(
+      'Anything no rule matches is denied; a running broker applies changes within a second.',
+    )
+    const aliceClient = await device(alice)
     expect(await granted(aliceClient, 'fleet/alice-01/#')).toBe(false)
   })
 
   it('adds a rule allowing fleet/${username}/#; the running broker lets the device in there and nowhere else', async () => {
+    await startFrom('default')
+    // Connected before the change, and kept through it.
+    const aliceClient = await device(alice)
+    expect(await granted(aliceClient, 'fleet/alice-01/#')).toBe(false)
     await page.getByTestId('rules-edit').click()
     await page.getByTestId('rules-add').click()
     await page.getByTestId('rule-topic-2').fill('fleet/${username}/#')
@@ -141,6 +206,7 @@ describe('topic rules on the Authority screen (browser mode)', () => {
   })
 
   it("refuses a bad filter with the core's sentence, keeps the draft, and changes nothing", async () => {
+    await startFrom([...DEFAULT_RULES, FLEET_RULE])
     const before = await readFile(join(dataDir, 'config.json'), 'utf8')
     await page.getByTestId('rules-edit').click()
     await page.getByTestId('rules-add').click()
@@ -162,6 +228,11 @@ describe('topic rules on the Authority screen (browser mode)', () => {
   })
 
   it('resets to the defaults after asking, and the broker shuts the device out of fleet/ again', async () => {
+    await startFrom([...DEFAULT_RULES, FLEET_RULE])
+    // Subscribed under the customised rules, on a connection kept through the reset.
+    const aliceClient = await device(alice)
+    expect(await granted(aliceClient, 'fleet/alice-01/#')).toBe(true)
+    expect(await granted(aliceClient, 'devices/sensor-000001/#')).toBe(true)
     await page.getByTestId('rules-reset').click()
     await page.locator('.el-message-box').waitFor()
     await page.locator('.el-message-box .el-button--primary').click()
@@ -172,13 +243,22 @@ describe('topic rules on the Authority screen (browser mode)', () => {
     expect(await savedRules()).toEqual(DEFAULT_RULES)
     await expect.poll(() => granted(aliceClient, 'fleet/alice-01/#'), { timeout: 5_000, interval: 250 }).toBe(false)
     expect(await granted(aliceClient, 'devices/sensor-000001/#')).toBe(true)
-    // And what it publishes there is dropped again.
-    const stale = nextMessage(aliceClient, 'fleet/alice-01/x', 1_000)
+    // And what it publishes there is dropped again: its own message on a topic still allowed,
+    // published after it, arrives; the dropped one never does.
+    const seen: string[] = []
+    aliceClient.on('message', (topic, payload) => seen.push(`${topic} ${payload.toString()}`))
     await aliceClient.publishAsync('fleet/alice-01/x', 'after reset', { qos: 1 })
-    expect(await stale).toBeUndefined()
+    const marker = nextMessage(aliceClient, 'devices/sensor-000001/x', 5_000)
+    await aliceClient.publishAsync('devices/sensor-000001/x', 'marker', { qos: 1 })
+    expect(await marker).toBe('marker')
+    expect(seen).toEqual(['devices/sensor-000001/x marker'])
   })
 
   it('saves the limits, which the broker reads when it next starts', async () => {
+    // The saved limits this test starts from, whatever another left: the defaults.
+    await cli('broker', 'settings', '--max-packet-bytes', '262144', '--max-connections', '1000', '--connect-rate', '200')
+    await openScreen(page, origin, '/authority', 'authority')
+    await waitForScreen(page, 'broker-limits')
     const limits = page.getByTestId('broker-limits')
     expect(await limits.innerText()).toContain('The broker applies limits when it next starts.')
     expect(await page.getByTestId('limit-maxConnections').locator('input').inputValue()).toBe('1000')

@@ -157,7 +157,9 @@ describe('permissions', () => {
     'deprecated-sync-clipboard-read',
   ])('denies %s, even to the app page', (permission) => {
     expect(requested(permission)).toEqual([false])
-    expect(check(fakeContents, permission as CheckedPermission, APP_ORIGIN, { isMainFrame: true, requestingUrl: APP_ENTRY_URL })).toBe(false)
+    expect(check(fakeContents, permission as CheckedPermission, APP_ORIGIN, { isMainFrame: true, requestingUrl: APP_ENTRY_URL })).toBe(
+      false,
+    )
   })
 
   it('grants clipboard writing (the copy buttons) to the app top-level page only', () => {
@@ -174,7 +176,10 @@ describe('permissions', () => {
   it('the dev server counts as the app page only when given', () => {
     const dev = permissionRequestHandler(appPageMatcher('http://localhost:5173/'))
     const answers: boolean[] = []
-    dev(fakeContents, 'clipboard-sanitized-write', (granted) => answers.push(granted), { requestingUrl: 'http://localhost:5173/#/', isMainFrame: true })
+    dev(fakeContents, 'clipboard-sanitized-write', (granted) => answers.push(granted), {
+      requestingUrl: 'http://localhost:5173/#/',
+      isMainFrame: true,
+    })
     expect(answers).toEqual([true])
   })
 })
@@ -209,7 +214,13 @@ describe('webContents guards', () => {
     const { contents, state } = fakeContents()
     const opened: string[] = []
     guardWebContents(contents, { openExternal: async (url) => void opened.push(url) }, ['https://example.com'])
-    for (const url of ['https://example.com/a', 'https://example.com.evil.test/', 'http://example.com/', 'file:///etc/passwd', 'app://certdesk/']) {
+    for (const url of [
+      'https://example.com/a',
+      'https://example.com.evil.test/',
+      'http://example.com/',
+      'file:///etc/passwd',
+      'app://certdesk/',
+    ]) {
       expect(state.openHandler?.({ url })).toEqual({ action: 'deny' })
     }
     expect(opened).toEqual(['https://example.com/a'])
@@ -240,7 +251,13 @@ describe('app:// protocol', () => {
   })
 
   it('serves index.html for the root', () => {
-    for (const url of ['app://certdesk/', 'app://certdesk', 'app://certdesk/index.html', 'app://certdesk/#/devices', 'app://certdesk/?x=1']) {
+    for (const url of [
+      'app://certdesk/',
+      'app://certdesk',
+      'app://certdesk/index.html',
+      'app://certdesk/#/devices',
+      'app://certdesk/?x=1',
+    ]) {
       expect(resolveAppFile(url, rendererDir), url).toBe(join(rendererDir, 'index.html'))
     }
     expect(resolveAppFile('app://certdesk/assets/index-abc.js', rendererDir)).toBe(join(rendererDir, 'assets', 'index-abc.js'))
@@ -248,7 +265,11 @@ describe('app:// protocol', () => {
 
   it('never leaves the renderer folder', () => {
     // The URL parser folds plain and %2e dot segments away: what is left is inside the folder.
-    for (const url of ['app://certdesk/../../etc/passwd', 'app://certdesk/%2e%2e/%2E%2e/secret.txt', 'app://certdesk/assets/../../secret.txt']) {
+    for (const url of [
+      'app://certdesk/../../etc/passwd',
+      'app://certdesk/%2e%2e/%2E%2e/secret.txt',
+      'app://certdesk/assets/../../secret.txt',
+    ]) {
       const file = resolveAppFile(url, rendererDir)
       expect(file === undefined || file.startsWith(rendererDir + sep), url).toBe(true)
     }
@@ -280,7 +301,11 @@ describe('app:// protocol', () => {
     expect(page.headers.get('x-content-type-options')).toBe('nosniff')
     expect(await page.text()).toContain('<title>Certdesk</title>')
 
-    const types = { 'assets/index-abc.js': 'text/javascript; charset=utf-8', 'assets/index-abc.css': 'text/css; charset=utf-8', 'assets/logo.svg': 'image/svg+xml' }
+    const types = {
+      'assets/index-abc.js': 'text/javascript; charset=utf-8',
+      'assets/index-abc.css': 'text/css; charset=utf-8',
+      'assets/logo.svg': 'image/svg+xml',
+    }
     for (const [path, type] of Object.entries(types)) {
       const response = await appProtocolResponse(new Request(`app://certdesk/${path}`), rendererDir)
       expect(response.status, path).toBe(200)
@@ -295,6 +320,8 @@ describe('app:// protocol', () => {
     expect((await appProtocolResponse(new Request('app://certdesk/../secret.txt'), rendererDir)).status).toBe(404)
     expect((await appProtocolResponse(new Request('app://certdesk/assets'), rendererDir)).status).toBe(404)
     expect((await appProtocolResponse(new Request('app://certdesk/nope.js'), rendererDir)).status).toBe(404)
-    expect((await appProtocolResponse(new Request('app://certdesk/index.html', { method: 'POST', body: 'x' }), rendererDir)).status).toBe(405)
+    expect((await appProtocolResponse(new Request('app://certdesk/index.html', { method: 'POST', body: 'x' }), rendererDir)).status).toBe(
+      405,
+    )
   })
 })

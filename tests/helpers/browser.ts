@@ -11,7 +11,7 @@ export const SCREENSHOTS = join(PROJECT_ROOT, 'test-results', 'screenshots')
 selectors.setTestIdAttribute('data-test')
 
 /** Debian's Chromium, or the one named by CERTDESK_CHROMIUM (Playwright cannot download its own here). */
-export function chromiumPath(): string {
+function chromiumPath(): string {
   const path = process.env.CERTDESK_CHROMIUM ?? '/usr/bin/chromium'
   if (!existsSync(path)) throw new Error(`No Chromium at ${path}: install Debian's chromium or set CERTDESK_CHROMIUM.`)
   return path
@@ -34,19 +34,51 @@ export async function launchChromium(): Promise<Browser> {
   })
 }
 
+/** The app's ready state (App.vue): the vault's state is known and the registry loaded once. */
+async function waitUntilReady(page: Page): Promise<void> {
+  await page.waitForSelector('html[data-ready="true"]', { state: 'attached' })
+}
+
+/** Waits until the screen whose root is marked data-test=`screen` says its data is loaded. */
+export async function waitForScreen(page: Page, screen: string): Promise<void> {
+  await page.waitForSelector(`[data-test="${screen}"][data-loaded="true"]`)
+}
+
+/**
+ * Signs a page in with the URL `certdesk serve` printed (its token works once) and waits until
+ * the app is ready; returns the server's origin.
+ */
+export async function signIn(page: Page, url: string): Promise<string> {
+  await page.goto(url)
+  await waitUntilReady(page)
+  return new URL(page.url()).origin
+}
+
+/** Loads a route of the app afresh on a signed-in page and waits until its screen has its data. */
+export async function openScreen(page: Page, origin: string, route: string, screen: string): Promise<void> {
+  // From another document: a change of the hash alone would keep the old page, its registry and
+  // its ready mark.
+  await page.goto('about:blank')
+  await page.goto(`${origin}/#${route}`)
+  await waitUntilReady(page)
+  await waitForScreen(page, screen)
+}
+
 /** A full-page screenshot once no dialog is still fading in or out and no toast covers the page. */
 export async function screenshotWhenSettled(page: Page, name: string): Promise<void> {
   await expect.poll(() => page.locator('.el-message').count(), { timeout: 10_000 }).toBe(0)
   // Runs in the page: only the page's own globals exist there.
   const animating = () =>
-    page.locator('.el-overlay, .el-overlay-dialog').evaluateAll(
-      (nodes) =>
-        nodes.filter(
-          (node) =>
-            (globalThis as unknown as { getComputedStyle(n: unknown): { display: string } }).getComputedStyle(node).display !== 'none' &&
-            (node as unknown as { getAnimations(): unknown[] }).getAnimations().length > 0,
-        ).length,
-    )
+    page
+      .locator('.el-overlay, .el-overlay-dialog')
+      .evaluateAll(
+        (nodes) =>
+          nodes.filter(
+            (node) =>
+              (globalThis as unknown as { getComputedStyle(n: unknown): { display: string } }).getComputedStyle(node).display !== 'none' &&
+              (node as unknown as { getAnimations(): unknown[] }).getAnimations().length > 0,
+          ).length,
+      )
   await expect.poll(animating).toBe(0)
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
 }

@@ -1,12 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
-import { afterAll } from 'vitest'
 import { type RunningBroker, startBroker, type BrokerOptions } from '../../src-main/core/broker/broker'
 import { loadIssuer } from '../../src-main/core/registry/rootCa'
 import { RegistryStore } from '../../src-main/core/store/registryStore'
 import { Workspace, type CertificateView, type DeviceWithKey } from '../../src-main/core/workspace'
-import { command, temporaryFolder } from './tools'
+import { command, temporaryFolder, whenFileEnds } from './tools'
 
 export interface Fleet {
   folder: string
@@ -41,7 +40,7 @@ export async function unpackBundle(workspace: Workspace, certificateId: string, 
 /** The embedded broker on ephemeral loopback ports, closed when the test file ends. */
 export async function runBroker(workspace: Workspace, options: BrokerOptions = {}): Promise<RunningBroker> {
   const broker = await startBroker(workspace, { oneWayPort: 0, mutualPort: 0, ...options })
-  afterAll(() => broker.close())
+  whenFileEnds(() => broker.close())
   return broker
 }
 

@@ -3,8 +3,7 @@ import { existsSync } from 'node:fs'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
 import { connect as tcpConnect } from 'node:net'
 import { join } from 'node:path'
-import { afterAll } from 'vitest'
-import { freePort, temporaryFolder } from './tools'
+import { freePort, stopChild, temporaryFolder, whenFileEnds } from './tools'
 
 export interface MosquittoOptions {
   caPem: string
@@ -68,9 +67,7 @@ export async function startMosquitto(options: MosquittoOptions): Promise<{ port:
   const child = spawn(existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto', ['-c', config])
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  afterAll(() => {
-    child.kill()
-  })
+  whenFileEnds(() => stopChild(child))
   await waitForPort(port, child, () => output)
   return { port, stop: () => child.kill() }
 }

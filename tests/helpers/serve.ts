@@ -1,7 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { afterAll } from 'vitest'
-import { PROJECT_ROOT } from './tools'
+import { PROJECT_ROOT, freePort, runCertdeskJson, stopChild, whenFileEnds } from './tools'
 
 export interface ServeProcess {
   child: ChildProcess
@@ -11,15 +10,24 @@ export interface ServeProcess {
   stderr(): string
 }
 
+export interface ServeOptions {
+  /** More options for `serve`: `--no-broker`, `--passphrase-env NAME`. */
+  args?: string[]
+  /** More environment for it (the variable `--passphrase-env` names, say). */
+  env?: NodeJS.ProcessEnv
+}
+
 /** Runs a real `certdesk serve --json` on a data folder; stopped when the test file ends. */
-export function startServe(dataDir: string): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/certdesk.mjs'), '--data', dataDir, 'serve', '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CERTDESK_HOME: '' },
-  })
-  afterAll(() => {
-    child.kill('SIGTERM')
-  })
+export function startServe(dataDir: string, options: ServeOptions = {}): Promise<ServeProcess> {
+  const child = spawn(
+    process.execPath,
+    [join(PROJECT_ROOT, 'bin/certdesk.mjs'), '--data', dataDir, 'serve', '--json', ...(options.args ?? [])],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, CERTDESK_HOME: '', ...options.env },
+    },
+  )
+  whenFileEnds(() => stopChild(child))
   let stderr = ''
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
   return new Promise((resolve, reject) => {
@@ -32,6 +40,23 @@ export function startServe(dataDir: string): Promise<ServeProcess> {
         // Not the whole JSON value yet.
       }
     })
-    child.on('exit', (code) => reject(new Error(`certdesk serve exited ${code}: ${stderr}`)))
+    child.on('exit', (code) => {
+      reject(new Error(`certdesk serve exited ${code}: ${stderr}`))
+    })
   })
+}
+
+/** Points a data folder's broker at two free loopback ports (`certdesk broker settings`); its saved settings. */
+export async function brokerOnFreePorts(dataDir: string): Promise<{ oneWayPort: number; mutualPort: number }> {
+  const [oneWayPort, mutualPort] = [await freePort(), await freePort()]
+  return runCertdeskJson([
+    '--data',
+    dataDir,
+    'broker',
+    'settings',
+    '--one-way-port',
+    String(oneWayPort),
+    '--mutual-port',
+    String(mutualPort),
+  ])
 }

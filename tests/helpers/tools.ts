@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process'
+import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { createServer } from 'node:net'
@@ -10,10 +10,32 @@ const execFileAsync = promisify(execFile)
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..')
 const CLI = join(PROJECT_ROOT, 'bin/certdesk.mjs')
 
+const cleanups: (() => unknown)[] = []
+
+// Registered when a test file imports this module, so it runs when that file ends: Vitest never
+// runs an afterAll registered inside a hook or a test, which is where helpers are mostly called.
+afterAll(async () => {
+  const pending = cleanups.splice(0).reverse()
+  for (const cleanup of pending) await cleanup()
+})
+
+/** Runs `cleanup` when the current test file ends, wherever it is called from (last added, first run). */
+export function whenFileEnds(cleanup: () => unknown): void {
+  cleanups.push(cleanup)
+}
+
+/** Stops a child process and waits until it has exited (at once if it already has). */
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  return exited
+}
+
 /** A fresh temporary folder, removed when the test file ends. */
 export async function temporaryFolder(prefix = 'certdesk-test-'): Promise<string> {
   const folder = await mkdtemp(join(tmpdir(), prefix))
-  afterAll(() => rm(folder, { recursive: true, force: true }))
+  whenFileEnds(() => rm(folder, { recursive: true, force: true }))
   return folder
 }
 

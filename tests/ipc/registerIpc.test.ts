@@ -24,10 +24,17 @@ beforeAll(async () => {
   const real = implementApi(workspace, headlessFrontDoor())
   reached = []
   const recording = Object.fromEntries(
-    Object.entries(real).map(([name, run]) => [name, (...args: unknown[]) => (reached.push(name), (run as (...a: unknown[]) => unknown)(...args))]),
+    Object.entries(real).map(([name, run]) => [
+      name,
+      (...args: unknown[]) => (reached.push(name), (run as (...a: unknown[]) => unknown)(...args)),
+    ]),
   ) as unknown as CertdeskApi
   handlers = new Map()
-  registerIpcHandlers({ handle: (channel, listener) => handlers.set(channel, listener) }, createDispatcher(recording), trustedSender(DEV_SERVER))
+  registerIpcHandlers(
+    { handle: (channel, listener) => handlers.set(channel, listener) },
+    createDispatcher(recording),
+    trustedSender(DEV_SERVER),
+  )
 })
 
 const invoke = (operation: string, event: InvokeEventLike, ...args: unknown[]) => {
@@ -56,7 +63,11 @@ describe('IPC handlers', () => {
       { senderFrame: { url: 'http://localhost:5174/' } },
     ]
     for (const event of refused) {
-      expect(await invoke('listDevices', event)).toEqual({ ok: false, error: 'This page is not allowed to use Certdesk.' })
+      expect(await invoke('listDevices', event)).toEqual({
+        ok: false,
+        error: 'This page is not allowed to use Certdesk.',
+        code: 'FORBIDDEN',
+      })
     }
     expect(reached).toEqual([])
     // The development server (electron-vite dev) is trusted by origin.
@@ -77,8 +88,8 @@ describe('IPC handlers', () => {
     const cases: [string, unknown[], RegExp][] = [
       ['createDevice', [{ name: 'x', authType: 'password' }], /createDevice was malformed \(at 0\.authType\)/],
       ['createDevice', [{ name: 'x', authType: 'token', isAdmin: true }], /createDevice was malformed/],
-      ['createCertificate', [{ name: 'x', days: 'ten' }], /createCertificate was malformed \(at 0\.days\)/],
-      ['createCertificate', [{ name: 'x', keyType: 'dsa' }], /at 0\.keyType/],
+      ['issueDeviceCertificate', [{ name: 'x', days: 'ten' }], /issueDeviceCertificate was malformed \(at 0\.days\)/],
+      ['issueDeviceCertificate', [{ name: 'x', keyType: 'dsa' }], /at 0\.keyType/],
       ['bindDevices', ['crt_x', []], /bindDevices was malformed \(at 1\)/],
       ['getCertificate', [42], /getCertificate was malformed \(at 0\)/],
       ['listDevices', ['unexpected'], /listDevices was malformed/],
@@ -95,6 +106,6 @@ describe('IPC handlers', () => {
 
   it("passes the core's refusals through as the core's sentence", async () => {
     const answer = await invoke('bindDevices', fromApp, 'crt_missing', ['nobody-here'])
-    expect(answer).toEqual({ ok: false, error: 'There is no certificate "crt_missing".' })
+    expect(answer).toEqual({ ok: false, error: 'There is no certificate "crt_missing".', code: 'NOT_FOUND' })
   })
 })

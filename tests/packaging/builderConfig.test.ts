@@ -1,10 +1,12 @@
-import { spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
+import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { load } from 'js-yaml'
-import { describe, expect, it } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { PROJECT_ROOT } from '../helpers/tools'
 
 // The installers' configuration, read as electron-builder reads it, checked without building.
@@ -124,37 +126,123 @@ describe('electron-builder configuration (electron-builder.yml)', () => {
     }
     expect(manifest.scripts.dist).toBe('node scripts/dist.mjs')
     expect(manifest.devDependencies['electron-builder']).toBeDefined()
+    // The script fetches Electron with the library electron-builder itself uses; 4 and later need Node 22.
+    expect(manifest.devDependencies['@electron/get']).toMatch(/^\^3\./)
+    const fromProject = createRequire(join(PROJECT_ROOT, 'package.json'))
+    const fromAppBuilder = createRequire(
+      createRequire(fromProject.resolve('electron-builder/package.json')).resolve('app-builder-lib/package.json'),
+    )
+    expect(fromProject.resolve('@electron/get')).toBe(fromAppBuilder.resolve('@electron/get'))
   })
 })
 
+/** Runs scripts/dist.mjs with an empty Electron cache and the given mirror; nothing is built. */
+function runDist(mirror: string, cache: string, args: string[] = []): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    ELECTRON_MIRROR: mirror,
+    electron_config_cache: cache,
+    XDG_CACHE_HOME: cache,
+    HOME: cache,
+    LOCALAPPDATA: cache,
+  }
+  for (const name of [
+    'npm_config_electron_mirror',
+    'NPM_CONFIG_ELECTRON_MIRROR',
+    'ELECTRON_CUSTOM_DIR',
+    'npm_config_electron_custom_dir',
+    'NPM_CONFIG_ELECTRON_CUSTOM_DIR',
+  ]) {
+    delete env[name]
+  }
+  // Asynchronous, so that a mirror served by this process can answer.
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [join(PROJECT_ROOT, 'scripts/dist.mjs'), ...args], {
+      cwd: PROJECT_ROOT,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    const timer = setTimeout(() => child.kill(), 30_000)
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+    child.on('error', reject)
+    child.on('close', (status) => {
+      clearTimeout(timer)
+      resolvePromise({ status, stdout, stderr })
+    })
+  })
+}
+
+/** A local stand-in for Electron's release downloads: records each path asked for and answers `body` (else 404). */
+async function localMirror(body?: Buffer): Promise<{ url: string; requested: string[]; close(): Promise<void> }> {
+  const requested: string[] = []
+  const server = createServer((request, response) => {
+    requested.push(request.url ?? '')
+    if (body === undefined) response.writeHead(404).end('Not Found')
+    else response.writeHead(200, { 'content-type': 'application/zip', 'content-length': body.length }).end(body)
+  })
+  await new Promise<void>((resolveListen) => server.listen(0, '127.0.0.1', resolveListen))
+  const { port } = server.address() as AddressInfo
+  return { url: `http://127.0.0.1:${port}/`, requested, close: () => new Promise((resolveClose) => server.close(() => resolveClose())) }
+}
+
 describe('npm run dist where Electron cannot be had (the no-download path; nothing is built)', () => {
-  it('exits 1 with one line on stderr, before building anything', () => {
+  const electronVersion = (
+    JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules/electron/package.json'), 'utf8')) as { version: string }
+  ).version
+  let emptyCache = ''
+  beforeEach(() => {
+    emptyCache = mkdtempSync(join(tmpdir(), 'certdesk-dist-'))
+  })
+  afterEach(() => rmSync(emptyCache, { recursive: true, force: true }))
+
+  const oneLine = (stderr: string) => {
+    const lines = stderr.trimEnd().split('\n')
+    expect(lines).toHaveLength(1)
+    return lines[0]
+  }
+
+  it('exits 1 with one line on stderr, before building anything', async () => {
     // Forced, so that it holds on any machine: an empty Electron cache and a mirror nobody answers.
-    const emptyCache = mkdtempSync(join(tmpdir(), 'certdesk-dist-'))
+    const result = await runDist('http://127.0.0.1:1/', emptyCache)
+    expect(result.status).toBe(1)
+    expect(result.stdout).toBe('')
+    expect(oneLine(result.stderr)).toMatch(
+      /^certdesk: the installers need Electron .*not in the Electron cache.*could not be downloaded \(.+\).*internet access.*ELECTRON_MIRROR\.$/,
+    )
+  })
+
+  it('asks ELECTRON_MIRROR, through @electron/get, for the zip of each platform and architecture asked for', async () => {
+    const mirror = await localMirror()
     try {
-      const env: NodeJS.ProcessEnv = {
-        ...process.env,
-        ELECTRON_MIRROR: 'http://127.0.0.1:1/',
-        electron_config_cache: emptyCache,
-        XDG_CACHE_HOME: emptyCache,
-        HOME: emptyCache,
-        LOCALAPPDATA: emptyCache,
-      }
-      for (const name of ['npm_config_electron_mirror', 'NPM_CONFIG_ELECTRON_MIRROR']) delete env[name]
-      const result = spawnSync(process.execPath, [join(PROJECT_ROOT, 'scripts/dist.mjs')], {
-        cwd: PROJECT_ROOT,
-        env,
-        encoding: 'utf8',
-        timeout: 30_000,
-      })
-      expect(result.error).toBeUndefined()
+      const result = await runDist(mirror.url, emptyCache, ['--win', '--arm64'])
       expect(result.status).toBe(1)
       expect(result.stdout).toBe('')
-      const lines = result.stderr.trimEnd().split('\n')
-      expect(lines).toHaveLength(1)
-      expect(lines[0]).toMatch(/^certdesk: the installers need Electron .*internet access.*ELECTRON_MIRROR.*Electron cache/)
+      const zip = `electron-v${electronVersion}-win32-arm64.zip`
+      expect(oneLine(result.stderr)).toContain(`(${zip})`)
+      expect(result.stderr).toMatch(/404/)
+      expect(mirror.requested).toEqual([`/v${electronVersion}/${zip}`])
     } finally {
-      rmSync(emptyCache, { recursive: true, force: true })
+      await mirror.close()
+    }
+  })
+
+  it("refuses a download that does not match the electron package's checksums, offline, and caches nothing", async () => {
+    const mirror = await localMirror(Buffer.from('PK\u0005\u0006 not Electron'))
+    try {
+      const result = await runDist(mirror.url, emptyCache, ['--linux', '--x64'])
+      expect(result.status).toBe(1)
+      expect(result.stdout).toBe('')
+      expect(oneLine(result.stderr)).toMatch(
+        /^certdesk: the installers need Electron .*did not match the checksum the electron package lists/,
+      )
+      // Only the zip was asked for: the checksums come from node_modules/electron, not SHASUMS256.txt.
+      expect(mirror.requested).toEqual([`/v${electronVersion}/electron-v${electronVersion}-linux-x64.zip`])
+      expect(readdirSync(emptyCache, { recursive: true }).filter((name) => String(name).endsWith('.zip'))).toEqual([])
+    } finally {
+      await mirror.close()
     }
   })
 })

@@ -75,7 +75,13 @@ describe('the tester message log', () => {
 
   it('filters by a part of the topic, and pages and counts the matches only', () => {
     const log = new MessageLog(100)
-    log.push([message(0, 'devices/a/up'), message(1, 'devices/b/up'), message(2, 'devices/a/down'), message(3, 'other'), message(4, 'devices/a/up')])
+    log.push([
+      message(0, 'devices/a/up'),
+      message(1, 'devices/b/up'),
+      message(2, 'devices/a/down'),
+      message(3, 'other'),
+      message(4, 'devices/a/up'),
+    ])
     const page = log.page(0, 2, 'devices/a')
     expect(page.matching).toBe(3)
     expect(page.rows.map((row) => [row.topic, row.seq])).toEqual([

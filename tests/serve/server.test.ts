@@ -3,8 +3,8 @@ import { request } from 'node:http'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { startServe } from '../helpers/serve'
-import { freePort, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { brokerOnFreePorts, startServe } from '../helpers/serve'
+import { runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
 let dataDir: string
 let serve: ChildProcess
@@ -22,7 +22,13 @@ interface Answer {
 function send(path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const outgoing = request(
-      { host: '127.0.0.1', port: printed.port, path, method: options.method ?? 'GET', headers: { host: `127.0.0.1:${printed.port}`, ...options.headers } },
+      {
+        host: '127.0.0.1',
+        port: printed.port,
+        path,
+        method: options.method ?? 'GET',
+        headers: { host: `127.0.0.1:${printed.port}`, ...options.headers },
+      },
       (response) => {
         let body = ''
         response.on('data', (chunk: Buffer) => (body += chunk.toString()))
@@ -42,7 +48,7 @@ const post = (path: string, body: unknown, headers: Record<string, string> = {})
 beforeAll(async () => {
   dataDir = join(await temporaryFolder('certdesk-serve-'), 'data')
   await runCertdeskJson(['--data', dataDir, 'ca', 'init', '--key-type', 'ec-p256'])
-  await runCertdeskJson(['--data', dataDir, 'broker', 'settings', '--one-way-port', String(await freePort()), '--mutual-port', String(await freePort())])
+  await brokerOnFreePorts(dataDir)
   await runCertdeskJson(['--data', dataDir, 'cert', 'create', '--name', '水表 证书'])
   const started = await startServe(dataDir)
   serve = started.child
@@ -70,7 +76,10 @@ describe('certdesk serve', () => {
     // The token in the browser's history opens nothing now, not even as a Bearer header.
     expect((await send(`/?token=${token}`)).status).toBe(401)
     expect((await post('/api/call/listCertificates', { args: [] }, { authorization: `Bearer ${token}` })).status).toBe(401)
-    expect((await post('/api/call/listCertificates', { args: [] }, { cookie: `${cookie.split('=')[0]}=wrong`, 'x-certdesk-session': secret })).status).toBe(401)
+    expect(
+      (await post('/api/call/listCertificates', { args: [] }, { cookie: `${cookie.split('=')[0]}=wrong`, 'x-certdesk-session': secret }))
+        .status,
+    ).toBe(401)
     // The signed-in browser opening the link again just goes to the page, and only to the page;
     // the secret is never handed out twice (a leaked cookie must not fetch it).
     expect((await send(`/?token=${token}`, { headers: { cookie } })).headers.location).toBe('/')
@@ -88,21 +97,34 @@ describe('certdesk serve', () => {
 
   it("refuses malformed arguments with the contract's sentence", async () => {
     const bad = await post('/api/call/createDevice', { args: [{ name: 'x', authType: 'password' }] }, signedIn())
-    expect(JSON.parse(bad.body)).toEqual({ ok: false, error: expect.stringMatching(/^The request to createDevice was malformed \(at 0\.authType\)/) })
+    expect(JSON.parse(bad.body)).toEqual({
+      ok: false,
+      error: expect.stringMatching(/^The request to createDevice was malformed \(at 0\.authType\)/),
+      code: 'MALFORMED_REQUEST',
+      params: { operation: 'createDevice', at: '0.authType' },
+    })
   })
 
   it('downloads through links that work once, with the real file name (RFC 5987)', async () => {
     const [certificate] = JSON.parse((await post('/api/call/listCertificates', { args: [] }, signedIn())).body).value as { id: string }[]
-    const link = JSON.parse((await post('/api/download-link', { kind: 'bundle', certificateId: certificate.id }, signedIn())).body) as { value: { url: string } }
+    const link = JSON.parse((await post('/api/download-link', { kind: 'bundle', certificateId: certificate.id }, signedIn())).body) as {
+      value: { url: string }
+    }
     expect(link.value.url).toMatch(/^\/download\/[\w-]{32}$/)
     expect((await send(link.value.url)).status).toBe(401)
     const bundle = await send(link.value.url, { headers: signedIn() })
     expect(bundle.status).toBe(200)
-    expect(bundle.headers['content-disposition']).toBe(`attachment; filename="_.zip"; filename*=UTF-8''${encodeURIComponent('水表 证书.zip')}`)
+    expect(bundle.headers['content-disposition']).toBe(
+      `attachment; filename="_.zip"; filename*=UTF-8''${encodeURIComponent('水表 证书.zip')}`,
+    )
     expect((await send(link.value.url, { headers: signedIn() })).status).toBe(410)
     const root = JSON.parse((await post('/api/download-link', { kind: 'root' }, signedIn())).body) as { value: { url: string } }
     expect((await send(root.value.url, { headers: signedIn() })).body).toMatch(/^-----BEGIN CERTIFICATE-----/)
-    expect(JSON.parse((await post('/api/download-link', { kind: 'bundle', certificateId: 'crt_unknown00' }, signedIn())).body)).toEqual({ ok: false, error: 'There is no certificate "crt_unknown00".' })
+    expect(JSON.parse((await post('/api/download-link', { kind: 'bundle', certificateId: 'crt_unknown00' }, signedIn())).body)).toEqual({
+      ok: false,
+      error: 'There is no certificate "crt_unknown00".',
+      code: 'NOT_FOUND',
+    })
   })
 
   it('serves the built page with its CSP, assets with their type and no CSP, the page for paths that name no file, and 404 for traversal', async () => {
@@ -146,13 +168,14 @@ describe('certdesk serve', () => {
     const { port } = blocker.address() as { port: number }
     // A second folder whose broker ports are known, so we can see they are free afterwards.
     const otherData = join(await temporaryFolder('certdesk-serve-busy-'), 'data')
-    const brokerPort = await freePort()
     await runCertdeskJson(['--data', otherData, 'ca', 'init', '--key-type', 'ec-p256'])
-    await runCertdeskJson(['--data', otherData, 'broker', 'settings', '--one-way-port', String(brokerPort), '--mutual-port', String(await freePort())])
+    const brokerPort = (await brokerOnFreePorts(otherData)).oneWayPort
     const result = await runCertdesk(['--data', otherData, 'serve', '--port', String(port)])
     blocker.close()
     expect(result.code).toBe(1)
-    expect(result.stderr.trim()).toBe(`certdesk: Port ${port} on 127.0.0.1 is already in use; choose another with --port, or leave it out for any free port.`)
+    expect(result.stderr.trim()).toBe(
+      `certdesk: Port ${port} on 127.0.0.1 is already in use; choose another with --port, or leave it out for any free port.`,
+    )
     // The process ended, so nothing listens on the broker's port.
     const probe = createServer()
     await new Promise<void>((resolve, reject) => {

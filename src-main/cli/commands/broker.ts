@@ -11,7 +11,8 @@ import { serverCertificateView } from '../../core/registry/views'
 export function registerBrokerCommands(program: Command, context: CliContext): void {
   const { io, open, print, printExport } = context
   const broker = program.command('broker').description('the embedded MQTT broker: one-way TLS (8883) and mutual TLS (8884)')
-  broker.command('run', { isDefault: true })
+  broker
+    .command('run', { isDefault: true })
     .description('run the broker in the foreground until SIGINT or SIGTERM (the default)')
     .option('--host <host>', 'address to listen on (default: saved setting, 127.0.0.1)')
     .option('--one-way-port <n>', 'one-way TLS port, username + device key (default: saved, 8883)')
@@ -19,7 +20,7 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
     .option('--server-name <names...>', 'more names for the server certificate (default: saved)')
     .action(async (options: { host?: string; oneWayPort?: string; mutualPort?: string; serverName?: string[] }, command: Command) => {
       const workspace = await open(command)
-      const saved = workspace.brokerSettings()
+      const saved = workspace.getBrokerSettings()
       const running = await startBroker(workspace, {
         ...saved,
         host: options.host ?? saved.host,
@@ -46,7 +47,8 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
       await untilStopped()
       await running.close()
     })
-  broker.command('settings')
+  broker
+    .command('settings')
     .description('show or change the saved broker settings (used by the desktop app, and as defaults here)')
     .option('--host <host>', 'address to listen on')
     .option('--one-way-port <n>', 'one-way TLS port')
@@ -55,48 +57,65 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
     .option('--max-packet-bytes <n>', 'largest MQTT packet a connected device may send (default 262144)')
     .option('--max-connections <n>', 'open connections over both listeners (default 1000)')
     .option('--connect-rate <n>', 'connections one address may open per 10 s (default 200)')
-    .action(async (options: { host?: string; oneWayPort?: string; mutualPort?: string; serverName?: string[]; maxPacketBytes?: string; maxConnections?: string; connectRate?: string }, command: Command) => {
-      const workspace = await open(command)
-      // Flags not given stay undefined, and the core leaves those settings as they are.
-      const optional = <T>(value: string | undefined, parse: (text: string) => T) => (value === undefined ? undefined : parse(value))
-      const changes = {
-        host: options.host,
-        oneWayPort: optional(options.oneWayPort, parsePort),
-        mutualPort: optional(options.mutualPort, parsePort),
-        extraNames: options.serverName,
-        maxPacketBytes: optional(options.maxPacketBytes, (text) => parseCount(text, 'bytes')),
-        maxConnections: optional(options.maxConnections, (text) => parseCount(text, 'connections')),
-        connectRatePerAddress: optional(options.connectRate, (text) => parseCount(text, 'connections')),
-      }
-      const settings = Object.values(changes).every((value) => value === undefined) ? workspace.brokerSettings() : await workspace.updateBrokerSettings(changes)
-      print(
-        command,
-        settings,
-        [
-          `Host: ${settings.host}`,
-          `One-way TLS port: ${settings.oneWayPort}`,
-          `Mutual TLS port: ${settings.mutualPort}`,
-          `Extra server names: ${settings.extraNames.join(', ') || '(none)'}`,
-          `Maximum packet size: ${settings.maxPacketBytes} bytes (64 KiB for the CONNECT itself)`,
-          `Maximum connections: ${settings.maxConnections}`,
-          `Connections per address: ${settings.connectRatePerAddress} per 10 s`,
-        ].join('\n'),
-      )
-    })
+    .action(
+      async (
+        options: {
+          host?: string
+          oneWayPort?: string
+          mutualPort?: string
+          serverName?: string[]
+          maxPacketBytes?: string
+          maxConnections?: string
+          connectRate?: string
+        },
+        command: Command,
+      ) => {
+        const workspace = await open(command)
+        // Flags not given stay undefined, and the core leaves those settings as they are.
+        const optional = <T>(value: string | undefined, parse: (text: string) => T) => (value === undefined ? undefined : parse(value))
+        const changes = {
+          host: options.host,
+          oneWayPort: optional(options.oneWayPort, parsePort),
+          mutualPort: optional(options.mutualPort, parsePort),
+          extraNames: options.serverName,
+          maxPacketBytes: optional(options.maxPacketBytes, (text) => parseCount(text, 'bytes')),
+          maxConnections: optional(options.maxConnections, (text) => parseCount(text, 'connections')),
+          connectRatePerAddress: optional(options.connectRate, (text) => parseCount(text, 'connections')),
+        }
+        const settings = Object.values(changes).every((value) => value === undefined)
+          ? workspace.getBrokerSettings()
+          : await workspace.updateBrokerSettings(changes)
+        print(
+          command,
+          settings,
+          [
+            `Host: ${settings.host}`,
+            `One-way TLS port: ${settings.oneWayPort}`,
+            `Mutual TLS port: ${settings.mutualPort}`,
+            `Extra server names: ${settings.extraNames.join(', ') || '(none)'}`,
+            `Maximum packet size: ${settings.maxPacketBytes} bytes (64 KiB for the CONNECT itself)`,
+            `Maximum connections: ${settings.maxConnections}`,
+            `Connections per address: ${settings.connectRatePerAddress} per 10 s`,
+          ].join('\n'),
+        )
+      },
+    )
   const acl = broker.command('acl').description('the topic rules: who may publish and subscribe where (first match wins, no match denies)')
   const showRules = async (command: Command) => {
     const workspace = await open(command)
-    const { rules, isDefault } = workspace.topicRuleSet()
+    const { rules, isDefault } = workspace.getTopicRules()
     print(
       command,
       rules,
       `${topicRulesTable(rules)}\nAnything no rule matches is denied.${isDefault ? ' These are the default rules.' : ''} Change them with: certdesk broker acl set --file rules.json (start from: certdesk broker acl --json > rules.json)`,
     )
   }
-  acl.command('show', { isDefault: true })
+  acl
+    .command('show', { isDefault: true })
     .description('show the rules in order (the default)')
     .action(async (_options: unknown, command: Command) => showRules(command))
-  acl.command('set')
+  acl
+    .command('set')
     .description('replace the rules with a JSON array of {action, topic, permission}; a running broker applies them within a second')
     .requiredOption('--file <file>', 'JSON file holding the rules')
     .action(async (options: { file: string }, command: Command) => {
@@ -111,21 +130,24 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
       await (await open(command)).updateTopicRules(rules as TopicRule[])
       await showRules(command)
     })
-  acl.command('reset')
+  acl
+    .command('reset')
     .description('go back to the default rules')
     .action(async (_options: unknown, command: Command) => {
       await (await open(command)).resetTopicRules()
       await showRules(command)
     })
-  broker.command('log')
+  broker
+    .command('log')
     .description('the connection log: every attempt, accepted or refused, with the reason')
     .action(async (_options: unknown, command: Command) => {
       const workspace = await open(command)
       const entries = await readConnectionLog(workspace.dataDir)
       print(command, entries, connectionLogTable(entries))
     })
-  broker.command('export')
-    .description('write the broker\'s TLS identity: broker_certs/server.crt, server.key, root_ca.crt')
+  broker
+    .command('export')
+    .description("write the broker's TLS identity: broker_certs/server.crt, server.key, root_ca.crt")
     .requiredOption('--out <file>', 'zip file to write')
     .option('--server-name <names...>', 'more names for the server certificate')
     .option('--force', 'replace the file if it exists')
@@ -137,6 +159,11 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
         return true
       })
       const record = workspace.snapshot().broker?.serverCertificate
-      printExport(command, path, { path, serverCertificate: record && serverCertificateView(record) }, `Wrote ${path}; it holds the broker's private key, keep it safe.`)
+      printExport(
+        command,
+        path,
+        { path, serverCertificate: record && serverCertificateView(record) },
+        `Wrote ${path}; it holds the broker's private key, keep it safe.`,
+      )
     })
 }

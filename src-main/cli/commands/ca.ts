@@ -22,13 +22,13 @@ export function registerCaCommands(program: Command, context: CliContext): void 
         passphrase: passphraseFrom(globals(command), io.env),
         actor: 'cli',
       })
-      const view = workspace.rootCa()
+      const view = workspace.getRootCa()
       print(command, view, `Created the root CA in ${view.dataDir}.\n${describeRootCa(view)}`)
     })
   ca.command('show')
     .description('show the root CA and how its key is protected')
     .action(async (_options: unknown, command: Command) => {
-      const view = (await open(command)).rootCa()
+      const view = (await open(command)).getRootCa()
       print(command, view, describeRootCa(view))
     })
   ca.command('protect')
@@ -36,10 +36,16 @@ export function registerCaCommands(program: Command, context: CliContext): void 
     .option('--new-passphrase-env <var>', 'environment variable holding the new passphrase (at least 8 characters)')
     .option('--key-file', 'keep the vault key in vault.key, readable by its owner only (no passphrase)')
     .action(async (options: { newPassphraseEnv?: string; keyFile?: boolean }, command: Command) => {
-      if (Boolean(options.newPassphraseEnv) === Boolean(options.keyFile)) throw new UsageError('Give --new-passphrase-env VAR or --key-file.')
-      const passphrase = options.newPassphraseEnv === undefined ? undefined : passphraseFrom({ passphraseEnv: options.newPassphraseEnv }, io.env)
+      if (Boolean(options.newPassphraseEnv) === Boolean(options.keyFile))
+        throw new UsageError('Give --new-passphrase-env VAR or --key-file.')
+      const passphrase =
+        options.newPassphraseEnv === undefined ? undefined : passphraseFrom({ passphraseEnv: options.newPassphraseEnv }, io.env)
       const state = await (await open(command)).changeKeyProtection(passphrase === undefined ? {} : { passphrase })
-      print(command, state, `The keys are now protected by ${state.protection === 'passphrase' ? 'the new passphrase' : 'the key file vault.key'}.`)
+      print(
+        command,
+        state,
+        `The keys are now protected by ${state.protection === 'passphrase' ? 'the new passphrase' : 'the key file vault.key'}.`,
+      )
     })
   ca.command('export')
     .description('write the root certificate (PEM), e.g. root_ca.crt')
@@ -48,6 +54,6 @@ export function registerCaCommands(program: Command, context: CliContext): void 
     .action(async (options: { out: string; force?: boolean }, command: Command) => {
       const workspace = await open(command)
       const path = await writeExport(io, options.out, await workspace.rootCertificatePem(), 0o644, Boolean(options.force))
-      printExport(command, path, { path, fingerprint256: workspace.rootCa().fingerprint256 }, `Wrote ${path}.`)
+      printExport(command, path, { path, fingerprint256: workspace.getRootCa().fingerprint256 }, `Wrote ${path}.`)
     })
 }

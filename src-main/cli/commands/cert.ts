@@ -9,7 +9,8 @@ import { portableFileName } from '../../core/fileNames'
 export function registerCertCommands(program: Command, context: CliContext): void {
   const { io, open, print, printExport } = context
   const cert = program.command('cert').description('device certificates, their bindings and bundles')
-  cert.command('create')
+  cert
+    .command('create')
     .description('issue a device certificate with a fresh key pair')
     .requiredOption('--name <name>', 'name, unique (1-64 characters)')
     .option('--disabled', 'create it disabled')
@@ -29,13 +30,15 @@ export function registerCertCommands(program: Command, context: CliContext): voi
         `Created certificate ${view.id}. Export its bundle now and keep it safe: certdesk cert export ${view.id} --out ${portableFileName(view.name)}.zip\n${describeCertificate(view)}`,
       )
     })
-  cert.command('list')
+  cert
+    .command('list')
     .description('list certificates')
     .action(async (_options: unknown, command: Command) => {
       const certificates = (await open(command)).listCertificates()
       print(command, certificates, certificateTable(certificates))
     })
-  cert.command('show')
+  cert
+    .command('show')
     .argument('<cert>', 'certificate id or common name')
     .description('show a certificate')
     .action(async (reference: string, _options: unknown, command: Command) => {
@@ -43,7 +46,8 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       const view = workspace.getCertificate(reference)
       print(command, { ...view, certificatePem: await workspace.certificatePem(view.id) }, describeCertificate(view))
     })
-  cert.command('update')
+  cert
+    .command('update')
     .argument('<cert>', 'certificate id or common name')
     .description('rename a certificate or switch its availability')
     .option('--name <name>', 'new name')
@@ -54,20 +58,24 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       if (options.name === undefined && !options.enable && !options.disable) {
         throw new UsageError('Nothing to change: give --name, --enable or --disable.')
       }
-      const view = await (await open(command)).updateCertificate(reference, {
+      const view = await (
+        await open(command)
+      ).updateCertificate(reference, {
         name: options.name,
         enabled: options.enable ? true : options.disable ? false : undefined,
       })
       print(command, view, `Updated certificate ${view.id}.\n${describeCertificate(view)}`)
     })
-  cert.command('delete')
+  cert
+    .command('delete')
     .argument('<cert>', 'certificate id or common name')
     .description('delete a certificate (refused while devices are bound)')
     .action(async (reference: string, _options: unknown, command: Command) => {
       const view = await (await open(command)).deleteCertificate(reference)
       print(command, view, `Deleted certificate ${view.id}.`)
     })
-  cert.command('bind')
+  cert
+    .command('bind')
     .argument('<cert>', 'certificate id or common name')
     .argument('<devices...>', 'device IDs (or ids) of devices with cert authentication')
     .description('bind devices to a certificate (all or none)')
@@ -75,7 +83,8 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       const view = await (await open(command)).bindDevices(reference, devices)
       print(command, view, `Bound ${devices.join(', ')} to ${view.id}.`)
     })
-  cert.command('unbind')
+  cert
+    .command('unbind')
     .argument('<cert>', 'certificate id or common name')
     .argument('<devices...>', 'device IDs (or ids)')
     .description('unbind devices from a certificate')
@@ -83,7 +92,8 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       const view = await (await open(command)).unbindDevices(reference, devices)
       print(command, view, `Unbound ${devices.join(', ')} from ${view.id}.`)
     })
-  cert.command('export')
+  cert
+    .command('export')
     .argument('<cert>', 'certificate id or common name')
     .description('write the bundle zip: common_certs/common.crt, common.key, root_ca.crt')
     .requiredOption('--out <file>', 'zip file to write')

@@ -8,7 +8,8 @@ import { describeDevice, deviceTable } from '../output'
 export function registerDeviceCommands(program: Command, context: CliContext): void {
   const { open, print } = context
   const device = program.command('device').description('devices: device ID, username, device key, authentication type')
-  device.command('create')
+  device
+    .command('create')
     .description('create a device; its device key is generated')
     .requiredOption('--name <name>', 'display name')
     .requiredOption('--auth <type>', 'authentication type: token (one-way TLS) or cert (mutual TLS)')
@@ -24,13 +25,15 @@ export function registerDeviceCommands(program: Command, context: CliContext): v
       })
       print(command, view, `Created device ${view.deviceId}.\n${describeDevice(view)}`)
     })
-  device.command('list')
+  device
+    .command('list')
     .description('list devices')
     .action(async (_options: unknown, command: Command) => {
       const devices = (await open(command)).listDevices()
       print(command, devices, deviceTable(devices))
     })
-  device.command('show')
+  device
+    .command('show')
     .argument('<device>', 'id or device ID')
     .description('show a device and its authentication info')
     .action(async (reference: string, _options: unknown, command: Command) => {
@@ -43,27 +46,32 @@ export function registerDeviceCommands(program: Command, context: CliContext): v
       })
       print(command, deviceKey === undefined ? view : { ...view, deviceKey }, describeDevice(view, deviceKey))
     })
-  device.command('update')
+  device
+    .command('update')
     .argument('<device>', 'id or device ID')
     .description('rename a device or change its authentication type')
     .option('--name <name>', 'new display name')
     .option('--auth <type>', 'token or cert')
     .action(async (reference: string, options: { name?: string; auth?: string }, command: Command) => {
       if (options.name === undefined && options.auth === undefined) throw new UsageError('Nothing to change: give --name or --auth.')
-      const view = await (await open(command)).updateDevice(reference, {
+      const view = await (
+        await open(command)
+      ).updateDevice(reference, {
         name: options.name,
         authType: options.auth === undefined ? undefined : parseAuthType(options.auth),
       })
       print(command, view, `Updated device ${view.deviceId}.`)
     })
-  device.command('regenerate-key')
+  device
+    .command('regenerate-key')
     .argument('<device>', 'id or device ID')
     .description('replace the device key (the old one stops working)')
     .action(async (reference: string, _options: unknown, command: Command) => {
       const view = await (await open(command)).regenerateDeviceKey(reference)
       print(command, view, `New device key for ${view.deviceId}: ${view.deviceKey}`)
     })
-  device.command('delete')
+  device
+    .command('delete')
     .argument('<device>', 'id or device ID')
     .description('delete a device and its bindings')
     .action(async (reference: string, _options: unknown, command: Command) => {

@@ -5,7 +5,8 @@ import { type CliContext, parsePort, untilStopped } from '../context'
 /** `certdesk serve`: browser mode, until SIGINT or SIGTERM. */
 export function registerServeCommand(program: Command, context: CliContext): void {
   const { io, open, print } = context
-  program.command('serve')
+  program
+    .command('serve')
     .description('browser mode: the screens and the API on http://127.0.0.1, plus the embedded broker')
     .option('--port <n>', 'HTTP port (default: any free port)', '0')
     .option('--no-broker', 'do not start the embedded broker')

@@ -3,9 +3,6 @@ import { constantTimeEqual } from '../crypto'
 import type { DeviceRecord, StoreData } from '../store/schema'
 import type { ListenerKind } from './types'
 
-export type { ListenerKind }
-
-
 /** What the client showed: MQTT CONNECT fields, and on the mutual port its TLS certificate. */
 export interface ConnectAttempt {
   listener: ListenerKind
@@ -22,7 +19,7 @@ export interface ConnectAttempt {
 }
 
 /** MQTT 3.1.1 CONNACK codes: 2 identifier rejected, 4 bad username or password, 5 not authorized. */
-export type RefusalCode = 2 | 4 | 5
+type RefusalCode = 2 | 4 | 5
 
 export type Decision =
   | { accepted: true; device: DeviceRecord; certificateId?: string }

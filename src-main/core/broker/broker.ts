@@ -6,12 +6,12 @@ import { ConnectionLog, type RecordLogEntry } from './connectionLog'
 import { type GuardedConnection, openListeners } from './listeners'
 import { admitDeviceSessions } from './sessions'
 import { type RuledConnection, enforceTopicRules } from './topicAuthorization'
-import type { BrokerStatus, ListenerState, SessionInfo } from './types'
+import type { BrokerStatus, ListenerState } from './types'
 import { clientEndpoints } from './endpoints'
 import { serverCertificateView } from '../registry/views'
 import type { ServerCertificateMaterial } from './serverCertificate'
 
-export type { ListenerState, SessionInfo }
+export type { ListenerState }
 
 /** How often the broker looks for registry changes (a stat of the index): well inside 1 s. */
 const REGISTRY_POLL_MS = 200
@@ -120,11 +120,15 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
 
   // Registry changes, from this process or another: re-run every session's decision and drop
   // the ones the change made invalid.
-  const stopWatching = watchRegistry(() => registry.snapshot(), REGISTRY_POLL_MS, (current) => {
-    // Sessions stay; their next publish, subscription or delivery uses the new rules.
-    topicAuthorization.follow(current)
-    sessions.recheck(current)
-  })
+  const stopWatching = watchRegistry(
+    () => registry.snapshot(),
+    REGISTRY_POLL_MS,
+    (current) => {
+      // Sessions stay; their next publish, subscription or delivery uses the new rules.
+      topicAuthorization.follow(current)
+      sessions.recheck(current)
+    },
+  )
 
   return {
     host,

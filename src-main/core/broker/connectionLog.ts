@@ -12,7 +12,6 @@ export const CONNECTION_LOG_LIMIT = 1000
 /** How the broker's parts log: an entry without its time, which the broker stamps as it records. */
 export type RecordLogEntry = (entry: Omit<ConnectionLogEntry, 'time'>) => void
 
-
 /**
  * Every connection attempt, in memory (bounded) and in `broker-log.jsonl` in the data folder,
  * so `certdesk broker log` can read a broker running in another process.

@@ -11,7 +11,7 @@ import { RATE_WINDOW_MS, WindowedCounter } from './windowedCounter'
 const PRE_CONNECT_MAX_PACKET_BYTES = 65_536
 
 /** What the listeners hold every client to, from TCP accept to the end of the connection. */
-export interface ListenerLimits {
+interface ListenerLimits {
   /** Largest packet after CONNECT, fixed header included. */
   maxPacketBytes: number
   /** Open connections over both listeners; more are refused at TCP accept. */
@@ -23,7 +23,7 @@ export interface ListenerLimits {
 }
 
 /** The broker's server certificate and key, and the root CA the mutual port checks chains against. */
-export interface ListenerTlsMaterial {
+interface ListenerTlsMaterial {
   privateKeyPem: string
   certificatePem: string
   rootPem: string
@@ -77,7 +77,10 @@ export function rateLimitKey(address: string): string {
   const left = head ? head.split(':') : []
   const right = tail ? tail.split(':') : []
   const groups = [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right]
-  return `${groups.slice(0, 4).map((group) => group.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toLowerCase().replace(/^0+(?=.)/, ''))
+    .join(':')}::/64`
 }
 
 /** At TCP accept, before any TLS work: the connection count and the per-address rate. */
@@ -107,7 +110,13 @@ class AcceptLimits {
       socket.destroy()
       // A flood is one entry per address and reason per window, not one per connection.
       if (this.refusalsLogged.hit(`${address}\u0000${refusal}`) === 1) {
-        this.record({ listener: kind, clientId: '', remoteAddress: address, result: 'refused', reason: `${refusal}; further refusals like it are not logged for 10 s` })
+        this.record({
+          listener: kind,
+          clientId: '',
+          remoteAddress: address,
+          result: 'refused',
+          reason: `${refusal}; further refusals like it are not logged for 10 s`,
+        })
       }
       return
     }

@@ -86,15 +86,18 @@ export async function ensureServerCertificate(
   let outcome: { kept: BrokerServerCertificateRecord } | { replaced: BrokerServerCertificateRecord | undefined }
   try {
     await staging.write(record.recordId, { certificatePem: facts.pem, privateKeyPem })
-    outcome = await store.mutate((data): typeof outcome => {
-      const current = data.broker?.serverCertificate
-      if (current && isCurrent(current, names, now)) {
-        staging.forget(record.recordId)
-        return { kept: current }
-      }
-      data.broker = { ...data.broker, serverCertificate: record }
-      return { replaced: current }
-    }, { staged: staging })
+    outcome = await store.mutate(
+      (data): typeof outcome => {
+        const current = data.broker?.serverCertificate
+        if (current && isCurrent(current, names, now)) {
+          staging.forget(record.recordId)
+          return { kept: current }
+        }
+        data.broker = { ...data.broker, serverCertificate: record }
+        return { replaced: current }
+      },
+      { staged: staging },
+    )
   } finally {
     await staging.discard()
   }

@@ -27,7 +27,12 @@ interface Session {
 }
 
 /** What the client showed at CONNECT: its MQTT fields, and on the mutual port its certificate. */
-function attemptOf(client: Client, connection: ConnectingClient, username: string | undefined, password: Buffer | undefined): ConnectAttempt {
+function attemptOf(
+  client: Client,
+  connection: ConnectingClient,
+  username: string | undefined,
+  password: Buffer | undefined,
+): ConnectAttempt {
   const { socket, listener } = connection
   const attempt: ConnectAttempt = { listener, clientId: client.id, username: username ?? undefined, password: password ?? undefined }
   if (listener === 'mutual') {
@@ -51,7 +56,12 @@ export class DeviceSessions {
   constructor(private readonly setup: SessionSetup) {}
 
   /** Decides a CONNECT, logs the decision and answers aedes. */
-  authenticate(client: Client, attempt: ConnectAttempt, connection: ConnectingClient, callback: (error: AuthenticateError | null, success: boolean) => void): void {
+  authenticate(
+    client: Client,
+    attempt: ConnectAttempt,
+    connection: ConnectingClient,
+    callback: (error: AuthenticateError | null, success: boolean) => void,
+  ): void {
     const decision = decideConnection(this.setup.snapshot(), attempt, this.setup.readDeviceKey)
     const entry = {
       listener: attempt.listener,

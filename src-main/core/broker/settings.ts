@@ -18,7 +18,7 @@ export const DEFAULT_BROKER_SETTINGS: BrokerSettings = {
   connectRatePerAddress: 200,
 }
 
-export function validatePort(value: number, what: string): number {
+function validatePort(value: number, what: string): number {
   if (!Number.isInteger(value) || value < 1 || value > 65_535) {
     throw invalidInput(`The ${what} port must be a whole number from 1 to 65535.`)
   }
@@ -67,29 +67,35 @@ export async function updateBrokerSettings(store: RegistryStore, changes: Partia
   })
 }
 
+/** The broker's topic rules in order (first match wins, no match denies); `isDefault` when none are saved. */
+export interface TopicRuleSet {
+  rules: TopicRule[]
+  isDefault: boolean
+}
+
 /** The rules in force and whether they are the defaults (nothing saved), as the screens and `broker acl` show them. */
-export function topicRuleSet(store: RegistryStore): { rules: TopicRule[]; isDefault: boolean } {
+export function topicRuleSet(store: RegistryStore): TopicRuleSet {
   return { rules: topicRules(store), isDefault: store.read().broker?.topicRules === undefined }
 }
 
 /** The folder's topic rules: the saved ones, else the default. */
-export function topicRules(store: RegistryStore): TopicRule[] {
+function topicRules(store: RegistryStore): TopicRule[] {
   return structuredClone([...topicRulesIn(store.read())])
 }
 
 /** Replaces the topic rules (ordered, first match wins); a running broker uses them within a second. */
-export async function updateTopicRules(store: RegistryStore, rules: unknown): Promise<TopicRule[]> {
+export async function updateTopicRules(store: RegistryStore, rules: unknown): Promise<TopicRuleSet> {
   const valid = validateTopicRules(rules)
   await store.mutate((data) => {
     data.broker = { ...data.broker, topicRules: valid }
   })
-  return structuredClone(valid)
+  return { rules: structuredClone(valid), isDefault: false }
 }
 
 /** Back to the default rules (and to whatever later versions make the default). */
-export async function resetTopicRules(store: RegistryStore): Promise<TopicRule[]> {
+export async function resetTopicRules(store: RegistryStore): Promise<TopicRuleSet> {
   await store.mutate((data) => {
     if (data.broker) delete data.broker.topicRules
   })
-  return structuredClone([...DEFAULT_TOPIC_RULES])
+  return { rules: structuredClone([...DEFAULT_TOPIC_RULES]), isDefault: true }
 }

@@ -1,7 +1,16 @@
 import type { Aedes, Client, PublishPacket, Subscription } from 'aedes'
-import type { StoreData, TopicRule } from '../store/schema'
+import type { StoreData } from '../store/schema'
 import type { RecordLogEntry } from './connectionLog'
-import { type BoundTopicRule, type TopicAccess, type TopicRuleSubject, bindTopicRules, topicAllowed, topicRulesIn } from './topicRules'
+import {
+  type BoundTopicRule,
+  type CompiledTopicRules,
+  type TopicAccess,
+  type TopicRuleSubject,
+  bindTopicRules,
+  compileTopicRules,
+  topicAllowed,
+  topicRulesIn,
+} from './topicRules'
 import type { ListenerKind } from './types'
 import { RATE_WINDOW_MS, WindowedCounter } from './windowedCounter'
 
@@ -14,7 +23,7 @@ export interface RuledConnection {
   remoteAddress?: string
   /** Set once CONNECT is accepted: whose topic rules apply. */
   subject?: TopicRuleSubject
-  boundRules?: { rules: readonly TopicRule[]; bound: BoundTopicRule[] }
+  boundRules?: { rules: CompiledTopicRules; bound: BoundTopicRule[] }
 }
 
 /** What the topic hooks need from the broker. */
@@ -41,11 +50,11 @@ interface SubscriptionStore {
 type AedesPublish = (packet: PublishPacket, client: Client | null | ((error?: Error) => void), done?: (error?: Error) => void) => void
 
 // Rules damaged by a hand edit of the index deny everything rather than stop the broker.
-function rulesIn(data: StoreData): readonly TopicRule[] {
+function rulesIn(data: StoreData): CompiledTopicRules {
   try {
-    return topicRulesIn(data)
+    return compileTopicRules(topicRulesIn(data))
   } catch {
-    return []
+    return compileTopicRules([])
   }
 }
 
@@ -102,7 +111,10 @@ function storeAllowedSubscriptionsOnly(aedes: Aedes, allowed: (client: Client, t
   const persistence = (aedes as unknown as { persistence: SubscriptionStore }).persistence
   const storeSubscriptions = persistence.addSubscriptions.bind(persistence)
   persistence.addSubscriptions = (client, subscriptions) =>
-    storeSubscriptions(client, subscriptions.filter((subscription) => allowed(client, subscription.topic)))
+    storeSubscriptions(
+      client,
+      subscriptions.filter((subscription) => allowed(client, subscription.topic)),
+    )
   return persistence
 }
 
@@ -112,6 +124,7 @@ function storeAllowedSubscriptionsOnly(aedes: Aedes, allowed: (client: Client, t
  */
 export function enforceTopicRules(aedes: Aedes, data: StoreData, setup: TopicAuthorizationSetup): TopicAuthorization {
   const { findConnection, connectionOf } = setup
+  /** Compiled here, once per rule set; each connection binds them to its device once per set. */
   let rules = rulesIn(data)
   /** The saved rules `rules` was made from, as JSON: each index parse makes new objects. */
   let savedRules = JSON.stringify(data.broker?.topicRules ?? null)
@@ -134,7 +147,7 @@ export function enforceTopicRules(aedes: Aedes, data: StoreData, setup: TopicAut
     if (connection) {
       const isWill = (client as Client & { will?: unknown }).will === packet
       const what = `${isWill ? 'will message' : 'publish'} to "${packet.topic}"`
-      denials.add(connection, what, reserved ? 'denied: $SYS topics are the broker\'s own' : undefined)
+      denials.add(connection, what, reserved ? "denied: $SYS topics are the broker's own" : undefined)
     }
     callback(null)
   }
@@ -156,7 +169,7 @@ export function enforceTopicRules(aedes: Aedes, data: StoreData, setup: TopicAut
   return {
     follow: (current) => {
       // Most registry changes (a device, a certificate) leave the rules as they were: keep the
-      // same array then, so no connection has to bind its rules again.
+      // same compiled set then, so no connection has to bind its rules again.
       const saved = JSON.stringify(current.broker?.topicRules ?? null)
       if (saved === savedRules) return
       savedRules = saved

@@ -22,7 +22,7 @@ export const DEFAULT_TOPIC_RULES: readonly TopicRule[] = Object.freeze([
   { action: 'all', topic: '/hello', permission: 'allow' },
 ])
 
-export const MAX_TOPIC_RULES = 200
+const MAX_TOPIC_RULES = 200
 const ACTIONS: readonly TopicRule['action'][] = ['publish', 'subscribe', 'all']
 const PERMISSIONS: readonly TopicRule['permission'][] = ['allow', 'deny']
 const PLACEHOLDER = /\$\{([^}]*)\}/g
@@ -34,10 +34,20 @@ export function topicRulesIn(data: StoreData): readonly TopicRule[] {
   return saved === undefined ? DEFAULT_TOPIC_RULES : validateTopicRules(saved)
 }
 
+/** MQTT's limit on a topic filter, in UTF-8 bytes (3.1.1 §1.5.3). */
+const MAX_FILTER_BYTES = 65_535
+const utf8 = new TextEncoder()
+const utf8Length = (text: string) => utf8.encode(text).length
+
 /** Why `filter` is not a valid MQTT topic filter (3.1.1 §4.7), or undefined when it is. */
 export function topicFilterProblem(filter: string): string | undefined {
   if (filter.length === 0) return 'it is empty'
-  if (new TextEncoder().encode(filter).length > 65_535) return 'it is longer than 65535 bytes'
+  if (utf8Length(filter) > MAX_FILTER_BYTES) return 'it is longer than 65535 bytes'
+  return filterShapeProblem(filter)
+}
+
+/** The checks of topicFilterProblem that do not depend on the filter's length. */
+function filterShapeProblem(filter: string): string | undefined {
   if (filter.includes('\u0000')) return 'it holds a NUL character'
   const levels = filter.split('/')
   for (let i = 0; i < levels.length; i++) {
@@ -55,8 +65,11 @@ export function topicFilterProblem(filter: string): string | undefined {
  * never match topics starting with `$` (MQTT 3.1.1 §4.7.2).
  */
 export function filterCovers(outer: string, inner: string): boolean {
-  const o = outer.split('/')
-  const n = inner.split('/')
+  return levelsCover(outer.split('/'), inner.split('/'))
+}
+
+/** filterCovers on filters already split into levels: what runs per message. */
+function levelsCover(o: readonly string[], n: readonly string[]): boolean {
   if ((o[0] === '#' || o[0] === '+') && n[0].startsWith('$')) return false
   for (let i = 0; i < o.length; i++) {
     if (o[i] === '#') return true
@@ -69,11 +82,121 @@ export function filterCovers(outer: string, inner: string): boolean {
   return o.length === n.length
 }
 
-/** A rule with the device's values filled in; `filter` is undefined when the rule cannot apply. */
+type PlaceholderName = 'clientid' | 'username'
+
+/** A level of a rule's filter that holds placeholders: the text around them, and their names. */
+interface PlaceholderLevel {
+  index: number
+  /** One more than `names`: the level is texts[0] + value of names[0] + texts[1] + … */
+  texts: readonly string[]
+  names: readonly PlaceholderName[]
+}
+
+/**
+ * A rule with its filter split into levels once, when the rule set is loaded, so that binding
+ * it to a device fills only its placeholder levels and a message splits no rule's filter.
+ */
+interface CompiledTopicRule {
+  readonly action: TopicRule['action']
+  readonly permission: TopicRule['permission']
+  /** The filter's levels; a placeholder level holds its text as written until it is filled. */
+  readonly levels: readonly string[]
+  /** The levels holding ${clientid} or ${username}; none for most rules. */
+  readonly placeholderLevels: readonly PlaceholderLevel[]
+  /** Applies to no device: not a valid filter whatever is filled in, or an unknown placeholder. */
+  readonly appliesToNone: boolean
+  /** Starts with a placeholder, whose value must not turn the rule into a `$` filter. */
+  readonly startsWithPlaceholder: boolean
+  /** An upper bound on the filter's UTF-8 size outside its placeholders. */
+  readonly fixedBytes: number
+}
+
+/** A rule set compiled once (compileTopicRules), bound to each device (bindTopicRules). */
+export type CompiledTopicRules = readonly CompiledTopicRule[]
+
+const PLACEHOLDER_AT_START = /^\$\{[^}]*\}/
+const PLACEHOLDER_SPLIT = /\$\{([^}]*)\}/
+
+function compileTopicRule(rule: TopicRule): CompiledTopicRule {
+  const { action, permission, topic } = rule
+  const names = [...topic.matchAll(PLACEHOLDER)].map(([, name]) => name)
+  const levels = Object.freeze(topic.split('/'))
+  const compiled = {
+    action,
+    permission,
+    levels,
+    placeholderLevels: [],
+    startsWithPlaceholder: PLACEHOLDER_AT_START.test(topic),
+    fixedBytes: 0,
+  }
+  // An unknown placeholder has no value for anyone (validation refuses it; a hand edit may not).
+  if (names.some((name) => !PLACEHOLDER_NAMES.has(name))) return Object.freeze({ ...compiled, appliesToNone: true })
+  if (names.length === 0) return Object.freeze({ ...compiled, appliesToNone: topicFilterProblem(topic) !== undefined })
+  // A known placeholder holds no `/`, so each lies within one level. A value that can fill it is
+  // non-empty and free of `+`, `#`, `/` and NUL, so the filled filter has the template's shape:
+  // only its length is left to check per device.
+  const placeholderLevels: PlaceholderLevel[] = []
+  let fixedBytes = levels.length - 1
+  levels.forEach((level, index) => {
+    const parts = level.split(PLACEHOLDER_SPLIT)
+    const texts = parts.filter((_, i) => i % 2 === 0)
+    fixedBytes += texts.reduce((sum, text) => sum + utf8Length(text), 0)
+    if (parts.length > 1) {
+      placeholderLevels.push(Object.freeze({ index, texts, names: parts.filter((_, i) => i % 2 === 1) as PlaceholderName[] }))
+    }
+  })
+  return Object.freeze({ ...compiled, placeholderLevels, fixedBytes, appliesToNone: filterShapeProblem(topic) !== undefined })
+}
+
+/** Compiles a rule set: once per set, when it is loaded or changes, never per device or message. */
+export function compileTopicRules(rules: readonly TopicRule[]): CompiledTopicRules {
+  return Object.freeze(rules.map(compileTopicRule))
+}
+
+/** A rule with the device's values filled in; `levels` is undefined when the rule cannot apply. */
 export interface BoundTopicRule {
   action: TopicRule['action']
   permission: TopicRule['permission']
-  filter: string | undefined
+  levels: readonly string[] | undefined
+}
+
+/** What a denying rule that cannot be filled in safely matches: everything but `$` topics. */
+const FAIL_CLOSED: readonly string[] = Object.freeze(['#'])
+
+/** A placeholder's value, or undefined when it would widen the rule (see bindTopicRules). */
+interface PlaceholderValue {
+  text: string
+  bytes: number
+}
+
+function placeholderValue(value: string | undefined): PlaceholderValue | undefined {
+  if (value === undefined || value === '' || /[+#/]/.test(value) || value.includes('\u0000')) return undefined
+  return { text: value, bytes: utf8Length(value) }
+}
+
+/** The rule's levels with the device's values filled in, or undefined when it does not apply. */
+function filledLevels(
+  rule: CompiledTopicRule,
+  values: Record<PlaceholderName, PlaceholderValue | undefined>,
+): readonly string[] | undefined {
+  if (rule.appliesToNone) return undefined
+  if (rule.placeholderLevels.length === 0) return rule.levels
+  const levels = [...rule.levels]
+  let bytes = rule.fixedBytes
+  for (const { index, texts, names } of rule.placeholderLevels) {
+    let level = texts[0]
+    for (let i = 0; i < names.length; i++) {
+      const value = values[names[i]]
+      if (value === undefined) return undefined
+      level += value.text + texts[i + 1]
+      bytes += value.bytes
+    }
+    levels[index] = level
+  }
+  if (rule.startsWithPlaceholder && levels[0].startsWith('$')) return undefined
+  // `bytes` sums the parts, which is never less than the whole: measure the whole only past the limit.
+  if (bytes > MAX_FILTER_BYTES && utf8Length(levels.join('/')) > MAX_FILTER_BYTES) return undefined
+  return levels
 }
 
 /**
@@ -83,18 +206,11 @@ export interface BoundTopicRule {
  * safely fails closed: it denies everything from its place on, so an odd username can never
  * step around a deny.
  */
-export function bindTopicRules(rules: readonly TopicRule[], subject: TopicRuleSubject): BoundTopicRule[] {
-  const unsafe = (value: string | undefined) => value === undefined || value === '' || /[+#/]/.test(value) || value.includes('\u0000')
+export function bindTopicRules(rules: CompiledTopicRules, subject: TopicRuleSubject): BoundTopicRule[] {
+  const values = { clientid: placeholderValue(subject.clientId), username: placeholderValue(subject.username) }
   return rules.map((rule) => {
-    let applies = true
-    const filter = rule.topic.replace(PLACEHOLDER, (_whole, name: string) => {
-      const value = name === 'clientid' ? subject.clientId : name === 'username' ? subject.username : undefined
-      if (unsafe(value)) applies = false
-      return value ?? ''
-    })
-    if (filter.startsWith('$') && /^\$\{[^}]*\}/.test(rule.topic)) applies = false
-    if (applies && topicFilterProblem(filter) !== undefined) applies = false
-    return { action: rule.action, permission: rule.permission, filter: applies ? filter : rule.permission === 'deny' ? '#' : undefined }
+    const levels = filledLevels(rule, values)
+    return { action: rule.action, permission: rule.permission, levels: levels ?? (rule.permission === 'deny' ? FAIL_CLOSED : undefined) }
   })
 }
 
@@ -107,21 +223,30 @@ export function bindTopicRules(rules: readonly TopicRule[], subject: TopicRuleSu
  * `devices/x/#` be subscribed but never delivers `devices/x/secret`.
  */
 export function topicAllowed(rules: readonly BoundTopicRule[], access: TopicAccess, topicOrFilter: string): boolean {
+  const topic = topicOrFilter.split('/')
   for (const rule of rules) {
-    if (rule.filter === undefined || (rule.action !== 'all' && rule.action !== access)) continue
-    if (filterCovers(rule.filter, topicOrFilter)) return rule.permission === 'allow'
+    if (rule.levels === undefined || (rule.action !== 'all' && rule.action !== access)) continue
+    if (levelsCover(rule.levels, topic)) return rule.permission === 'allow'
   }
   return false
 }
 
-/** The decision for one device, binding its rules first (tests and one-off checks). */
-export function decideTopicAccess(rules: readonly TopicRule[], subject: TopicRuleSubject, access: TopicAccess, topicOrFilter: string): boolean {
-  return topicAllowed(bindTopicRules(rules, subject), access, topicOrFilter)
+/** The decision for one device, compiling and binding its rules first (tests and one-off checks). */
+export function decideTopicAccess(
+  rules: readonly TopicRule[],
+  subject: TopicRuleSubject,
+  access: TopicAccess,
+  topicOrFilter: string,
+): boolean {
+  return topicAllowed(bindTopicRules(compileTopicRules(rules), subject), access, topicOrFilter)
 }
 
 /** Checks rules given by an operator (a JSON file, say) and returns clean copies. */
 export function validateTopicRules(input: unknown): TopicRule[] {
-  if (!Array.isArray(input)) throw invalidInput('Topic rules must be a JSON array of rules such as {"action": "all", "topic": "devices/${clientid}/#", "permission": "allow"}.')
+  if (!Array.isArray(input))
+    throw invalidInput(
+      'Topic rules must be a JSON array of rules such as {"action": "all", "topic": "devices/${clientid}/#", "permission": "allow"}.',
+    )
   if (input.length > MAX_TOPIC_RULES) throw invalidInput(`At most ${MAX_TOPIC_RULES} topic rules are kept; these are ${input.length}.`)
   return input.map((candidate: unknown, index) => {
     const where = `Topic rule ${index + 1}`
@@ -140,9 +265,11 @@ export function validateTopicRules(input: unknown): TopicRule[] {
     if (typeof rule.topic !== 'string') throw invalidInput(`${where}: topic must be a string, an MQTT topic filter.`)
     const topic = rule.topic
     for (const [, name] of topic.matchAll(PLACEHOLDER)) {
-      if (!PLACEHOLDER_NAMES.has(name)) throw invalidInput(`${where}: "\${${name}}" in "${topic}" is not a placeholder; use \${clientid} or \${username}.`)
+      if (!PLACEHOLDER_NAMES.has(name))
+        throw invalidInput(`${where}: "\${${name}}" in "${topic}" is not a placeholder; use \${clientid} or \${username}.`)
     }
-    if (topic.replace(PLACEHOLDER, '').includes('${')) throw invalidInput(`${where}: "${topic}" has a "\${" that does not close a placeholder.`)
+    if (topic.replace(PLACEHOLDER, '').includes('${'))
+      throw invalidInput(`${where}: "${topic}" has a "\${" that does not close a placeholder.`)
     const problem = topicFilterProblem(topic)
     if (problem !== undefined) throw invalidInput(`${where}: "${topic}" is not an MQTT topic filter (${problem}).`)
     return { action: rule.action as TopicRule['action'], topic, permission: rule.permission as TopicRule['permission'] }

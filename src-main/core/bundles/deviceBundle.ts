@@ -2,7 +2,7 @@ import AdmZip from 'adm-zip'
 import { invalidInput } from '../errors'
 
 /** The seed platform's layout, which devices and their firmware scripts expect. */
-export const BUNDLE_FOLDER = 'common_certs'
+const BUNDLE_FOLDER = 'common_certs'
 export const BUNDLE_ENTRIES = {
   certificate: `${BUNDLE_FOLDER}/common.crt`,
   privateKey: `${BUNDLE_FOLDER}/common.key`,
@@ -42,7 +42,7 @@ export function buildDeviceBundle(contents: BundleContents): Buffer {
  * Reads a device bundle the user chose (the tester's "load bundle"): the entries of
  * BUNDLE_ENTRIES, at the top of the zip or inside a folder (a zip of the unpacked bundle).
  */
-export function readBundleZip(zip: Buffer): { caPem: string; certificatePem: string; privateKeyPem: string } {
+export function readBundleZip(zip: Buffer): BundleContents {
   let entries: AdmZip.IZipEntry[]
   try {
     entries = new AdmZip(zip).getEntries()
@@ -54,11 +54,15 @@ export function readBundleZip(zip: Buffer): { caPem: string; certificatePem: str
     if (!entry) throw invalidInput(`The zip has no ${path}; it is not a Certdesk bundle.`)
     return entry.getData().toString('utf8')
   }
-  return { caPem: find(BUNDLE_ENTRIES.rootCertificate), certificatePem: find(BUNDLE_ENTRIES.certificate), privateKeyPem: find(BUNDLE_ENTRIES.privateKey) }
+  return {
+    rootCertificatePem: find(BUNDLE_ENTRIES.rootCertificate),
+    certificatePem: find(BUNDLE_ENTRIES.certificate),
+    privateKeyPem: find(BUNDLE_ENTRIES.privateKey),
+  }
 }
 
 /** The broker's certificate, key and root, for configuring a real broker (mosquitto, EMQX). */
-export const BROKER_BUNDLE_ENTRIES = {
+const BROKER_BUNDLE_ENTRIES = {
   certificate: 'broker_certs/server.crt',
   privateKey: 'broker_certs/server.key',
   rootCertificate: 'broker_certs/root_ca.crt',

@@ -63,7 +63,11 @@ function commonNameOnly(commonName: string): asn1js.Sequence {
   return new asn1js.Sequence({
     value: [
       new asn1js.Set({
-        value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_COMMON_NAME }), new asn1js.Utf8String({ value: commonName })] })],
+        value: [
+          new asn1js.Sequence({
+            value: [new asn1js.ObjectIdentifier({ value: OID_COMMON_NAME }), new asn1js.Utf8String({ value: commonName })],
+          }),
+        ],
       }),
     ],
   })
@@ -148,20 +152,20 @@ function signCertificate(body: CertificateBody): CertificateFacts {
   const algorithm = signatureAlgorithm(body.signer.keyType)
   const subject = commonNameOnly(body.subjectCommonName)
   const tbsCertificate = new asn1js.Sequence({
-      value: [
-        new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.Integer({ value: 2 })] }),
-        new asn1js.Integer({ valueHex: Buffer.from(serial, 'hex') }),
-        algorithm,
-        body.issuerName ?? subject,
-        new asn1js.Sequence({ value: [time(notBefore), time(notAfter)] }),
-        subject,
-        body.spki,
-        new asn1js.Constructed({
-          idBlock: { tagClass: 3, tagNumber: 3 },
-          value: [new asn1js.Sequence({ value: body.extensions })],
-        }),
-      ],
-    })
+    value: [
+      new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.Integer({ value: 2 })] }),
+      new asn1js.Integer({ valueHex: Buffer.from(serial, 'hex') }),
+      algorithm,
+      body.issuerName ?? subject,
+      new asn1js.Sequence({ value: [time(notBefore), time(notAfter)] }),
+      subject,
+      body.spki,
+      new asn1js.Constructed({
+        idBlock: { tagClass: 3, tagNumber: 3 },
+        value: [new asn1js.Sequence({ value: body.extensions })],
+      }),
+    ],
+  })
   const tbs = Buffer.from(tbsCertificate.toBER())
   // ECDSA signatures come out DER-encoded, which is what X.509 carries.
   const signature = sign(signatureDigest(body.signer.keyType), tbs, body.signer.privateKey)
@@ -199,7 +203,7 @@ export function buildRootCertificate(request: RootCertificateRequest): Certifica
   })
 }
 
-export type CertificateProfile =
+type CertificateProfile =
   /** A device's client certificate, for mutual TLS. */
   | { kind: 'device' }
   /** A broker's server certificate; names become subject alternative names. */
@@ -254,11 +258,14 @@ function constraintExtensions(profile: CertificateProfileSpec, keyType: KeyType)
     ? new asn.BasicConstraints({ cA: true, pathLenConstraint: profile.basicConstraints.pathLength })
     : new asn.BasicConstraints({ cA: false })
   let usages = profile.keyUsage.reduce((flags, usage) => flags | asn.KeyUsageFlags[usage], 0)
-  if (isRsa(keyType) && profile.keyUsage.includes('digitalSignature') && !profile.basicConstraints.ca) usages |= asn.KeyUsageFlags.keyEncipherment
+  if (isRsa(keyType) && profile.keyUsage.includes('digitalSignature') && !profile.basicConstraints.ca)
+    usages |= asn.KeyUsageFlags.keyEncipherment
   return [
     extension(asn.id_ce_basicConstraints, true, constraints),
     extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(usages)),
-    ...(profile.extendedKeyUsage ? [extension(asn.id_ce_extKeyUsage, false, new asn.ExtendedKeyUsage([EXTENDED_KEY_USAGES[profile.extendedKeyUsage]]))] : []),
+    ...(profile.extendedKeyUsage
+      ? [extension(asn.id_ce_extKeyUsage, false, new asn.ExtendedKeyUsage([EXTENDED_KEY_USAGES[profile.extendedKeyUsage]]))]
+      : []),
   ]
 }
 
@@ -274,9 +281,7 @@ function profileExtensions(issuer: ParsedIssuer, kind: CertificateProfile['kind'
 }
 
 function subjectAlternativeName(names: string[]): asn.SubjectAlternativeName {
-  return new asn.SubjectAlternativeName(
-    names.map((name) => new asn.GeneralName(isIP(name) ? { iPAddress: name } : { dNSName: name })),
-  )
+  return new asn.SubjectAlternativeName(names.map((name) => new asn.GeneralName(isIP(name) ? { iPAddress: name } : { dNSName: name })))
 }
 
 /**

@@ -6,7 +6,7 @@ const generateKeyPairAsync = promisify(generateKeyPairCallback)
 
 import { DEFAULT_KEY_TYPE, KEY_TYPES, type KeyType, isKeyType } from './keyTypes'
 
-export { DEFAULT_KEY_TYPE, KEY_TYPES, type KeyType, isKeyType }
+export { DEFAULT_KEY_TYPE, KEY_TYPES, type KeyType }
 
 export interface KeyPair {
   publicKey: KeyObject
@@ -50,6 +50,9 @@ export function importPrivateKeyPem(pem: string): KeyObject {
 }
 
 export function toPem(label: string, der: Uint8Array): string {
-  const lines = Buffer.from(der).toString('base64').match(/.{1,64}/g) ?? []
+  const lines =
+    Buffer.from(der)
+      .toString('base64')
+      .match(/.{1,64}/g) ?? []
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`
 }

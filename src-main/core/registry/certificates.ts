@@ -135,15 +135,18 @@ export async function issueDeviceCertificates(
     // Keep the caller's order, whatever order the pool finished in.
     const byName = new Map(minted.map((record) => [record.name, record]))
     const records = validated.map((input) => byName.get(input.name) as CertificateRecord)
-    return await store.mutate((data) => {
-      for (const record of records) {
-        assertNameFree(data, record.name)
-        if (ownEntry(data.certificates, record.id)) throw new CertdeskError('CONFLICT', 'Certificate id collision; try again.')
-      }
-      for (const record of records) data.certificates[record.id] = record
-      const bindings = indexBindings(data)
-      return records.map((record) => certificateView(data, record, bindings))
-    }, { staged: staging })
+    return await store.mutate(
+      (data) => {
+        for (const record of records) {
+          assertNameFree(data, record.name)
+          if (ownEntry(data.certificates, record.id)) throw new CertdeskError('CONFLICT', 'Certificate id collision; try again.')
+        }
+        for (const record of records) data.certificates[record.id] = record
+        const bindings = indexBindings(data)
+        return records.map((record) => certificateView(data, record, bindings))
+      },
+      { staged: staging },
+    )
   } finally {
     // After a commit it is empty; after a refusal it takes the unused records with it.
     await staging.discard()

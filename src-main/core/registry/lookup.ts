@@ -19,8 +19,7 @@ export function findCertificate(data: StoreData, reference: string): Certificate
 
 /** A device by its id, or by its device ID (the MQTT client_id). */
 export function findDevice(data: StoreData, reference: string): DeviceRecord {
-  const device =
-    ownEntry(data.devices, reference) ?? Object.values(data.devices).find((candidate) => candidate.deviceId === reference)
+  const device = ownEntry(data.devices, reference) ?? Object.values(data.devices).find((candidate) => candidate.deviceId === reference)
   if (!device) throw new CertdeskError('NOT_FOUND', `There is no device "${reference}".`)
   return device
 }

@@ -32,29 +32,33 @@ export async function initialiseRootCa(dataDir: string, options: RootCaOptions):
   if (options.passphrase !== undefined && options.passphrase.length < 8) {
     throw new CertdeskError('INVALID_INPUT', 'The passphrase is too short; use at least 8 characters.')
   }
-  return RegistryStore.initialise(dataDir, { passphrase: options.passphrase, keychain: options.keychain, actor: options.actor }, async (store, data) => {
-    const keys = await generateKeyPair(keyType)
-    const facts = buildRootCertificate({ keys, keyType, commonName, days })
-    await store.writeRecordMaterial(ROOT_CA_RECORD_ID, {
-      certificatePem: facts.pem,
-      privateKeyPem: exportPrivateKeyPem(keys.privateKey),
-    })
-    data.rootCa = {
-      commonName,
-      keyType,
-      serial: facts.serial,
-      fingerprint256: facts.fingerprint256,
-      subject: facts.subject,
-      notBefore: facts.notBefore,
-      notAfter: facts.notAfter,
-      createdAt: new Date().toISOString(),
-      origin: 'generated',
-      crlNumber: 1,
-    }
-  })
+  return RegistryStore.initialise(
+    dataDir,
+    { passphrase: options.passphrase, keychain: options.keychain, actor: options.actor },
+    async (store, data) => {
+      const keys = await generateKeyPair(keyType)
+      const facts = buildRootCertificate({ keys, keyType, commonName, days })
+      await store.writeRecordMaterial(ROOT_CA_RECORD_ID, {
+        certificatePem: facts.pem,
+        privateKeyPem: exportPrivateKeyPem(keys.privateKey),
+      })
+      data.rootCa = {
+        commonName,
+        keyType,
+        serial: facts.serial,
+        fingerprint256: facts.fingerprint256,
+        subject: facts.subject,
+        notBefore: facts.notBefore,
+        notAfter: facts.notAfter,
+        createdAt: new Date().toISOString(),
+        origin: 'generated',
+        crlNumber: 1,
+      }
+    },
+  )
 }
 
-export function requireRootCa(data: StoreData, dataDir: string): RootCaRecord {
+function requireRootCa(data: StoreData, dataDir: string): RootCaRecord {
   if (!data.rootCa) throw new CertdeskError('NOT_INITIALISED', `The data folder ${dataDir} has no root CA yet.`)
   return data.rootCa
 }
@@ -68,5 +72,16 @@ export async function loadIssuer(store: RegistryStore): Promise<Issuer & { recor
 
 export function rootCaView(data: StoreData, dataDir: string): RootCaView {
   const { commonName, subject, keyType, serial, fingerprint256, notBefore, notAfter, createdAt } = requireRootCa(data, dataDir)
-  return { commonName, subject, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, keyProtection: data.vault.protection, dataDir }
+  return {
+    commonName,
+    subject,
+    keyType,
+    serial,
+    fingerprint256,
+    notBefore,
+    notAfter,
+    createdAt,
+    keyProtection: data.vault.protection,
+    dataDir,
+  }
 }

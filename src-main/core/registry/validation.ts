@@ -1,6 +1,6 @@
 import { invalidInput } from '../errors'
 
-export const NAME_MAX_LENGTH = 64
+const NAME_MAX_LENGTH = 64
 
 /** C0 and C1 controls, DEL, and the bidirectional controls that can make a name read backwards (U+202E). */
 // eslint-disable-next-line no-control-regex
@@ -12,7 +12,8 @@ const INVISIBLE = /[\s\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]/gu
 export function normaliseName(value: unknown, what: string): string {
   if (typeof value !== 'string') throw invalidInput(`The ${what} name must be text.`)
   const name = value.normalize('NFC').trim()
-  if (name.replace(INVISIBLE, '').length === 0) throw invalidInput(`The ${what} name is empty; give it 1 to ${NAME_MAX_LENGTH} visible characters.`)
+  if (name.replace(INVISIBLE, '').length === 0)
+    throw invalidInput(`The ${what} name is empty; give it 1 to ${NAME_MAX_LENGTH} visible characters.`)
   if ([...name].length > NAME_MAX_LENGTH) {
     throw invalidInput(`The ${what} name is ${[...name].length} characters long; the limit is ${NAME_MAX_LENGTH}.`)
   }

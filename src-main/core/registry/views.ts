@@ -1,5 +1,12 @@
 import { ownEntry } from './lookup'
-import type { BrokerServerCertificateRecord, CertificateRecord, DeviceRecord, KeyProtectionKind, RootCaRecord, StoreData } from '../store/schema'
+import type {
+  BrokerServerCertificateRecord,
+  CertificateRecord,
+  DeviceRecord,
+  KeyProtectionKind,
+  RootCaRecord,
+  StoreData,
+} from '../store/schema'
 
 /**
  * What front doors show of a certificate, field by field: a field added to the stored record
@@ -90,19 +97,35 @@ export function indexBindings(data: StoreData): BindingIndex {
   return { deviceIdsByCertificate, certificateIdsByDevice }
 }
 
-export function certificateView(
-  data: StoreData,
-  record: CertificateRecord,
-  bindings: BindingIndex = indexBindings(data),
-): CertificateView {
+export function certificateView(data: StoreData, record: CertificateRecord, bindings: BindingIndex = indexBindings(data)): CertificateView {
   const { id, name, cn, enabled, status, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, updatedAt } = record
   return {
-    id, name, cn, enabled, status, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, updatedAt,
+    id,
+    name,
+    cn,
+    enabled,
+    status,
+    keyType,
+    serial,
+    fingerprint256,
+    notBefore,
+    notAfter,
+    createdAt,
+    updatedAt,
     boundDeviceIds: bindings.deviceIdsByCertificate.get(record.id) ?? [],
   }
 }
 
 export function deviceView(data: StoreData, record: DeviceRecord, bindings: BindingIndex = indexBindings(data)): DeviceView {
   const { id, name, deviceId, username, authType, createdAt, updatedAt } = record
-  return { id, name, deviceId, username, authType, createdAt, updatedAt, certificateIds: bindings.certificateIdsByDevice.get(record.id) ?? [] }
+  return {
+    id,
+    name,
+    deviceId,
+    username,
+    authType,
+    createdAt,
+    updatedAt,
+    certificateIds: bindings.certificateIdsByDevice.get(record.id) ?? [],
+  }
 }

@@ -51,7 +51,10 @@ export function appendAuditEntry(
 ): AuditHead & { undo(): void } {
   const path = join(dataDir, AUDIT_FILE)
   const previous = chainBase(path, head)
-  const detail = event.detail && JSON.stringify(event.detail).length > MAX_DETAIL_CHARACTERS ? { summarised: true, fields: Object.keys(event.detail) } : event.detail
+  const detail =
+    event.detail && JSON.stringify(event.detail).length > MAX_DETAIL_CHARACTERS
+      ? { summarised: true, fields: Object.keys(event.detail) }
+      : event.detail
   const base = {
     seq: previous.seq + 1,
     time: new Date().toISOString(),
@@ -120,7 +123,9 @@ function chainBase(path: string, head: AuditHead | undefined): AuditHead {
     const last = whole.toString('utf8').trimEnd().split('\n').at(-1)
     if (!last) return fromHead
     const entry = JSON.parse(last) as AuditEntry
-    return typeof entry.seq === 'number' && entry.seq >= fromHead.seq && typeof entry.hash === 'string' ? { seq: entry.seq, hash: entry.hash } : fromHead
+    return typeof entry.seq === 'number' && entry.seq >= fromHead.seq && typeof entry.hash === 'string'
+      ? { seq: entry.seq, hash: entry.hash }
+      : fromHead
   } catch {
     return fromHead
   } finally {
@@ -176,14 +181,17 @@ export function verifyAuditLog(dataDir: string, head: AuditHead | undefined): Au
     count += 1
     const { hash, ...rest } = entry
     if (entryHash(rest) !== hash) problems.push(`Entry ${entry.seq} (line ${index + 1}) was edited: its hash does not match its content.`)
-    if (entry.seq !== previous.seq + 1) problems.push(`Entries ${previous.seq + 1} to ${entry.seq - 1} are missing before line ${index + 1}.`)
-    else if (entry.prev !== previous.hash) problems.push(`Entry ${entry.seq} (line ${index + 1}) does not follow the entry before it: one was removed or replaced.`)
+    if (entry.seq !== previous.seq + 1)
+      problems.push(`Entries ${previous.seq + 1} to ${entry.seq - 1} are missing before line ${index + 1}.`)
+    else if (entry.prev !== previous.hash)
+      problems.push(`Entry ${entry.seq} (line ${index + 1}) does not follow the entry before it: one was removed or replaced.`)
     if (head && entry.seq === head.seq) {
       headSeen = true
       if (hash !== head.hash) problems.push(`Entry ${entry.seq} is not the one the registry recorded as the latest.`)
     }
     previous = { seq: entry.seq, hash }
   })
-  if (!headSeen && head) problems.push(`The log ends at entry ${previous.seq}, but the registry recorded ${head.seq} entries: the latest were removed.`)
+  if (!headSeen && head)
+    problems.push(`The log ends at entry ${previous.seq}, but the registry recorded ${head.seq} entries: the latest were removed.`)
   return { intact: problems.length === 0, entries: count, problems }
 }

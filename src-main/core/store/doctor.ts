@@ -1,18 +1,18 @@
-import { X509Certificate } from 'node:crypto'
-import { existsSync, readFileSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
 import { copyFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isCertdeskError } from '../errors'
 import { LOCK_FILE, clearDeadLock, lockHolderIsGone, withFolderLock } from './folderLock'
-import { INDEX_BACKUP_FILE, INDEX_FILE, RECORDS_DIR, ROOT_CA_RECORD_ID, RegistryStore, expectedFingerprint, leftoversIn } from './registryStore'
+import { INDEX_BACKUP_FILE, INDEX_FILE, RECORDS_DIR, RegistryStore, leftoversIn } from './registryStore'
+import { certificateFault, namedRecordIds, readRecordFile, recordPath } from './recordFiles'
 import { VAULT_KEY_FILE } from './vault'
 import { auditContext } from './audit'
 import type { AuditActor } from './schema'
 
 /** Where repair moves record files the index does not name: kept, never deleted (they hold keys). */
-export const ORPHANED_DIR = 'orphaned'
+const ORPHANED_DIR = 'orphaned'
 
-export interface DoctorFinding {
+interface DoctorFinding {
   /** What was looked at: "index", "leftovers", "lock", "vault", "records", "bindings". */
   check: string
   /** ok: nothing wrong; repaired: it was wrong and is mended; problem: still wrong. */
@@ -60,7 +60,8 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
       await withFolderLock(dataDir, () => copyFile(join(dataDir, backups[0]), join(dataDir, INDEX_FILE)))
       add('index', 'repaired', `${INDEX_FILE} was missing; restored it from ${backups[0]}. Changes made after that backup are not in it.`)
     } else {
-      const hint = backups.length > 0 ? `run "certdesk doctor --restore-index" to restore it from ${backups[0]}` : 'restore it from your own backup'
+      const hint =
+        backups.length > 0 ? `run "certdesk doctor --restore-index" to restore it from ${backups[0]}` : 'restore it from your own backup'
       add('index', 'problem', `${INDEX_FILE} is missing; ${hint}.`)
       return report()
     }
@@ -78,19 +79,35 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
   }
   add('index', 'ok', `${INDEX_FILE} is readable and well-formed.`)
   const leftoversAfter = leftoversIn(dataDir).length
-  if (leftoversBefore > leftoversAfter) add('leftovers', 'repaired', `Removed ${leftoversBefore - leftoversAfter} temporary file(s) or unfinished batch folder(s) left by a killed process.`)
+  if (leftoversBefore > leftoversAfter)
+    add(
+      'leftovers',
+      'repaired',
+      `Removed ${leftoversBefore - leftoversAfter} temporary file(s) or unfinished batch folder(s) left by a killed process.`,
+    )
   else add('leftovers', 'ok', 'No temporary files or unfinished batches are left over.')
   if (deadLock) {
     // Opening may already have cleared it (it takes the lock to sweep leftovers).
     clearDeadLock(dataDir)
     add('lock', 'repaired', 'Cleared a lock left by a process that no longer runs.')
-  } else add('lock', 'ok', existsSync(join(dataDir, LOCK_FILE)) ? 'The folder is locked by a running Certdesk process.' : 'The folder is not locked.')
+  } else
+    add(
+      'lock',
+      'ok',
+      existsSync(join(dataDir, LOCK_FILE)) ? 'The folder is locked by a running Certdesk process.' : 'The folder is not locked.',
+    )
 
   // 3. The vault.
   const data = store.read()
-  const protectionName = { keyfile: 'key file', passphrase: 'passphrase', 'os-keychain': "the desktop app's OS keychain" }[data.vault.protection]
+  const protectionName = { keyfile: 'key file', passphrase: 'passphrase', 'os-keychain': "the desktop app's OS keychain" }[
+    data.vault.protection
+  ]
   if (data.vault.protection === 'keyfile' && !existsSync(join(dataDir, VAULT_KEY_FILE))) {
-    add('vault', 'problem', `The vault key file ${VAULT_KEY_FILE} is missing: the private keys cannot be decrypted. Restore it from a backup.`)
+    add(
+      'vault',
+      'problem',
+      `The vault key file ${VAULT_KEY_FILE} is missing: the private keys cannot be decrypted. Restore it from a backup.`,
+    )
   } else {
     try {
       await store.unlock()
@@ -98,7 +115,15 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
     } catch (error) {
       // Keys that open elsewhere (with the passphrase, or in the app) are not a fault of the folder.
       const elsewhere = isCertdeskError(error) && (error.code === 'PASSPHRASE_REQUIRED' || error.code === 'KEYCHAIN_REQUIRED')
-      add('vault', elsewhere ? 'ok' : 'problem', elsewhere ? `The vault is protected by ${protectionName}; not opened here.` : isCertdeskError(error) ? error.message : String(error))
+      add(
+        'vault',
+        elsewhere ? 'ok' : 'problem',
+        elsewhere
+          ? `The vault is protected by ${protectionName}; not opened here.`
+          : isCertdeskError(error)
+            ? error.message
+            : String(error),
+      )
     }
   }
   // A key file left behind when the protection moved away from it would undo that protection.
@@ -106,9 +131,17 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
     // Removed only when it is provably redundant: the vault opened the other way, to the same key.
     if (options.repair && store.isUnlocked() && (await store.keyFileHoldsVaultKey())) {
       rmSync(join(dataDir, VAULT_KEY_FILE), { force: true })
-      add('stray key file', 'repaired', `Removed ${VAULT_KEY_FILE}: the vault is protected by ${protectionName}, and a key file beside it would open it for anyone.`)
+      add(
+        'stray key file',
+        'repaired',
+        `Removed ${VAULT_KEY_FILE}: the vault is protected by ${protectionName}, and a key file beside it would open it for anyone.`,
+      )
     } else {
-      add('stray key file', 'problem', `${VAULT_KEY_FILE} is still in the folder although the vault is protected by ${protectionName}; --repair removes it once the vault opens (give --passphrase-env).`)
+      add(
+        'stray key file',
+        'problem',
+        `${VAULT_KEY_FILE} is still in the folder although the vault is protected by ${protectionName}; --repair removes it once the vault opens (give --passphrase-env).`,
+      )
     }
   }
 
@@ -133,18 +166,17 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
   }
 
   // 4. Every record the index names exists and holds the certificate the index describes.
-  const named = new Set<string>([ROOT_CA_RECORD_ID, ...Object.keys(data.certificates)])
-  if (data.broker?.serverCertificate) named.add(data.broker.serverCertificate.recordId)
+  // Read and checked as the store reads them, so doctor finds what a read would refuse.
+  const named = namedRecordIds(data)
   let damaged = 0
   for (const recordId of named) {
-    const path = join(dataDir, RECORDS_DIR, `${recordId}.json`)
     let problem: string | undefined
     try {
-      const pem = (JSON.parse(readFileSync(path, 'utf8')) as { certificatePem: string }).certificatePem
-      const fingerprint = new X509Certificate(pem).fingerprint256
-      if (fingerprint !== expectedFingerprint(data, recordId)) problem = 'holds a different certificate than the index records'
+      const fault = certificateFault(data, recordId, (await readRecordFile(dataDir, recordId)).certificatePem)
+      if (fault === 'unreadable') problem = 'is damaged'
+      else if (fault === 'different') problem = 'holds a different certificate than the index records'
     } catch {
-      problem = existsSync(path) ? 'is damaged' : 'is missing'
+      problem = existsSync(recordPath(dataDir, recordId)) ? 'is damaged' : 'is missing'
     }
     if (problem !== undefined) {
       damaged += 1
@@ -156,8 +188,7 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
   // 5. Record files the index does not name. Listed again under the lock before anything moves:
   // a batch committing meanwhile (index first, then its files) must not look orphaned.
   const orphansIn = (current: typeof data) => {
-    const names = new Set<string>([ROOT_CA_RECORD_ID, ...Object.keys(current.certificates)])
-    if (current.broker?.serverCertificate) names.add(current.broker.serverCertificate.recordId)
+    const names = namedRecordIds(current)
     return readdirSync(join(dataDir, RECORDS_DIR), { withFileTypes: true })
       .filter((entry) => entry.isFile() && entry.name.endsWith('.json') && !names.has(entry.name.slice(0, -5)))
       .map((entry) => entry.name)
@@ -174,7 +205,11 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
     })
     add('orphans', 'repaired', `Moved ${moved} record file(s) the index does not name to ${aside} (kept: they hold private keys).`)
   } else {
-    add('orphans', 'problem', `${orphans.length} record file(s) are not named by the index (${orphans.slice(0, 3).join(', ')}${orphans.length > 3 ? ', …' : ''}); --repair sets them aside.`)
+    add(
+      'orphans',
+      'problem',
+      `${orphans.length} record file(s) are not named by the index (${orphans.slice(0, 3).join(', ')}${orphans.length > 3 ? ', …' : ''}); --repair sets them aside.`,
+    )
   }
 
   // 6. Bindings that point at nothing.

@@ -28,7 +28,7 @@ export function processOfThisHostIsGone(hostTag: string, pid: number): boolean {
   return hostTag === HOST_TAG && Number.isInteger(pid) && !processIsAlive(pid)
 }
 
-export function processIsAlive(pid: number): boolean {
+function processIsAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
     return true
@@ -80,7 +80,11 @@ function describeLockFailure(dataDir: string, error: unknown): CertdeskError {
     )
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new CertdeskError('IO', `Certdesk cannot write in ${dataDir} (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}).`, { cause: error })
+    return new CertdeskError(
+      'IO',
+      `Certdesk cannot write in ${dataDir} (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}).`,
+      { cause: error },
+    )
   }
   return new CertdeskError('IO', `Certdesk cannot lock ${dataDir} (${code ?? String(error)}).`, { cause: error })
 }

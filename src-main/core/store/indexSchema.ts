@@ -52,7 +52,7 @@ const device = z.object({
   updatedAt: timestamp,
 })
 
-export const storeDataSchema = z.object({
+const storeDataSchema = z.object({
   schemaVersion: z.number().int(),
   vault,
   rootCa: z
@@ -89,7 +89,9 @@ export const storeDataSchema = z.object({
     })
     .optional(),
   audit: z.object({ seq: z.number().int().min(0), hash: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
-  testerProfiles: z.record(z.string(), z.object({ id: z.string(), name: z.string(), request: z.record(z.string(), z.unknown()), createdAt: timestamp })).optional(),
+  testerProfiles: z
+    .record(z.string(), z.object({ id: z.string(), name: z.string(), request: z.record(z.string(), z.unknown()), createdAt: timestamp }))
+    .optional(),
 })
 
 /** The first problem in a parsed index, as "certificates.crt_x.enabled: expected boolean", or undefined. */

@@ -16,4 +16,14 @@ export const STAGING_PREFIX = '.staging-'
 /** Present while `ca init` runs; names its process, so a crashed init can be told from a lost index. */
 export const INIT_MARKER = '.init-in-progress'
 /** What a data folder may hold besides the index. */
-export const OWN_ENTRIES = new Set([INDEX_FILE, VAULT_KEY_FILE, LOCK_FILE, LOCK_OWNER_FILE, RECORDS_DIR, 'broker-log.jsonl', AUDIT_FILE, `${AUDIT_FILE}.previous`, 'orphaned'])
+export const OWN_ENTRIES = new Set([
+  INDEX_FILE,
+  VAULT_KEY_FILE,
+  LOCK_FILE,
+  LOCK_OWNER_FILE,
+  RECORDS_DIR,
+  'broker-log.jsonl',
+  AUDIT_FILE,
+  `${AUDIT_FILE}.previous`,
+  'orphaned',
+])

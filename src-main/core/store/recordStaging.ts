@@ -28,7 +28,9 @@ export class RecordStaging {
       await this.store.writeRecordMaterial(recordId, material, this.dir)
     } catch (error) {
       // Name the folder the operator knows, not the staging folder.
-      throw error instanceof CertdeskError && error.code === 'IO' ? writeFailure(error.cause, join(this.recordsDir, `${recordId}.json`)) : error
+      throw error instanceof CertdeskError && error.code === 'IO'
+        ? writeFailure(error.cause, join(this.recordsDir, `${recordId}.json`))
+        : error
     }
     this.written.add(recordId)
   }
@@ -40,7 +42,7 @@ export class RecordStaging {
 
   /**
    * Called by `mutate` under the lock, right after the index that names these records is written.
-   * A file that cannot be moved stays here, where readers look too (`readRecordText`), and is
+   * A file that cannot be moved stays here, where readers look too (`readRecordFile`), and is
    * moved by the next open once this process is gone; the committed change is not undone.
    */
   moveIntoPlace(): void {

@@ -35,7 +35,6 @@ export interface VaultState {
   keychainAvailable?: boolean
 }
 
-
 /**
  * The registry index, kept in `config.json` in electron-store's format (plain JSON through
  * `conf`). It holds metadata only: certificate PEMs and encrypted private keys live in files of
@@ -46,7 +45,7 @@ export const SCHEMA_VERSION = 2
 export type AuthType = 'token' | 'cert'
 
 /** What the index keeps of every certificate Certdesk made. */
-export interface IssuedCertificateFacts {
+interface IssuedCertificateFacts {
   keyType: KeyType
   /** Uppercase hex. */
   serial: string
@@ -101,7 +100,7 @@ export interface DeviceRecord {
   updatedAt: string
 }
 
-export interface BindingRecord {
+interface BindingRecord {
   certificateId: string
   /** The device's internal id (not its device ID). */
   deviceRecordId: string
@@ -177,6 +176,12 @@ export interface AuditVerification {
   entries: number
   /** One sentence per problem found, in the order of the log. */
   problems: string[]
+}
+
+/** The audit log, newest last, and whether its chain is intact. */
+export interface AuditLog {
+  entries: AuditEntry[]
+  verification: AuditVerification
 }
 
 /** The last entry the audit log should end with, kept in the index so removals at the end show. */

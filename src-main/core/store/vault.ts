@@ -43,12 +43,21 @@ export function open(key: Buffer, box: SealedBox, associatedData: string): Buffe
 async function deriveKeyEncryptionKey(passphrase: string, kdf: ScryptParameters): Promise<Buffer> {
   const logN = Math.log2(kdf.N)
   const withinBounds =
-    Number.isInteger(logN) && logN >= SCRYPT_BOUNDS.minLogN && logN <= SCRYPT_BOUNDS.maxLogN &&
-    Number.isInteger(kdf.r) && kdf.r >= 1 && kdf.r <= SCRYPT_BOUNDS.maxR &&
-    Number.isInteger(kdf.p) && kdf.p >= 1 && kdf.p <= SCRYPT_BOUNDS.maxP &&
+    Number.isInteger(logN) &&
+    logN >= SCRYPT_BOUNDS.minLogN &&
+    logN <= SCRYPT_BOUNDS.maxLogN &&
+    Number.isInteger(kdf.r) &&
+    kdf.r >= 1 &&
+    kdf.r <= SCRYPT_BOUNDS.maxR &&
+    Number.isInteger(kdf.p) &&
+    kdf.p >= 1 &&
+    kdf.p <= SCRYPT_BOUNDS.maxP &&
     Buffer.from(kdf.salt, 'base64').length >= 16
   if (!withinBounds) {
-    throw new CertdeskError('CORRUPT_STORE', 'The passphrase parameters in the index are outside what Certdesk writes; the index was altered or damaged.')
+    throw new CertdeskError(
+      'CORRUPT_STORE',
+      'The passphrase parameters in the index are outside what Certdesk writes; the index was altered or damaged.',
+    )
   }
   return scrypt(passphrase, Buffer.from(kdf.salt, 'base64'), 32, {
     N: kdf.N,
@@ -93,7 +102,11 @@ export async function protectVaultKey(dataDir: string, key: Buffer, protection: 
     return { protection: 'passphrase', kdf, wrappedKey: seal(keyEncryptionKey, key, 'certdesk-vault-key') }
   }
   if (protection.keychain !== undefined) {
-    return { protection: 'os-keychain', keychain: protection.keychain.name, wrappedKey: protection.keychain.encrypt(key).toString('base64') }
+    return {
+      protection: 'os-keychain',
+      keychain: protection.keychain.name,
+      wrappedKey: protection.keychain.encrypt(key).toString('base64'),
+    }
   }
   await writeFileAtomic(join(dataDir, VAULT_KEY_FILE), key.toString('base64') + '\n', 0o600)
   return { protection: 'keyfile' }
@@ -108,7 +121,8 @@ export async function createVault(dataDir: string, protection: VaultProtection):
 export async function unlockVault(dataDir: string, record: VaultRecord, protection: VaultProtection): Promise<Buffer> {
   const { passphrase } = protection
   if (protection.key !== undefined) {
-    if (protection.key.length !== 32) throw new CertdeskError('WRONG_PASSPHRASE', 'The vault key handed to this process is not a vault key.')
+    if (protection.key.length !== 32)
+      throw new CertdeskError('WRONG_PASSPHRASE', 'The vault key handed to this process is not a vault key.')
     return protection.key
   }
   if (record.protection === 'os-keychain') {
@@ -122,17 +136,18 @@ export async function unlockVault(dataDir: string, record: VaultRecord, protecti
     try {
       key = protection.keychain.decrypt(Buffer.from(record.wrappedKey, 'base64'))
     } catch (error) {
-      throw new CertdeskError('WRONG_PASSPHRASE', `The OS keychain (${protection.keychain.name}) cannot unwrap this folder's key: it was protected by another user or machine.`, { cause: error })
+      throw new CertdeskError(
+        'WRONG_PASSPHRASE',
+        `The OS keychain (${protection.keychain.name}) cannot unwrap this folder's key: it was protected by another user or machine.`,
+        { cause: error },
+      )
     }
     if (key.length !== 32) throw new CertdeskError('CORRUPT_STORE', 'The vault key unwrapped by the OS keychain is damaged.')
     return key
   }
   if (record.protection === 'passphrase') {
     if (passphrase === undefined) {
-      throw new CertdeskError(
-        'PASSPHRASE_REQUIRED',
-        'The keys in this data folder are protected by a passphrase, and none was given.',
-      )
+      throw new CertdeskError('PASSPHRASE_REQUIRED', 'The keys in this data folder are protected by a passphrase, and none was given.')
     }
     const keyEncryptionKey = await deriveKeyEncryptionKey(passphrase, record.kdf)
     try {
@@ -147,10 +162,7 @@ export async function unlockVault(dataDir: string, record: VaultRecord, protecti
     // A key file others can read protects nothing; refuse it the way ssh refuses such a key.
     const { mode } = await stat(path)
     if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new CertdeskError(
-        'INSECURE_KEY_FILE',
-        `${path} can be read by other users; run "chmod 600 ${path}" and try again.`,
-      )
+      throw new CertdeskError('INSECURE_KEY_FILE', `${path} can be read by other users; run "chmod 600 ${path}" and try again.`)
     }
     text = await readFile(path, 'utf8')
   } catch (error) {

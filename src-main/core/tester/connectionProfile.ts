@@ -13,7 +13,7 @@ const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/cert
  * Read once: it does not change while the app runs.
  */
 let systemCas: string[] | undefined
-export function systemCertificateAuthorities(): string[] {
+function systemCertificateAuthorities(): string[] {
   if (!systemCas) {
     const bundle = SYSTEM_BUNDLES.find((path) => existsSync(path))
     systemCas = bundle ? [readFileSync(bundle, 'utf8')] : [...rootCertificates]
@@ -21,7 +21,7 @@ export function systemCertificateAuthorities(): string[] {
   return systemCas
 }
 
-export interface ServerVerification {
+interface ServerVerification {
   /** 'pem': trust the given CA certificates; 'system': the OS store; 'off': no verification. */
   mode: 'pem' | 'system' | 'off'
   caPem?: string
@@ -32,7 +32,7 @@ export interface ServerVerification {
   alpnProtocols?: string[]
 }
 
-export interface ClientAuthentication {
+interface ClientAuthentication {
   mode: 'none' | 'pem' | 'pkcs12'
   certificatePem?: string
   privateKeyPem?: string

@@ -1,9 +1,9 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls'
 import type { ConnectionProfile } from './connectionProfile'
-import type { Diagnosis, DiagnosisCode, ServerCertificateSummary } from './types'
+import type { Diagnosis, ServerCertificateSummary } from './types'
 
-export type { Diagnosis, DiagnosisCode, ServerCertificateSummary }
+export type { Diagnosis }
 
 /** A failed connection's error as Node's TLS stack or mqtt.js raise it. */
 export type FailureError = Error & { code?: string | number; reason?: string; cert?: PeerCertificate }
@@ -16,9 +16,14 @@ function names(certificate: { subjectaltname?: string }): string[] {
 }
 
 /** Reads the server's certificate chain without trusting it: the evidence for a diagnosis. */
-export function inspectServerChain(host: string, port: number, serverName?: string, timeoutMs = 5000): Promise<ServerCertificateSummary[]> {
+function inspectServerChain(host: string, port: number, serverName?: string, timeoutMs = 5000): Promise<ServerCertificateSummary[]> {
   return new Promise((resolve) => {
-    const socket = tlsConnect({ host, port, servername: serverName ?? (/^[\d.:]+$/.test(host) ? undefined : host), rejectUnauthorized: false })
+    const socket = tlsConnect({
+      host,
+      port,
+      servername: serverName ?? (/^[\d.:]+$/.test(host) ? undefined : host),
+      rejectUnauthorized: false,
+    })
     const timer = setTimeout(() => {
       socket.destroy()
       resolve([])
@@ -31,8 +36,12 @@ export function inspectServerChain(host: string, port: number, serverName?: stri
       while (certificate && certificate.fingerprint256 && !seen.has(certificate.fingerprint256)) {
         seen.add(certificate.fingerprint256)
         chain.push({
-          subject: Object.entries(certificate.subject ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(', '),
-          issuer: Object.entries(certificate.issuer ?? {}).map(([k, v]) => `${k}=${String(v)}`).join(', '),
+          subject: Object.entries(certificate.subject ?? {})
+            .map(([k, v]) => `${k}=${String(v)}`)
+            .join(', '),
+          issuer: Object.entries(certificate.issuer ?? {})
+            .map(([k, v]) => `${k}=${String(v)}`)
+            .join(', '),
           names: names(certificate),
           validFrom: new Date(certificate.valid_from).toISOString(),
           validTo: new Date(certificate.valid_to).toISOString(),
@@ -65,18 +74,30 @@ export function checkClientMaterial(profile: ConnectionProfile): Diagnosis | und
     if (encrypted) {
       return {
         code: 'wrong-key-passphrase',
-        summary: client.passphrase ? 'The key passphrase is wrong: the client key does not decrypt with it.' : 'The client key is encrypted and no passphrase was given.',
+        summary: client.passphrase
+          ? 'The key passphrase is wrong: the client key does not decrypt with it.'
+          : 'The client key is encrypted and no passphrase was given.',
         nextStep: 'Enter the passphrase the key was exported with.',
         detail: (error as Error).message,
       }
     }
-    return { code: 'unreadable-client-material', summary: 'The client key is not a private key Certdesk can read.', nextStep: 'Choose the PEM key file that belongs to the certificate.', detail: (error as Error).message }
+    return {
+      code: 'unreadable-client-material',
+      summary: 'The client key is not a private key Certdesk can read.',
+      nextStep: 'Choose the PEM key file that belongs to the certificate.',
+      detail: (error as Error).message,
+    }
   }
   let certificate
   try {
     certificate = new X509Certificate(client.certificatePem)
   } catch (error) {
-    return { code: 'unreadable-client-material', summary: 'The client certificate is not a PEM certificate.', nextStep: 'Choose the certificate file (common.crt in a Certdesk bundle).', detail: (error as Error).message }
+    return {
+      code: 'unreadable-client-material',
+      summary: 'The client certificate is not a PEM certificate.',
+      nextStep: 'Choose the certificate file (common.crt in a Certdesk bundle).',
+      detail: (error as Error).message,
+    }
   }
   const fromKey = createPublicKey(key).export({ type: 'spki', format: 'der' })
   const fromCertificate = certificate.publicKey.export({ type: 'spki', format: 'der' })
@@ -89,10 +110,18 @@ export function checkClientMaterial(profile: ConnectionProfile): Diagnosis | und
   }
   const now = Date.now()
   if (now > Date.parse(certificate.validTo)) {
-    return { code: 'client-certificate-expired', summary: `The client certificate expired on ${new Date(certificate.validTo).toISOString().slice(0, 10)}.`, nextStep: 'Issue a new certificate for the device (or renew it).' }
+    return {
+      code: 'client-certificate-expired',
+      summary: `The client certificate expired on ${new Date(certificate.validTo).toISOString().slice(0, 10)}.`,
+      nextStep: 'Issue a new certificate for the device (or renew it).',
+    }
   }
   if (now < Date.parse(certificate.validFrom)) {
-    return { code: 'client-certificate-not-yet-valid', summary: `The client certificate is not valid before ${new Date(certificate.validFrom).toISOString().slice(0, 16)}.`, nextStep: "Check this computer's clock." }
+    return {
+      code: 'client-certificate-not-yet-valid',
+      summary: `The client certificate is not valid before ${new Date(certificate.validFrom).toISOString().slice(0, 16)}.`,
+      nextStep: "Check this computer's clock.",
+    }
   }
   return undefined
 }
@@ -105,7 +134,8 @@ const UNTRUSTED = new Set([
   'UNABLE_TO_GET_ISSUER_CERT',
   'CERT_SIGNATURE_FAILURE',
 ])
-const CLIENT_REFUSED = /ALERT[_ ](UNKNOWN[_ ]CA|BAD[_ ]CERTIFICATE|CERTIFICATE[_ ]REQUIRED|CERTIFICATE[_ ]UNKNOWN|DECRYPT[_ ]ERROR|ACCESS[_ ]DENIED|HANDSHAKE[_ ]FAILURE)/i
+const CLIENT_REFUSED =
+  /ALERT[_ ](UNKNOWN[_ ]CA|BAD[_ ]CERTIFICATE|CERTIFICATE[_ ]REQUIRED|CERTIFICATE[_ ]UNKNOWN|DECRYPT[_ ]ERROR|ACCESS[_ ]DENIED|HANDSHAKE[_ ]FAILURE)/i
 
 type Refusal = Omit<Diagnosis, 'detail'>
 
@@ -113,10 +143,38 @@ type Refusal = Omit<Diagnosis, 'detail'>
 const MQTT_REFUSALS = new Map<number, Refusal>(
   (
     [
-      [[1, 0x84], { code: 'mqtt-unsupported-protocol', summary: 'The broker does not speak this MQTT version.', nextStep: 'Switch the MQTT version (3.1.1 is the safe choice).' }],
-      [[2, 0x85], { code: 'mqtt-client-id-rejected', summary: 'The broker rejected the client id.', nextStep: 'Use the device ID exactly as registered as the client id.' }],
-      [[3, 0x88], { code: 'mqtt-server-unavailable', summary: 'The broker says it is unavailable.', nextStep: 'Try again later, or look at the broker’s own log.' }],
-      [[4, 0x86], { code: 'mqtt-bad-credentials', summary: 'The broker refused the username or password.', nextStep: 'Check the connect username and the device key (the password) on the device page.' }],
+      [
+        [1, 0x84],
+        {
+          code: 'mqtt-unsupported-protocol',
+          summary: 'The broker does not speak this MQTT version.',
+          nextStep: 'Switch the MQTT version (3.1.1 is the safe choice).',
+        },
+      ],
+      [
+        [2, 0x85],
+        {
+          code: 'mqtt-client-id-rejected',
+          summary: 'The broker rejected the client id.',
+          nextStep: 'Use the device ID exactly as registered as the client id.',
+        },
+      ],
+      [
+        [3, 0x88],
+        {
+          code: 'mqtt-server-unavailable',
+          summary: 'The broker says it is unavailable.',
+          nextStep: 'Try again later, or look at the broker’s own log.',
+        },
+      ],
+      [
+        [4, 0x86],
+        {
+          code: 'mqtt-bad-credentials',
+          summary: 'The broker refused the username or password.',
+          nextStep: 'Check the connect username and the device key (the password) on the device page.',
+        },
+      ],
       [
         [5, 0x87],
         {
@@ -153,7 +211,12 @@ export interface DiagnosisRule {
 /** Anything no rule recognises: the error as it came. Always last. */
 const UNKNOWN_FAILURE: DiagnosisRule = {
   matches: () => true,
-  diagnose: (_error, { detail }) => ({ code: 'unknown', summary: `The connection failed: ${detail}`, nextStep: 'Show the details and check the broker.', detail }),
+  diagnose: (_error, { detail }) => ({
+    code: 'unknown',
+    summary: `The connection failed: ${detail}`,
+    nextStep: 'Show the details and check the broker.',
+    detail,
+  }),
 }
 
 /** Returns this diagnosis, with the error's detail, when the evidence matches `pattern`. */
@@ -177,7 +240,8 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     diagnose: async (_error, { target, detail, serverChain }) => ({
       code: 'untrusted-ca',
       summary: `The server's certificate at ${target} is not signed by a CA this profile trusts.`,
-      nextStep: "Trust the CA that issued the broker's certificate (Certdesk's root_ca.crt for Certdesk's broker), or choose the right broker.",
+      nextStep:
+        "Trust the CA that issued the broker's certificate (Certdesk's root_ca.crt for Certdesk's broker), or choose the right broker.",
       detail,
       serverChain: await serverChain(),
     }),
@@ -191,7 +255,8 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
       return {
         code: 'host-name-mismatch',
         summary: `"${asked}" is not a name in the server's certificate, which has: ${certificateNames.join(', ') || '(no names)'}.`,
-        nextStep: 'Connect by one of those names, set the server name override to one of them, or re-issue the server certificate with this name.',
+        nextStep:
+          'Connect by one of those names, set the server name override to one of them, or re-issue the server certificate with this name.',
         detail,
         serverChain,
       }
@@ -213,7 +278,11 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
       }
     },
   },
-  byEvidence(/BAD[_ ]DECRYPT|MAC[_ ]VERIFY[_ ]FAILURE/i, { code: 'wrong-key-passphrase', summary: 'The key passphrase is wrong.', nextStep: 'Enter the passphrase the key was exported with.' }),
+  byEvidence(/BAD[_ ]DECRYPT|MAC[_ ]VERIFY[_ ]FAILURE/i, {
+    code: 'wrong-key-passphrase',
+    summary: 'The key passphrase is wrong.',
+    nextStep: 'Enter the passphrase the key was exported with.',
+  }),
   byEvidence(/KEY[_ ]VALUES[_ ]MISMATCH/i, {
     code: 'key-certificate-mismatch',
     summary: 'The client key does not belong to the client certificate.',
@@ -259,7 +328,12 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
   },
   {
     matches: (_error, { codeText }) => codeText === 'ECONNREFUSED',
-    diagnose: (_error, { target, detail }) => ({ code: 'connection-refused', summary: `Nothing is listening at ${target}.`, nextStep: 'Start the broker, or check the host and port.', detail }),
+    diagnose: (_error, { target, detail }) => ({
+      code: 'connection-refused',
+      summary: `Nothing is listening at ${target}.`,
+      nextStep: 'Start the broker, or check the host and port.',
+      detail,
+    }),
   },
   {
     matches: (_error, { codeText }) => codeText === 'ENOTFOUND' || codeText === 'EAI_AGAIN',
@@ -281,7 +355,12 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
   },
   {
     matches: (_error, { codeText }) => /ECONNRESET|EPIPE|CLOSED/.test(codeText),
-    diagnose: (_error, { detail }) => ({ code: 'connection-closed', summary: 'The broker closed the connection.', nextStep: "Look at the broker's log for why.", detail }),
+    diagnose: (_error, { detail }) => ({
+      code: 'connection-closed',
+      summary: 'The broker closed the connection.',
+      nextStep: "Look at the broker's log for why.",
+      detail,
+    }),
   },
   UNKNOWN_FAILURE,
 ]
@@ -300,7 +379,11 @@ export function failureContext(error: FailureError, profile: ConnectionProfile, 
 }
 
 /** Classifies a failed connection from the real error and, for TLS trouble, the server's chain. */
-export async function diagnoseFailure(error: FailureError, profile: ConnectionProfile, inspectChain = inspectServerChain): Promise<Diagnosis> {
+export async function diagnoseFailure(
+  error: FailureError,
+  profile: ConnectionProfile,
+  inspectChain = inspectServerChain,
+): Promise<Diagnosis> {
   const context = failureContext(error, profile, inspectChain)
   const rule = DIAGNOSIS_RULES.find((candidate) => candidate.matches(error, context)) ?? UNKNOWN_FAILURE
   return rule.diagnose(error, context)

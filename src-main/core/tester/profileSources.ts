@@ -21,7 +21,7 @@ export async function profileForDevice(
   options: { port?: number; host?: string; certificateId?: string } = {},
 ): Promise<ConnectionProfile> {
   const device = workspace.getDevice(deviceReference)
-  const settings = workspace.brokerSettings()
+  const settings = workspace.getBrokerSettings()
   const port = options.port ?? (device.authType === 'cert' ? settings.mutualPort : settings.oneWayPort)
   const mutual = port === settings.mutualPort || (port !== settings.oneWayPort && device.authType === 'cert')
   const base: ConnectionProfile = {
@@ -36,12 +36,17 @@ export async function profileForDevice(
   const bound = device.certificateIds
   let certificateId = options.certificateId
   if (certificateId === undefined) {
-    if (bound.length === 0) throw new CertdeskError('CONFLICT', `Device ${device.deviceId} has no bound certificate to test mutual TLS with; bind one first.`)
-    if (bound.length > 1) throw invalidInput(`Device ${device.deviceId} has ${bound.length} certificates bound (${bound.join(', ')}); choose one.`)
+    if (bound.length === 0)
+      throw new CertdeskError('CONFLICT', `Device ${device.deviceId} has no bound certificate to test mutual TLS with; bind one first.`)
+    if (bound.length > 1)
+      throw invalidInput(`Device ${device.deviceId} has ${bound.length} certificates bound (${bound.join(', ')}); choose one.`)
     certificateId = bound[0]
   }
   const material = await workspace.certificateMaterial(certificateId)
-  return { ...base, tls: { ...base.tls, client: { mode: 'pem', certificatePem: material.certificatePem, privateKeyPem: material.privateKeyPem } } }
+  return {
+    ...base,
+    tls: { ...base.tls, client: { mode: 'pem', certificatePem: material.certificatePem, privateKeyPem: material.privateKeyPem } },
+  }
 }
 
 /** A profile from a bundle zip, for brokers other than Certdesk's. */
@@ -58,17 +63,18 @@ export function profileFromBundle(
     username: options.username,
     password: options.password,
     tls: {
-      verification: { mode: 'pem', caPem: bundle.caPem },
+      verification: { mode: 'pem', caPem: bundle.rootCertificatePem },
       client: { mode: 'pem', certificatePem: bundle.certificatePem, privateKeyPem: bundle.privateKeyPem, passphrase: options.passphrase },
     },
   }
 }
 
 /** A hand-made profile; Certdesk's own root and certificates are read from the store here. */
-export async function manualProfile(workspace: Workspace, request: ManualQuickTest): Promise<ConnectionProfile> {
+async function manualProfile(workspace: Workspace, request: ManualQuickTest): Promise<ConnectionProfile> {
   const { verification, client } = request
   const caPem = verification.mode === 'certdesk' ? await workspace.rootCertificatePem() : verification.caPem
-  const material = client.mode === 'certdesk' && client.certificateId ? await workspace.certificateMaterial(client.certificateId) : undefined
+  const material =
+    client.mode === 'certdesk' && client.certificateId ? await workspace.certificateMaterial(client.certificateId) : undefined
   return {
     host: request.host,
     port: request.port,
@@ -93,11 +99,11 @@ export async function manualProfile(workspace: Workspace, request: ManualQuickTe
           : client.mode === 'pkcs12'
             ? { mode: 'pkcs12', pkcs12: Buffer.from(client.pkcs12Base64 ?? '', 'base64'), passphrase: client.passphrase }
             : {
-              mode: 'pem',
-              certificatePem: material?.certificatePem ?? client.certificatePem,
-              privateKeyPem: material?.privateKeyPem ?? client.privateKeyPem,
-              passphrase: client.passphrase,
-            },
+                mode: 'pem',
+                certificatePem: material?.certificatePem ?? client.certificatePem,
+                privateKeyPem: material?.privateKeyPem ?? client.privateKeyPem,
+                passphrase: client.passphrase,
+              },
     },
   }
 }

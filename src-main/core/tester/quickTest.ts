@@ -6,9 +6,8 @@ import type { Diagnosis, QuickTestResult } from './types'
 export type { QuickTestResult }
 import { type ConnectionProfile, toMqttOptions } from './connectionProfile'
 
-export const QUICK_TEST_TOPIC = '/hello'
-export const QUICK_TEST_PAYLOAD = JSON.stringify({ hello: 'world' })
-
+const QUICK_TEST_TOPIC = '/hello'
+const QUICK_TEST_PAYLOAD = JSON.stringify({ hello: 'world' })
 
 export interface QuickTestOptions {
   /** The data folder of a Certdesk broker being tested: its logged reason joins the diagnosis. */

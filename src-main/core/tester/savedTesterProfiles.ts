@@ -4,11 +4,11 @@ import { ownEntry } from '../registry/lookup'
 import { normaliseName } from '../registry/validation'
 import type { RegistryStore } from '../store/registryStore'
 import type { TesterProfileRecord } from '../store/schema'
+import { SECRET_FIELDS } from './types'
 
 // The tester's saved profiles: quick-test requests kept by name in the store, secrets stripped.
 
-/** Fields that hold secrets: never written to disk with a profile. */
-export const SECRET_FIELDS: ReadonlySet<string> = new Set(['password', 'privateKeyPem', 'passphrase', 'pkcs12Base64'])
+const SECRET_FIELD_SET: ReadonlySet<string> = new Set(SECRET_FIELDS)
 
 /** A copy of `value` without any SECRET_FIELDS key, at any depth (objects and arrays alike). */
 export function withoutSecrets(value: unknown): unknown {
@@ -16,7 +16,7 @@ export function withoutSecrets(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value
   return Object.fromEntries(
     Object.entries(value as Record<string, unknown>)
-      .filter(([key]) => !SECRET_FIELDS.has(key))
+      .filter(([key]) => !SECRET_FIELD_SET.has(key))
       .map(([key, inner]) => [key, withoutSecrets(inner)]),
   )
 }

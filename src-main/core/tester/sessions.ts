@@ -3,7 +3,7 @@ import mqtt, { type MqttClient } from 'mqtt'
 import { CertdeskError, invalidInput } from '../errors'
 import { checkClientMaterial, diagnoseFailure } from './diagnosis'
 import { type ConnectionProfile, toMqttOptions } from './connectionProfile'
-import type { Diagnosis, PayloadEncoding, TesterEvent, TesterMessage } from './types'
+import type { Diagnosis, PayloadEncoding, TesterEvent, TesterMessage, TesterPublish } from './types'
 
 /** Messages are handed to the screens in batches: one event per 50 ms, not one per message. */
 const BATCH_MS = 50
@@ -35,7 +35,7 @@ export function encodePayload(payload: string, encoding: PayloadEncoding): Buffe
  * rides along on the error); this says what happened and where to look. Undefined for anything
  * else (a closed connection, say).
  */
-export function subscriptionRefusal(error: unknown, filter: string): CertdeskError | undefined {
+function subscriptionRefusal(error: unknown, filter: string): CertdeskError | undefined {
   if (!(error instanceof Error)) return undefined
   const granted = (error as { packet?: { granted?: unknown } }).packet?.granted
   const code = Array.isArray(granted) ? granted.find((value) => typeof value === 'number' && (value & 0x80) !== 0) : undefined
@@ -70,7 +70,10 @@ export class TesterSessions {
       const timer = setTimeout(() => resolve(Object.assign(new Error('no answer in time'), { code: 'TIMEOUT' })), profile.connectTimeoutMs)
       client.once('connect', () => (clearTimeout(timer), resolve(undefined)))
       client.once('error', (error) => (clearTimeout(timer), resolve(error)))
-      client.once('close', () => (clearTimeout(timer), resolve(Object.assign(new Error('closed before the broker answered'), { code: 'CLOSED' }))))
+      client.once(
+        'close',
+        () => (clearTimeout(timer), resolve(Object.assign(new Error('closed before the broker answered'), { code: 'CLOSED' }))),
+      )
     })
     if (outcome) {
       client.end(true)
@@ -78,7 +81,9 @@ export class TesterSessions {
     }
     const session: Session = { client, pending: [] }
     this.sessions.set(sessionId, session)
-    client.on('message', (topic, payload, packet) => this.record(sessionId, { direction: 'in', topic, qos: packet.qos, retain: packet.retain, payload }))
+    client.on('message', (topic, payload, packet) =>
+      this.record(sessionId, { direction: 'in', topic, qos: packet.qos, retain: packet.retain, payload }),
+    )
     client.on('close', () => {
       if (!this.sessions.has(sessionId)) return
       this.flush(sessionId)
@@ -133,7 +138,7 @@ export class TesterSessions {
     await this.session(sessionId).client.unsubscribeAsync(topic)
   }
 
-  async publish(sessionId: string, message: { topic: string; payload: string; encoding: PayloadEncoding; qos: 0 | 1 | 2; retain: boolean }) {
+  async publish(sessionId: string, message: TesterPublish) {
     const session = this.session(sessionId)
     const payload = encodePayload(message.payload, message.encoding)
     await session.client.publishAsync(message.topic, payload, { qos: message.qos, retain: message.retain })

@@ -85,7 +85,13 @@ export interface ManualQuickTest {
   protocolVersion: 4 | 5
   keepalive?: number
   clean?: boolean
-  verification: { mode: 'certdesk' | 'pem' | 'system' | 'off'; caPem?: string; serverName?: string; minVersion?: 'TLSv1.2' | 'TLSv1.3'; alpnProtocols?: string[] }
+  verification: {
+    mode: 'certdesk' | 'pem' | 'system' | 'off'
+    caPem?: string
+    serverName?: string
+    minVersion?: 'TLSv1.2' | 'TLSv1.3'
+    alpnProtocols?: string[]
+  }
   client: {
     mode: 'none' | 'certdesk' | 'pem' | 'pkcs12'
     certificateId?: string
@@ -97,10 +103,22 @@ export interface ManualQuickTest {
   }
 }
 
+/** Fields of a request that hold secrets, at any depth: never written to disk with a saved profile. */
+export const SECRET_FIELDS = ['password', 'privateKeyPem', 'passphrase', 'pkcs12Base64'] as const
+
 /** What the tester screen, the contract and a saved profile describe a connection with. */
 export type QuickTestRequest = DeviceQuickTest | ManualQuickTest
 
 export type PayloadEncoding = 'text' | 'json' | 'hex' | 'base64'
+
+/** A message a tester session publishes; the payload is written in `encoding`. */
+export interface TesterPublish {
+  topic: string
+  payload: string
+  encoding: PayloadEncoding
+  qos: 0 | 1 | 2
+  retain: boolean
+}
 
 /** One MQTT message seen by a tester session, either way. The payload travels as base64. */
 export interface TesterMessage {

@@ -9,6 +9,8 @@ export const useRegistry = defineStore('registry', () => {
   const devices = ref<DeviceView[]>([])
   const rootCa = ref<RootCaView | null>(null)
   const loading = ref(false)
+  /** Set once the first refresh has finished, whatever it found: until then an empty list means nothing. */
+  const loaded = ref(false)
   const error = ref<string | null>(null)
 
   async function refresh(): Promise<void> {
@@ -23,8 +25,9 @@ export const useRegistry = defineStore('registry', () => {
       error.value = (failure as Error).message
     } finally {
       loading.value = false
+      loaded.value = true
     }
   }
 
-  return { certificates, devices, rootCa, loading, error, refresh }
+  return { certificates, devices, rootCa, loading, loaded, error, refresh }
 })

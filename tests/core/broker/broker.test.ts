@@ -72,12 +72,18 @@ describe('one-way TLS listener', () => {
   it('refuses each wrong credential with its reason', async () => {
     const port = broker.oneWay.port
     expect(await refusal(port, { ...oneWayOptions(), password: 'x'.repeat(36) })).toEqual({ code: 4, reason: 'wrong device key' })
-    expect(await refusal(port, { ...oneWayOptions(), password: undefined })).toMatchObject({ code: 4, reason: expect.stringMatching(/no device key/) })
+    expect(await refusal(port, { ...oneWayOptions(), password: undefined })).toMatchObject({
+      code: 4,
+      reason: expect.stringMatching(/no device key/),
+    })
     expect(await refusal(port, { ...oneWayOptions(), username: 'someone-else' })).toEqual({
       code: 4,
       reason: 'wrong username for device token-device-01',
     })
-    expect(await refusal(port, { ...oneWayOptions(), clientId: 'nobody-at-all' })).toEqual({ code: 2, reason: 'unknown device "nobody-at-all"' })
+    expect(await refusal(port, { ...oneWayOptions(), clientId: 'nobody-at-all' })).toEqual({
+      code: 2,
+      reason: 'unknown device "nobody-at-all"',
+    })
     expect(await refusal(port, { ...mutualOptions(), password: 'x' })).toEqual({
       code: 5,
       reason: 'device cert-device-01 uses certificate authentication; connect on the mutual-TLS port',
@@ -115,8 +121,14 @@ describe('mutual TLS listener', () => {
       code: 5,
       reason: 'no client certificate presented',
     })
-    expect(await refusal(port, { ...mutualOptions(), username: 'other' })).toEqual({ code: 4, reason: 'wrong username for device cert-device-01' })
-    expect(await refusal(port, { ...mutualOptions(), clientId: 'unknown-device' })).toEqual({ code: 2, reason: 'unknown device "unknown-device"' })
+    expect(await refusal(port, { ...mutualOptions(), username: 'other' })).toEqual({
+      code: 4,
+      reason: 'wrong username for device cert-device-01',
+    })
+    expect(await refusal(port, { ...mutualOptions(), clientId: 'unknown-device' })).toEqual({
+      code: 2,
+      reason: 'unknown device "unknown-device"',
+    })
 
     // The same certificate presented for another cert device it is not bound to.
     const other = await workspace.createDevice({ name: 'Other', authType: 'cert', deviceId: 'cert-device-02' })
@@ -125,10 +137,12 @@ describe('mutual TLS listener', () => {
       reason: 'certificate is not bound to device cert-device-02',
     })
     // A token device on the mutual port.
-    expect(await refusal(port, { ...mutualOptions(), clientId: fleet.tokenDevice.deviceId, username: fleet.tokenDevice.username })).toEqual({
-      code: 5,
-      reason: 'device token-device-01 uses token authentication; connect on the one-way port',
-    })
+    expect(await refusal(port, { ...mutualOptions(), clientId: fleet.tokenDevice.deviceId, username: fleet.tokenDevice.username })).toEqual(
+      {
+        code: 5,
+        reason: 'device token-device-01 uses token authentication; connect on the one-way port',
+      },
+    )
 
     // A disabled certificate.
     const spare = await workspace.issueDeviceCertificate({ name: 'Spare', enabled: false })
@@ -177,7 +191,9 @@ describe('mutual TLS listener', () => {
       profile: { kind: 'device' },
       now: new Date(Date.now() - 3 * 86_400_000),
     })
-    expect(await refusal(port, { ...mutualOptions(), cert: Buffer.from(expired.pem), key: Buffer.from(exportPrivateKeyPem(keys.privateKey)) })).toEqual({
+    expect(
+      await refusal(port, { ...mutualOptions(), cert: Buffer.from(expired.pem), key: Buffer.from(exportPrivateKeyPem(keys.privateKey)) }),
+    ).toEqual({
       code: 5,
       reason: 'client certificate has expired',
     })
@@ -260,13 +276,31 @@ describe('live registry', () => {
     const certificate = fleet.certificate.id
     await dropAfterCli(mutualOptions(), broker.mutual.port, ['cert', 'update', certificate, '--disable'], 'certificate is disabled')
     await runCertdesk([...data, 'cert', 'update', certificate, '--enable'])
-    await dropAfterCli(mutualOptions(), broker.mutual.port, ['cert', 'unbind', certificate, fleet.certDevice.deviceId], /not bound to device/)
+    await dropAfterCli(
+      mutualOptions(),
+      broker.mutual.port,
+      ['cert', 'unbind', certificate, fleet.certDevice.deviceId],
+      /not bound to device/,
+    )
     await runCertdesk([...data, 'cert', 'bind', certificate, fleet.certDevice.deviceId])
     await dropAfterCli(oneWayOptions(), broker.oneWay.port, ['device', 'regenerate-key', fleet.tokenDevice.deviceId], 'wrong device key')
-    fleet.tokenDevice = { ...fleet.workspace.getDevice(fleet.tokenDevice.id), deviceKey: await fleet.workspace.revealDeviceKey(fleet.tokenDevice.id) }
-    await dropAfterCli(oneWayOptions(), broker.oneWay.port, ['device', 'update', fleet.tokenDevice.deviceId, '--auth', 'cert'], /uses certificate authentication/)
+    fleet.tokenDevice = {
+      ...fleet.workspace.getDevice(fleet.tokenDevice.id),
+      deviceKey: await fleet.workspace.revealDeviceKey(fleet.tokenDevice.id),
+    }
+    await dropAfterCli(
+      oneWayOptions(),
+      broker.oneWay.port,
+      ['device', 'update', fleet.tokenDevice.deviceId, '--auth', 'cert'],
+      /uses certificate authentication/,
+    )
     await runCertdesk([...data, 'device', 'update', fleet.tokenDevice.deviceId, '--auth', 'token'])
-    await dropAfterCli(oneWayOptions(), broker.oneWay.port, ['device', 'delete', fleet.tokenDevice.deviceId], 'unknown device "token-device-01"')
+    await dropAfterCli(
+      oneWayOptions(),
+      broker.oneWay.port,
+      ['device', 'delete', fleet.tokenDevice.deviceId],
+      'unknown device "token-device-01"',
+    )
     // Later tests need the token device back.
     fleet.tokenDevice = await fleet.workspace.createDevice({ name: 'Token device', authType: 'token', deviceId: 'token-device-01' })
   })
@@ -278,7 +312,10 @@ describe('listeners and server certificate', () => {
     await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve))
     const port = (blocker.address() as { port: number }).port
     const second = await runBroker(fleet.workspace, { oneWayPort: port })
-    expect(second.oneWay).toMatchObject({ listening: false, error: `port ${port} on 127.0.0.1 is already in use, so the one-way TLS listener is not running` })
+    expect(second.oneWay).toMatchObject({
+      listening: false,
+      error: `port ${port} on 127.0.0.1 is already in use, so the one-way TLS listener is not running`,
+    })
     expect(second.mutual.listening).toBe(true)
     const client = await connect(second.mutual.port, mutualOptions())
     await client.endAsync()
@@ -289,7 +326,9 @@ describe('listeners and server certificate', () => {
     const { hostname } = await import('node:os')
     expect(broker.serverCertificate.names).toEqual(expect.arrayContaining(['localhost', '127.0.0.1', '::1', hostname().toLowerCase()]))
     // mqtt.js checks the name: connecting by IP address works as well as by localhost.
-    const byAddress = await (await import('mqtt')).default.connectAsync(`mqtts://127.0.0.1:${broker.oneWay.port}`, {
+    const byAddress = await (
+      await import('mqtt')
+    ).default.connectAsync(`mqtts://127.0.0.1:${broker.oneWay.port}`, {
       ...oneWayOptions(),
       reconnectPeriod: 0,
     })
@@ -338,7 +377,10 @@ describe('topic rules', () => {
   }
   const settle = () => new Promise((resolve) => setTimeout(resolve, 300))
   const denials = (since: number) =>
-    broker.log.recent().filter((entry) => entry.result === 'denied' && Date.parse(entry.time) >= since).map((entry) => `${entry.clientId}: ${entry.reason}`)
+    broker.log
+      .recent()
+      .filter((entry) => entry.result === 'denied' && Date.parse(entry.time) >= since)
+      .map((entry) => `${entry.clientId}: ${entry.reason}`)
 
   it('by default confine each device to devices/<its id>/# and the shared /hello, and log each denial', async () => {
     const since = Date.now() - 1
@@ -348,7 +390,9 @@ describe('topic rules', () => {
     const toA = inbox(a)
     const toB = inbox(b)
 
-    expect(await grantedQos(a, ['#', `devices/${idB}/#`, 'devices/+/status', '$SYS/#', `devices/${idA}/#`, '/hello'])).toEqual([128, 128, 128, 128, 1, 1])
+    expect(await grantedQos(a, ['#', `devices/${idB}/#`, 'devices/+/status', '$SYS/#', `devices/${idA}/#`, '/hello'])).toEqual([
+      128, 128, 128, 128, 1, 1,
+    ])
     expect(await grantedQos(b, [`devices/${idB}/#`, '/hello'])).toEqual([1, 1])
 
     // Forbidden publishes are acknowledged (the session stays) but go nowhere, retained or not.
@@ -438,7 +482,9 @@ describe('topic rules', () => {
     await settle()
     expect(toB).toEqual([])
     await broker.log.flushed()
-    expect(denials(since)).toEqual([`${fleet.tokenDevice.deviceId}: will message to "devices/${fleet.certDevice.deviceId}/will" denied by topic rules`])
+    expect(denials(since)).toEqual([
+      `${fleet.tokenDevice.deviceId}: will message to "devices/${fleet.certDevice.deviceId}/will" denied by topic rules`,
+    ])
     await b.endAsync()
   })
 
@@ -446,7 +492,12 @@ describe('topic rules', () => {
     const since = Date.now() - 1
     // A device of its own: the per-client count is not shared with the other tests.
     const looping = await fleet.workspace.createDevice({ name: 'Looping', authType: 'token', deviceId: 'looping-device' })
-    const a = await connect(broker.oneWay.port, { clientId: looping.deviceId, username: looping.username, password: looping.deviceKey, ca: bundle.ca })
+    const a = await connect(broker.oneWay.port, {
+      clientId: looping.deviceId,
+      username: looping.username,
+      password: looping.deviceKey,
+      ca: bundle.ca,
+    })
     for (let i = 0; i < 30; i++) a.publish('loop/same', 'x', { qos: 0 })
     for (let i = 0; i < 30; i++) a.publish(`loop/${i}`, 'x', { qos: 0 })
     await a.publishAsync(`devices/${looping.deviceId}/sync`, 'x', { qos: 1 })
@@ -465,8 +516,11 @@ describe('topic rules', () => {
     const toA = inbox(a)
     expect(await grantedQos(a, ['bench/#'])).toEqual([128])
 
-    const saved = await workspace.updateTopicRules([...workspace.topicRules(), { action: 'all', topic: 'bench/#', permission: 'allow' }])
-    expect(saved.at(-1)).toEqual({ action: 'all', topic: 'bench/#', permission: 'allow' })
+    const saved = await workspace.updateTopicRules([
+      ...workspace.getTopicRules().rules,
+      { action: 'all', topic: 'bench/#', permission: 'allow' },
+    ])
+    expect(saved.rules.at(-1)).toEqual({ action: 'all', topic: 'bench/#', permission: 'allow' })
     const changedAt = Date.now()
     await expect.poll(async () => (await grantedQos(a, ['bench/#']))[0], { timeout: 1000, interval: 50 }).toBe(1)
     expect(Date.now() - changedAt).toBeLessThan(1000)
@@ -479,7 +533,7 @@ describe('topic rules', () => {
       { action: 'all', topic: '/hello', permission: 'allow' },
     ] as const
     await workspace.resetTopicRules()
-    expect(workspace.topicRules()).toEqual(defaults)
+    expect(workspace.getTopicRules().rules).toEqual(defaults)
 
     // Delivery is checked per message: B may publish to bench/# and A's subtree, yet A must not
     // receive bench/# (subscribed under the earlier rules) nor its own devices/<A>/secret, which
@@ -518,7 +572,9 @@ describe('topic rules', () => {
     expect(refusedPublishes.filter((line) => line.includes('"bench/two"') || line.includes(`"devices/${idA}/secret"`))).toEqual([])
     expect(a.connected && b.connected).toBe(true)
     await b.endAsync()
-    await expect(workspace.updateTopicRules([{ action: 'all', topic: 'a/#/b', permission: 'allow' }])).rejects.toThrow(/Topic rule 1: "a\/#\/b" is not an MQTT topic filter/)
+    await expect(workspace.updateTopicRules([{ action: 'all', topic: 'a/#/b', permission: 'allow' }])).rejects.toThrow(
+      /Topic rule 1: "a\/#\/b" is not an MQTT topic filter/,
+    )
     await a.endAsync()
     await workspace.resetTopicRules()
   })

@@ -10,7 +10,13 @@ describe('connection log', () => {
     const log = await ConnectionLog.open(folder)
     const total = CONNECTION_LOG_LIMIT * 2 + 500
     for (let i = 0; i < total; i++) {
-      log.record({ time: new Date().toISOString(), listener: 'one-way', clientId: `client-${i}`, result: 'refused', reason: 'wrong device key' })
+      log.record({
+        time: new Date().toISOString(),
+        listener: 'one-way',
+        clientId: `client-${i}`,
+        result: 'refused',
+        reason: 'wrong device key',
+      })
     }
     await log.flushed()
     expect(log.recent()).toHaveLength(CONNECTION_LOG_LIMIT)

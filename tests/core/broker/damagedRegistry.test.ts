@@ -15,7 +15,12 @@ describe('a damaged registry', () => {
     await writeFile(indexPath, JSON.stringify(index))
 
     await expect(
-      connect(broker.oneWay.port, { clientId: fleet.tokenDevice.deviceId, username: fleet.tokenDevice.username, password: 'anything', ca: fleet.rootPem }),
+      connect(broker.oneWay.port, {
+        clientId: fleet.tokenDevice.deviceId,
+        username: fleet.tokenDevice.username,
+        password: 'anything',
+        ca: fleet.rootPem,
+      }),
     ).rejects.toThrow(/Not authorized/i)
     await broker.log.flushed()
     expect(broker.log.recent().at(-1)).toMatchObject({

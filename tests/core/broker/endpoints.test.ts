@@ -14,7 +14,7 @@ describe('where clients reach the broker', () => {
     })
   })
 
-  it("the running broker reports its own status, sessions included, and says when they change", async () => {
+  it('the running broker reports its own status, sessions included, and says when they change', async () => {
     const fleet = await makeFleet()
     const broker = await runBroker(fleet.workspace)
     let changes = 0
@@ -24,7 +24,12 @@ describe('where clients reach the broker', () => {
       sessions: [],
       endpoints: { host: 'localhost', oneWayPort: broker.oneWay.port, mutualPort: broker.mutual.port },
     })
-    const client = await connect(broker.oneWay.port, { clientId: fleet.tokenDevice.deviceId, username: fleet.tokenDevice.username, password: fleet.tokenDevice.deviceKey, ca: fleet.rootPem })
+    const client = await connect(broker.oneWay.port, {
+      clientId: fleet.tokenDevice.deviceId,
+      username: fleet.tokenDevice.username,
+      password: fleet.tokenDevice.deviceKey,
+      ca: fleet.rootPem,
+    })
     expect(broker.status().sessions.map((session) => session.clientId)).toEqual([fleet.tokenDevice.deviceId])
     await client.endAsync()
     await expect.poll(() => broker.status().sessions.length).toBe(0)

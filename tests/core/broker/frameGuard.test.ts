@@ -18,13 +18,28 @@ async function feed(bytes: Buffer, chunkSize: number, limits = { beforeConnect: 
   return { passed: Buffer.concat(passed), refusals, closed: socket.destroyed }
 }
 
-const connectPacket = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'device-0001', keepalive: 30 })
+const connectPacket = mqttPacket.generate({
+  cmd: 'connect',
+  protocolId: 'MQTT',
+  protocolVersion: 4,
+  clean: true,
+  clientId: 'device-0001',
+  keepalive: 30,
+})
 const packets = Buffer.concat([
   connectPacket,
   mqttPacket.generate({ cmd: 'subscribe', messageId: 1, subscriptions: [{ topic: 'devices/device-0001/#', qos: 1 }] }),
   mqttPacket.generate({ cmd: 'pingreq' }),
   mqttPacket.generate({ cmd: 'publish', topic: 'devices/device-0001/a', payload: Buffer.alloc(200), qos: 0, retain: false, dup: false }),
-  mqttPacket.generate({ cmd: 'publish', topic: 'devices/device-0001/b', payload: Buffer.alloc(20_000), qos: 1, messageId: 2, retain: false, dup: false }),
+  mqttPacket.generate({
+    cmd: 'publish',
+    topic: 'devices/device-0001/b',
+    payload: Buffer.alloc(20_000),
+    qos: 1,
+    messageId: 2,
+    retain: false,
+    dup: false,
+  }),
   mqttPacket.generate({ cmd: 'disconnect' }),
 ])
 
@@ -48,20 +63,45 @@ describe('MQTT frame guard', () => {
   })
 
   it('holds only the CONNECT to the small limit: packets sent right behind it get the configured one (MQTT 3.1.4)', async () => {
-    const hundredKilobytes = mqttPacket.generate({ cmd: 'publish', topic: 'devices/device-0001/a', payload: Buffer.alloc(100_000), qos: 0, retain: false, dup: false })
+    const hundredKilobytes = mqttPacket.generate({
+      cmd: 'publish',
+      topic: 'devices/device-0001/a',
+      payload: Buffer.alloc(100_000),
+      qos: 0,
+      retain: false,
+      dup: false,
+    })
     const together = Buffer.concat([connectPacket, hundredKilobytes])
     const result = await feed(together, together.length)
     expect(result.refusals).toEqual([])
     expect(result.passed.equals(together)).toBe(true)
-    const bigConnect = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'device-0001', keepalive: 30, username: 'u', password: Buffer.alloc(2000) })
-    expect((await feed(bigConnect, 64, { beforeConnect: 1024, afterConnect: 262_144 })).refusals).toEqual([`packet of ${bigConnect.length} bytes exceeds the 1024-byte limit for a CONNECT`])
+    const bigConnect = mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'device-0001',
+      keepalive: 30,
+      username: 'u',
+      password: Buffer.alloc(2000),
+    })
+    expect((await feed(bigConnect, 64, { beforeConnect: 1024, afterConnect: 262_144 })).refusals).toEqual([
+      `packet of ${bigConnect.length} bytes exceeds the 1024-byte limit for a CONNECT`,
+    ])
   })
 
   it('refuses the largest declared length at once, and a remaining length longer than 4 bytes', async () => {
-    expect((await feed(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f]), 1)).refusals).toEqual(['packet of 268435460 bytes exceeds the 65536-byte limit for a CONNECT'])
-    expect((await feed(Buffer.concat([connectPacket, Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])]), 1, { beforeConnect: 1e9, afterConnect: 1e9 })).refusals).toEqual([
-      'malformed packet: its remaining length runs past 4 bytes',
+    expect((await feed(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f]), 1)).refusals).toEqual([
+      'packet of 268435460 bytes exceeds the 65536-byte limit for a CONNECT',
     ])
+    expect(
+      (
+        await feed(Buffer.concat([connectPacket, Buffer.from([0x30, 0xff, 0xff, 0xff, 0xff, 0x01])]), 1, {
+          beforeConnect: 1e9,
+          afterConnect: 1e9,
+        })
+      ).refusals,
+    ).toEqual(['malformed packet: its remaining length runs past 4 bytes'])
   })
 
   it('forwards writes to the socket and ends both sides together', async () => {

@@ -21,7 +21,12 @@ beforeAll(async () => {
   ca = await readFile(join(fleet.bundleDir, 'common_certs/root_ca.crt'))
 })
 
-const deviceOptions = () => ({ clientId: fleet.tokenDevice.deviceId, username: fleet.tokenDevice.username, password: fleet.tokenDevice.deviceKey, ca })
+const deviceOptions = () => ({
+  clientId: fleet.tokenDevice.deviceId,
+  username: fleet.tokenDevice.username,
+  password: fleet.tokenDevice.deviceKey,
+  ca,
+})
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
 /** A TLS connection to the one-way port; resolves once the handshake is done. */
@@ -73,9 +78,23 @@ describe('oversized packets', () => {
   it('a CONNECT declaring 268,435,455 bytes is closed at its fixed header and logged; the broker process stays small', async () => {
     // `certdesk broker` in a process of its own, with its default limits, so its memory is its own.
     const memoryFleet = await makeFleet()
-    child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/certdesk.mjs'), '--data', memoryFleet.workspace.dataDir, 'broker', '--one-way-port', '0', '--mutual-port', '0', '--json'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
+    child = spawn(
+      process.execPath,
+      [
+        join(PROJECT_ROOT, 'bin/certdesk.mjs'),
+        '--data',
+        memoryFleet.workspace.dataDir,
+        'broker',
+        '--one-way-port',
+        '0',
+        '--mutual-port',
+        '0',
+        '--json',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
     const pid = child.pid as number
     let stdout = ''
     const line = await new Promise<{ oneWay: { port: number } }>((resolve, reject) => {
@@ -88,7 +107,12 @@ describe('oversized packets', () => {
     const port = line.oneWay.port
     const memoryCa = await readFile(join(memoryFleet.bundleDir, 'common_certs/root_ca.crt'))
     // Warm up TLS and aedes once, then measure.
-    const warm = await connect(port, { clientId: memoryFleet.tokenDevice.deviceId, username: memoryFleet.tokenDevice.username, password: memoryFleet.tokenDevice.deviceKey, ca: memoryCa })
+    const warm = await connect(port, {
+      clientId: memoryFleet.tokenDevice.deviceId,
+      username: memoryFleet.tokenDevice.username,
+      password: memoryFleet.tokenDevice.deviceKey,
+      ca: memoryCa,
+    })
     await warm.endAsync()
     await sleep(300)
     const before = rssKiB(pid)
@@ -121,17 +145,31 @@ describe('oversized packets', () => {
     await sleep(200)
     const logged = (await readConnectionLog(memoryFleet.workspace.dataDir)).filter((entry) => entry.reason?.startsWith('packet of'))
     expect(logged).toHaveLength(16)
-    expect(logged[0]).toMatchObject({ result: 'refused', listener: 'one-way', remoteAddress: '127.0.0.1', reason: 'packet of 268435460 bytes exceeds the 65536-byte limit for a CONNECT' })
+    expect(logged[0]).toMatchObject({
+      result: 'refused',
+      listener: 'one-way',
+      remoteAddress: '127.0.0.1',
+      reason: 'packet of 268435460 bytes exceeds the 65536-byte limit for a CONNECT',
+    })
 
     // And the broker still serves.
-    const client = await connect(port, { clientId: memoryFleet.tokenDevice.deviceId, username: memoryFleet.tokenDevice.username, password: memoryFleet.tokenDevice.deviceKey, ca: memoryCa })
+    const client = await connect(port, {
+      clientId: memoryFleet.tokenDevice.deviceId,
+      username: memoryFleet.tokenDevice.username,
+      password: memoryFleet.tokenDevice.deviceKey,
+      ca: memoryCa,
+    })
     expect(await helloRoundTrip(client)).toBe('{"hello":"world"}')
     await client.endAsync()
   })
 
   it('a connected device publishing 5 MB is disconnected and nobody receives it; 100 KB is delivered', async () => {
     const broker = await runBroker(fleet.workspace)
-    const listener = await connect(broker.mutual.port, { clientId: fleet.certDevice.deviceId, username: fleet.certDevice.username, ...(await bundleFiles()) })
+    const listener = await connect(broker.mutual.port, {
+      clientId: fleet.certDevice.deviceId,
+      username: fleet.certDevice.username,
+      ...(await bundleFiles()),
+    })
     const received: number[] = []
     listener.on('message', (_topic, payload) => received.push(payload.length))
     await listener.subscribeAsync('/hello', { qos: 1 })
@@ -207,7 +245,8 @@ describe('connection limits at TCP accept', () => {
     expect(refusals).toEqual([
       expect.objectContaining({
         result: 'refused',
-        reason: 'connection rate limit: more than 10 connections from 127.0.0.2 in 10 s (connectRatePerAddress); further refusals like it are not logged for 10 s',
+        reason:
+          'connection rate limit: more than 10 connections from 127.0.0.2 in 10 s (connectRatePerAddress); further refusals like it are not logged for 10 s',
       }),
     ])
     for (const socket of opened) socket.destroy()
@@ -227,7 +266,16 @@ describe('connection limits at TCP accept', () => {
     })
     held[0].destroy()
     // Served as soon as the broker has seen that connection close.
-    await expect.poll(() => deviceRoundTrip(port).then(() => true, () => false), { timeout: 3000 }).toBe(true)
+    await expect
+      .poll(
+        () =>
+          deviceRoundTrip(port).then(
+            () => true,
+            () => false,
+          ),
+        { timeout: 3000 },
+      )
+      .toBe(true)
     for (const socket of held) socket.destroy()
   })
 })
@@ -238,15 +286,26 @@ describe('slow clients', () => {
     const port = broker.oneWay.port
     const since = Date.now() - 1
     const silentTcp = await Promise.all(
-      Array.from({ length: 5 }, () => new Promise<Socket>((resolve, reject) => {
-        const socket = tcpConnect(port, '127.0.0.1', () => resolve(socket))
-        socket.on('error', reject)
-      })),
+      Array.from(
+        { length: 5 },
+        () =>
+          new Promise<Socket>((resolve, reject) => {
+            const socket = tcpConnect(port, '127.0.0.1', () => resolve(socket))
+            socket.on('error', reject)
+          }),
+      ),
     )
     const silentTls = await Promise.all(Array.from({ length: 5 }, () => tlsOpen(port)))
     const trickling = await Promise.all(Array.from({ length: 3 }, () => tlsOpen(port)))
     // One byte of a CONNECT every 100 ms, at most 30 bytes.
-    const connectPacket = mqttPacket.generate({ cmd: 'connect', protocolId: 'MQTT', protocolVersion: 4, clean: true, clientId: 'slow-client-0001', keepalive: 30 })
+    const connectPacket = mqttPacket.generate({
+      cmd: 'connect',
+      protocolId: 'MQTT',
+      protocolVersion: 4,
+      clean: true,
+      clientId: 'slow-client-0001',
+      keepalive: 30,
+    })
     const timers = trickling.map((socket) => {
       let sent = 0
       const timer = setInterval(() => {
@@ -264,7 +323,10 @@ describe('slow clients', () => {
     expect(Math.max(...times)).toBeLessThan(2000)
 
     await broker.log.flushed()
-    const reasons = broker.log.recent().filter((entry) => Date.parse(entry.time) >= since && entry.result === 'refused').map((entry) => entry.reason)
+    const reasons = broker.log
+      .recent()
+      .filter((entry) => Date.parse(entry.time) >= since && entry.result === 'refused')
+      .map((entry) => entry.reason)
     expect(reasons.filter((reason) => reason === 'TLS handshake failed (ERR_TLS_HANDSHAKE_TIMEOUT)')).toHaveLength(5)
     expect(reasons.filter((reason) => reason === 'no CONNECT within 0.5 s of the TLS handshake')).toHaveLength(8)
   })

@@ -53,7 +53,6 @@ describe('mosquitto clients against the embedded broker, with the exported bundl
   })
 })
 
-
 describe('a real mosquitto broker configured from Certdesk', () => {
   it('accepts a device with its Certdesk bundle and refuses one from another CA', async () => {
     // The broker's identity, exported through the CLI as an operator would.
@@ -69,14 +68,46 @@ describe('a real mosquitto broker configured from Certdesk', () => {
       privateKeyPem: await read('server.key'),
       requireCertificate: true,
     })
-    const device = ['-h', 'localhost', '-p', String(mosquitto.port), '--cafile', join(certs, 'root_ca.crt'), '-i', fleet.certDevice.deviceId, '-u', fleet.certDevice.username]
-    const published = await run('mosquitto_pub', [...device, '--cert', join(certs, 'common.crt'), '--key', join(certs, 'common.key'), '-t', '/hello', '-m', 'hi', '-d'])
+    const device = [
+      '-h',
+      'localhost',
+      '-p',
+      String(mosquitto.port),
+      '--cafile',
+      join(certs, 'root_ca.crt'),
+      '-i',
+      fleet.certDevice.deviceId,
+      '-u',
+      fleet.certDevice.username,
+    ]
+    const published = await run('mosquitto_pub', [
+      ...device,
+      '--cert',
+      join(certs, 'common.crt'),
+      '--key',
+      join(certs, 'common.key'),
+      '-t',
+      '/hello',
+      '-m',
+      'hi',
+      '-d',
+    ])
     expect(published.stdout).toContain('received CONNACK (0)')
 
     const stranger = await Workspace.initialise(join(fleet.folder, 'stranger-data'), { keyType: 'ec-p256' })
     const strangerCertificate = await stranger.issueDeviceCertificate({ name: 'Stranger' })
     const strangerDir = join(await unpackBundle(stranger, strangerCertificate.id, join(fleet.folder, 'stranger')), 'common_certs')
-    const refused = await run('mosquitto_pub', [...device, '--cert', join(strangerDir, 'common.crt'), '--key', join(strangerDir, 'common.key'), '-t', '/hello', '-m', 'hi'])
+    const refused = await run('mosquitto_pub', [
+      ...device,
+      '--cert',
+      join(strangerDir, 'common.crt'),
+      '--key',
+      join(strangerDir, 'common.key'),
+      '-t',
+      '/hello',
+      '-m',
+      'hi',
+    ])
       .then(() => 'accepted')
       .catch(() => 'refused')
     expect(refused).toBe('refused')

@@ -47,7 +47,10 @@ function rawSocket(port: number): Promise<Socket> {
 
 function tlsSocket(port: number, withCertificate: boolean): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tlsConnect({ port, host: '127.0.0.1', servername: 'localhost', ca: clientCert.ca, ...(withCertificate ? clientCert : {}) }, () => resolve(socket))
+    const socket = tlsConnect(
+      { port, host: '127.0.0.1', servername: 'localhost', ca: clientCert.ca, ...(withCertificate ? clientCert : {}) },
+      () => resolve(socket),
+    )
     socket.on('error', reject)
   })
 }
@@ -65,7 +68,11 @@ const connectPacket = (clientId: string) =>
   })
 
 async function stillServes(): Promise<void> {
-  const client = await connect(broker.mutual.port, { clientId: fleet.certDevice.deviceId, username: fleet.certDevice.username, ...clientCert })
+  const client = await connect(broker.mutual.port, {
+    clientId: fleet.certDevice.deviceId,
+    username: fleet.certDevice.username,
+    ...clientCert,
+  })
   expect(await helloRoundTrip(client)).toBe('{"hello":"world"}')
   await client.endAsync()
   const oneWay = await connect(broker.oneWay.port, {
@@ -85,7 +92,7 @@ describe('the broker survives malformed input on both ports', () => {
       for (let i = 0; i < 25; i++) {
         attacks.push(
           rawSocket(port).then((socket) => {
-            const bytes = randomBytes(1 + (i * 97) % 4096)
+            const bytes = randomBytes(1 + ((i * 97) % 4096))
             const closed = serverCloses(socket, 5000, `raw socket sent ${bytes.subarray(0, 8).toString('hex')}…(${bytes.length})`)
             socket.write(bytes)
             return closed
@@ -95,7 +102,7 @@ describe('the broker survives malformed input on both ports', () => {
       for (let i = 0; i < 10; i++) {
         attacks.push(
           tlsSocket(port, kind === 'mutual').then((socket) => {
-            const bytes = randomBytes(1 + (i * 131) % 2048)
+            const bytes = randomBytes(1 + ((i * 131) % 2048))
             const closed = serverCloses(socket, 5000, `TLS socket sent ${bytes.subarray(0, 8).toString('hex')}…(${bytes.length})`)
             socket.write(bytes)
             return closed

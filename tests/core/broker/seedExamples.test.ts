@@ -74,6 +74,8 @@ describe("the seed's Python examples (paho-mqtt 1.x) against the embedded broker
     ])
     const output = await runUntilEcho(script, {})
     expect(output).toContain('Connected with result code 0')
-    expect(broker.log.recent().some((e) => e.listener === 'mutual' && e.clientId === fleet.certDevice.deviceId && e.result === 'accepted')).toBe(true)
+    expect(
+      broker.log.recent().some((e) => e.listener === 'mutual' && e.clientId === fleet.certDevice.deviceId && e.result === 'accepted'),
+    ).toBe(true)
   })
 })

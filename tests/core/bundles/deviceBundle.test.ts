@@ -21,9 +21,7 @@ describe('device bundle', () => {
     await mkdir(out)
     await command('unzip', ['-q', zipFile], out)
     const dir = join(out, 'common_certs')
-    expect(await openssl(['verify', '-CAfile', join(dir, 'root_ca.crt'), join(dir, 'common.crt')])).toBe(
-      `${join(dir, 'common.crt')}: OK\n`,
-    )
+    expect(await openssl(['verify', '-CAfile', join(dir, 'root_ca.crt'), join(dir, 'common.crt')])).toBe(`${join(dir, 'common.crt')}: OK\n`)
     expect(await openssl(['pkey', '-in', join(dir, 'common.key'), '-pubout'])).toBe(
       await openssl(['x509', '-in', join(dir, 'common.crt'), '-noout', '-pubkey']),
     )
@@ -32,7 +30,7 @@ describe('device bundle', () => {
       `sha256 Fingerprint=${certificate.fingerprint256}\n`,
     )
     expect(await openssl(['x509', '-in', join(dir, 'root_ca.crt'), '-noout', '-fingerprint', '-sha256'])).toBe(
-      `sha256 Fingerprint=${workspace.rootCa().fingerprint256}\n`,
+      `sha256 Fingerprint=${workspace.getRootCa().fingerprint256}\n`,
     )
     // unzip keeps the key private to its owner.
     expect((await stat(join(dir, 'common.key'))).mode & 0o777).toBe(0o600)

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { BUNDLE_ENTRIES, buildBrokerBundle, buildDeviceBundle, readBundleZip } from '../../../src-main/core/bundles/deviceBundle'
 
 const contents = { certificatePem: 'CERTIFICATE PEM\n', privateKeyPem: 'PRIVATE KEY PEM\n', rootCertificatePem: 'ROOT PEM\n' }
-const read = { caPem: 'ROOT PEM\n', certificatePem: 'CERTIFICATE PEM\n', privateKeyPem: 'PRIVATE KEY PEM\n' }
+const read = contents
 
 function zipOf(files: Record<string, string>): Buffer {
   const zip = new AdmZip()
@@ -36,7 +36,9 @@ describe('reading a device bundle', () => {
     expect(() => readBundleZip(zipOf(withoutKey))).toThrow('The zip has no common_certs/common.key; it is not a Certdesk bundle.')
     // A file merely named like an entry is not one.
     expect(() => readBundleZip(zipOf({ ...withoutKey, 'other_common.key': 'x' }))).toThrow('The zip has no common_certs/common.key')
-    expect(() => readBundleZip(buildBrokerBundle(contents))).toThrow('The zip has no common_certs/root_ca.crt; it is not a Certdesk bundle.')
+    expect(() => readBundleZip(buildBrokerBundle(contents))).toThrow(
+      'The zip has no common_certs/root_ca.crt; it is not a Certdesk bundle.',
+    )
   })
 
   it('refuses a file that is not a zip', () => {

@@ -29,7 +29,9 @@ describe('root CA certificate', () => {
     expect(extension(text, 'X509v3 Basic Constraints')).toBe('critical CA:TRUE, pathlen:0')
     expect(extension(text, 'X509v3 Key Usage')).toBe('critical Certificate Sign, CRL Sign')
     expect(extension(text, 'X509v3 Subject Key Identifier')).toMatch(/^([0-9A-F]{2}:){19}[0-9A-F]{2}$/)
-    expect(text).toMatch(keyType === 'ec-p384' ? /ecdsa-with-SHA384/ : keyType.startsWith('ec') ? /ecdsa-with-SHA256/ : /sha256WithRSAEncryption/)
+    expect(text).toMatch(
+      keyType === 'ec-p384' ? /ecdsa-with-SHA384/ : keyType.startsWith('ec') ? /ecdsa-with-SHA256/ : /sha256WithRSAEncryption/,
+    )
     // Self-signed: verifies against itself.
     expect(await openssl(['verify', '-CAfile', file, file])).toContain(': OK')
     const days = (Date.parse(root.notAfter) - Date.now()) / 86_400_000

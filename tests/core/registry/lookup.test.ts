@@ -29,15 +29,18 @@ describe('ids that are names of built-ins', () => {
     for (const id of ['__proto__', 'constructor', 'hasOwnProperty', 'isPrototypeOf']) {
       await expect(workspace.createDevice({ name: 'x', authType: 'token', deviceId: id })).rejects.toThrow(/reserved/)
     }
-    await expect(workspace.createDevice({ name: 'x', authType: 'token', deviceId: 'device-0001', username: 'toString' })).rejects.toThrow(/reserved/)
+    await expect(workspace.createDevice({ name: 'x', authType: 'token', deviceId: 'device-0001', username: 'toString' })).rejects.toThrow(
+      /reserved/,
+    )
   })
 
   it('one bad call in browser mode leaves every other operation working', async () => {
     const { workspace } = await makeFleet()
-    const dispatch = createDispatcher(
-      implementApi(workspace, headlessFrontDoor()),
-    )
-    expect(await dispatch('updateCertificate', ['__proto__', { name: 'x' }])).toMatchObject({ ok: false, error: 'There is no certificate "__proto__".' })
+    const dispatch = createDispatcher(implementApi(workspace, headlessFrontDoor()))
+    expect(await dispatch('updateCertificate', ['__proto__', { name: 'x' }])).toMatchObject({
+      ok: false,
+      error: 'There is no certificate "__proto__".',
+    })
     for (const operation of ['listCertificates', 'listDevices', 'getRootCa', 'listTesterProfiles']) {
       expect(await dispatch(operation, []), operation).toMatchObject({ ok: true })
     }
@@ -46,7 +49,12 @@ describe('ids that are names of built-ins', () => {
   it('the CLI refuses them with a non-zero exit and changes nothing', async () => {
     const { workspace, certificate } = await makeFleet()
     const before = JSON.stringify(workspace.snapshot())
-    for (const args of [['device', 'delete', 'constructor'], ['cert', 'bind', 'constructor', 'cert-device-01'], ['cert', 'bind', certificate.id, 'constructor'], ['cert', 'update', '__proto__', '--name', 'x']]) {
+    for (const args of [
+      ['device', 'delete', 'constructor'],
+      ['cert', 'bind', 'constructor', 'cert-device-01'],
+      ['cert', 'bind', certificate.id, 'constructor'],
+      ['cert', 'update', '__proto__', '--name', 'x'],
+    ]) {
       const result = await runCertdesk(['--data', workspace.dataDir, ...args])
       expect(result.code, args.join(' ')).toBe(1)
       expect(result.stderr).toMatch(/^certdesk: There is no (device|certificate) "(constructor|__proto__)"\.\n$/)
@@ -59,10 +67,14 @@ describe('names and device IDs', () => {
   it('refuse C1 controls, text-direction overrides and invisible-only names; device IDs may not start with "-"', async () => {
     const { workspace } = await makeFleet()
     for (const name of ['bad\u0085name', 'invoice\u202Egpj.exe', '\u200B\u200B', '\u2066x', 'tab\tname']) {
-      await expect(workspace.createDevice({ name, authType: 'token' }), JSON.stringify(name)).rejects.toThrow(/control or text-direction|empty/)
+      await expect(workspace.createDevice({ name, authType: 'token' }), JSON.stringify(name)).rejects.toThrow(
+        /control or text-direction|empty/,
+      )
       await expect(workspace.issueDeviceCertificate({ name }), JSON.stringify(name)).rejects.toThrow(/control or text-direction|empty/)
     }
-    await expect(workspace.createDevice({ name: 'dash', authType: 'token', deviceId: '-rf-00000' })).rejects.toThrow(/not starting with "-"/)
+    await expect(workspace.createDevice({ name: 'dash', authType: 'token', deviceId: '-rf-00000' })).rejects.toThrow(
+      /not starting with "-"/,
+    )
     expect((await workspace.createDevice({ name: 'Zähler 水表', authType: 'token', deviceId: 'meter_0001' })).name).toBe('Zähler 水表')
   })
 })

@@ -107,9 +107,7 @@ describe('bindings', () => {
     await workspace.bindDevices(second.id, [camera.deviceId])
     expect(workspace.getDevice(camera.id).certificateIds.sort()).toEqual([first.id, second.id].sort())
 
-    expect(await refusal(workspace.bindDevices(second.id, [sensor.deviceId, token.deviceId]), 'CONFLICT')).toMatch(
-      /token authentication/,
-    )
+    expect(await refusal(workspace.bindDevices(second.id, [sensor.deviceId, token.deviceId]), 'CONFLICT')).toMatch(/token authentication/)
     // The refusal bound nothing, not even the valid device named before the token one.
     expect(workspace.getCertificate(second.id).boundDeviceIds).toEqual([camera.deviceId])
     expect(await refusal(workspace.bindDevices(first.id, [camera.deviceId]), 'CONFLICT')).toMatch(/already bound/)

@@ -11,7 +11,18 @@ describe('the audit log', () => {
   it('records every change with who made it, hash-chained, and verifies', async () => {
     const dataDir = join(await temporaryFolder('certdesk-audit-'), 'data')
     await runCertdeskJson(['--data', dataDir, 'ca', 'init', '--key-type', 'ec-p256'])
-    const device = await runCertdeskJson<{ deviceId: string }>(['--data', dataDir, 'device', 'create', '--name', 'Pump', '--auth', 'cert', '--device-id', 'pump-0001'])
+    const device = await runCertdeskJson<{ deviceId: string }>([
+      '--data',
+      dataDir,
+      'device',
+      'create',
+      '--name',
+      'Pump',
+      '--auth',
+      'cert',
+      '--device-id',
+      'pump-0001',
+    ])
     const certificate = await runCertdeskJson<{ id: string }>(['--data', dataDir, 'cert', 'create', '--name', 'Pump cert'])
     await runCertdeskJson(['--data', dataDir, 'cert', 'bind', certificate.id, device.deviceId])
     await runCertdeskJson(['--data', dataDir, 'cert', 'export', certificate.id, '--out', join(dataDir, '..', 'pump.zip')])
@@ -51,7 +62,7 @@ describe('the audit log', () => {
     })
     expect(zips).toHaveLength(12)
     await workspace.exportDeviceBundle(ids[0], async () => false)
-    const entries = workspace.auditLog().entries
+    const entries = workspace.getAuditLog().entries
     expect(entries.map((entry) => entry.action)).toEqual(['ca.init', 'certificate.issue', 'certificate.export'])
     expect(entries[2].target).toBe(`11 certificates, ${ids[0]} … ${ids[10]}`)
     expect(entries[2].detail).toEqual({ ids: ids.slice(0, 11) })
@@ -85,6 +96,6 @@ describe('the audit log', () => {
     // Put back, it verifies again; and the next change continues the chain.
     await writeFile(join(dataDir, 'audit.jsonl'), `${original.join('\n')}\n`)
     await workspace.deleteDevice((await workspace.listDevices())[0].id)
-    expect(workspace.auditLog().verification).toEqual({ intact: true, entries: 5, problems: [] })
+    expect(workspace.getAuditLog().verification).toEqual({ intact: true, entries: 5, problems: [] })
   })
 })

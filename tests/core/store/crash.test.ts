@@ -33,9 +33,12 @@ describe('kill -9 in the middle of batch writes', () => {
       await workspace.createDevice({ name: `after crash ${run}`, authType: 'token' })
       expect(existsSync(join(dataDir, '.lock'))).toBe(false)
       const report = await checkDataFolder(dataDir)
-      expect(report.findings.filter((f) => f.status !== 'ok'), JSON.stringify(report.findings)).toEqual([])
+      expect(
+        report.findings.filter((f) => f.status !== 'ok'),
+        JSON.stringify(report.findings),
+      ).toEqual([])
       // The audit log's chain survives the kill, and the next change continues it.
-      expect(workspace.auditLog().verification).toMatchObject({ intact: true, problems: [] })
+      expect(workspace.getAuditLog().verification).toMatchObject({ intact: true, problems: [] })
       // Every certificate the index names has its file, holding that very certificate.
       const data = workspace.snapshot()
       for (const certificate of Object.values(data.certificates)) {
@@ -44,7 +47,11 @@ describe('kill -9 in the middle of batch writes', () => {
       }
       // And nothing else: no staging folders, no temporary files, no orphan records.
       const records = (await readdir(join(dataDir, 'records'))).filter((name) => name !== 'root-ca.json')
-      expect(records.sort()).toEqual(Object.keys(data.certificates).map((id) => `${id}.json`).sort())
+      expect(records.sort()).toEqual(
+        Object.keys(data.certificates)
+          .map((id) => `${id}.json`)
+          .sort(),
+      )
       expect((await readdir(dataDir)).filter((name) => name.includes('.tmp'))).toEqual([])
     }
     expect(Object.keys((await Workspace.open(dataDir)).snapshot().certificates).length).toBeGreaterThan(0)

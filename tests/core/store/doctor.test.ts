@@ -45,7 +45,9 @@ describe('a missing index never costs the keys', () => {
 
     const list = await runCertdesk(['--data', dataDir, 'cert', 'list'])
     expect(list.code).toBe(1)
-    expect(list.stderr).toMatch(/^certdesk: The registry index .*config\.json is missing, but the folder still holds keys \(vault\.key, 2 record files in records\/\); restore it with "certdesk doctor --restore-index" \(from config\.json\.bak\)/)
+    expect(list.stderr).toMatch(
+      /^certdesk: The registry index .*config\.json is missing, but the folder still holds keys \(vault\.key, 2 record files in records\/\); restore it with "certdesk doctor --restore-index" \(from config\.json\.bak\)/,
+    )
     expect(list.stderr).not.toMatch(/ca init/)
 
     const init = await runCertdesk(['--data', dataDir, 'ca', 'init', '--key-type', 'ec-p256'])
@@ -61,7 +63,12 @@ describe('a missing index never costs the keys', () => {
     expect(checked.code).toBe(1)
     expect(checked.stdout).toMatch(/PROBLEM .*config\.json is missing; run "certdesk doctor --restore-index"/)
 
-    const restored = await runCertdeskJson<{ healthy: boolean; findings: { check: string; status: string }[] }>(['--data', dataDir, 'doctor', '--restore-index'])
+    const restored = await runCertdeskJson<{ healthy: boolean; findings: { check: string; status: string }[] }>([
+      '--data',
+      dataDir,
+      'doctor',
+      '--restore-index',
+    ])
     expect(restored.healthy).toBe(true)
     expect(restored.findings[0]).toMatchObject({ check: 'index', status: 'repaired' })
     // The backup is the index before the last write (the binding), so the certificate is there.
@@ -108,7 +115,15 @@ describe('certdesk doctor', () => {
     const before = await checkDataFolder(dataDir)
     const status = Object.fromEntries(before.findings.map((f) => [f.check, f.status]))
     // Opening a folder sweeps leftovers and dead locks by itself; orphans and bindings wait for --repair.
-    expect(status).toMatchObject({ index: 'ok', leftovers: 'repaired', lock: 'repaired', vault: 'ok', records: 'ok', orphans: 'problem', bindings: 'problem' })
+    expect(status).toMatchObject({
+      index: 'ok',
+      leftovers: 'repaired',
+      lock: 'repaired',
+      vault: 'ok',
+      records: 'ok',
+      orphans: 'problem',
+      bindings: 'problem',
+    })
     expect(before.healthy).toBe(false)
     expect(existsSync(join(dataDir, 'config.json.tmp-1234567890abcdef'))).toBe(false)
     expect(existsSync(join(dataDir, 'records', `.staging-${HOST_TAG}-${pid}-abcd1234`))).toBe(false)
@@ -134,7 +149,9 @@ describe('certdesk doctor', () => {
     expect((await errorOf(workspace.exportDeviceBundle(certificate.id))).code).toBe('CORRUPT_STORE')
     const report = await checkDataFolder(dataDir)
     expect(report.healthy).toBe(false)
-    expect(report.findings.find((f) => f.check === 'records')?.message).toMatch(new RegExp(`${certificate.id} holds a different certificate`))
+    expect(report.findings.find((f) => f.check === 'records')?.message).toMatch(
+      new RegExp(`${certificate.id} holds a different certificate`),
+    )
   })
 
   it('a lock whose holder still runs is left alone', async () => {
@@ -155,7 +172,11 @@ describe('certdesk doctor', () => {
     await writeFile(join(dataDir, 'config.json'), JSON.stringify(index))
     const result = await runCertdesk(['--data', dataDir, 'cert', 'list'])
     expect(result.code).toBe(1)
-    expect(result.stderr.trim()).toMatch(new RegExp(`^certdesk: .*config\\.json is damaged \\(certificates\\.${id}\\.enabled: .*\\); restore it from a backup or run "certdesk doctor"\\.$`))
+    expect(result.stderr.trim()).toMatch(
+      new RegExp(
+        `^certdesk: .*config\\.json is damaged \\(certificates\\.${id}\\.enabled: .*\\); restore it from a backup or run "certdesk doctor"\\.$`,
+      ),
+    )
     expect(await readdir(dataDir)).toContain('config.json.bak')
   })
 })

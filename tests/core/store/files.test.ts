@@ -6,7 +6,10 @@ import { temporaryFolder } from '../../helpers/tools'
 
 describe('failed writes', () => {
   it('a full disk is one sentence that names the file (a real ENOSPC from /dev/full)', async () => {
-    const error = await writeFile('/dev/full', 'x').then(() => undefined, (reason: unknown) => reason)
+    const error = await writeFile('/dev/full', 'x').then(
+      () => undefined,
+      (reason: unknown) => reason,
+    )
     expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC')
     const sentence = writeFailure(error, '/data/config.json')
     expect(sentence.code).toBe('IO')
@@ -21,6 +24,8 @@ describe('failed writes', () => {
     await writeFile(join(target, 'inside'), 'x')
     await expect(writeFileAtomic(target, 'data')).rejects.toThrow(`${target} is a folder, not a file; nothing was changed.`)
     expect(await readdir(folder)).toEqual(['occupied'])
-    await expect(writeFileAtomic(join(folder, 'missing', 'file'), 'data')).rejects.toThrow(`The folder ${join(folder, 'missing')} does not exist; nothing was changed.`)
+    await expect(writeFileAtomic(join(folder, 'missing', 'file'), 'data')).rejects.toThrow(
+      `The folder ${join(folder, 'missing')} does not exist; nothing was changed.`,
+    )
   })
 })

@@ -38,20 +38,28 @@ describe('key protection', () => {
     const certificate = await workspace.issueDeviceCertificate({ name: 'kept' })
     const bundle = await workspace.exportDeviceBundle(certificate.id)
     const env = { NEW_PASS: 'a brand new passphrase' }
-    const changed = await runCertdeskJson<{ protection: string }>(['--data', dataDir, 'ca', 'protect', '--new-passphrase-env', 'NEW_PASS'], env)
+    const changed = await runCertdeskJson<{ protection: string }>(
+      ['--data', dataDir, 'ca', 'protect', '--new-passphrase-env', 'NEW_PASS'],
+      env,
+    )
     expect(changed.protection).toBe('passphrase')
     expect(existsSync(join(dataDir, 'vault.key'))).toBe(false)
-    expect((await runCertdesk(['--data', dataDir, 'cert', 'export', certificate.id, '--out', join(dataDir, '..', 'a.zip')])).stderr).toMatch(/protected by a passphrase/)
+    expect(
+      (await runCertdesk(['--data', dataDir, 'cert', 'export', certificate.id, '--out', join(dataDir, '..', 'a.zip')])).stderr,
+    ).toMatch(/protected by a passphrase/)
     const locked = await Workspace.open(dataDir)
-    expect((await locked.vaultState()).unlocked).toBe(false)
-    expect(await codeOf(locked.unlockWithPassphrase('not it at all'))).toBe('WRONG_PASSPHRASE')
-    await locked.unlockWithPassphrase(env.NEW_PASS)
+    expect((await locked.getVaultState()).unlocked).toBe(false)
+    expect(await codeOf(locked.unlockVault('not it at all'))).toBe('WRONG_PASSPHRASE')
+    await locked.unlockVault(env.NEW_PASS)
     expect(await locked.exportDeviceBundle(certificate.id)).toHaveLength(bundle.length)
     expect(await codeOf(locked.changeKeyProtection({ passphrase: 'short' }))).toBe('INVALID_INPUT')
-    const back = await runCertdeskJson<{ protection: string }>(['--data', dataDir, '--passphrase-env', 'NEW_PASS', 'ca', 'protect', '--key-file'], env)
+    const back = await runCertdeskJson<{ protection: string }>(
+      ['--data', dataDir, '--passphrase-env', 'NEW_PASS', 'ca', 'protect', '--key-file'],
+      env,
+    )
     expect(back.protection).toBe('keyfile')
     expect((await runCertdesk(['--data', dataDir, 'cert', 'export', certificate.id, '--out', join(dataDir, '..', 'b.zip')])).code).toBe(0)
-    const actions = (await Workspace.open(dataDir)).auditLog().entries.map((entry) => `${entry.action} ${entry.target}`)
+    const actions = (await Workspace.open(dataDir)).getAuditLog().entries.map((entry) => `${entry.action} ${entry.target}`)
     expect(actions).toEqual(expect.arrayContaining(['vault.protect passphrase', 'vault.protect keyfile']))
   })
 
@@ -60,7 +68,7 @@ describe('key protection', () => {
     const keychain = machineKeychain()
     const app = await Workspace.initialise(dataDir, { keyType: 'ec-p256', keychain, actor: 'app' })
     expect(existsSync(join(dataDir, 'vault.key'))).toBe(false)
-    expect(await app.vaultState()).toEqual({ protection: 'os-keychain', keychain: 'test keyring', unlocked: true })
+    expect(await app.getVaultState()).toEqual({ protection: 'os-keychain', keychain: 'test keyring', unlocked: true })
     const certificate = await app.issueDeviceCertificate({ name: 'in the app' })
     // The app's broker process gets the unwrapped key from the main process.
     const brokerProcess = await Workspace.open(dataDir, { key: await app.vaultKeyForBrokerProcess() })
@@ -70,13 +78,19 @@ describe('key protection', () => {
     expect(listed.map((c) => c.id)).toEqual([certificate.id])
     const refused = await runCertdesk(['--data', dataDir, 'cert', 'create', '--name', 'from the shell'])
     expect(refused.code).toBe(1)
-    expect(refused.stderr).toMatch(/^certdesk: The keys in this data folder are protected by the desktop app's OS keychain \(test keyring\); use them in the app, or give the folder a passphrase there/)
+    expect(refused.stderr).toMatch(
+      /^certdesk: The keys in this data folder are protected by the desktop app's OS keychain \(test keyring\); use them in the app, or give the folder a passphrase there/,
+    )
     // Doctor on the command line: keys that open in the app are not a fault of the folder.
     const report = await checkDataFolder(dataDir)
     expect(report.healthy).toBe(true)
-    expect(report.findings.find((f) => f.check === 'vault')?.message).toBe("The vault is protected by the desktop app's OS keychain; not opened here.")
+    expect(report.findings.find((f) => f.check === 'vault')?.message).toBe(
+      "The vault is protected by the desktop app's OS keychain; not opened here.",
+    )
     // Another machine's keychain cannot unwrap it.
-    expect(await codeOf((await Workspace.open(dataDir, { keychain: machineKeychain() })).issueDeviceCertificate({ name: 'x' }))).toBe('WRONG_PASSPHRASE')
+    expect(await codeOf((await Workspace.open(dataDir, { keychain: machineKeychain() })).issueDeviceCertificate({ name: 'x' }))).toBe(
+      'WRONG_PASSPHRASE',
+    )
     // A wrong key handed over fails at the first decryption, never silently.
     expect(await codeOf((await Workspace.open(dataDir, { key: randomBytes(32) })).exportDeviceBundle(certificate.id))).toBe('CORRUPT_STORE')
   })
@@ -93,8 +107,12 @@ describe('key protection', () => {
     await rm(join(dataDir, 'config.json'))
     const restored = await checkDataFolder(dataDir, { restoreIndex: true })
     expect(restored.findings[0]).toMatchObject({ check: 'index', status: 'repaired' })
-    expect(await codeOf((await Workspace.open(dataDir, { passphrase: 'first passphrase' })).exportDeviceBundle(certificate.id))).toBe('WRONG_PASSPHRASE')
-    expect((await (await Workspace.open(dataDir, { passphrase: 'second passphrase' })).exportDeviceBundle(certificate.id)).length).toBeGreaterThan(500)
+    expect(await codeOf((await Workspace.open(dataDir, { passphrase: 'first passphrase' })).exportDeviceBundle(certificate.id))).toBe(
+      'WRONG_PASSPHRASE',
+    )
+    expect(
+      (await (await Workspace.open(dataDir, { passphrase: 'second passphrase' })).exportDeviceBundle(certificate.id)).length,
+    ).toBeGreaterThan(500)
   })
 
   it('a key file left beside another protection is reported, and removed only when provably redundant', async () => {

@@ -25,7 +25,7 @@ describe('keys at rest', () => {
     expect((await stat(dataDir)).mode & 0o777).toBe(0o700)
     // Key material stays out of the index.
     expect(await readFile(join(dataDir, 'config.json'), 'utf8')).not.toMatch(/"(data|iv|tag)"|BEGIN/)
-    expect(workspace.rootCa().keyProtection).toBe('keyfile')
+    expect(workspace.getRootCa().keyProtection).toBe('keyfile')
     // The key still comes back whole through the bundle.
     expect((await workspace.exportDeviceBundle(certificate.id)).length).toBeGreaterThan(500)
   })
@@ -67,7 +67,7 @@ describe('keys at rest', () => {
     await Workspace.initialise(dataDir, { keyType: 'ec-p256', passphrase: 'correct horse battery' })
     expect(await readdir(dataDir)).not.toContain('vault.key')
     const withoutPassphrase = await Workspace.open(dataDir)
-    expect(withoutPassphrase.rootCa().keyProtection).toBe('passphrase')
+    expect(withoutPassphrase.getRootCa().keyProtection).toBe('passphrase')
     expect(withoutPassphrase.listCertificates()).toEqual([])
     expect(await codeOf(withoutPassphrase.issueDeviceCertificate({ name: 'x' }))).toBe('PASSPHRASE_REQUIRED')
     const wrong = await Workspace.open(dataDir, { passphrase: 'wrong horse battery' })
@@ -163,7 +163,7 @@ describe('schema migration', () => {
 })
 
 describe('two processes writing one folder', () => {
-  it('loses neither process\'s updates', async () => {
+  it("loses neither process's updates", async () => {
     const dataDir = join(await temporaryFolder(), 'data')
     await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
     const perProcess = 12

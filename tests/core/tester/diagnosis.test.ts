@@ -44,36 +44,95 @@ async function diagnose(error: FailureError, connection = profile()) {
   return { diagnosis, inspected }
 }
 
-const openssl = (reason: string) => `C0E7F1A8:error:0A000086:SSL routines:tls_post_process_server_certificate:${reason}:../deps/openssl/openssl/ssl/statem/statem_clnt.c:1889:`
+const openssl = (reason: string) =>
+  `C0E7F1A8:error:0A000086:SSL routines:tls_post_process_server_certificate:${reason}:../deps/openssl/openssl/ssl/statem/statem_clnt.c:1889:`
 
 /** Each case: the error, the client mode of the profile, the expected code, and whether the chain is shown. */
 const CASES: { name: string; error: FailureError; client?: 'none' | 'pem'; code: DiagnosisCode; chain?: boolean }[] = [
   { name: 'CONNACK 4', error: new ErrorWithReasonCode('Connection refused: Bad username or password', 4), code: 'mqtt-bad-credentials' },
-  { name: 'MQTT 5 reason 0x86', error: new ErrorWithReasonCode('Connection refused: Bad User Name or Password', 0x86), code: 'mqtt-bad-credentials' },
+  {
+    name: 'MQTT 5 reason 0x86',
+    error: new ErrorWithReasonCode('Connection refused: Bad User Name or Password', 0x86),
+    code: 'mqtt-bad-credentials',
+  },
   { name: 'CONNACK 5', error: new ErrorWithReasonCode('Connection refused: Not authorized', 5), code: 'mqtt-not-authorized' },
   { name: 'MQTT 5 reason 0x87', error: new ErrorWithReasonCode('Connection refused: Not authorized', 0x87), code: 'mqtt-not-authorized' },
-  { name: 'CONNACK 1', error: new ErrorWithReasonCode('Connection refused: Unacceptable protocol version', 1), code: 'mqtt-unsupported-protocol' },
-  { name: 'MQTT 5 reason 0x84', error: new ErrorWithReasonCode('Connection refused: Unsupported Protocol Version', 0x84), code: 'mqtt-unsupported-protocol' },
+  {
+    name: 'CONNACK 1',
+    error: new ErrorWithReasonCode('Connection refused: Unacceptable protocol version', 1),
+    code: 'mqtt-unsupported-protocol',
+  },
+  {
+    name: 'MQTT 5 reason 0x84',
+    error: new ErrorWithReasonCode('Connection refused: Unsupported Protocol Version', 0x84),
+    code: 'mqtt-unsupported-protocol',
+  },
   { name: 'CONNACK 2', error: new ErrorWithReasonCode('Connection refused: Identifier rejected', 2), code: 'mqtt-client-id-rejected' },
-  { name: 'MQTT 5 reason 0x85', error: new ErrorWithReasonCode('Connection refused: Client Identifier not valid', 0x85), code: 'mqtt-client-id-rejected' },
+  {
+    name: 'MQTT 5 reason 0x85',
+    error: new ErrorWithReasonCode('Connection refused: Client Identifier not valid', 0x85),
+    code: 'mqtt-client-id-rejected',
+  },
   { name: 'CONNACK 3', error: new ErrorWithReasonCode('Connection refused: Server unavailable', 3), code: 'mqtt-server-unavailable' },
-  { name: 'MQTT 5 reason 0x88', error: new ErrorWithReasonCode('Connection refused: Server unavailable', 0x88), code: 'mqtt-server-unavailable' },
-  { name: 'leaf not verifiable', error: failure('unable to verify the first certificate', { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }), code: 'untrusted-ca', chain: true },
-  { name: 'self-signed in chain', error: failure('self-signed certificate in certificate chain', { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), code: 'untrusted-ca', chain: true },
-  { name: 'self-signed leaf', error: failure('self-signed certificate', { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }), code: 'untrusted-ca', chain: true },
-  { name: 'issuer unknown locally', error: failure('unable to get local issuer certificate', { code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }), code: 'untrusted-ca', chain: true },
+  {
+    name: 'MQTT 5 reason 0x88',
+    error: new ErrorWithReasonCode('Connection refused: Server unavailable', 0x88),
+    code: 'mqtt-server-unavailable',
+  },
+  {
+    name: 'leaf not verifiable',
+    error: failure('unable to verify the first certificate', { code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' }),
+    code: 'untrusted-ca',
+    chain: true,
+  },
+  {
+    name: 'self-signed in chain',
+    error: failure('self-signed certificate in certificate chain', { code: 'SELF_SIGNED_CERT_IN_CHAIN' }),
+    code: 'untrusted-ca',
+    chain: true,
+  },
+  {
+    name: 'self-signed leaf',
+    error: failure('self-signed certificate', { code: 'DEPTH_ZERO_SELF_SIGNED_CERT' }),
+    code: 'untrusted-ca',
+    chain: true,
+  },
+  {
+    name: 'issuer unknown locally',
+    error: failure('unable to get local issuer certificate', { code: 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' }),
+    code: 'untrusted-ca',
+    chain: true,
+  },
   {
     name: 'name mismatch',
-    error: failure("Hostname/IP does not match certificate's altnames: Host: localhost. is not in the cert's altnames: DNS:broker.example", {
-      code: 'ERR_TLS_CERT_ALTNAME_INVALID',
-      reason: "Host: localhost. is not in the cert's altnames: DNS:broker.example",
-    }),
+    error: failure(
+      "Hostname/IP does not match certificate's altnames: Host: localhost. is not in the cert's altnames: DNS:broker.example",
+      {
+        code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+        reason: "Host: localhost. is not in the cert's altnames: DNS:broker.example",
+      },
+    ),
     code: 'host-name-mismatch',
     chain: true,
   },
-  { name: 'server certificate expired', error: failure('certificate has expired', { code: 'CERT_HAS_EXPIRED' }), code: 'server-certificate-expired', chain: true },
-  { name: 'server certificate not yet valid', error: failure('certificate is not yet valid', { code: 'CERT_NOT_YET_VALID' }), code: 'server-certificate-not-yet-valid', chain: true },
-  { name: 'bad decrypt', error: failure('error:1C800064:Provider routines::bad decrypt', { code: 'ERR_OSSL_BAD_DECRYPT' }), client: 'pem', code: 'wrong-key-passphrase' },
+  {
+    name: 'server certificate expired',
+    error: failure('certificate has expired', { code: 'CERT_HAS_EXPIRED' }),
+    code: 'server-certificate-expired',
+    chain: true,
+  },
+  {
+    name: 'server certificate not yet valid',
+    error: failure('certificate is not yet valid', { code: 'CERT_NOT_YET_VALID' }),
+    code: 'server-certificate-not-yet-valid',
+    chain: true,
+  },
+  {
+    name: 'bad decrypt',
+    error: failure('error:1C800064:Provider routines::bad decrypt', { code: 'ERR_OSSL_BAD_DECRYPT' }),
+    client: 'pem',
+    code: 'wrong-key-passphrase',
+  },
   { name: 'PKCS#12 MAC', error: failure('mac verify failure'), client: 'pem', code: 'wrong-key-passphrase' },
   {
     name: 'key of another certificate',
@@ -81,26 +140,60 @@ const CASES: { name: string; error: FailureError; client?: 'none' | 'pem'; code:
     client: 'pem',
     code: 'key-certificate-mismatch',
   },
-  { name: 'protocol version alert', error: failure(openssl('tlsv1 alert protocol version'), { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' }), code: 'tls-version-mismatch' },
-  { name: 'unsupported protocol', error: failure(openssl('unsupported protocol'), { code: 'ERR_SSL_UNSUPPORTED_PROTOCOL' }), code: 'tls-version-mismatch' },
-  { name: 'ALPN refused', error: failure(openssl('tlsv1 alert no application protocol'), { code: 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL' }), code: 'alpn-mismatch' },
+  {
+    name: 'protocol version alert',
+    error: failure(openssl('tlsv1 alert protocol version'), { code: 'ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION' }),
+    code: 'tls-version-mismatch',
+  },
+  {
+    name: 'unsupported protocol',
+    error: failure(openssl('unsupported protocol'), { code: 'ERR_SSL_UNSUPPORTED_PROTOCOL' }),
+    code: 'tls-version-mismatch',
+  },
+  {
+    name: 'ALPN refused',
+    error: failure(openssl('tlsv1 alert no application protocol'), { code: 'ERR_SSL_TLSV1_ALERT_NO_APPLICATION_PROTOCOL' }),
+    code: 'alpn-mismatch',
+  },
   // EPROTO carries OpenSSL's reason in the message only.
   { name: 'plain MQTT port', error: failure(`write EPROTO ${openssl('wrong version number')}`, { code: 'EPROTO' }), code: 'not-tls' },
-  { name: 'unknown CA alert', error: failure(openssl('tlsv1 alert unknown ca'), { code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' }), client: 'pem', code: 'client-certificate-refused' },
+  {
+    name: 'unknown CA alert',
+    error: failure(openssl('tlsv1 alert unknown ca'), { code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' }),
+    client: 'pem',
+    code: 'client-certificate-refused',
+  },
   {
     name: 'certificate required alert',
     error: failure(openssl('tlsv13 alert certificate required'), { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' }),
     code: 'client-certificate-refused',
   },
-  { name: 'reset with a certificate', error: failure('read ECONNRESET', { code: 'ECONNRESET', syscall: 'read' }), client: 'pem', code: 'client-certificate-refused' },
-  { name: 'nothing listening', error: failure('connect ECONNREFUSED 127.0.0.1:8884', { code: 'ECONNREFUSED', syscall: 'connect', address: '127.0.0.1', port: 8884 }), code: 'connection-refused' },
-  { name: 'unknown host', error: failure('getaddrinfo ENOTFOUND nowhere.invalid', { code: 'ENOTFOUND', hostname: 'nowhere.invalid' }), code: 'dns' },
+  {
+    name: 'reset with a certificate',
+    error: failure('read ECONNRESET', { code: 'ECONNRESET', syscall: 'read' }),
+    client: 'pem',
+    code: 'client-certificate-refused',
+  },
+  {
+    name: 'nothing listening',
+    error: failure('connect ECONNREFUSED 127.0.0.1:8884', { code: 'ECONNREFUSED', syscall: 'connect', address: '127.0.0.1', port: 8884 }),
+    code: 'connection-refused',
+  },
+  {
+    name: 'unknown host',
+    error: failure('getaddrinfo ENOTFOUND nowhere.invalid', { code: 'ENOTFOUND', hostname: 'nowhere.invalid' }),
+    code: 'dns',
+  },
   { name: 'DNS unavailable', error: failure('getaddrinfo EAI_AGAIN broker.example', { code: 'EAI_AGAIN' }), code: 'dns' },
   { name: 'TCP timeout', error: failure('connect ETIMEDOUT 10.0.0.7:8884', { code: 'ETIMEDOUT' }), code: 'timeout' },
   { name: "the tester's own timer", error: failure('no answer within 8000 ms', { code: 'TIMEOUT' }), code: 'timeout' },
   { name: "mqtt.js's connack timer", error: failure('connack timeout'), code: 'timeout' },
   { name: 'reset without a certificate', error: failure('read ECONNRESET', { code: 'ECONNRESET' }), code: 'connection-closed' },
-  { name: 'closed before CONNACK', error: failure('the connection closed before the broker answered', { code: 'CLOSED' }), code: 'connection-closed' },
+  {
+    name: 'closed before CONNACK',
+    error: failure('the connection closed before the broker answered', { code: 'CLOSED' }),
+    code: 'connection-closed',
+  },
   { name: 'a refusal no rule knows', error: new ErrorWithReasonCode('Connection refused: Banned', 0x8a), code: 'unknown' },
   { name: 'anything else', error: failure('something odd', { code: 'EWHATEVER' }), code: 'unknown' },
 ]
@@ -131,14 +224,26 @@ describe('the diagnosis rules', () => {
 
   it('names the names: the peer certificate when the error carries it, else the chain read', async () => {
     const mismatch = { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }
-    const withCert = await diagnose(failure("Hostname/IP does not match certificate's altnames", { ...mismatch, cert: { subjectaltname: 'DNS:mqtt.example, IP Address:192.0.2.1' } as never }))
+    const withCert = await diagnose(
+      failure("Hostname/IP does not match certificate's altnames", {
+        ...mismatch,
+        cert: { subjectaltname: 'DNS:mqtt.example, IP Address:192.0.2.1' } as never,
+      }),
+    )
     expect(withCert.diagnosis.summary).toBe(`"localhost" is not a name in the server's certificate, which has: mqtt.example, 192.0.2.1.`)
-    const fromChain = await diagnose(failure("Hostname/IP does not match certificate's altnames", mismatch), profile('none', 'broker.local'))
-    expect(fromChain.diagnosis.summary).toBe(`"broker.local" is not a name in the server's certificate, which has: broker.example, 10.0.0.7.`)
+    const fromChain = await diagnose(
+      failure("Hostname/IP does not match certificate's altnames", mismatch),
+      profile('none', 'broker.local'),
+    )
+    expect(fromChain.diagnosis.summary).toBe(
+      `"broker.local" is not a name in the server's certificate, which has: broker.example, 10.0.0.7.`,
+    )
   })
 
   it("dates a server certificate's expiry from the chain, and says when there is none", async () => {
-    expect((await diagnose(failure('certificate has expired', { code: 'CERT_HAS_EXPIRED' }))).diagnosis.summary).toBe("The server's certificate expired on 2025-01-01.")
+    expect((await diagnose(failure('certificate has expired', { code: 'CERT_HAS_EXPIRED' }))).diagnosis.summary).toBe(
+      "The server's certificate expired on 2025-01-01.",
+    )
     const early = await diagnose(failure('certificate is not yet valid', { code: 'CERT_NOT_YET_VALID' }))
     expect(early.diagnosis.summary).toBe("The server's certificate is not valid yet (from 2024-01-01T00:00); check this computer's clock.")
     const unreachable = await diagnoseFailure(failure('certificate has expired', { code: 'CERT_HAS_EXPIRED' }), profile(), async () => [])
@@ -147,8 +252,12 @@ describe('the diagnosis rules', () => {
 
   it('tells a missing client certificate from a refused one, and names the target', async () => {
     const required = failure(openssl('tlsv13 alert certificate required'), { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' })
-    expect((await diagnose(required, profile('none'))).diagnosis.summary).toBe('The broker requires a client certificate, and none was given.')
-    expect((await diagnose(required, profile('pem'))).diagnosis.summary).toBe('The broker refused the client certificate during the TLS handshake.')
+    expect((await diagnose(required, profile('none'))).diagnosis.summary).toBe(
+      'The broker requires a client certificate, and none was given.',
+    )
+    expect((await diagnose(required, profile('pem'))).diagnosis.summary).toBe(
+      'The broker refused the client certificate during the TLS handshake.',
+    )
     const refused = await diagnose(failure('connect ECONNREFUSED 127.0.0.1:8884', { code: 'ECONNREFUSED' }))
     expect(refused.diagnosis.summary).toBe('Nothing is listening at localhost:8884.')
   })

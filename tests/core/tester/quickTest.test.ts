@@ -23,14 +23,23 @@ beforeAll(async () => {
   stranger = await Workspace.initialise(join(await temporaryFolder(), 'stranger'), { keyType: 'ec-p256' })
 })
 
-const forDevice = (device: string, options: { port?: number; certificateId?: string } = {}) => profileForDevice(fleet.workspace, device, options)
+const forDevice = (device: string, options: { port?: number; certificateId?: string } = {}) =>
+  profileForDevice(fleet.workspace, device, options)
 const test = (profile: ConnectionProfile) => runQuickTest(profile, { certdeskDataDir: fleet.workspace.dataDir })
 
 /** A server certificate from the fleet's root, for mosquitto, with validity starting `now`. */
 async function serverCertificate(now = new Date(), days = 30) {
   const issuer = await issuerOf(fleet.workspace)
   const keys = await generateKeyPair('ec-p256')
-  const facts = issueCertificate({ commonName: 'localhost', publicKey: keys.publicKey, subjectKeyType: 'ec-p256', issuer, days, profile: { kind: 'server', names: ['localhost', '127.0.0.1'] }, now })
+  const facts = issueCertificate({
+    commonName: 'localhost',
+    publicKey: keys.publicKey,
+    subjectKeyType: 'ec-p256',
+    issuer,
+    days,
+    profile: { kind: 'server', names: ['localhost', '127.0.0.1'] },
+    now,
+  })
   return { caPem: fleet.rootPem, certificatePem: facts.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) }
 }
 
@@ -48,40 +57,68 @@ describe('quick test against the embedded broker', () => {
     expect((await test(wrongKey)).diagnosis).toMatchObject({ code: 'mqtt-bad-credentials', brokerReason: 'wrong device key' })
 
     await fleet.workspace.updateCertificate(fleet.certificate.id, { enabled: false })
-    expect((await test(await forDevice(fleet.certDevice.deviceId))).diagnosis).toMatchObject({ code: 'mqtt-not-authorized', brokerReason: 'certificate is disabled' })
+    expect((await test(await forDevice(fleet.certDevice.deviceId))).diagnosis).toMatchObject({
+      code: 'mqtt-not-authorized',
+      brokerReason: 'certificate is disabled',
+    })
     await fleet.workspace.updateCertificate(fleet.certificate.id, { enabled: true })
 
     const other = await fleet.workspace.createDevice({ name: 'Other', authType: 'cert', deviceId: 'other-device-01' })
     const unbound = { ...(await forDevice(fleet.certDevice.deviceId)), clientId: other.deviceId, username: other.username }
-    expect((await test(unbound)).diagnosis).toMatchObject({ code: 'mqtt-not-authorized', brokerReason: 'certificate is not bound to device other-device-01' })
+    expect((await test(unbound)).diagnosis).toMatchObject({
+      code: 'mqtt-not-authorized',
+      brokerReason: 'certificate is not bound to device other-device-01',
+    })
 
     const unknown = { ...(await forDevice(fleet.tokenDevice.deviceId)), clientId: 'nobody-0001' }
     expect((await test(unknown)).diagnosis).toMatchObject({ code: 'mqtt-client-id-rejected', brokerReason: 'unknown device "nobody-0001"' })
 
     const version5 = { ...(await forDevice(fleet.tokenDevice.deviceId)), protocolVersion: 5 as const }
-    expect((await test(version5)).diagnosis).toMatchObject({ code: 'mqtt-unsupported-protocol', brokerReason: expect.stringMatching(/5\.0 is not served/) })
+    expect((await test(version5)).diagnosis).toMatchObject({
+      code: 'mqtt-unsupported-protocol',
+      brokerReason: expect.stringMatching(/5\.0 is not served/),
+    })
   })
 
   it('names an untrusted CA and a host name missing from the server certificate, with the chain', async () => {
     const profile = await forDevice(fleet.tokenDevice.deviceId)
-    const untrusted = await test({ ...profile, tls: { ...profile.tls, verification: { mode: 'pem', caPem: await stranger.rootCertificatePem() } } })
+    const untrusted = await test({
+      ...profile,
+      tls: { ...profile.tls, verification: { mode: 'pem', caPem: await stranger.rootCertificatePem() } },
+    })
     expect(untrusted.diagnosis?.code).toBe('untrusted-ca')
-    expect(untrusted.diagnosis?.serverChain?.[0]).toMatchObject({ issuer: 'CN=Certdesk Root CA', fingerprint256: broker.serverCertificate.fingerprint256 })
+    expect(untrusted.diagnosis?.serverChain?.[0]).toMatchObject({
+      issuer: 'CN=Certdesk Root CA',
+      fingerprint256: broker.serverCertificate.fingerprint256,
+    })
 
     // The system's store does not know Certdesk's private root.
     const system = await test({ ...profile, tls: { ...profile.tls, verification: { mode: 'system' } } })
     expect(system.diagnosis?.code).toBe('untrusted-ca')
 
-    const wrongName = await test({ ...profile, tls: { ...profile.tls, verification: { ...profile.tls.verification, serverName: 'mqtt.elsewhere.example' } } })
+    const wrongName = await test({
+      ...profile,
+      tls: { ...profile.tls, verification: { ...profile.tls.verification, serverName: 'mqtt.elsewhere.example' } },
+    })
     expect(wrongName.diagnosis?.code).toBe('host-name-mismatch')
-    expect(wrongName.diagnosis?.summary).toMatch(/"mqtt\.elsewhere\.example" is not a name in the server's certificate, which has: .*localhost/)
+    expect(wrongName.diagnosis?.summary).toMatch(
+      /"mqtt\.elsewhere\.example" is not a name in the server's certificate, which has: .*localhost/,
+    )
   })
 
   it('names a wrong key passphrase and a key from another certificate before connecting', async () => {
     const profile = await forDevice(fleet.certDevice.deviceId)
     const client = profile.tls.client
-    const encrypted = createPrivateKey(client.privateKeyPem!).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'right passphrase' }) as string
-    const withPassphrase = (passphrase?: string) => ({ ...profile, tls: { ...profile.tls, client: { ...client, privateKeyPem: encrypted, passphrase } } })
+    const encrypted = createPrivateKey(client.privateKeyPem!).export({
+      type: 'pkcs8',
+      format: 'pem',
+      cipher: 'aes-256-cbc',
+      passphrase: 'right passphrase',
+    }) as string
+    const withPassphrase = (passphrase?: string) => ({
+      ...profile,
+      tls: { ...profile.tls, client: { ...client, privateKeyPem: encrypted, passphrase } },
+    })
     expect((await test(withPassphrase('wrong passphrase'))).diagnosis?.code).toBe('wrong-key-passphrase')
     expect((await test(withPassphrase(undefined))).diagnosis?.summary).toMatch(/encrypted and no passphrase/)
     expect((await test(withPassphrase('right passphrase'))).pass).toBe(true)
@@ -89,13 +126,35 @@ describe('quick test against the embedded broker', () => {
     // A client certificate from the right CA whose validity has ended.
     const issuer = await issuerOf(fleet.workspace)
     const keys = await generateKeyPair('ec-p256')
-    const expired = issueCertificate({ commonName: 'old', publicKey: keys.publicKey, subjectKeyType: 'ec-p256', issuer, days: 1, profile: { kind: 'device' }, now: new Date(Date.now() - 5 * 86_400_000) })
-    const old = await test({ ...profile, tls: { ...profile.tls, client: { mode: 'pem', certificatePem: expired.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) } } })
+    const expired = issueCertificate({
+      commonName: 'old',
+      publicKey: keys.publicKey,
+      subjectKeyType: 'ec-p256',
+      issuer,
+      days: 1,
+      profile: { kind: 'device' },
+      now: new Date(Date.now() - 5 * 86_400_000),
+    })
+    const old = await test({
+      ...profile,
+      tls: { ...profile.tls, client: { mode: 'pem', certificatePem: expired.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) } },
+    })
     expect(old.diagnosis?.code).toBe('client-certificate-expired')
     expect(old.diagnosis?.summary).toMatch(/^The client certificate expired on \d{4}-\d{2}-\d{2}\.$/)
 
-    const future = issueCertificate({ commonName: 'new', publicKey: keys.publicKey, subjectKeyType: 'ec-p256', issuer, days: 30, profile: { kind: 'device' }, now: new Date(Date.now() + 3 * 86_400_000) })
-    const early = await test({ ...profile, tls: { ...profile.tls, client: { mode: 'pem', certificatePem: future.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) } } })
+    const future = issueCertificate({
+      commonName: 'new',
+      publicKey: keys.publicKey,
+      subjectKeyType: 'ec-p256',
+      issuer,
+      days: 30,
+      profile: { kind: 'device' },
+      now: new Date(Date.now() + 3 * 86_400_000),
+    })
+    const early = await test({
+      ...profile,
+      tls: { ...profile.tls, client: { mode: 'pem', certificatePem: future.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) } },
+    })
     expect(early.diagnosis?.code).toBe('client-certificate-not-yet-valid')
 
     const otherKey = exportPrivateKeyPem((await generateKeyPair('ec-p256')).privateKey)
@@ -122,7 +181,9 @@ describe('ALPN', () => {
     // TLS server (Node's); the failure under test happens in the handshake, before any MQTT.
     const { createServer: createTlsServer } = await import('node:tls')
     const identity = await serverCertificate()
-    const server = createTlsServer({ key: identity.privateKeyPem, cert: identity.certificatePem, ALPNProtocols: ['mqtt'] }, (socket) => socket.end())
+    const server = createTlsServer({ key: identity.privateKeyPem, cert: identity.certificatePem, ALPNProtocols: ['mqtt'] }, (socket) =>
+      socket.end(),
+    )
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     const profile = await forDevice(fleet.tokenDevice.deviceId)
     const result = await test({
@@ -156,14 +217,20 @@ describe('quick test against a real mosquitto', () => {
   })
 
   it('explains an expired server certificate and a TLS version mismatch', async () => {
-    const expired = await startMosquitto({ ...(await serverCertificate(new Date(Date.now() - 10 * 86_400_000), 2)), requireCertificate: false })
+    const expired = await startMosquitto({
+      ...(await serverCertificate(new Date(Date.now() - 10 * 86_400_000), 2)),
+      requireCertificate: false,
+    })
     const zip = await fleet.workspace.exportDeviceBundle(fleet.certificate.id)
     const result = await runQuickTest(profileFromBundle(zip, { host: 'localhost', port: expired.port, clientId: 'x-device-01' }))
     expect(result.diagnosis?.code).toBe('server-certificate-expired')
     expect(result.diagnosis?.serverChain?.[0].validTo.slice(0, 10)).toBe(new Date(Date.now() - 8 * 86_400_000).toISOString().slice(0, 10))
 
     // A server certificate whose validity starts in two days: this computer's clock looks wrong.
-    const early = await startMosquitto({ ...(await serverCertificate(new Date(Date.now() + 2 * 86_400_000), 30)), requireCertificate: false })
+    const early = await startMosquitto({
+      ...(await serverCertificate(new Date(Date.now() + 2 * 86_400_000), 30)),
+      requireCertificate: false,
+    })
     const tooEarly = await runQuickTest(profileFromBundle(zip, { host: 'localhost', port: early.port, clientId: 'x-device-01' }))
     expect(tooEarly.diagnosis?.code).toBe('server-certificate-not-yet-valid')
     expect(tooEarly.diagnosis?.summary).toMatch(/check this computer's clock/)
@@ -171,7 +238,10 @@ describe('quick test against a real mosquitto', () => {
     // mosquitto's tls_version is a minimum: a TLS 1.3-only broker and a client capped at 1.2.
     const tls13 = await startMosquitto({ ...(await serverCertificate()), requireCertificate: false, tlsVersion: 'tlsv1.3' })
     const profile = profileFromBundle(zip, { host: 'localhost', port: tls13.port, clientId: 'x-device-01' })
-    const mismatch = await runQuickTest({ ...profile, tls: { ...profile.tls, verification: { ...profile.tls.verification, maxVersion: 'TLSv1.2' } } })
+    const mismatch = await runQuickTest({
+      ...profile,
+      tls: { ...profile.tls, verification: { ...profile.tls.verification, maxVersion: 'TLSv1.2' } },
+    })
     expect(mismatch.diagnosis, JSON.stringify(mismatch.diagnosis)).toMatchObject({ code: 'tls-version-mismatch' })
   })
 })

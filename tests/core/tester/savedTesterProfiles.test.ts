@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest'
-import { SECRET_FIELDS, withoutSecrets } from '../../../src-main/core/tester/savedTesterProfiles'
+import { withoutSecrets } from '../../../src-main/core/tester/savedTesterProfiles'
+import { SECRET_FIELDS } from '../../../src-main/core/tester/types'
 import type { ManualQuickTest } from '../../../src-main/core/tester/types'
 
 /** Every key at any depth, as a path. */
 function keyPaths(value: unknown, prefix = ''): string[] {
   if (Array.isArray(value)) return value.flatMap((item, index) => keyPaths(item, `${prefix}[${index}]`))
   if (value === null || typeof value !== 'object') return []
-  return Object.entries(value).flatMap(([key, inner]) => [`${prefix}${prefix ? '.' : ''}${key}`, ...keyPaths(inner, `${prefix}${prefix ? '.' : ''}${key}`)])
+  return Object.entries(value).flatMap(([key, inner]) => [
+    `${prefix}${prefix ? '.' : ''}${key}`,
+    ...keyPaths(inner, `${prefix}${prefix ? '.' : ''}${key}`),
+  ])
 }
 
 const leaf = (path: string) => path.replace(/^.*[.\]]/, '')
@@ -22,7 +26,14 @@ const everySecret = {
   keepalive: 30,
   clean: true,
   verification: { mode: 'pem', caPem: 'CA PEM', serverName: 'broker.example', minVersion: 'TLSv1.2', alpnProtocols: ['mqtt'] },
-  client: { mode: 'pkcs12', certificateId: 'c_1', certificatePem: 'CERT PEM', privateKeyPem: 'KEY PEM', pkcs12Base64: 'UDEy', passphrase: 'secret-passphrase' },
+  client: {
+    mode: 'pkcs12',
+    certificateId: 'c_1',
+    certificatePem: 'CERT PEM',
+    privateKeyPem: 'KEY PEM',
+    pkcs12Base64: 'UDEy',
+    passphrase: 'secret-passphrase',
+  },
 } satisfies Required<ManualQuickTest>
 
 describe('secret stripping of saved tester profiles', () => {
@@ -33,7 +44,7 @@ describe('secret stripping of saved tester profiles', () => {
 
   it('removes every secret field of a request, nested ones too, and keeps everything else as it was', () => {
     const stripped = withoutSecrets(everySecret)
-    expect(keyPaths(stripped).filter((path) => SECRET_FIELDS.has(leaf(path)))).toEqual([])
+    expect(keyPaths(stripped).filter((path) => (SECRET_FIELDS as readonly string[]).includes(leaf(path)))).toEqual([])
     expect(JSON.stringify(stripped)).not.toMatch(/secret|KEY PEM|UDEy/)
     const { password: _password, client, ...rest } = everySecret
     const { privateKeyPem: _key, pkcs12Base64: _p12, passphrase: _passphrase, ...publicClient } = client
@@ -48,8 +59,11 @@ describe('secret stripping of saved tester profiles', () => {
     }
     const copy = structuredClone(input)
     const stripped = withoutSecrets(input)
-    expect(stripped).toEqual({ list: [{ keep: 1 }, [{ deeper: { name: 'kept' } }], 'text', null, 7], nested: { inner: { clientId: 'kept' } } })
-    expect(keyPaths(stripped).filter((path) => SECRET_FIELDS.has(leaf(path)))).toEqual([])
+    expect(stripped).toEqual({
+      list: [{ keep: 1 }, [{ deeper: { name: 'kept' } }], 'text', null, 7],
+      nested: { inner: { clientId: 'kept' } },
+    })
+    expect(keyPaths(stripped).filter((path) => (SECRET_FIELDS as readonly string[]).includes(leaf(path)))).toEqual([])
     expect(input).toEqual(copy)
   })
 
@@ -57,6 +71,9 @@ describe('secret stripping of saved tester profiles', () => {
     expect(withoutSecrets('password')).toBe('password')
     expect(withoutSecrets(null)).toBe(null)
     expect(withoutSecrets(42)).toBe(42)
-    expect(withoutSecrets({ note: 'my password is hunter2', passwordHint: 'x' })).toEqual({ note: 'my password is hunter2', passwordHint: 'x' })
+    expect(withoutSecrets({ note: 'my password is hunter2', passwordHint: 'x' })).toEqual({
+      note: 'my password is hunter2',
+      passwordHint: 'x',
+    })
   })
 })

@@ -9,7 +9,10 @@ let fleet: Fleet
 beforeAll(async () => {
   fleet = await makeFleet()
   // The default topic rules allow devices/<id>/# and /hello; these tests use bench/#.
-  await fleet.workspace.updateTopicRules([...fleet.workspace.topicRules(), { action: 'all', topic: 'bench/#', permission: 'allow' }])
+  await fleet.workspace.updateTopicRules([
+    ...fleet.workspace.getTopicRules().rules,
+    { action: 'all', topic: 'bench/#', permission: 'allow' },
+  ])
   await runBrokerAsSettings(fleet.workspace)
 })
 
@@ -35,7 +38,11 @@ describe('tester sessions', () => {
     await sessions.publish(sessionId, { topic: 'bench/hex', payload: 'de ad be ef', encoding: 'hex', qos: 1, retain: false })
     await sessions.publish(sessionId, { topic: 'bench/b64', payload: 'AAEC', encoding: 'base64', qos: 2, retain: false })
     await waitFor((all) => all.filter((m) => m.direction === 'in').length === 4)
-    const received = Object.fromEntries(messages().filter((m) => m.direction === 'in').map((m) => [m.topic, Buffer.from(m.payloadBase64, 'base64')]))
+    const received = Object.fromEntries(
+      messages()
+        .filter((m) => m.direction === 'in')
+        .map((m) => [m.topic, Buffer.from(m.payloadBase64, 'base64')]),
+    )
     expect(received['bench/text'].toString()).toBe('héllo')
     expect(received['bench/json'].toString()).toBe('{"hello":"world"}')
     expect(received['bench/hex'].toString('hex')).toBe('deadbeef')
@@ -44,8 +51,12 @@ describe('tester sessions', () => {
     // Eight messages, far fewer events: they travel in batches.
     expect(events.filter((e) => e.type === 'tester-messages').length).toBeLessThan(8)
 
-    await expect(sessions.publish(sessionId, { topic: 'bench/x', payload: 'xyz', encoding: 'hex', qos: 0, retain: false })).rejects.toThrow(/not hex/)
-    await expect(sessions.publish(sessionId, { topic: 'bench/x', payload: '{', encoding: 'json', qos: 0, retain: false })).rejects.toThrow(/not valid JSON/)
+    await expect(sessions.publish(sessionId, { topic: 'bench/x', payload: 'xyz', encoding: 'hex', qos: 0, retain: false })).rejects.toThrow(
+      /not hex/,
+    )
+    await expect(sessions.publish(sessionId, { topic: 'bench/x', payload: '{', encoding: 'json', qos: 0, retain: false })).rejects.toThrow(
+      /not valid JSON/,
+    )
     await sessions.unsubscribe(sessionId, 'bench/#')
     await sessions.disconnect(sessionId)
     expect(events.at(-1)).toEqual({ type: 'tester-state', sessionId, state: 'disconnected' })
@@ -61,12 +72,14 @@ describe('tester sessions', () => {
     const opened = await sessions.connect(profile)
     if (!('sessionId' in opened)) throw new Error('expected a session')
     await fleet.workspace.regenerateDeviceKey(fleet.tokenDevice.deviceId)
-    await expect.poll(() => events.at(-1), { timeout: 3000 }).toEqual({
-      type: 'tester-state',
-      sessionId: opened.sessionId,
-      state: 'disconnected',
-      reason: 'The broker closed the connection.',
-    })
+    await expect
+      .poll(() => events.at(-1), { timeout: 3000 })
+      .toEqual({
+        type: 'tester-state',
+        sessionId: opened.sessionId,
+        state: 'disconnected',
+        reason: 'The broker closed the connection.',
+      })
   })
 
   it("names a subscription the broker's topic rules refuse, in one sentence, and keeps the session", async () => {
@@ -81,9 +94,17 @@ describe('tester sessions', () => {
     }
     // The connection stays, and an allowed filter still works on it.
     await sessions.subscribe(sessionId, `devices/${fleet.tokenDevice.deviceId}/#`, 1)
-    await sessions.publish(sessionId, { topic: `devices/${fleet.tokenDevice.deviceId}/up`, payload: 'ok', encoding: 'text', qos: 1, retain: false })
+    await sessions.publish(sessionId, {
+      topic: `devices/${fleet.tokenDevice.deviceId}/up`,
+      payload: 'ok',
+      encoding: 'text',
+      qos: 1,
+      retain: false,
+    })
     await waitFor((all) => all.some((m) => m.direction === 'in' && m.topic === `devices/${fleet.tokenDevice.deviceId}/up`))
-    expect(events.filter((e) => e.type === 'tester-state' && e.sessionId === sessionId)).toEqual([{ type: 'tester-state', sessionId, state: 'connected' }])
+    expect(events.filter((e) => e.type === 'tester-state' && e.sessionId === sessionId)).toEqual([
+      { type: 'tester-state', sessionId, state: 'connected' },
+    ])
     await sessions.disconnect(sessionId)
   })
 })

@@ -1,0 +1,160 @@
+import { z } from 'zod'
+import { KEY_TYPES } from '../core/pki/keyTypes'
+import { SECRET_FIELDS } from '../core/tester/types'
+import type { OperationName, SavedTesterProfile } from './types'
+
+// The run-time shape of every operation's arguments: nothing unchecked reaches the core. Each
+// tuple must be exactly the parameters `CertdeskApi` declares (checked in contract/types.ts), so
+// a field added on one side and not the other is a type error, not a silent drop or leak.
+
+const id = z.string().min(1).max(200)
+const name = z.string().max(1000)
+const authType = z.enum(['token', 'cert'])
+const deviceIds = z.array(id).min(1).max(10_000)
+const port = z.number().int().min(1).max(65_535)
+const host = z.string().min(1).max(253)
+const pem = z.string().max(200_000)
+const topic = z.string().min(1).max(65_535)
+const qos = z.union([z.literal(0), z.literal(1), z.literal(2)])
+const sessionId = z.string().uuid()
+
+// Shapes only: the core checks each filter, placeholder and the number of rules, in its own words.
+const topicRule = z.strictObject({
+  action: z.enum(['publish', 'subscribe', 'all']),
+  topic: z.string().max(65_535),
+  permission: z.enum(['allow', 'deny']),
+})
+// Likewise the core says which address, port or limit is out of range.
+const brokerSettingsChanges = z.strictObject({
+  host: z.string().max(253).optional(),
+  oneWayPort: z.number().int().optional(),
+  mutualPort: z.number().int().optional(),
+  extraNames: z.array(z.string().max(253)).max(100).optional(),
+  maxPacketBytes: z.number().int().optional(),
+  maxConnections: z.number().int().optional(),
+  connectRatePerAddress: z.number().int().optional(),
+})
+
+const deviceQuickTest = z.strictObject({
+  kind: z.literal('device'),
+  deviceId: id,
+  port: port.optional(),
+  host: host.optional(),
+  certificateId: id.optional(),
+})
+const manualClient = z.strictObject({
+  mode: z.enum(['none', 'certdesk', 'pem', 'pkcs12']),
+  certificateId: id.optional(),
+  certificatePem: pem.optional(),
+  privateKeyPem: pem.optional(),
+  pkcs12Base64: z.string().max(400_000).optional(),
+  passphrase: z.string().max(1024).optional(),
+})
+const manualQuickTest = z.strictObject({
+  kind: z.literal('manual'),
+  host,
+  port,
+  clientId: z.string().min(1).max(65_535),
+  username: z.string().max(65_535).optional(),
+  password: z.string().max(65_535).optional(),
+  protocolVersion: z.union([z.literal(4), z.literal(5)]),
+  keepalive: z.number().int().min(0).max(65_535).optional(),
+  clean: z.boolean().optional(),
+  verification: z.strictObject({
+    mode: z.enum(['certdesk', 'pem', 'system', 'off']),
+    caPem: pem.optional(),
+    serverName: host.optional(),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).optional(),
+    alpnProtocols: z.array(z.string().min(1).max(255)).max(8).optional(),
+  }),
+  client: manualClient,
+})
+const quickTestRequest = z.discriminatedUnion('kind', [deviceQuickTest, manualQuickTest])
+
+export const keyProtectionTarget = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('passphrase'), passphrase: z.string().min(1).max(1024) }),
+  z.strictObject({ kind: z.literal('os-keychain') }),
+  z.strictObject({ kind: z.literal('keyfile') }),
+])
+
+/** `schema` less the fields the core strips before saving a profile (one list: SECRET_FIELDS). */
+function withoutSecretFields<Shape extends z.ZodRawShape>(
+  schema: z.ZodObject<Shape, z.core.$strict>,
+): z.ZodObject<z.ZodRawShape, z.core.$strict> {
+  const secret: ReadonlySet<string> = new Set(SECRET_FIELDS)
+  return z.strictObject(Object.fromEntries(Object.entries(schema.shape).filter(([field]) => !secret.has(field))))
+}
+
+/**
+ * A saved tester profile on its way out: the request schema less the secrets the core strips.
+ * Still strict, so a stored request holding a secret, or a field this version does not know,
+ * fails to parse.
+ */
+export const savedTesterProfile: z.ZodType<SavedTesterProfile> = z.object({
+  id,
+  name,
+  request: z.discriminatedUnion('kind', [
+    deviceQuickTest,
+    withoutSecretFields(manualQuickTest).extend({ client: withoutSecretFields(manualClient) }),
+  ]),
+  createdAt: z.string(),
+}) as z.ZodType<SavedTesterProfile>
+
+export const ARGUMENTS = {
+  getRootCa: z.tuple([]),
+  getVaultState: z.tuple([]),
+  unlockVault: z.tuple([z.string().min(1).max(1024)]),
+  changeKeyProtection: z.tuple([keyProtectionTarget]),
+  listCertificates: z.tuple([]),
+  getCertificate: z.tuple([id]),
+  issueDeviceCertificate: z.tuple([
+    z.strictObject({
+      name,
+      enabled: z.boolean().optional(),
+      keyType: z.enum(KEY_TYPES).optional(),
+      days: z.number().int().min(1).max(36_500).optional(),
+    }),
+  ]),
+  updateCertificate: z.tuple([id, z.strictObject({ name: name.optional(), enabled: z.boolean().optional() })]),
+  deleteCertificate: z.tuple([id]),
+  bindDevices: z.tuple([id, deviceIds]),
+  unbindDevices: z.tuple([id, deviceIds]),
+  listDevices: z.tuple([]),
+  getDevice: z.tuple([id]),
+  createDevice: z.tuple([
+    z.strictObject({ name, authType, deviceId: z.string().max(200).optional(), username: z.string().max(200).optional() }),
+  ]),
+  updateDevice: z.tuple([id, z.strictObject({ name: name.optional(), authType: authType.optional() })]),
+  regenerateDeviceKey: z.tuple([id]),
+  revealDeviceKey: z.tuple([id]),
+  deleteDevice: z.tuple([id]),
+  saveDeviceBundle: z.tuple([id]),
+  saveRootCertificate: z.tuple([]),
+  getBrokerStatus: z.tuple([]),
+  getConnectionLog: z.tuple([]),
+  getBrokerSettings: z.tuple([]),
+  updateBrokerSettings: z.tuple([brokerSettingsChanges]),
+  getTopicRules: z.tuple([]),
+  updateTopicRules: z.tuple([z.array(topicRule).max(1000)]),
+  resetTopicRules: z.tuple([]),
+  getAuditLog: z.tuple([]),
+  runQuickTest: z.tuple([quickTestRequest]),
+  testerConnect: z.tuple([quickTestRequest]),
+  testerDisconnect: z.tuple([sessionId]),
+  testerSubscribe: z.tuple([sessionId, topic, qos]),
+  testerUnsubscribe: z.tuple([sessionId, topic]),
+  testerPublish: z.tuple([
+    sessionId,
+    z.strictObject({
+      topic,
+      payload: z.string().max(1_000_000),
+      encoding: z.enum(['text', 'json', 'hex', 'base64']),
+      qos,
+      retain: z.boolean(),
+    }),
+  ]),
+  readBundleZip: z.tuple([z.string().min(1).max(2_000_000)]),
+  listTesterProfiles: z.tuple([]),
+  saveTesterProfile: z.tuple([name, quickTestRequest]),
+  deleteTesterProfile: z.tuple([id]),
+} satisfies Record<OperationName, z.ZodType<unknown[]>>
