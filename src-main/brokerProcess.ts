@@ -3,10 +3,10 @@
  * storm never competes with the window's event loop. It reads the same data folder as the app
  * and the CLI and follows their changes the same way (by watching the index).
  */
-import { isCertdeskError } from './core/errors'
+import { message } from './core/messages'
 import { type RunningBroker, startBroker } from './core/broker/broker'
 import { Workspace } from './core/workspace'
-import { stoppedBrokerStatus } from './core/broker/endpoints'
+import { brokerStartFailure, stoppedBrokerStatus } from './core/broker/endpoints'
 import type { BrokerStatus, ConnectionLogEntry } from './core/broker/types'
 import { DEFAULT_BROKER_SETTINGS } from './core/broker/settings'
 
@@ -38,18 +38,17 @@ async function start(dataDir: string, vaultKey: Buffer): Promise<void> {
     post({ type: 'status', status: broker.status() })
   } catch (error) {
     // The window shows this sentence; a locked vault or a missing CA is the usual cause.
-    const message = isCertdeskError(error) ? error.message : `The broker could not start: ${String(error)}`
-    post({ type: 'status', status: stoppedBrokerStatus(message, settings) })
+    post({ type: 'status', status: stoppedBrokerStatus(brokerStartFailure(error), settings) })
   }
 }
 
 process.parentPort.on('message', (event: { data: ParentMessage }) => {
-  const message = event.data
-  if (message.type === 'start' && !running) void start(message.dataDir, Buffer.from(message.vaultKey, 'base64'))
-  if (message.type === 'stop') {
+  const request = event.data
+  if (request.type === 'start' && !running) void start(request.dataDir, Buffer.from(request.vaultKey, 'base64'))
+  if (request.type === 'stop') {
     void (running?.close() ?? Promise.resolve()).then(() => {
       running = undefined
-      post({ type: 'status', status: stoppedBrokerStatus('The broker has stopped.', settings) })
+      post({ type: 'status', status: stoppedBrokerStatus(message('broker.stopped'), settings) })
       process.exit(0)
     })
   }

@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { BrowserWindow, type UtilityProcess, app, dialog, ipcMain, protocol, safeStorage, session, shell, utilityProcess } from 'electron'
 import ElectronStore from 'electron-store'
 import { isCertdeskError } from './core/errors'
+import { message } from './core/messages'
 import { readConnectionLog } from './core/broker/connectionLog'
 import { BROKER_WAITS_FOR_UNLOCK, stoppedBrokerStatus } from './core/broker/endpoints'
 import { DEFAULT_BROKER_SETTINGS } from './core/broker/settings'
@@ -9,7 +10,8 @@ import { writeExportFile } from './core/store/files'
 import type { KeyProtector } from './core/store/vault'
 import { watchRegistry } from './core/registry/watchRegistry'
 import { Workspace } from './core/workspace'
-import { createDispatcher, implementApi } from './contract/dispatch'
+import { type Dispatch, createDispatcher, implementApi } from './contract/dispatch'
+import { BROKER_WAITS_FOR_ROOT_CA, createFirstRunDispatcher } from './contract/firstRun'
 import { type BrokerStatus, type CertdeskEvent, IPC_EVENT_CHANNEL } from './contract/types'
 import { registerIpcHandlers, trustedSender } from './ipc/registerIpc'
 import type { BrokerProcessMessage } from './brokerProcess'
@@ -43,7 +45,7 @@ const isAppPage = appPageMatcher(devServerUrl)
 let mainWindow: BrowserWindow | null = null
 let broker: UtilityProcess | null = null
 let closeApi: (() => Promise<void>) | undefined
-let brokerStatus: BrokerStatus = stoppedBrokerStatus('The broker is starting.', DEFAULT_BROKER_SETTINGS)
+let brokerStatus: BrokerStatus = stoppedBrokerStatus(message('broker.starting'), DEFAULT_BROKER_SETTINGS)
 
 /** Window size and other preferences: electron-store's own file, apart from the registry. */
 const preferences = new ElectronStore<{ bounds?: { width: number; height: number } }>({ name: 'preferences' })
@@ -71,14 +73,12 @@ function startBrokerProcess(dataDir: string, vaultKey: Buffer): void {
   broker.on('exit', () => (broker = null))
 }
 
-async function openWorkspace(dataDir: string, keychain: KeyProtector | undefined): Promise<Workspace> {
+/** The folder's workspace, or undefined on first launch (no root CA yet: the first-run screen makes it). */
+async function openWorkspace(dataDir: string, keychain: KeyProtector | undefined): Promise<Workspace | undefined> {
   try {
     return await Workspace.open(dataDir, { actor: 'app', keychain })
   } catch (error) {
-    // First launch: make the root CA with the defaults (RSA 2048, 10 years), its key wrapped by
-    // the OS keychain (a key file where the OS has none). `certdesk ca init` beforehand chooses
-    // other parameters or a passphrase; Authority changes the protection later.
-    if (isCertdeskError(error) && error.code === 'NOT_INITIALISED') return Workspace.initialise(dataDir, { actor: 'app', keychain })
+    if (isCertdeskError(error) && error.code === 'NOT_INITIALISED') return undefined
     throw error
   }
 }
@@ -112,7 +112,7 @@ void app.whenReady().then(async () => {
   protocol.handle(APP_SCHEME, (request) => appProtocolResponse(request, rendererDir))
   const dataDir = process.env.CERTDESK_HOME || app.getPath('userData')
   const keychain = osKeychain(safeStorage)
-  let workspace: Workspace
+  let workspace: Workspace | undefined
   try {
     workspace = await openWorkspace(dataDir, keychain)
   } catch (error) {
@@ -121,36 +121,55 @@ void app.whenReady().then(async () => {
     app.quit()
     return
   }
-  const api = implementApi(workspace, {
-    saveFile: async (suggestedName, data, mode) => {
-      const options = { defaultPath: suggestedName }
-      const choice = await (mainWindow ? dialog.showSaveDialog(mainWindow, options) : dialog.showSaveDialog(options))
-      if (choice.canceled || !choice.filePath) return { saved: false }
-      await writeExportFile(choice.filePath, data, mode, true)
-      return { saved: true, location: choice.filePath }
-    },
-    brokerStatus: () => brokerStatus,
-    connectionLog: () => readConnectionLog(dataDir),
-    emit: send,
-    keychain,
-    // The unlock screen opened a passphrase-protected vault: the broker waited for it.
-    onUnlocked: async () => startBrokerProcess(dataDir, await workspace.vaultKeyForBrokerProcess()),
-  })
-  closeApi = api.close
-  registerIpcHandlers(ipcMain, createDispatcher(api), trustedSender(devServerUrl))
-
-  mainWindow = createMainWindow()
-  // A key file or the OS keychain opens now; a passphrase waits for the unlock screen.
-  if ((await workspace.getVaultState()).unlocked) startBrokerProcess(dataDir, await workspace.vaultKeyForBrokerProcess())
-  else {
-    brokerStatus = stoppedBrokerStatus(BROKER_WAITS_FOR_UNLOCK, workspace.getBrokerSettings())
+  let dispatch: Dispatch
+  /** Serves the contract over `opened`, starts the broker if its keys are open, and follows the registry. */
+  const serve = async (opened: Workspace) => {
+    const api = implementApi(opened, {
+      saveFile: async (suggestedName, data, mode) => {
+        // The certificate's own name, in any script (core/fileNames.ts savedFileName).
+        const options = { defaultPath: suggestedName }
+        const choice = await (mainWindow ? dialog.showSaveDialog(mainWindow, options) : dialog.showSaveDialog(options))
+        if (choice.canceled || !choice.filePath) return { saved: false }
+        await writeExportFile(choice.filePath, data, mode, true)
+        return { saved: true, location: choice.filePath }
+      },
+      brokerStatus: () => brokerStatus,
+      connectionLog: () => readConnectionLog(dataDir),
+      emit: send,
+      keychain,
+      // The unlock screen opened a passphrase-protected vault: the broker waited for it.
+      onUnlocked: async () => startBrokerProcess(dataDir, await opened.vaultKeyForBrokerProcess()),
+    })
+    closeApi = api.close
+    dispatch = createDispatcher(api)
+    // A key file or the OS keychain opens now; a passphrase waits for the unlock screen.
+    if ((await opened.getVaultState()).unlocked) startBrokerProcess(dataDir, await opened.vaultKeyForBrokerProcess())
+    else brokerStatus = stoppedBrokerStatus(BROKER_WAITS_FOR_UNLOCK, opened.getBrokerSettings())
+    // Changes made by the CLI reach the screens as they happen.
+    watchRegistry(
+      () => opened.snapshot(),
+      500,
+      () => send({ type: 'registry' }),
+    )
   }
-  // Changes made by the CLI reach the screens as they happen.
-  watchRegistry(
-    () => workspace.snapshot(),
-    500,
-    () => send({ type: 'registry' }),
-  )
+  if (workspace) await serve(workspace)
+  else {
+    // First launch: the first-run screen chooses the root CA. Without a passphrase its vault key
+    // is wrapped by the OS keychain (a key file where the OS has none); Authority changes it later.
+    brokerStatus = stoppedBrokerStatus(BROKER_WAITS_FOR_ROOT_CA, DEFAULT_BROKER_SETTINGS)
+    dispatch = createFirstRunDispatcher(dataDir, async (setup) => {
+      const made = await Workspace.initialise(dataDir, {
+        ...setup,
+        actor: 'app',
+        keychain: setup.passphrase === undefined ? keychain : undefined,
+      })
+      await serve(made)
+      send({ type: 'broker', status: brokerStatus })
+      return made
+    })
+  }
+  registerIpcHandlers(ipcMain, (operation, args) => dispatch(operation, args), trustedSender(devServerUrl))
+  mainWindow = createMainWindow()
   app.on('activate', () => {
     if (BrowserWindow.getAllWindows().length === 0) mainWindow = createMainWindow()
   })

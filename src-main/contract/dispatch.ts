@@ -1,5 +1,6 @@
 import { CertdeskError, isCertdeskError } from '../core/errors'
-import { portableFileName } from '../core/fileNames'
+import { message } from '../core/messages'
+import { savedFileName } from '../core/fileNames'
 import type { KeyProtector } from '../core/store/vault'
 import type { Workspace } from '../core/workspace'
 import { readBundleZip } from '../core/bundles/deviceBundle'
@@ -54,8 +55,16 @@ function forwardTo(workspace: Workspace): Pick<CertdeskApi, WorkspaceOperation> 
 /** The main side's implementation of the contract, over one workspace. */
 export function implementApi(workspace: Workspace, frontDoor: FrontDoor): CertdeskApi & { close(): Promise<void> } {
   const withKeychain = (state: VaultState): VaultState => ({ ...state, keychainAvailable: frontDoor.keychain !== undefined })
-  const sessions = new TesterSessions((event) => frontDoor.emit(event))
+  // The broker's log explains why it refused or dropped a tester connection.
+  const sessions = new TesterSessions((event) => frontDoor.emit(event), {
+    dataDir: workspace.dataDir,
+    status: () => frontDoor.brokerStatus(),
+  })
   const hosted: Pick<CertdeskApi, HostOperation> = {
+    // This folder has its root CA: a first-run screen that is still open (a second page) learns so.
+    initialiseRootCa: async () => {
+      throw new CertdeskError('CONFLICT', message('rootCa.exists', { dataDir: workspace.dataDir }))
+    },
     getVaultState: async () => withKeychain(await workspace.getVaultState()),
     unlockVault: async (passphrase) => {
       const state = await workspace.unlockVault(passphrase)
@@ -64,10 +73,7 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     },
     changeKeyProtection: async (target) => {
       if (target.kind === 'os-keychain' && !frontDoor.keychain) {
-        throw new CertdeskError(
-          'INVALID_INPUT',
-          'The OS keychain is reached only from the desktop app; here, choose a passphrase or a key file.',
-        )
+        throw new CertdeskError('INVALID_INPUT', message('vault.keychainDesktopOnly'))
       }
       const protection =
         target.kind === 'passphrase'
@@ -81,7 +87,7 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
       const certificate = workspace.getCertificate(certificateId)
       let result: SaveResult = { saved: false }
       await workspace.exportDeviceBundle(certificateId, async (zip) => {
-        result = await frontDoor.saveFile(`${portableFileName(certificate.name)}.zip`, zip, 0o600)
+        result = await frontDoor.saveFile(`${savedFileName(certificate.name)}.zip`, zip, 0o600)
         return result.saved
       })
       return result
@@ -119,7 +125,7 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
 
 /** Any error as a failure envelope: the core's own sentence and code, or a plain one for a bug. */
 export function failureOf(error: unknown): Failure {
-  if (isCertdeskError(error)) return failure(error.code, error.message, error.params)
+  if (isCertdeskError(error)) return failure(error.code, error.message, error.params, error.messageKey)
   return failure('INTERNAL', `Something went wrong inside Certdesk (${error instanceof Error ? error.message : String(error)}).`)
 }
 

@@ -17,6 +17,26 @@ const pem = z.string().max(200_000)
 const topic = z.string().min(1).max(65_535)
 const qos = z.union([z.literal(0), z.literal(1), z.literal(2)])
 const sessionId = z.string().uuid()
+const payload = z.string().max(1_000_000)
+const payloadEncoding = z.enum(['text', 'json', 'hex', 'base64'])
+/** MQTT's Four Byte Integer (expiry intervals, in seconds). */
+const seconds = z.number().int().min(0).max(4_294_967_295)
+const mqttString = z.string().max(65_535)
+const userProperties = z.array(z.strictObject({ key: mqttString, value: mqttString })).max(100)
+// MQTT 5 properties: shapes and ranges here; the core refuses them on a 3.1.1 connection.
+const messageProperties = z.strictObject({
+  userProperties: userProperties.optional(),
+  contentType: mqttString.optional(),
+  messageExpiryInterval: seconds.optional(),
+  responseTopic: mqttString.optional(),
+  correlationData: mqttString.optional(),
+})
+const connectProperties = z.strictObject({
+  sessionExpiryInterval: seconds.optional(),
+  receiveMaximum: z.number().int().min(1).max(65_535).optional(),
+  userProperties: userProperties.optional(),
+})
+const will = z.strictObject({ topic, payload, encoding: payloadEncoding, qos, retain: z.boolean() })
 
 // Shapes only: the core checks each filter, placeholder and the number of rules, in its own words.
 const topicRule = z.strictObject({
@@ -60,6 +80,8 @@ const manualQuickTest = z.strictObject({
   protocolVersion: z.union([z.literal(4), z.literal(5)]),
   keepalive: z.number().int().min(0).max(65_535).optional(),
   clean: z.boolean().optional(),
+  will: will.optional(),
+  connectProperties: connectProperties.optional(),
   verification: z.strictObject({
     mode: z.enum(['certdesk', 'pem', 'system', 'off']),
     caPem: pem.optional(),
@@ -102,6 +124,15 @@ export const savedTesterProfile: z.ZodType<SavedTesterProfile> = z.object({
 
 export const ARGUMENTS = {
   getRootCa: z.tuple([]),
+  // Shapes only: the core checks the name, the validity and the passphrase's length in its own words.
+  initialiseRootCa: z.tuple([
+    z.strictObject({
+      keyType: z.enum(KEY_TYPES).optional(),
+      commonName: name.optional(),
+      days: z.number().int().optional(),
+      passphrase: z.string().max(1024).optional(),
+    }),
+  ]),
   getVaultState: z.tuple([]),
   unlockVault: z.tuple([z.string().min(1).max(1024)]),
   changeKeyProtection: z.tuple([keyProtectionTarget]),
@@ -145,13 +176,7 @@ export const ARGUMENTS = {
   testerUnsubscribe: z.tuple([sessionId, topic]),
   testerPublish: z.tuple([
     sessionId,
-    z.strictObject({
-      topic,
-      payload: z.string().max(1_000_000),
-      encoding: z.enum(['text', 'json', 'hex', 'base64']),
-      qos,
-      retain: z.boolean(),
-    }),
+    z.strictObject({ topic, payload, encoding: payloadEncoding, qos, retain: z.boolean(), properties: messageProperties.optional() }),
   ]),
   readBundleZip: z.tuple([z.string().min(1).max(2_000_000)]),
   listTesterProfiles: z.tuple([]),

@@ -2,11 +2,13 @@
 // Node imports): the renderer imports this file, and nothing else from src-main.
 import type { z } from 'zod'
 import type { CertdeskErrorCode, ErrorParams } from '../core/errors'
+import type { MessageKey } from '../core/messages'
 import type { BrokerStatus, ConnectionLogEntry, ListenerState, SessionInfo } from '../core/broker/types'
 import type { TopicRuleSet } from '../core/broker/settings'
 import type { BundleContents } from '../core/bundles/deviceBundle'
 import type { KeyType } from '../core/pki/keyTypes'
 import type { CertificateUpdate, DeviceCertificateInput } from '../core/registry/certificates'
+import type { RootCaOptions } from '../core/registry/rootCa'
 import type { DeviceInput, DeviceUpdate } from '../core/registry/devices'
 import type { CertificateView, DeviceView, DeviceWithKey, RootCaView } from '../core/registry/views'
 import type { AuditEntry, AuditLog, AuditVerification, VaultState, AuthType, BrokerSettings, TopicRule } from '../core/store/schema'
@@ -20,8 +22,19 @@ import type {
   TesterPublish,
 } from '../core/tester/types'
 import type { ARGUMENTS, keyProtectionTarget } from './schemas'
+import { DEFAULT_KEY_TYPE } from '../core/pki/keyTypes'
+import { CERTIFICATE_PROFILES, DEFAULT_ROOT_CA_COMMON_NAME } from '../core/pki/profiles'
 
-export type { DeviceQuickTest, ManualQuickTest, QuickTestRequest } from '../core/tester/types'
+export type {
+  ConnectProperties,
+  DeviceQuickTest,
+  ManualQuickTest,
+  MessageProperties,
+  QuickTestRequest,
+  TesterDrop,
+  TesterWill,
+  UserProperty,
+} from '../core/tester/types'
 export type { BrokerStatus, ClientEndpoints } from '../core/broker/types'
 export type {
   ErrorParams,
@@ -55,6 +68,19 @@ export type {
 }
 export { KEY_TYPES } from '../core/pki/keyTypes'
 
+/** What the first-run screen asks for: the core's own root CA options, less what only a door sets (keychain, actor). */
+export type RootCaSetup = Pick<RootCaOptions, 'keyType' | 'commonName' | 'days' | 'passphrase'>
+/** The root CA the core makes when the first-run screen is left as it is (the same as `ca init`). */
+export const ROOT_CA_DEFAULTS = {
+  keyType: DEFAULT_KEY_TYPE,
+  commonName: DEFAULT_ROOT_CA_COMMON_NAME,
+  days: CERTIFICATE_PROFILES.root.defaultDays,
+  maxDays: CERTIFICATE_PROFILES.root.maxDays,
+} as const
+// The catalog of the core's sentences: the English the page shows, and the keys it translates.
+export { MESSAGES, MESSAGE_CONSTANTS } from '../core/messages'
+export type { Message, MessageCatalog, MessageKey } from '../core/messages'
+
 /** Where a file the user saved went (Electron's save dialog); `saved: false` if cancelled. */
 export interface SaveResult {
   saved: boolean
@@ -72,6 +98,11 @@ export type KeyProtectionTarget = z.infer<typeof keyProtectionTarget>
  */
 export interface CertdeskApi {
   getRootCa(): Promise<RootCaView>
+  /**
+   * First run: creates the data folder's root CA. A door on a folder without one answers every
+   * other operation with NOT_INITIALISED until this succeeds; afterwards this is a CONFLICT.
+   */
+  initialiseRootCa(setup: RootCaSetup): Promise<RootCaView>
   /** How the keys are protected and whether they are open; the app shows its unlock screen when not. */
   getVaultState(): Promise<VaultState>
   /** The unlock screen: the passphrase opens the keys for this session (and starts the broker). */
@@ -171,6 +202,7 @@ export const HOST_OPERATIONS = [
   'changeKeyProtection',
   'saveDeviceBundle',
   'saveRootCertificate',
+  'initialiseRootCa',
   'getBrokerStatus',
   'getConnectionLog',
   'runQuickTest',
@@ -205,20 +237,31 @@ export type ErrorCode =
   | 'UNREACHABLE'
   | 'INTERNAL'
 
-/** A failed call: one English sentence, and its code and values for a screen that translates. */
+/**
+ * A failed call: one English sentence, and its code and values for a screen that translates.
+ * `messageKey` names the sentence in the core's catalog (core/messages.ts), when it is one of the
+ * catalog's: a screen words that key with `params` in its language.
+ */
 export interface Failure {
   ok: false
   error: string
   code: ErrorCode
   params?: ErrorParams
+  messageKey?: MessageKey
 }
 
 /** Every answer travels wrapped, so an error arrives as one plain sentence on any transport. */
 export type Envelope<T = unknown> = { ok: true; value: T } | Failure
 
 /** A failure envelope (a plain value: the page builds them too). */
-export function failure(code: ErrorCode, error: string, params?: ErrorParams): Failure {
-  return params === undefined ? { ok: false, error, code } : { ok: false, error, code, params }
+export function failure(code: ErrorCode, error: string, params?: ErrorParams, messageKey?: MessageKey): Failure {
+  return {
+    ok: false,
+    error,
+    code,
+    ...(params === undefined ? {} : { params }),
+    ...(messageKey === undefined ? {} : { messageKey }),
+  }
 }
 
 /** What the main side tells the renderer without being asked. */

@@ -1,7 +1,10 @@
+import { type Message, type MessageKey, type MessageValues, renderMessage } from './messages'
+
 /**
  * The one error type the core throws on purpose. Its message is a plain English sentence for the
- * operator (CLI stderr); `code` says what kind of failure it is and `params` carries the values
- * the sentence names, so a screen can say it in the user's language. Anything else that escapes
+ * operator (CLI stderr); `code` says what kind of failure it is. The core's own errors are
+ * sentences of the catalog (core/messages.ts): `messageKey` names it and `params` carries the
+ * values it names, so a screen can say it in the user's language. Anything else that escapes
  * the core is a bug and is reported as such.
  */
 export type CertdeskErrorCode =
@@ -21,18 +24,25 @@ export type CertdeskErrorCode =
   | 'KEYCHAIN_REQUIRED'
 
 /** Values a message names (a device ID, a limit), by name, for a translated sentence. */
-export type ErrorParams = Record<string, string | number>
+export type ErrorParams = MessageValues
 
 export class CertdeskError extends Error {
   readonly code: CertdeskErrorCode
   readonly params: ErrorParams | undefined
+  /** The catalog's key for the sentence; undefined for a front door's own English sentence. */
+  readonly messageKey: MessageKey | undefined
 
-  /** `cause` keeps the underlying error (errno, parser error) for debugging; the message stays one sentence. */
-  constructor(code: CertdeskErrorCode, message: string, options?: { cause?: unknown; params?: ErrorParams }) {
-    super(message, options)
+  /**
+   * `message`: a sentence of the catalog (`message(key, params)`, rendered in English here), or a
+   * front door's own English sentence with its `params`. `cause` keeps the underlying error
+   * (errno, parser error) for debugging; the message stays one sentence.
+   */
+  constructor(code: CertdeskErrorCode, message: Message | string, options?: { cause?: unknown; params?: ErrorParams }) {
+    super(typeof message === 'string' ? message : renderMessage(message), options)
     this.name = 'CertdeskError'
     this.code = code
-    this.params = options?.params
+    this.params = typeof message === 'string' ? options?.params : message.params
+    this.messageKey = typeof message === 'string' ? undefined : message.key
   }
 }
 
@@ -40,6 +50,6 @@ export function isCertdeskError(error: unknown): error is CertdeskError {
   return error instanceof CertdeskError
 }
 
-export function invalidInput(message: string): CertdeskError {
+export function invalidInput(message: Message | string): CertdeskError {
   return new CertdeskError('INVALID_INPUT', message)
 }

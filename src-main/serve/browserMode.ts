@@ -1,12 +1,15 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { CertdeskError, isCertdeskError } from '../core/errors'
+import { CertdeskError } from '../core/errors'
+import { type Message, message } from '../core/messages'
 import { type RunningBroker, startBroker } from '../core/broker/broker'
 import { readConnectionLog } from '../core/broker/connectionLog'
-import { BROKER_WAITS_FOR_UNLOCK, stoppedBrokerStatus } from '../core/broker/endpoints'
+import { BROKER_WAITS_FOR_UNLOCK, brokerStartFailure, stoppedBrokerStatus } from '../core/broker/endpoints'
+import { DEFAULT_BROKER_SETTINGS } from '../core/broker/settings'
 import { watchRegistry } from '../core/registry/watchRegistry'
-import type { Workspace } from '../core/workspace'
-import { createDispatcher, implementApi } from '../contract/dispatch'
+import { Workspace } from '../core/workspace'
+import { type Dispatch, createDispatcher, implementApi } from '../contract/dispatch'
+import { BROKER_WAITS_FOR_ROOT_CA, createFirstRunDispatcher } from '../contract/firstRun'
 import type { BrokerStatus, CertdeskEvent } from '../contract/types'
 import { type RunningServer, startServer } from './server'
 
@@ -21,9 +24,18 @@ export interface BrowserMode {
   close(): Promise<void>
 }
 
-/** `certdesk serve`: the screens in a browser, the API over loopback HTTP, and the broker. */
+/** A data folder that has no root CA yet (none at all, or empty): the page's first-run screen makes it. */
+export interface EmptyFolder {
+  dataDir: string
+}
+
+/**
+ * `certdesk serve`: the screens in a browser, the API over loopback HTTP, and the broker. On an
+ * empty folder the page opens on the first-run screen, and the broker starts once it has made the
+ * root CA.
+ */
 export async function startBrowserMode(
-  workspace: Workspace,
+  folder: Workspace | EmptyFolder,
   options: { port?: number; rendererDir?: string; broker?: boolean } = {},
 ): Promise<BrowserMode> {
   const rendererDir = options.rendererDir ?? BUILT_RENDERER_DIR
@@ -33,47 +45,79 @@ export async function startBrowserMode(
   const listeners = new Set<(event: CertdeskEvent) => void>()
   const emit = (event: CertdeskEvent) => listeners.forEach((listener) => listener(event))
 
+  let workspace: Workspace | undefined
   let broker: RunningBroker | undefined
-  let brokerError: string | undefined
-  const startEmbeddedBroker = async () => {
+  /** Why the broker is not running: a sentence of the catalog (which the page translates) or the broker's own. */
+  let brokerError: string | Message | undefined
+  const startEmbeddedBroker = async (opened: Workspace) => {
     try {
-      broker = await startBroker(workspace, workspace.getBrokerSettings())
+      broker = await startBroker(opened, opened.getBrokerSettings())
       brokerError = undefined
       const running = broker
       running.log.subscribe((entry) => emit({ type: 'connection', entry }))
       // The page follows sessions through these events, as the desktop app's do.
       running.onSessionsChange(() => emit({ type: 'broker', status: running.status() }))
     } catch (error) {
-      brokerError = isCertdeskError(error) ? error.message : `The broker could not start (${String(error)}).`
+      brokerError = brokerStartFailure(error)
     }
   }
-  // A passphrase-protected vault without --passphrase-env: the broker waits for the unlock screen.
-  const vaultOpen = (await workspace.getVaultState()).unlocked
-  if (options.broker !== false && vaultOpen) await startEmbeddedBroker()
-  else if (options.broker !== false) brokerError = BROKER_WAITS_FOR_UNLOCK
   const brokerStatus = (): BrokerStatus =>
     broker
       ? broker.status()
-      : stoppedBrokerStatus(brokerError ?? 'The broker is not running in this window.', workspace.getBrokerSettings())
+      : stoppedBrokerStatus(brokerError ?? message('broker.notInThisWindow'), workspace?.getBrokerSettings() ?? DEFAULT_BROKER_SETTINGS)
 
-  const api = implementApi(workspace, {
-    saveFile: async () => {
-      throw new CertdeskError('INVALID_INPUT', 'In browser mode files are downloaded by the browser.')
-    },
-    brokerStatus,
-    connectionLog: async () => (broker ? broker.log.recent() : readConnectionLog(workspace.dataDir)),
-    emit,
-    onUnlocked: async () => {
-      if (options.broker === false || broker) return
-      await startEmbeddedBroker()
+  let api: ReturnType<typeof implementApi> | undefined
+  let dispatch: Dispatch
+  let stopWatching = () => {}
+  /** Serves the full contract over `opened`, starts the broker if its keys are open, and follows the registry. */
+  const serve = async (opened: Workspace) => {
+    workspace = opened
+    api = implementApi(opened, {
+      saveFile: async () => {
+        throw new CertdeskError('INVALID_INPUT', 'In browser mode files are downloaded by the browser.')
+      },
+      brokerStatus,
+      connectionLog: async () => (broker ? broker.log.recent() : readConnectionLog(opened.dataDir)),
+      emit,
+      onUnlocked: async () => {
+        if (options.broker === false || broker) return
+        await startEmbeddedBroker(opened)
+        emit({ type: 'broker', status: brokerStatus() })
+      },
+    })
+    dispatch = createDispatcher(api)
+    // A passphrase-protected vault without --passphrase-env: the broker waits for the unlock screen.
+    const vaultOpen = (await opened.getVaultState()).unlocked
+    if (options.broker !== false && vaultOpen) await startEmbeddedBroker(opened)
+    else if (options.broker !== false) brokerError = BROKER_WAITS_FOR_UNLOCK
+    // Changes made by the CLI or another window reach this page as an event.
+    stopWatching = watchRegistry(
+      () => opened.snapshot(),
+      REGISTRY_POLL_MS,
+      () => emit({ type: 'registry' }),
+    )
+  }
+
+  if (folder instanceof Workspace) await serve(folder)
+  else {
+    if (options.broker !== false) brokerError = BROKER_WAITS_FOR_ROOT_CA
+    // The page made the root CA (with its vault open, whatever protects it): from now on the folder is served as any other.
+    dispatch = createFirstRunDispatcher(folder.dataDir, async (setup) => {
+      const made = await Workspace.initialise(folder.dataDir, { ...setup, actor: 'browser' })
+      await serve(made)
       emit({ type: 'broker', status: brokerStatus() })
-    },
-  })
+      return made
+    })
+  }
+
   let server: RunningServer
   try {
     server = await startServer({
-      workspace,
-      dispatch: createDispatcher(api),
+      workspace: () => {
+        if (!workspace) throw new CertdeskError('NOT_INITIALISED', message('rootCa.missing', { dataDir: folder.dataDir }))
+        return workspace
+      },
+      dispatch: (operation, args) => dispatch(operation, args),
       rendererDir,
       port: options.port,
       onEvent: (listener) => {
@@ -83,24 +127,18 @@ export async function startBrowserMode(
     })
   } catch (error) {
     // Without its page the broker has no one to serve here: stop it rather than leave it listening.
-    await api.close()
+    stopWatching()
+    await api?.close()
     await broker?.close()
     throw error
   }
-
-  // Changes made by the CLI or another window reach this page as an event.
-  const stopWatching = watchRegistry(
-    () => workspace.snapshot(),
-    REGISTRY_POLL_MS,
-    () => emit({ type: 'registry' }),
-  )
 
   return {
     server,
     broker: brokerStatus(),
     close: async () => {
       stopWatching()
-      await api.close()
+      await api?.close()
       await server.close()
       await broker?.close()
     },

@@ -2,7 +2,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { type IncomingMessage, type ServerResponse, createServer } from 'node:http'
 import { join } from 'node:path'
 import { CertdeskError, type CertdeskErrorCode, invalidInput, isCertdeskError } from '../core/errors'
-import { portableFileName } from '../core/fileNames'
+import { portableFileName, savedFileName } from '../core/fileNames'
 import type { Workspace } from '../core/workspace'
 import { type Dispatch, failureOf } from '../contract/dispatch'
 import { type CertdeskEvent, failure } from '../contract/types'
@@ -12,7 +12,8 @@ import { BrowserSession, type DownloadTarget, SESSION_HEADER } from './session'
 const MAX_BODY_BYTES = 1_000_000
 
 export interface ServeOptions {
-  workspace: Workspace
+  /** The folder's workspace; on a folder still without a root CA (first run) this throws NOT_INITIALISED. */
+  workspace: () => Workspace
   dispatch: Dispatch
   /** The built renderer (out/renderer). */
   rendererDir: string
@@ -72,10 +73,14 @@ async function readBody(request: IncomingMessage): Promise<string> {
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** `attachment` with the name as ASCII for old clients and in full as RFC 5987 `filename*`. */
-function contentDisposition(fileName: string): string {
-  const ascii = portableFileName(fileName, 'download')
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(fileName).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`
+/**
+ * `attachment` (RFC 6266) with the name as ASCII for old clients and in full, in any script, as
+ * RFC 5987 `filename*`, which browsers prefer: the name the save dialog of the desktop app offers.
+ */
+function contentDisposition(fileName: string, extension: string): string {
+  const ascii = `${portableFileName(fileName, 'download')}${extension}`
+  const full = `${savedFileName(fileName, 'download')}${extension}`
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(full).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}`
 }
 
 /**
@@ -122,15 +127,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     send(response, 200, await readFile(target), headers['Content-Type'], headers)
   }
 
-  const download = (response: ServerResponse, fileName: string, body: Buffer | string, type: string) =>
-    send(response, 200, body, type, { 'Content-Disposition': contentDisposition(fileName) })
+  const download = (response: ServerResponse, fileName: string, extension: string, body: Buffer | string, type: string) =>
+    send(response, 200, body, type, { 'Content-Disposition': contentDisposition(fileName, extension) })
 
   const serveDownload = async (response: ServerResponse, target: DownloadTarget) => {
-    if (target.kind === 'root')
-      return download(response, 'root_ca.crt', await options.workspace.rootCertificatePem(), 'application/x-pem-file')
-    const certificate = options.workspace.getCertificate(target.certificateId)
-    await options.workspace.exportDeviceBundle(certificate.id, async (zip) => {
-      download(response, `${certificate.name}.zip`, zip, 'application/zip')
+    const workspace = options.workspace()
+    if (target.kind === 'root') return download(response, 'root_ca', '.crt', await workspace.rootCertificatePem(), 'application/x-pem-file')
+    const certificate = workspace.getCertificate(target.certificateId)
+    await workspace.exportDeviceBundle(certificate.id, async (zip) => {
+      download(response, certificate.name, '.zip', zip, 'application/zip')
       return true
     })
   }
@@ -175,7 +180,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           const body = JSON.parse(await readBody(request)) as { kind?: unknown; certificateId?: unknown }
           if (body.kind === 'root') target = { kind: 'root' }
           else if (body.kind === 'bundle' && typeof body.certificateId === 'string')
-            target = { kind: 'bundle', certificateId: options.workspace.getCertificate(body.certificateId).id }
+            target = { kind: 'bundle', certificateId: options.workspace().getCertificate(body.certificateId).id }
           else throw invalidInput('Name a download: {"kind":"root"} or {"kind":"bundle","certificateId":…}.')
         } catch (error) {
           if (isCertdeskError(error)) return send(response, 200, JSON.stringify(failureOf(error)))

@@ -1,7 +1,8 @@
 // The renderer's one door to Certdesk. It picks the transport — Electron's preload bridge, or
 // loopback HTTP in browser mode — and no view knows which one is in use.
-import type { CertdeskApi, CertdeskEvent, Envelope, ErrorCode, ErrorParams, Failure, OperationName } from '../../src-main/contract/types'
+import type { CertdeskApi, CertdeskEvent, Envelope, OperationName } from '../../src-main/contract/types'
 import { OPERATIONS, failure } from '../../src-main/contract/types'
+import { ApiError } from './apiError'
 import { sessionSecret } from './signIn'
 
 type Bridge = { [K in OperationName]: (...args: unknown[]) => Promise<Envelope> } & {
@@ -11,19 +12,6 @@ type Bridge = { [K in OperationName]: (...args: unknown[]) => Promise<Envelope> 
 declare global {
   interface Window {
     certdesk?: Bridge
-  }
-}
-
-/** A call that failed: the English sentence as `message`, with the code and values a screen translates. */
-class ApiError extends Error {
-  readonly code: ErrorCode
-  readonly params: ErrorParams | undefined
-
-  constructor(failed: Failure) {
-    super(failed.error)
-    this.name = 'ApiError'
-    this.code = failed.code
-    this.params = failed.params
   }
 }
 
@@ -82,11 +70,30 @@ function buildApi(): CertdeskApi {
 
 export const api: CertdeskApi = buildApi()
 
-/** Main-side events: IPC in Electron, server-sent events in the browser. */
+const listeners = new Set<(event: CertdeskEvent) => void>()
+let source: EventSource | undefined
+
+/**
+ * Main-side events: IPC in Electron, server-sent events in the browser. One EventSource serves
+ * every listener (each parses nothing): a browser allows six connections per host, and a page
+ * that opened one stream per listener would starve its own calls.
+ */
 export function onEvent(listener: (event: CertdeskEvent) => void): () => void {
   if (bridge) return bridge.onEvent(listener)
-  // EventSource cannot send headers: the secret rides in the query (same origin, never in history).
-  const source = new EventSource(`/api/events?session=${encodeURIComponent(sessionSecret())}`)
-  source.onmessage = (message) => listener(JSON.parse(message.data as string) as CertdeskEvent)
-  return () => source.close()
+  listeners.add(listener)
+  if (!source) {
+    // EventSource cannot send headers: the secret rides in the query (same origin, never in history).
+    source = new EventSource(`/api/events?session=${encodeURIComponent(sessionSecret())}`)
+    source.onmessage = (message) => {
+      const event = JSON.parse(message.data as string) as CertdeskEvent
+      for (const each of [...listeners]) each(event)
+    }
+  }
+  return () => {
+    listeners.delete(listener)
+    if (listeners.size === 0) {
+      source?.close()
+      source = undefined
+    }
+  }
 }

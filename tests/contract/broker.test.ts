@@ -64,7 +64,13 @@ describe('topic rules through the contract', () => {
       [Array.from({ length: 201 }, () => FLEET_RULE), 'At most 200 topic rules are kept; these are 201.'],
     ]
     for (const [rules, error] of refusals) {
-      expect(await dispatch('updateTopicRules', [rules])).toEqual({ ok: false, error, code: 'INVALID_INPUT' })
+      expect(await dispatch('updateTopicRules', [rules])).toEqual({
+        ok: false,
+        error,
+        code: 'INVALID_INPUT',
+        messageKey: expect.stringMatching(/^topicRules\./),
+        params: expect.any(Object),
+      })
     }
     expect(await index()).toBe(before)
     expect(value<TopicRuleSet>(await dispatch('getTopicRules', []))).toEqual({ rules: [...DEFAULTS, FLEET_RULE], isDefault: false })
@@ -112,16 +118,21 @@ describe('broker settings through the contract', () => {
       ok: false,
       error: 'The maximum packet size (bytes) must be a whole number from 1024 to 268435455.',
       code: 'INVALID_INPUT',
+      messageKey: 'brokerSettings.maxPacketBytesRange',
+      params: { min: 1024, max: 268_435_455 },
     })
     expect(await dispatch('updateBrokerSettings', [{ maxConnections: 0 }])).toEqual({
       ok: false,
       error: 'The maximum number of connections must be a whole number from 1 to 100000.',
       code: 'INVALID_INPUT',
+      messageKey: 'brokerSettings.maxConnectionsRange',
+      params: { min: 1, max: 100_000 },
     })
     expect(await dispatch('updateBrokerSettings', [{ oneWayPort: 70_000 }])).toEqual({
       ok: false,
       error: 'The one-way port must be a whole number from 1 to 65535.',
       code: 'INVALID_INPUT',
+      messageKey: 'brokerSettings.oneWayPortRange',
     })
     for (const changes of [{ maxConnections: 1.5 }, { maxConnections: '10' }, { maxSessions: 10 }, { host: 7 }]) {
       expect(await dispatch('updateBrokerSettings', [changes])).toMatchObject({

@@ -263,6 +263,10 @@ describe('browser mode (certdesk serve) in Chromium', () => {
 
   it('holds a session: connect, subscribe, publish, see the messages, disconnect', async () => {
     const { device } = await certDevice('Session camera', 'session-camera-01')
+    const streams: string[] = []
+    page.on('request', (request) => {
+      if (request.url().includes('/api/events')) streams.push(request.url())
+    })
     await testerFor(device)
     await page.getByTestId('session-connect').click()
     await page.getByTestId('session').waitFor()
@@ -276,6 +280,10 @@ describe('browser mode (certdesk serve) in Chromium', () => {
     await page.getByTestId('session-disconnect').click()
     await page.getByTestId('session').waitFor({ state: 'detached' })
     expect(await page.getByTestId('session-state').innerText()).toBe('Not connected')
+    // The app, the broker store and the session all listen: one event stream serves them, so a
+    // second tab still has connections left for its calls (a browser allows six per host).
+    // (testerFor loads the page afresh: this counts that one page's streams.)
+    expect(streams).toHaveLength(1)
   })
 
   it('fills a manual profile from a bundle zip, passes, and saves it without the key', async () => {

@@ -12,6 +12,8 @@ export interface MosquittoOptions {
   requireCertificate: boolean
   /** mosquitto's `tls_version` (e.g. 'tlsv1.2'), to provoke a version mismatch. */
   tlsVersion?: string
+  /** More lines for mosquitto.conf (e.g. 'max_packet_size 1000'). */
+  extraConfig?: string[]
 }
 
 async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
@@ -57,6 +59,7 @@ export async function startMosquitto(options: MosquittoOptions): Promise<{ port:
       `require_certificate ${options.requireCertificate}`,
       ...(options.tlsVersion ? [`tls_version ${options.tlsVersion}`] : []),
       'allow_anonymous true',
+      ...(options.extraConfig ?? []),
       'log_dest stderr',
       '',
     ].join('\n'),

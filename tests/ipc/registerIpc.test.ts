@@ -104,8 +104,14 @@ describe('IPC handlers', () => {
     expect(JSON.stringify(workspace.snapshot())).toBe(before)
   })
 
-  it("passes the core's refusals through as the core's sentence", async () => {
+  it("passes the core's refusals through as the core's sentence, with its key and values", async () => {
     const answer = await invoke('bindDevices', fromApp, 'crt_missing', ['nobody-here'])
-    expect(answer).toEqual({ ok: false, error: 'There is no certificate "crt_missing".', code: 'NOT_FOUND' })
+    expect(answer).toEqual({
+      ok: false,
+      error: 'There is no certificate "crt_missing".',
+      code: 'NOT_FOUND',
+      messageKey: 'certificate.notFound',
+      params: { reference: 'crt_missing' },
+    })
   })
 })

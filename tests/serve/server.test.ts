@@ -124,6 +124,8 @@ describe('certdesk serve', () => {
       ok: false,
       error: 'There is no certificate "crt_unknown00".',
       code: 'NOT_FOUND',
+      messageKey: 'certificate.notFound',
+      params: { reference: 'crt_unknown00' },
     })
   })
 

@@ -1,18 +1,23 @@
 import type { Command } from 'commander'
+import { isCertdeskError } from '../../core/errors'
 import { startBrowserMode } from '../../serve/browserMode'
 import { type CliContext, parsePort, untilStopped } from '../context'
 
 /** `certdesk serve`: browser mode, until SIGINT or SIGTERM. */
 export function registerServeCommand(program: Command, context: CliContext): void {
-  const { io, open, print } = context
+  const { io, dataDir, open, print } = context
   program
     .command('serve')
     .description('browser mode: the screens and the API on http://127.0.0.1, plus the embedded broker')
     .option('--port <n>', 'HTTP port (default: any free port)', '0')
     .option('--no-broker', 'do not start the embedded broker')
     .action(async (options: { port: string; broker: boolean }, command: Command) => {
-      // Changes made in the page are the browser's, in the audit log.
-      const workspace = await open(command, 'browser')
+      // Changes made in the page are the browser's, in the audit log. An empty folder (or none yet)
+      // opens on the page's first-run screen, which creates the root CA; anything else is refused.
+      const workspace = await open(command, 'browser').catch((error: unknown) => {
+        if (isCertdeskError(error) && error.code === 'NOT_INITIALISED') return { dataDir: dataDir(command) }
+        throw error
+      })
       const mode = await startBrowserMode(workspace, { port: parsePort(options.port), broker: options.broker })
       if (mode.broker.error && options.broker) io.stderr(`certdesk: ${mode.broker.error}\n`)
       print(

@@ -1,5 +1,6 @@
 import { isReservedId } from '../registry/validation'
 import { constantTimeEqual } from '../crypto'
+import { type Message, message, renderMessage } from '../messages'
 import type { DeviceRecord, StoreData } from '../store/schema'
 import type { ListenerKind } from './types'
 
@@ -23,9 +24,15 @@ type RefusalCode = 2 | 4 | 5
 
 export type Decision =
   | { accepted: true; device: DeviceRecord; certificateId?: string }
-  | { accepted: false; reason: string; returnCode: RefusalCode }
+  | { accepted: false; reason: string; reasonMessage: Message; returnCode: RefusalCode }
 
-const refuse = (reason: string, returnCode: RefusalCode): Decision => ({ accepted: false, reason, returnCode })
+/** A refusal: its reason in English (the log, the CONNACK's error) and as the catalog's sentence. */
+const refuse = (reasonMessage: Message, returnCode: RefusalCode): Decision => ({
+  accepted: false,
+  reason: renderMessage(reasonMessage),
+  reasonMessage,
+  returnCode,
+})
 
 function findDevice(data: StoreData, clientId: string): DeviceRecord | undefined {
   return Object.values(data.devices).find((device) => device.deviceId === clientId)
@@ -36,53 +43,51 @@ export type DeviceKeyReader = (device: DeviceRecord) => string
 
 function oneWay(data: StoreData, attempt: ConnectAttempt, readDeviceKey: DeviceKeyReader): Decision {
   const device = findDevice(data, attempt.clientId)
-  if (!device) return refuse(`unknown device "${attempt.clientId}"`, 2)
-  if (device.authType !== 'token') {
-    return refuse(`device ${device.deviceId} uses certificate authentication; connect on the mutual-TLS port`, 5)
-  }
-  if (attempt.username !== device.username) return refuse(`wrong username for device ${device.deviceId}`, 4)
-  if (attempt.password === undefined) return refuse(`no device key given for device ${device.deviceId}`, 4)
+  if (!device) return refuse(message('refusal.unknownDevice', { clientId: attempt.clientId }), 2)
+  const { deviceId } = device
+  if (device.authType !== 'token') return refuse(message('refusal.certificateDeviceOnOneWay', { deviceId }), 5)
+  if (attempt.username !== device.username) return refuse(message('refusal.wrongUsername', { deviceId }), 4)
+  if (attempt.password === undefined) return refuse(message('refusal.noDeviceKey', { deviceId }), 4)
   let deviceKey: string
   try {
     deviceKey = readDeviceKey(device)
   } catch {
     // A damaged sealed key refuses this device; it must never take the broker down.
-    return refuse(`the device key of ${device.deviceId} cannot be read (the registry is damaged; run certdesk doctor)`, 5)
+    return refuse(message('refusal.deviceKeyUnreadable', { deviceId }), 5)
   }
-  if (!constantTimeEqual(attempt.password.toString('utf8'), deviceKey)) return refuse('wrong device key', 4)
+  if (!constantTimeEqual(attempt.password.toString('utf8'), deviceKey)) return refuse(message('refusal.wrongDeviceKey'), 4)
   return { accepted: true, device }
 }
 
-function chainProblem(code: string | undefined): string {
+function chainProblem(code: string | undefined): Message {
   switch (code) {
     case 'CERT_HAS_EXPIRED':
-      return 'client certificate has expired'
+      return message('refusal.clientCertificateExpired')
     case 'CERT_NOT_YET_VALID':
-      return 'client certificate is not yet valid'
+      return message('refusal.clientCertificateNotYetValid')
     default:
-      return 'client certificate does not chain to the root CA'
+      return message('refusal.clientCertificateUntrusted')
   }
 }
 
 function mutual(data: StoreData, attempt: ConnectAttempt, now: Date): Decision {
   const presented = attempt.certificate
-  if (!presented) return refuse('no client certificate presented', 5)
+  if (!presented) return refuse(message('refusal.noClientCertificate'), 5)
   if (!presented.authorized) return refuse(chainProblem(presented.authorizationError), 5)
   // By fingerprint, not common name: a certificate is exactly the one Certdesk issued.
   const certificate = Object.values(data.certificates).find((c) => c.fingerprint256 === presented.fingerprint256)
-  if (!certificate) return refuse('certificate is not one Certdesk issued (or it was deleted)', 5)
-  if (certificate.status === 'revoked') return refuse('certificate is revoked', 5)
-  if (!certificate.enabled) return refuse('certificate is disabled', 5)
-  if (now.getTime() > Date.parse(certificate.notAfter)) return refuse('client certificate has expired', 5)
-  if (now.getTime() < Date.parse(certificate.notBefore)) return refuse('client certificate is not yet valid', 5)
+  if (!certificate) return refuse(message('refusal.certificateUnknown'), 5)
+  if (certificate.status === 'revoked') return refuse(message('refusal.certificateRevoked'), 5)
+  if (!certificate.enabled) return refuse(message('refusal.certificateDisabled'), 5)
+  if (now.getTime() > Date.parse(certificate.notAfter)) return refuse(message('refusal.clientCertificateExpired'), 5)
+  if (now.getTime() < Date.parse(certificate.notBefore)) return refuse(message('refusal.clientCertificateNotYetValid'), 5)
   const device = findDevice(data, attempt.clientId)
-  if (!device) return refuse(`unknown device "${attempt.clientId}"`, 2)
-  if (device.authType !== 'cert') {
-    return refuse(`device ${device.deviceId} uses token authentication; connect on the one-way port`, 5)
-  }
+  if (!device) return refuse(message('refusal.unknownDevice', { clientId: attempt.clientId }), 2)
+  const { deviceId } = device
+  if (device.authType !== 'cert') return refuse(message('refusal.tokenDeviceOnMutual', { deviceId }), 5)
   const bound = data.bindings.some((b) => b.certificateId === certificate.id && b.deviceRecordId === device.id)
-  if (!bound) return refuse(`certificate is not bound to device ${device.deviceId}`, 5)
-  if (attempt.username !== device.username) return refuse(`wrong username for device ${device.deviceId}`, 4)
+  if (!bound) return refuse(message('refusal.certificateNotBound', { deviceId }), 5)
+  if (attempt.username !== device.username) return refuse(message('refusal.wrongUsername', { deviceId }), 4)
   return { accepted: true, device, certificateId: certificate.id }
 }
 
@@ -94,6 +99,6 @@ function mutual(data: StoreData, attempt: ConnectAttempt, now: Date): Decision {
  */
 export function decideConnection(data: StoreData, attempt: ConnectAttempt, readDeviceKey: DeviceKeyReader, now = new Date()): Decision {
   // aedes keys its clients by id in a plain object: a built-in's name must never get that far.
-  if (isReservedId(attempt.clientId)) return refuse(`client id "${attempt.clientId}" is reserved`, 2)
+  if (isReservedId(attempt.clientId)) return refuse(message('refusal.reservedClientId', { clientId: attempt.clientId }), 2)
   return attempt.listener === 'one-way' ? oneWay(data, attempt, readDeviceKey) : mutual(data, attempt, now)
 }

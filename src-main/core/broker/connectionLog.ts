@@ -1,5 +1,6 @@
 import { appendFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { type Message, renderMessage } from '../messages'
 import { writeFileAtomic } from '../store/files'
 import type { ConnectionLogEntry } from './types'
 
@@ -8,6 +9,11 @@ export type { ConnectionLogEntry }
 export const CONNECTION_LOG_FILE = 'broker-log.jsonl'
 /** Entries kept; the file is compacted back to this when it reaches twice as many. */
 export const CONNECTION_LOG_LIMIT = 1000
+
+/** A log entry's reason: the English sentence and the catalog's key and values, which a screen translates. */
+export function logReason(reasonMessage: Message): Pick<ConnectionLogEntry, 'reason' | 'reasonMessage'> {
+  return { reason: renderMessage(reasonMessage), reasonMessage }
+}
 
 /** How the broker's parts log: an entry without its time, which the broker stamps as it records. */
 export type RecordLogEntry = (entry: Omit<ConnectionLogEntry, 'time'>) => void

@@ -1,3 +1,5 @@
+import { isCertdeskError } from '../errors'
+import { type Message, message, renderMessage } from '../messages'
 import type { BrokerSettings } from '../store/schema'
 import type { BrokerStatus, ClientEndpoints } from './types'
 
@@ -18,9 +20,23 @@ export function clientEndpoints(settings: Pick<BrokerSettings, 'host' | 'oneWayP
 }
 
 /** Why a front door's broker is not running yet: the vault is passphrase-protected and locked. */
-export const BROKER_WAITS_FOR_UNLOCK = 'The broker starts when the keys are unlocked.'
+export const BROKER_WAITS_FOR_UNLOCK = message('broker.waitsForUnlock')
 
-/** A broker that is not running here, with the reason and where it would listen. */
-export function stoppedBrokerStatus(error: string, settings: Pick<BrokerSettings, 'host' | 'oneWayPort' | 'mutualPort'>): BrokerStatus {
-  return { state: 'stopped', error, sessions: [], endpoints: clientEndpoints(settings) }
+/**
+ * A broker that is not running here, with the reason and where it would listen. The reason is
+ * a sentence of the catalog (`message('broker.stopped')`), which a screen translates, or a
+ * sentence of the front door's own.
+ */
+export function stoppedBrokerStatus(
+  error: string | Message,
+  settings: Pick<BrokerSettings, 'host' | 'oneWayPort' | 'mutualPort'>,
+): BrokerStatus {
+  const said = typeof error === 'string' ? { error } : { error: renderMessage(error), errorMessage: error }
+  return { state: 'stopped', ...said, sessions: [], endpoints: clientEndpoints(settings) }
+}
+
+/** Why the broker did not start, for its status: the core's own sentence by key, or the error as it came. */
+export function brokerStartFailure(error: unknown): Message | string {
+  if (!isCertdeskError(error)) return message('broker.couldNotStart', { error: String(error) })
+  return error.messageKey ? { key: error.messageKey, ...(error.params ? { params: error.params } : {}) } : error.message
 }

@@ -1,4 +1,5 @@
 import { Duplex } from 'node:stream'
+import { type Message, message, renderMessage } from '../messages'
 
 /** Size limits, in bytes, of one whole MQTT packet (fixed header included). */
 export interface FrameLimits {
@@ -26,7 +27,8 @@ export class MqttFrameGuard extends Duplex {
   constructor(
     readonly socket: Duplex,
     private readonly limits: FrameLimits,
-    private readonly onRefused: (reason: string) => void,
+    /** Told why the connection closes: in English, and as the catalog's sentence. */
+    private readonly onRefused: (reason: string, reasonMessage: Message) => void,
   ) {
     super({ allowHalfOpen: false })
     socket.on('data', (chunk: Buffer) => this.pass(chunk))
@@ -40,7 +42,7 @@ export class MqttFrameGuard extends Duplex {
     const problem = this.scan(chunk)
     if (problem !== undefined) {
       this.refused = true
-      this.onRefused(problem)
+      this.onRefused(renderMessage(problem), problem)
       this.socket.destroy()
       return
     }
@@ -48,7 +50,7 @@ export class MqttFrameGuard extends Duplex {
   }
 
   /** Walks the fixed headers in `chunk`; returns why the connection must close, if it must. */
-  private scan(chunk: Buffer): string | undefined {
+  private scan(chunk: Buffer): Message | undefined {
     let offset = 0
     while (offset < chunk.length) {
       if (this.state === 'body') {
@@ -69,7 +71,7 @@ export class MqttFrameGuard extends Duplex {
       this.declaredLength += (byte & 0x7f) * 128 ** (this.headerBytes - 1)
       this.headerBytes += 1
       if (byte & 0x80) {
-        if (this.headerBytes - 1 === 4) return 'malformed packet: its remaining length runs past 4 bytes'
+        if (this.headerBytes - 1 === 4) return message('refusal.malformedLength')
         continue
       }
       const size = this.headerBytes + this.declaredLength
@@ -78,7 +80,7 @@ export class MqttFrameGuard extends Duplex {
       const first = this.firstPacket
       this.firstPacket = false
       const limit = first ? Math.min(this.limits.beforeConnect, this.limits.afterConnect) : this.limits.afterConnect
-      if (size > limit) return `packet of ${size} bytes exceeds the ${limit}-byte limit${first ? ' for a CONNECT' : ''}`
+      if (size > limit) return message(first ? 'refusal.connectTooLarge' : 'refusal.packetTooLarge', { size, limit })
       this.bodyLeft = this.declaredLength
       this.state = this.bodyLeft > 0 ? 'body' : 'type'
     }

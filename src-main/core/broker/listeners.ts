@@ -1,7 +1,8 @@
 import { once } from 'node:events'
 import { type Server, type Socket, createServer as createNetServer, isIPv6 } from 'node:net'
 import { type Server as TlsServer, type TLSSocket, createServer as createTlsServer } from 'node:tls'
-import type { RecordLogEntry } from './connectionLog'
+import { type Message, message, renderMessage } from '../messages'
+import { type RecordLogEntry, logReason } from './connectionLog'
 import { MqttFrameGuard } from './frameGuard'
 import type { TopicRuleSubject } from './topicRules'
 import type { ListenerKind, ListenerState } from './types'
@@ -100,23 +101,17 @@ class AcceptLimits {
     socket.on('error', () => undefined)
     const address = plainAddress(socket.remoteAddress) ?? 'unknown'
     const { maxConnections, connectRatePerAddress } = this.limits
-    let refusal: string | undefined
+    let refusal: Message | undefined
     if (this.openSockets.size >= maxConnections) {
-      refusal = `connection limit: ${maxConnections} connections are open (maxConnections)`
+      refusal = message('refusal.connectionLimit', { max: maxConnections })
     } else if (this.connectsByAddress.hit(rateLimitKey(address)) > connectRatePerAddress) {
-      refusal = `connection rate limit: more than ${connectRatePerAddress} connections from ${address} in 10 s (connectRatePerAddress)`
+      refusal = message('refusal.connectionRate', { max: connectRatePerAddress, address })
     }
     if (refusal !== undefined) {
       socket.destroy()
       // A flood is one entry per address and reason per window, not one per connection.
-      if (this.refusalsLogged.hit(`${address}\u0000${refusal}`) === 1) {
-        this.record({
-          listener: kind,
-          clientId: '',
-          remoteAddress: address,
-          result: 'refused',
-          reason: `${refusal}; further refusals like it are not logged for 10 s`,
-        })
+      if (this.refusalsLogged.hit(`${address}\u0000${refusal.key}`) === 1) {
+        this.record({ listener: kind, clientId: '', remoteAddress: address, result: 'refused', ...logReason(refusal) })
       }
       return
     }
@@ -131,7 +126,7 @@ function guardConnection(socket: TLSSocket, kind: ListenerKind, setup: ListenerS
   socket.on('error', () => undefined)
   const connection: Partial<GuardedConnection> = { listener: kind, socket, remoteAddress: plainAddress(socket.remoteAddress) }
   const limits = { beforeConnect: PRE_CONNECT_MAX_PACKET_BYTES, afterConnect: setup.limits.maxPacketBytes }
-  connection.guard = new MqttFrameGuard(socket, limits, (reason) =>
+  connection.guard = new MqttFrameGuard(socket, limits, (reason, reasonMessage) =>
     setup.record({
       listener: kind,
       clientId: connection.subject?.clientId ?? '',
@@ -139,6 +134,7 @@ function guardConnection(socket: TLSSocket, kind: ListenerKind, setup: ListenerS
       remoteAddress: connection.remoteAddress,
       result: connection.subject ? 'disconnected' : 'refused',
       reason,
+      reasonMessage,
     }),
   )
   return connection as GuardedConnection
@@ -167,7 +163,7 @@ function createListener(kind: ListenerKind, setup: ListenerSetup, acceptLimits: 
       clientId: '',
       remoteAddress: plainAddress(socket.remoteAddress),
       result: 'refused',
-      reason: `TLS handshake failed (${(error as NodeJS.ErrnoException).code ?? error.message})`,
+      ...logReason(message('refusal.tlsHandshake', { error: (error as NodeJS.ErrnoException).code ?? error.message })),
     })
   })
   return createNetServer((socket) => acceptLimits.admit(socket, kind, tlsServer))
@@ -179,14 +175,14 @@ async function listen(server: Server, host: string, port: number, kind: Listener
     await Promise.race([once(server, 'listening'), once(server, 'error').then(([error]) => Promise.reject(error))])
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code
-    const what = kind === 'one-way' ? 'one-way TLS' : 'mutual TLS'
+    const oneWay = kind === 'one-way'
     const reason =
       code === 'EADDRINUSE'
-        ? `port ${port} on ${host} is already in use, so the ${what} listener is not running`
+        ? message(oneWay ? 'broker.oneWayPortInUse' : 'broker.mutualPortInUse', { port, host })
         : code === 'EACCES'
-          ? `port ${port} on ${host} needs privileges this process does not have, so the ${what} listener is not running`
-          : `the ${what} listener cannot listen on ${host}:${port} (${code ?? String(error)})`
-    return { kind, port, listening: false, error: reason }
+          ? message(oneWay ? 'broker.oneWayPortPrivileged' : 'broker.mutualPortPrivileged', { port, host })
+          : message(oneWay ? 'broker.oneWayCannotListen' : 'broker.mutualCannotListen', { host, port, reason: code ?? String(error) })
+    return { kind, port, listening: false, error: renderMessage(reason), errorMessage: reason }
   }
   const address = server.address()
   return { kind, port: typeof address === 'object' && address ? address.port : port, listening: true }

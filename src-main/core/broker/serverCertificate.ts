@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
 import { isIP } from 'node:net'
 import { CertdeskError, invalidInput } from '../errors'
+import { message } from '../messages'
 import { type Issuer, issueCertificate } from '../pki/certificates'
 import { type KeyType, exportPrivateKeyPem, generateKeyPair } from '../pki/keys'
 import type { RegistryStore } from '../store/registryStore'
@@ -17,7 +18,7 @@ const DNS_NAME = /^(?=.{1,253}$)(\*\.)?([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9
 
 export function validateServerName(name: string): string {
   if (isIP(name) || DNS_NAME.test(name)) return name
-  throw invalidInput(`"${name}" is neither a host name nor an IP address.`)
+  throw invalidInput(message('brokerSettings.serverNameInvalid', { name }))
 }
 
 /** localhost, both loopback addresses, this machine's name, and the operator's additions. */
@@ -57,7 +58,7 @@ export async function ensureServerCertificate(
   const issuer = await loadIssuer()
   const caDaysLeft = Math.floor((Date.parse(issuer.record.notAfter) - now.getTime()) / 86_400_000)
   const days = Math.min(SERVER_CERTIFICATE_DAYS, caDaysLeft)
-  if (days < 1) throw new CertdeskError('INVALID_INPUT', 'The root CA has expired; the broker cannot get a server certificate.')
+  if (days < 1) throw new CertdeskError('INVALID_INPUT', message('brokerSettings.rootExpired'))
   const keyType = issuer.record.keyType
   const keys = await generateKeyPair(keyType)
   const facts = issueCertificate({

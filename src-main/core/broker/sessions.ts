@@ -1,7 +1,8 @@
 import type { Aedes, AuthenticateError, Client } from 'aedes'
 import type { StoreData } from '../store/schema'
 import { type ConnectAttempt, type DeviceKeyReader, decideConnection } from './authentication'
-import type { RecordLogEntry } from './connectionLog'
+import { message } from '../messages'
+import { type RecordLogEntry, logReason } from './connectionLog'
 import type { GuardedConnection } from './listeners'
 import type { SessionInfo } from './types'
 
@@ -77,7 +78,7 @@ export class DeviceSessions {
       this.setup.record({ ...entry, result: 'accepted' })
       callback(null, true)
     } else {
-      this.setup.record({ ...entry, result: 'refused', reason: decision.reason })
+      this.setup.record({ ...entry, result: 'refused', reason: decision.reason, reasonMessage: decision.reasonMessage })
       callback(Object.assign(new Error(decision.reason), { returnCode: decision.returnCode }), false)
     }
   }
@@ -100,6 +101,7 @@ export class DeviceSessions {
         fingerprint256: session.attempt.certificate?.fingerprint256,
         result: 'disconnected',
         reason: decision.reason,
+        reasonMessage: decision.reasonMessage,
       })
       session.client.close()
     }
@@ -148,7 +150,9 @@ export function admitDeviceSessions(aedes: Aedes, setup: SessionSetup): DeviceSe
         username: packet.username,
         remoteAddress: connection.remoteAddress,
         result: 'refused',
-        reason: `MQTT protocol version ${packet.protocolVersion === 5 ? '5.0' : packet.protocolVersion} is not served; connect with MQTT 3.1.1`,
+        ...logReason(
+          message('refusal.protocolVersion', { version: packet.protocolVersion === 5 ? '5.0' : String(packet.protocolVersion) }),
+        ),
       })
     }
     callback(null, true)
@@ -164,7 +168,7 @@ export function admitDeviceSessions(aedes: Aedes, setup: SessionSetup): DeviceSe
       clientId: '',
       remoteAddress: connection.remoteAddress,
       result: 'refused',
-      reason: `no CONNECT within ${setup.connectTimeoutMs / 1000} s of the TLS handshake`,
+      ...logReason(message('refusal.noConnect', { seconds: setup.connectTimeoutMs / 1000 })),
     })
   })
   return sessions

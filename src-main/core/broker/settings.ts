@@ -1,5 +1,6 @@
 import { isIP } from 'node:net'
 import { invalidInput } from '../errors'
+import { message } from '../messages'
 import type { RegistryStore } from '../store/registryStore'
 import type { BrokerSettings, TopicRule } from '../store/schema'
 import { validateServerName } from './serverCertificate'
@@ -18,24 +19,24 @@ export const DEFAULT_BROKER_SETTINGS: BrokerSettings = {
   connectRatePerAddress: 200,
 }
 
-function validatePort(value: number, what: string): number {
+function validatePort(value: number, which: 'oneWay' | 'mutual'): number {
   if (!Number.isInteger(value) || value < 1 || value > 65_535) {
-    throw invalidInput(`The ${what} port must be a whole number from 1 to 65535.`)
+    throw invalidInput(message(which === 'oneWay' ? 'brokerSettings.oneWayPortRange' : 'brokerSettings.mutualPortRange'))
   }
   return value
 }
 
 /** The limits' allowed ranges: a packet cap below 1 KiB would refuse ordinary traffic. */
 const LIMIT_RANGES = {
-  maxPacketBytes: { min: 1024, max: 268_435_455, what: 'The maximum packet size (bytes)' },
-  maxConnections: { min: 1, max: 100_000, what: 'The maximum number of connections' },
-  connectRatePerAddress: { min: 1, max: 100_000, what: 'The connection rate per address (per 10 s)' },
+  maxPacketBytes: { min: 1024, max: 268_435_455, refusal: 'brokerSettings.maxPacketBytesRange' },
+  maxConnections: { min: 1, max: 100_000, refusal: 'brokerSettings.maxConnectionsRange' },
+  connectRatePerAddress: { min: 1, max: 100_000, refusal: 'brokerSettings.connectRatePerAddressRange' },
 } as const
 
 function validateLimit(name: keyof typeof LIMIT_RANGES, value: number): void {
-  const { min, max, what } = LIMIT_RANGES[name]
+  const { min, max, refusal } = LIMIT_RANGES[name]
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw invalidInput(`${what} must be a whole number from ${min} to ${max}.`)
+    throw invalidInput(message(refusal, { min, max }))
   }
 }
 
@@ -48,9 +49,9 @@ export async function updateBrokerSettings(store: RegistryStore, changes: Partia
   // A key given as undefined (an optional flag not passed, IPC keeping empty keys) changes nothing.
   const update = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as Partial<BrokerSettings>
   if (update.host !== undefined && !isIP(update.host) && update.host !== 'localhost') {
-    throw invalidInput(`"${update.host}" is not an address to listen on; give an IP address such as 127.0.0.1.`)
+    throw invalidInput(message('brokerSettings.hostNotAddress', { host: update.host }))
   }
-  if (update.oneWayPort !== undefined) validatePort(update.oneWayPort, 'one-way')
+  if (update.oneWayPort !== undefined) validatePort(update.oneWayPort, 'oneWay')
   if (update.mutualPort !== undefined) validatePort(update.mutualPort, 'mutual')
   update.extraNames?.forEach(validateServerName)
   for (const name of Object.keys(LIMIT_RANGES) as (keyof typeof LIMIT_RANGES)[]) {
@@ -60,7 +61,7 @@ export async function updateBrokerSettings(store: RegistryStore, changes: Partia
   return store.mutate((data) => {
     const settings = { ...DEFAULT_BROKER_SETTINGS, ...data.broker?.settings, ...update }
     if (settings.oneWayPort === settings.mutualPort) {
-      throw invalidInput(`The one-way and mutual ports must differ (both are ${settings.oneWayPort}).`)
+      throw invalidInput(message('brokerSettings.portsEqual', { port: settings.oneWayPort }))
     }
     data.broker = { ...data.broker, settings }
     return settings

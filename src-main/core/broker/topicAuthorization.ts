@@ -1,6 +1,7 @@
 import type { Aedes, Client, PublishPacket, Subscription } from 'aedes'
+import { type Message, message } from '../messages'
 import type { StoreData } from '../store/schema'
-import type { RecordLogEntry } from './connectionLog'
+import { type RecordLogEntry, logReason } from './connectionLog'
 import {
   type BoundTopicRule,
   type CompiledTopicRules,
@@ -65,9 +66,10 @@ class DenialLog {
 
   constructor(private readonly record: RecordLogEntry) {}
 
-  add(connection: RuledConnection, what: string, why = 'denied by topic rules'): void {
+  /** `denial` names what was denied (`publish to "…"`): one entry per client and denial per window. */
+  add(connection: RuledConnection, denial: Message): void {
     const clientId = connection.subject?.clientId ?? ''
-    if (this.denialsByTopic.hit(`${clientId}\u0000${what}`) > 1) return
+    if (this.denialsByTopic.hit(`${clientId}\u0000${denial.key}\u0000${String(denial.params?.topic)}`) > 1) return
     const count = this.denialsByClient.hit(clientId)
     if (count > DENIALS_LOGGED_PER_CLIENT + 1) return
     this.record({
@@ -76,10 +78,7 @@ class DenialLog {
       username: connection.subject?.username,
       remoteAddress: connection.remoteAddress,
       result: 'denied',
-      reason:
-        count > DENIALS_LOGGED_PER_CLIENT
-          ? `more than ${DENIALS_LOGGED_PER_CLIENT} topic denials in 10 s; the next ones are not logged until the window passes`
-          : `${what} ${why}`,
+      ...logReason(count > DENIALS_LOGGED_PER_CLIENT ? message('refusal.tooManyDenials', { max: DENIALS_LOGGED_PER_CLIENT }) : denial),
     })
   }
 }
@@ -146,8 +145,11 @@ export function enforceTopicRules(aedes: Aedes, data: StoreData, setup: TopicAut
     deniedPublishes.add(packet)
     if (connection) {
       const isWill = (client as Client & { will?: unknown }).will === packet
-      const what = `${isWill ? 'will message' : 'publish'} to "${packet.topic}"`
-      denials.add(connection, what, reserved ? "denied: $SYS topics are the broker's own" : undefined)
+      const { topic } = packet
+      const denial = isWill
+        ? message(reserved ? 'refusal.willReserved' : 'refusal.willDenied', { topic })
+        : message(reserved ? 'refusal.publishReserved' : 'refusal.publishDenied', { topic })
+      denials.add(connection, denial)
     }
     callback(null)
   }
@@ -157,7 +159,7 @@ export function enforceTopicRules(aedes: Aedes, data: StoreData, setup: TopicAut
   aedes.authorizeSubscribe = (client, subscription, callback) => {
     const connection = connectionOf(client)
     if (allowedFor(connection, 'subscribe', subscription.topic)) return callback(null, subscription)
-    denials.add(connection, `subscribe to "${subscription.topic}"`)
+    denials.add(connection, message('refusal.subscribeDenied', { topic: subscription.topic }))
     // Stored under earlier rules, it would keep queueing messages for the session.
     if (!client.clean) persistence.removeSubscriptions(client, [subscription.topic]).catch(() => undefined)
     callback(null, null)

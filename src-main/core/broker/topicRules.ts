@@ -1,5 +1,6 @@
 // Pure functions: the broker's topic policy, its matcher and its validation.
 import { invalidInput } from '../errors'
+import { message } from '../messages'
 import type { StoreData, TopicRule } from '../store/schema'
 
 export type { TopicRule }
@@ -39,21 +40,36 @@ const MAX_FILTER_BYTES = 65_535
 const utf8 = new TextEncoder()
 const utf8Length = (text: string) => utf8.encode(text).length
 
-/** Why `filter` is not a valid MQTT topic filter (3.1.1 §4.7), or undefined when it is. */
-export function topicFilterProblem(filter: string): string | undefined {
-  if (filter.length === 0) return 'it is empty'
-  if (utf8Length(filter) > MAX_FILTER_BYTES) return 'it is longer than 65535 bytes'
+/** The ways a topic filter can be malformed: in words, and as the refusal of a topic rule. */
+const FILTER_PROBLEMS = {
+  empty: { said: 'it is empty', ruleRefusal: 'topicRules.filterEmpty' },
+  tooLong: { said: 'it is longer than 65535 bytes', ruleRefusal: 'topicRules.filterTooLong' },
+  nul: { said: 'it holds a NUL character', ruleRefusal: 'topicRules.filterNul' },
+  hash: { said: '# must be a whole level, and the last one', ruleRefusal: 'topicRules.filterHash' },
+  plus: { said: '+ must be a whole level', ruleRefusal: 'topicRules.filterPlus' },
+} as const
+type FilterProblem = keyof typeof FILTER_PROBLEMS
+
+function filterProblem(filter: string): FilterProblem | undefined {
+  if (filter.length === 0) return 'empty'
+  if (utf8Length(filter) > MAX_FILTER_BYTES) return 'tooLong'
   return filterShapeProblem(filter)
 }
 
+/** Why `filter` is not a valid MQTT topic filter (3.1.1 §4.7), or undefined when it is. */
+export function topicFilterProblem(filter: string): string | undefined {
+  const problem = filterProblem(filter)
+  return problem === undefined ? undefined : FILTER_PROBLEMS[problem].said
+}
+
 /** The checks of topicFilterProblem that do not depend on the filter's length. */
-function filterShapeProblem(filter: string): string | undefined {
-  if (filter.includes('\u0000')) return 'it holds a NUL character'
+function filterShapeProblem(filter: string): FilterProblem | undefined {
+  if (filter.includes('\u0000')) return 'nul'
   const levels = filter.split('/')
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i]
-    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return '# must be a whole level, and the last one'
-    if (level.includes('+') && level !== '+') return '+ must be a whole level'
+    if (level.includes('#') && (level !== '#' || i !== levels.length - 1)) return 'hash'
+    if (level.includes('+') && level !== '+') return 'plus'
   }
   return undefined
 }
@@ -243,35 +259,32 @@ export function decideTopicAccess(
 
 /** Checks rules given by an operator (a JSON file, say) and returns clean copies. */
 export function validateTopicRules(input: unknown): TopicRule[] {
-  if (!Array.isArray(input))
-    throw invalidInput(
-      'Topic rules must be a JSON array of rules such as {"action": "all", "topic": "devices/${clientid}/#", "permission": "allow"}.',
-    )
-  if (input.length > MAX_TOPIC_RULES) throw invalidInput(`At most ${MAX_TOPIC_RULES} topic rules are kept; these are ${input.length}.`)
+  if (!Array.isArray(input)) throw invalidInput(message('topicRules.notArray'))
+  if (input.length > MAX_TOPIC_RULES) throw invalidInput(message('topicRules.tooMany', { max: MAX_TOPIC_RULES, count: input.length }))
   return input.map((candidate: unknown, index) => {
-    const where = `Topic rule ${index + 1}`
+    const position = index + 1
     if (typeof candidate !== 'object' || candidate === null || Array.isArray(candidate)) {
-      throw invalidInput(`${where} is not an object with action, topic and permission.`)
+      throw invalidInput(message('topicRules.notObject', { position }))
     }
     const rule = candidate as Record<string, unknown>
     const unknown = Object.keys(rule).find((key) => key !== 'action' && key !== 'topic' && key !== 'permission')
-    if (unknown !== undefined) throw invalidInput(`${where} has a field "${unknown}" that is not action, topic or permission.`)
+    if (unknown !== undefined) throw invalidInput(message('topicRules.unknownField', { position, field: unknown }))
     if (!ACTIONS.includes(rule.action as TopicRule['action'])) {
-      throw invalidInput(`${where}: action must be publish, subscribe or all (not ${JSON.stringify(rule.action)}).`)
+      throw invalidInput(message('topicRules.badAction', { position, value: String(JSON.stringify(rule.action)) }))
     }
     if (!PERMISSIONS.includes(rule.permission as TopicRule['permission'])) {
-      throw invalidInput(`${where}: permission must be allow or deny (not ${JSON.stringify(rule.permission)}).`)
+      throw invalidInput(message('topicRules.badPermission', { position, value: String(JSON.stringify(rule.permission)) }))
     }
-    if (typeof rule.topic !== 'string') throw invalidInput(`${where}: topic must be a string, an MQTT topic filter.`)
+    if (typeof rule.topic !== 'string') throw invalidInput(message('topicRules.topicNotText', { position }))
     const topic = rule.topic
     for (const [, name] of topic.matchAll(PLACEHOLDER)) {
-      if (!PLACEHOLDER_NAMES.has(name))
-        throw invalidInput(`${where}: "\${${name}}" in "${topic}" is not a placeholder; use \${clientid} or \${username}.`)
+      if (!PLACEHOLDER_NAMES.has(name)) {
+        throw invalidInput(message('topicRules.unknownPlaceholder', { position, placeholder: `\${${name}}`, topic }))
+      }
     }
-    if (topic.replace(PLACEHOLDER, '').includes('${'))
-      throw invalidInput(`${where}: "${topic}" has a "\${" that does not close a placeholder.`)
-    const problem = topicFilterProblem(topic)
-    if (problem !== undefined) throw invalidInput(`${where}: "${topic}" is not an MQTT topic filter (${problem}).`)
+    if (topic.replace(PLACEHOLDER, '').includes('${')) throw invalidInput(message('topicRules.unclosedPlaceholder', { position, topic }))
+    const problem = filterProblem(topic)
+    if (problem !== undefined) throw invalidInput(message(FILTER_PROBLEMS[problem].ruleRefusal, { position, topic }))
     return { action: rule.action as TopicRule['action'], topic, permission: rule.permission as TopicRule['permission'] }
   })
 }

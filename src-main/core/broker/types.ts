@@ -1,4 +1,5 @@
 // Types only, no Node imports: the renderer shows these.
+import type { Message } from '../messages'
 import type { ServerCertificateView } from '../registry/views'
 
 export type ListenerKind = 'one-way' | 'mutual'
@@ -15,6 +16,8 @@ export interface ConnectionLogEntry {
   result: 'accepted' | 'refused' | 'disconnected' | 'denied'
   /** Why, in plain words, for a refusal, a disconnection or a denial. */
   reason?: string
+  /** The same reason as the catalog's key and values (core/messages.ts): what a screen translates. */
+  reasonMessage?: Message
 }
 
 export interface ListenerState {
@@ -23,6 +26,8 @@ export interface ListenerState {
   listening: boolean
   /** Why it is not listening, in one sentence. */
   error?: string
+  /** The same sentence as the catalog's key and values. */
+  errorMessage?: Message
 }
 
 export interface SessionInfo {
@@ -45,6 +50,8 @@ export interface BrokerStatus {
   state: 'running' | 'stopped'
   /** Why it is not running, in one sentence. */
   error?: string
+  /** The same sentence as the catalog's key and values, when it is one of the catalog's. */
+  errorMessage?: Message
   /** The address it listens on. */
   host?: string
   oneWay?: ListenerState

@@ -1,5 +1,6 @@
 import AdmZip from 'adm-zip'
 import { invalidInput } from '../errors'
+import { message } from '../messages'
 
 /** The seed platform's layout, which devices and their firmware scripts expect. */
 const BUNDLE_FOLDER = 'common_certs'
@@ -47,11 +48,11 @@ export function readBundleZip(zip: Buffer): BundleContents {
   try {
     entries = new AdmZip(zip).getEntries()
   } catch {
-    throw invalidInput('The file is not a zip archive.')
+    throw invalidInput(message('bundle.notZip'))
   }
   const find = (path: string) => {
     const entry = entries.find((e) => e.entryName === path || e.entryName.endsWith(`/${path}`))
-    if (!entry) throw invalidInput(`The zip has no ${path}; it is not a Certdesk bundle.`)
+    if (!entry) throw invalidInput(message('bundle.missingEntry', { path }))
     return entry.getData().toString('utf8')
   }
   return {

@@ -1,6 +1,7 @@
 import { type KeyObject, createPrivateKey, generateKeyPair as generateKeyPairCallback } from 'node:crypto'
 import { promisify } from 'node:util'
 import { invalidInput } from '../errors'
+import { message } from '../messages'
 
 const generateKeyPairAsync = promisify(generateKeyPairCallback)
 
@@ -15,7 +16,7 @@ export interface KeyPair {
 
 export function parseKeyType(value: string): KeyType {
   if (!isKeyType(value)) {
-    throw invalidInput(`Unknown key type "${value}"; use one of ${KEY_TYPES.join(', ')}.`)
+    throw invalidInput(message('keyType.unknown', { value, choices: KEY_TYPES.join(', ') }))
   }
   return value
 }

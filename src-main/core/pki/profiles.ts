@@ -15,6 +15,9 @@ export interface CertificateProfileSpec {
   maxDays: number
 }
 
+/** The root CA's subject common name when the operator gives none (`ca init`, the first-run screen). */
+export const DEFAULT_ROOT_CA_COMMON_NAME = 'Certdesk Root CA'
+
 export const CERTIFICATE_PROFILES = {
   root: {
     // pathlen 0: the root signs devices and brokers directly, never another CA.

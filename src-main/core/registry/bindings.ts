@@ -1,10 +1,11 @@
 import { CertdeskError, invalidInput } from '../errors'
+import { message } from '../messages'
 import type { RegistryStore } from '../store/registryStore'
 import { findCertificate, findDevice } from './lookup'
 import { type CertificateView, certificateView } from './views'
 
 function distinctReferences(references: readonly string[]): string[] {
-  if (references.length === 0) throw invalidInput('Name at least one device.')
+  if (references.length === 0) throw invalidInput(message('binding.noDevices'))
   return [...new Set(references)]
 }
 
@@ -19,13 +20,10 @@ export async function bindDevices(store: RegistryStore, certificateReference: st
     const devices = references.map((reference) => findDevice(data, reference))
     for (const device of devices) {
       if (device.authType !== 'cert') {
-        throw new CertdeskError(
-          'CONFLICT',
-          `Device "${device.deviceId}" uses token authentication; only devices with certificate authentication can be bound.`,
-        )
+        throw new CertdeskError('CONFLICT', message('binding.tokenDevice', { deviceId: device.deviceId }))
       }
       if (data.bindings.some((b) => b.certificateId === certificate.id && b.deviceRecordId === device.id)) {
-        throw new CertdeskError('CONFLICT', `Device "${device.deviceId}" is already bound to certificate "${certificate.name}".`)
+        throw new CertdeskError('CONFLICT', message('binding.alreadyBound', { deviceId: device.deviceId, certificate: certificate.name }))
       }
     }
     const stamp = new Date().toISOString()
@@ -43,7 +41,7 @@ export async function unbindDevices(store: RegistryStore, certificateReference: 
     const devices = references.map((reference) => findDevice(data, reference))
     for (const device of devices) {
       if (!data.bindings.some((b) => b.certificateId === certificate.id && b.deviceRecordId === device.id)) {
-        throw new CertdeskError('CONFLICT', `Device "${device.deviceId}" is not bound to certificate "${certificate.name}".`)
+        throw new CertdeskError('CONFLICT', message('binding.notBound', { deviceId: device.deviceId, certificate: certificate.name }))
       }
     }
     const removed = new Set(devices.map((device) => device.id))

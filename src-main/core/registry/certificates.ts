@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import { CertdeskError } from '../errors'
+import { message } from '../messages'
 import { forEachConcurrently } from '../concurrency'
 import { type Issuer, issueCertificate } from '../pki/certificates'
 import { type KeyType, exportPrivateKeyPem, generateKeyPair } from '../pki/keys'
@@ -37,7 +38,7 @@ function assertNameFree(data: StoreData, name: string, exceptId?: string): void 
   const clash = Object.values(data.certificates).find(
     (certificate) => certificate.id !== exceptId && certificate.name.toLocaleLowerCase() === folded,
   )
-  if (clash) throw new CertdeskError('CONFLICT', `A certificate named "${clash.name}" already exists.`)
+  if (clash) throw new CertdeskError('CONFLICT', message('certificate.nameTaken', { name: clash.name }))
 }
 
 export interface IssueOptions {
@@ -60,13 +61,10 @@ function validateInputs(data: StoreData, issuer: IssuerWithRecord, inputs: reado
     const name = normaliseName(input.name, 'certificate')
     const days = validateDays(input.days ?? DEFAULT_DEVICE_CERTIFICATE_DAYS, 'certificate', MAX_DEVICE_CERTIFICATE_DAYS)
     if (now.getTime() + days * 86_400_000 > Date.parse(issuer.record.notAfter)) {
-      throw new CertdeskError(
-        'INVALID_INPUT',
-        `A certificate valid for ${days} days would outlive the root CA, which expires on ${issuer.record.notAfter.slice(0, 10)}.`,
-      )
+      throw new CertdeskError('INVALID_INPUT', message('certificate.outlivesRoot', { days, expires: issuer.record.notAfter.slice(0, 10) }))
     }
     const folded = name.toLocaleLowerCase()
-    if (seen.has(folded)) throw new CertdeskError('CONFLICT', `The name "${name}" is given twice.`)
+    if (seen.has(folded)) throw new CertdeskError('CONFLICT', message('certificate.nameTwice', { name }))
     seen.add(folded)
     assertNameFree(data, name)
     return { name, days, keyType: input.keyType ?? issuer.record.keyType, enabled: input.enabled ?? true }
@@ -139,7 +137,7 @@ export async function issueDeviceCertificates(
       (data) => {
         for (const record of records) {
           assertNameFree(data, record.name)
-          if (ownEntry(data.certificates, record.id)) throw new CertdeskError('CONFLICT', 'Certificate id collision; try again.')
+          if (ownEntry(data.certificates, record.id)) throw new CertdeskError('CONFLICT', message('certificate.idCollision'))
         }
         for (const record of records) data.certificates[record.id] = record
         const bindings = indexBindings(data)
@@ -192,7 +190,7 @@ export async function deleteCertificate(store: RegistryStore, reference: string)
       const deviceIds = bound.map((binding) => ownEntry(data.devices, binding.deviceRecordId)?.deviceId).join(', ')
       throw new CertdeskError(
         'CONFLICT',
-        `Certificate "${record.name}" is bound to ${bound.length} device(s) (${deviceIds}); unbind them before deleting it.`,
+        message('certificate.boundBeforeDelete', { name: record.name, count: bound.length, devices: deviceIds }),
       )
     }
     const view = certificateView(data, record)

@@ -1,4 +1,5 @@
 import { CertdeskError, invalidInput } from '../errors'
+import { message } from '../messages'
 import type { RegistryStore } from '../store/registryStore'
 import type { AuthType, DeviceRecord, StoreData } from '../store/schema'
 import { generateDeviceId, generateDeviceKey, newDeviceRecordId } from './ids'
@@ -8,7 +9,7 @@ import { type DeviceView, type DeviceWithKey, deviceView, indexBindings } from '
 
 export function parseAuthType(value: unknown): AuthType {
   if (value !== 'token' && value !== 'cert') {
-    throw invalidInput(`Unknown authentication type "${String(value)}"; use token or cert.`)
+    throw invalidInput(message('device.unknownAuthType', { value: String(value) }))
   }
   return value
 }
@@ -28,7 +29,7 @@ export interface DeviceUpdate {
 /** Device IDs and internal ids share one namespace, so a reference never means two devices. */
 function assertDeviceIdFree(data: StoreData, deviceId: string): void {
   const clash = Object.values(data.devices).find((device) => device.deviceId === deviceId || device.id === deviceId)
-  if (clash) throw new CertdeskError('CONFLICT', `A device with device ID "${deviceId}" already exists.`)
+  if (clash) throw new CertdeskError('CONFLICT', message('device.idTaken', { deviceId }))
 }
 
 export async function createDevice(store: RegistryStore, input: DeviceInput): Promise<DeviceWithKey> {
@@ -51,7 +52,7 @@ export async function createDevice(store: RegistryStore, input: DeviceInput): Pr
   }
   return store.mutate((data) => {
     assertDeviceIdFree(data, deviceId)
-    if (ownEntry(data.devices, record.id)) throw new CertdeskError('CONFLICT', 'Device id collision; try again.')
+    if (ownEntry(data.devices, record.id)) throw new CertdeskError('CONFLICT', message('device.idCollision'))
     data.devices[record.id] = record
     return { ...deviceView(data, record), deviceKey }
   })
@@ -75,7 +76,11 @@ export async function updateDevice(store: RegistryStore, reference: string, upda
       if (bound.length > 0) {
         throw new CertdeskError(
           'CONFLICT',
-          `Device "${record.deviceId}" is bound to ${bound.length} certificate(s) (${bound.map((b) => b.certificateId).join(', ')}); unbind them before switching it to token authentication.`,
+          message('device.boundBeforeToken', {
+            deviceId: record.deviceId,
+            count: bound.length,
+            certificates: bound.map((b) => b.certificateId).join(', '),
+          }),
         )
       }
     }

@@ -1,4 +1,5 @@
 import { CertdeskError } from '../errors'
+import { message } from '../messages'
 import type { CertificateRecord, DeviceRecord, StoreData } from '../store/schema'
 
 /**
@@ -13,14 +14,14 @@ export function ownEntry<T>(table: Record<string, T> | undefined, key: string): 
 export function findCertificate(data: StoreData, reference: string): CertificateRecord {
   const certificate =
     ownEntry(data.certificates, reference) ?? Object.values(data.certificates).find((candidate) => candidate.cn === reference)
-  if (!certificate) throw new CertdeskError('NOT_FOUND', `There is no certificate "${reference}".`)
+  if (!certificate) throw new CertdeskError('NOT_FOUND', message('certificate.notFound', { reference }))
   return certificate
 }
 
 /** A device by its id, or by its device ID (the MQTT client_id). */
 export function findDevice(data: StoreData, reference: string): DeviceRecord {
   const device = ownEntry(data.devices, reference) ?? Object.values(data.devices).find((candidate) => candidate.deviceId === reference)
-  if (!device) throw new CertdeskError('NOT_FOUND', `There is no device "${reference}".`)
+  if (!device) throw new CertdeskError('NOT_FOUND', message('device.notFound', { reference }))
   return device
 }
 

@@ -1,4 +1,5 @@
 import { CertdeskError } from '../errors'
+import { message } from '../messages'
 import { type Issuer, buildRootCertificate } from '../pki/certificates'
 import { DEFAULT_KEY_TYPE, type KeyType, exportPrivateKeyPem, generateKeyPair, importPrivateKeyPem } from '../pki/keys'
 import { ROOT_CA_RECORD_ID, RegistryStore } from '../store/registryStore'
@@ -6,11 +7,11 @@ import type { KeyProtector } from '../store/vault'
 import type { AuditActor, RootCaRecord, StoreData } from '../store/schema'
 import { normaliseName, validateDays } from './validation'
 import type { RootCaView } from './views'
-import { CERTIFICATE_PROFILES } from '../pki/profiles'
+import { CERTIFICATE_PROFILES, DEFAULT_ROOT_CA_COMMON_NAME } from '../pki/profiles'
 
 export { ROOT_CA_RECORD_ID }
 export const DEFAULT_ROOT_CA_DAYS = CERTIFICATE_PROFILES.root.defaultDays
-export const DEFAULT_ROOT_CA_COMMON_NAME = 'Certdesk Root CA'
+export { DEFAULT_ROOT_CA_COMMON_NAME }
 const MAX_ROOT_CA_DAYS = CERTIFICATE_PROFILES.root.maxDays
 
 export interface RootCaOptions {
@@ -28,9 +29,9 @@ export interface RootCaOptions {
 export async function initialiseRootCa(dataDir: string, options: RootCaOptions): Promise<RegistryStore> {
   const keyType = options.keyType ?? DEFAULT_KEY_TYPE
   const commonName = normaliseName(options.commonName ?? DEFAULT_ROOT_CA_COMMON_NAME, 'common')
-  const days = validateDays(options.days ?? DEFAULT_ROOT_CA_DAYS, 'root CA', MAX_ROOT_CA_DAYS)
+  const days = validateDays(options.days ?? DEFAULT_ROOT_CA_DAYS, 'rootCa', MAX_ROOT_CA_DAYS)
   if (options.passphrase !== undefined && options.passphrase.length < 8) {
-    throw new CertdeskError('INVALID_INPUT', 'The passphrase is too short; use at least 8 characters.')
+    throw new CertdeskError('INVALID_INPUT', message('validation.passphraseTooShort'))
   }
   return RegistryStore.initialise(
     dataDir,
@@ -59,7 +60,7 @@ export async function initialiseRootCa(dataDir: string, options: RootCaOptions):
 }
 
 function requireRootCa(data: StoreData, dataDir: string): RootCaRecord {
-  if (!data.rootCa) throw new CertdeskError('NOT_INITIALISED', `The data folder ${dataDir} has no root CA yet.`)
+  if (!data.rootCa) throw new CertdeskError('NOT_INITIALISED', message('rootCa.missing', { dataDir }))
   return data.rootCa
 }
 

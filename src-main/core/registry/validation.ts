@@ -1,4 +1,5 @@
 import { invalidInput } from '../errors'
+import { message } from '../messages'
 
 const NAME_MAX_LENGTH = 64
 
@@ -8,16 +9,31 @@ const UNSAFE_IN_NAMES = /[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u2
 /** Characters that show as nothing: a name made only of them looks empty. */
 const INVISIBLE = /[\s\u00ad\u180e\u200b-\u200d\u2060-\u2064\ufeff]/gu
 
+/** What a name names; each has its own sentences (a translation words each differently). */
+type NamedThing = 'certificate' | 'device' | 'profile' | 'common'
+
+const NAME_REFUSALS = {
+  certificate: {
+    notText: 'name.certificateNotText',
+    empty: 'name.certificateEmpty',
+    tooLong: 'name.certificateTooLong',
+    unsafe: 'name.certificateUnsafe',
+  },
+  device: { notText: 'name.deviceNotText', empty: 'name.deviceEmpty', tooLong: 'name.deviceTooLong', unsafe: 'name.deviceUnsafe' },
+  profile: { notText: 'name.profileNotText', empty: 'name.profileEmpty', tooLong: 'name.profileTooLong', unsafe: 'name.profileUnsafe' },
+  common: { notText: 'name.commonNotText', empty: 'name.commonEmpty', tooLong: 'name.commonTooLong', unsafe: 'name.commonUnsafe' },
+} as const
+
 /** Names are trimmed, 1–64 characters, no control characters (they end up in tables and logs). */
-export function normaliseName(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw invalidInput(`The ${what} name must be text.`)
+export function normaliseName(value: unknown, what: NamedThing): string {
+  const refusal = NAME_REFUSALS[what]
+  if (typeof value !== 'string') throw invalidInput(message(refusal.notText))
   const name = value.normalize('NFC').trim()
-  if (name.replace(INVISIBLE, '').length === 0)
-    throw invalidInput(`The ${what} name is empty; give it 1 to ${NAME_MAX_LENGTH} visible characters.`)
+  if (name.replace(INVISIBLE, '').length === 0) throw invalidInput(message(refusal.empty, { max: NAME_MAX_LENGTH }))
   if ([...name].length > NAME_MAX_LENGTH) {
-    throw invalidInput(`The ${what} name is ${[...name].length} characters long; the limit is ${NAME_MAX_LENGTH}.`)
+    throw invalidInput(message(refusal.tooLong, { length: [...name].length, max: NAME_MAX_LENGTH }))
   }
-  if (UNSAFE_IN_NAMES.test(name)) throw invalidInput(`The ${what} name contains control or text-direction characters.`)
+  if (UNSAFE_IN_NAMES.test(name)) throw invalidInput(message(refusal.unsafe))
   return name
 }
 
@@ -34,26 +50,24 @@ export function isReservedId(value: string): boolean {
 
 export function validateDeviceId(value: string): string {
   if (!DEVICE_ID_PATTERN.test(value)) {
-    throw invalidInput(
-      `"${value}" is not a valid device ID; use 8 to 36 characters from letters, digits, "_" and "-", not starting with "-".`,
-    )
+    throw invalidInput(message('validation.deviceIdInvalid', { value }))
   }
-  if (isReservedId(value)) throw invalidInput(`"${value}" is reserved and cannot be a device ID; choose another.`)
+  if (isReservedId(value)) throw invalidInput(message('validation.deviceIdReserved', { value }))
   return value
 }
 
 /** MQTT allows any UTF-8 username; Certdesk keeps to printable text without spaces, 1–64 long. */
 export function validateUsername(value: string): string {
   if (!/^[\x21-\x7e]{1,64}$/.test(value)) {
-    throw invalidInput(`"${value}" is not a valid connect username; use 1 to 64 printable characters without spaces.`)
+    throw invalidInput(message('validation.usernameInvalid', { value }))
   }
-  if (isReservedId(value)) throw invalidInput(`"${value}" is reserved and cannot be a connect username; choose another.`)
+  if (isReservedId(value)) throw invalidInput(message('validation.usernameReserved', { value }))
   return value
 }
 
-export function validateDays(value: number, what: string, max: number): number {
+export function validateDays(value: number, what: 'rootCa' | 'certificate', max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw invalidInput(`The ${what} validity must be a whole number of days from 1 to ${max}.`)
+    throw invalidInput(message(what === 'rootCa' ? 'validation.rootCaDays' : 'validation.certificateDays', { max }))
   }
   return value
 }

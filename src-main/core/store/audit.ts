@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, readSync, truncateSync, writeSync } from 'node:fs'
 import { userInfo } from 'node:os'
 import { join } from 'node:path'
+import { type Message, message, renderMessage } from '../messages'
 import { writeFailure } from './files'
 import type { AuditActor, AuditEntry, AuditHead, AuditVerification } from './schema'
 
@@ -165,7 +166,7 @@ export function verifyAuditLog(dataDir: string, head: AuditHead | undefined): Au
   } catch {
     // No log yet.
   }
-  const problems: string[] = []
+  const problems: Message[] = []
   let previous = { seq: 0, hash: GENESIS }
   let count = 0
   let headSeen = head === undefined
@@ -175,23 +176,23 @@ export function verifyAuditLog(dataDir: string, head: AuditHead | undefined): Au
     try {
       entry = JSON.parse(line) as AuditEntry
     } catch {
-      problems.push(`Line ${index + 1} is not a readable entry (edited or damaged).`)
+      problems.push(message('audit.unreadableLine', { line: index + 1 }))
       return
     }
     count += 1
     const { hash, ...rest } = entry
-    if (entryHash(rest) !== hash) problems.push(`Entry ${entry.seq} (line ${index + 1}) was edited: its hash does not match its content.`)
+    const at = { seq: entry.seq, line: index + 1 }
+    if (entryHash(rest) !== hash) problems.push(message('audit.edited', at))
     if (entry.seq !== previous.seq + 1)
-      problems.push(`Entries ${previous.seq + 1} to ${entry.seq - 1} are missing before line ${index + 1}.`)
-    else if (entry.prev !== previous.hash)
-      problems.push(`Entry ${entry.seq} (line ${index + 1}) does not follow the entry before it: one was removed or replaced.`)
+      problems.push(message('audit.missing', { from: previous.seq + 1, to: entry.seq - 1, line: at.line }))
+    else if (entry.prev !== previous.hash) problems.push(message('audit.outOfChain', at))
     if (head && entry.seq === head.seq) {
       headSeen = true
-      if (hash !== head.hash) problems.push(`Entry ${entry.seq} is not the one the registry recorded as the latest.`)
+      if (hash !== head.hash) problems.push(message('audit.notLatest', { seq: entry.seq }))
     }
     previous = { seq: entry.seq, hash }
   })
-  if (!headSeen && head)
-    problems.push(`The log ends at entry ${previous.seq}, but the registry recorded ${head.seq} entries: the latest were removed.`)
-  return { intact: problems.length === 0, entries: count, problems }
+  if (!headSeen && head) problems.push(message('audit.truncated', { seq: previous.seq, recorded: head.seq }))
+  const found = { intact: problems.length === 0, entries: count, problems: problems.map(renderMessage) }
+  return problems.length === 0 ? found : { ...found, problemMessages: problems }
 }

@@ -2,24 +2,27 @@ import { randomBytes } from 'node:crypto'
 import { lstat, mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import { dirname, join, basename } from 'node:path'
 import { CertdeskError } from '../errors'
+import { type Message, message } from '../messages'
 
 /** One sentence for a failed write, naming the file and the cause an operator can act on. */
 export function writeFailure(error: unknown, path: string): CertdeskError {
   if (error instanceof CertdeskError) return error
   const code = (error as NodeJS.ErrnoException)?.code
-  const reasons: Record<string, string> = {
-    ENOSPC: `the disk is full, so ${path} was not written`,
-    EDQUOT: `the disk quota is used up, so ${path} was not written`,
-    EROFS: `${path} is on a read-only file system`,
-    EACCES: `permission to write ${path} is denied`,
-    EPERM: `permission to write ${path} is denied`,
-    EISDIR: `${path} is a folder, not a file`,
-    ENOTDIR: `a part of ${path} is a file, not a folder`,
-    ENOENT: `the folder ${dirname(path)} does not exist`,
-    EMFILE: `too many files are open to write ${path}; try again`,
+  const reasons: Record<string, Message> = {
+    ENOSPC: message('file.diskFull', { path }),
+    EDQUOT: message('file.quotaFull', { path }),
+    EROFS: message('file.readOnly', { path }),
+    EACCES: message('file.denied', { path }),
+    EPERM: message('file.denied', { path }),
+    EISDIR: message('file.writeIsFolder', { path }),
+    ENOTDIR: message('file.partIsFile', { path }),
+    ENOENT: message('file.writeNoFolder', { folder: dirname(path) }),
+    EMFILE: message('file.tooManyOpen', { path }),
   }
-  const reason = (code && reasons[code]) ?? `${path} could not be written (${code ?? String(error)})`
-  return new CertdeskError('IO', `${reason.charAt(0).toUpperCase()}${reason.slice(1)}; nothing was changed.`, { cause: error })
+  const reason =
+    (code && Object.hasOwn(reasons, code) ? reasons[code] : undefined) ??
+    message('file.writeFailed', { path, reason: code ?? String(error) })
+  return new CertdeskError('IO', reason, { cause: error })
 }
 
 /**
@@ -66,15 +69,15 @@ export async function writeExportFile(path: string, data: string | Uint8Array, m
   }
   if (stats !== undefined) {
     if (!stats.isFile()) {
-      const kind = stats.isDirectory() ? 'a folder' : stats.isSymbolicLink() ? 'a symbolic link' : 'a device, pipe or socket'
-      throw new CertdeskError('INVALID_INPUT', `${path} is ${kind}, not a regular file; give the path of a file to write.`)
+      const kind = stats.isDirectory() ? 'file.isFolder' : stats.isSymbolicLink() ? 'file.isSymbolicLink' : 'file.isSpecial'
+      throw new CertdeskError('INVALID_INPUT', message(kind, { path }))
     }
-    if (!replace) throw new CertdeskError('CONFLICT', `${path} already exists; choose another file or pass --force to replace it.`)
+    if (!replace) throw new CertdeskError('CONFLICT', message('file.exists', { path }))
   }
   try {
     if (!(await stat(dirname(path))).isDirectory()) throw new Error('not a folder')
   } catch (error) {
-    throw new CertdeskError('INVALID_INPUT', `The folder ${dirname(path)} does not exist.`, { cause: error })
+    throw new CertdeskError('INVALID_INPUT', message('file.noFolder', { folder: dirname(path) }), { cause: error })
   }
   await writeFileAtomic(path, data, mode)
 }

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { CertdeskError } from '../errors'
+import { message } from '../messages'
 import { processOfThisHostIsGone } from './folderLock'
 import { indexProblem } from './indexSchema'
 import { INDEX_FILE, INIT_MARKER, OWN_ENTRIES, RECORDS_DIR } from './layout'
@@ -13,29 +14,28 @@ export function describeFolderProblem(dataDir: string): CertdeskError {
   try {
     stats = statSync(dataDir)
   } catch {
-    return new CertdeskError('NOT_INITIALISED', `There is no Certdesk data folder at ${dataDir} yet.`)
+    return new CertdeskError('NOT_INITIALISED', message('store.noFolder', { dataDir }))
   }
   if (!stats.isDirectory()) {
-    return new CertdeskError('NOT_A_DATA_FOLDER', `${dataDir} is a file, not a Certdesk data folder.`)
+    return new CertdeskError('NOT_A_DATA_FOLDER', message('store.isFile', { dataDir }))
   }
   const entries = readdirSync(dataDir)
   const foreign = entries.filter((entry) => !OWN_ENTRIES.has(entry) && !entry.startsWith('.') && !entry.startsWith(`${INDEX_FILE}.`))
   if (foreign.length > 0) {
-    return new CertdeskError('NOT_A_DATA_FOLDER', `${dataDir} is not a Certdesk data folder (it has no ${INDEX_FILE}).`)
+    return new CertdeskError('NOT_A_DATA_FOLDER', message('store.notDataFolder', { dataDir, indexFile: INDEX_FILE }))
   }
   const keys = keyMaterialIn(dataDir)
   if (keys.length > 0 && !initInterrupted(dataDir)) {
     const backups = entries.filter((entry) => entry.startsWith(`${INDEX_FILE}.`) && entry.endsWith('.bak')).sort()
-    const restore =
-      backups.length > 0
-        ? `restore it with "certdesk doctor --restore-index" (from ${backups.join(', ')}) or from your own backup`
-        : 'restore it from your own backup'
+    const found = { index: join(dataDir, INDEX_FILE), keys: keys.join(', ') }
     return new CertdeskError(
       'INDEX_MISSING',
-      `The registry index ${join(dataDir, INDEX_FILE)} is missing, but the folder still holds keys (${keys.join(', ')}); ${restore}. Certdesk will not create a new root CA over them.`,
+      backups.length > 0
+        ? message('store.indexMissingWithBackups', { ...found, backups: backups.join(', ') })
+        : message('store.indexMissing', found),
     )
   }
-  return new CertdeskError('NOT_INITIALISED', `The data folder ${dataDir} has no root CA yet.`)
+  return new CertdeskError('NOT_INITIALISED', message('rootCa.missing', { dataDir }))
 }
 
 /** The vault key and sealed records a folder holds: what a new `ca init` would destroy. */
@@ -69,7 +69,7 @@ export function parseIndex(dataDir: string, text: string): StoreData & { migrate
   try {
     raw = JSON.parse(text)
   } catch (error) {
-    throw new CertdeskError('CORRUPT_STORE', `${where} is damaged (it is not valid JSON); restore it from a backup.`, { cause: error })
+    throw new CertdeskError('CORRUPT_STORE', message('store.indexNotJson', { where }), { cause: error })
   }
   const looksLikeIndex =
     typeof raw === 'object' &&
@@ -77,20 +77,17 @@ export function parseIndex(dataDir: string, text: string): StoreData & { migrate
     typeof (raw as { vault?: { protection?: unknown } }).vault?.protection === 'string' &&
     typeof (raw as { certificates?: unknown }).certificates === 'object'
   if (!looksLikeIndex) {
-    throw new CertdeskError('CORRUPT_STORE', `${where} is not a Certdesk registry, or it is damaged.`)
+    throw new CertdeskError('CORRUPT_STORE', message('store.indexNotRegistry', { where }))
   }
   const record = raw as Record<string, unknown>
   const version = record.schemaVersion
   if (typeof version === 'number' && version > SCHEMA_VERSION) {
-    throw new CertdeskError(
-      'NEWER_STORE',
-      `${where} was written by a newer Certdesk (schema ${version}; this one reads up to ${SCHEMA_VERSION}); upgrade Certdesk.`,
-    )
+    throw new CertdeskError('NEWER_STORE', message('store.indexNewer', { where, version, supported: SCHEMA_VERSION }))
   }
   const { data, migrated } = migrate(record)
   const problem = indexProblem(data)
   if (problem !== undefined) {
-    throw new CertdeskError('CORRUPT_STORE', `${where} is damaged (${problem}); restore it from a backup or run "certdesk doctor".`)
+    throw new CertdeskError('CORRUPT_STORE', message('store.indexDamaged', { where, problem }))
   }
   return migrated ? { ...data, migratedFrom: typeof version === 'number' ? version : 1 } : data
 }

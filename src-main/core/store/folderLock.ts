@@ -4,6 +4,7 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import lockfile from 'proper-lockfile'
 import { CertdeskError } from '../errors'
+import { message } from '../messages'
 
 export const LOCK_FILE = '.lock'
 /** Who holds the lock: lets the next process clear a lock whose holder was killed (kill -9) at once. */
@@ -73,20 +74,12 @@ export function clearDeadLock(dataDir: string): boolean {
 function describeLockFailure(dataDir: string, error: unknown): CertdeskError {
   const code = (error as NodeJS.ErrnoException).code
   if (code === 'ELOCKED') {
-    return new CertdeskError(
-      'LOCKED',
-      `Another Certdesk process has held the lock on ${dataDir} for too long; try again when it has finished.`,
-      { cause: error },
-    )
+    return new CertdeskError('LOCKED', message('lock.held', { dataDir }), { cause: error })
   }
   if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-    return new CertdeskError(
-      'IO',
-      `Certdesk cannot write in ${dataDir} (${code === 'EROFS' ? 'read-only file system' : 'permission denied'}).`,
-      { cause: error },
-    )
+    return new CertdeskError('IO', message(code === 'EROFS' ? 'lock.readOnly' : 'lock.denied', { dataDir }), { cause: error })
   }
-  return new CertdeskError('IO', `Certdesk cannot lock ${dataDir} (${code ?? String(error)}).`, { cause: error })
+  return new CertdeskError('IO', message('lock.failed', { dataDir, reason: code ?? String(error) }), { cause: error })
 }
 
 /** How long a writer waits for another process's lock before giving up. */

@@ -5,6 +5,7 @@ import { readdirSync } from 'node:fs'
 import { readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CertdeskError } from '../errors'
+import { message } from '../messages'
 import { ensurePrivateDirectory, writeFileAtomic } from './files'
 import { RECORDS_DIR, ROOT_CA_RECORD_ID, STAGING_PREFIX } from './layout'
 import type { SealedBox, StoreData } from './schema'
@@ -56,7 +57,7 @@ export async function readRecordFile(dataDir: string, recordId: string): Promise
     if (typeof file.certificatePem !== 'string') throw new Error('no certificate')
     return file
   } catch (error) {
-    throw new CertdeskError('CORRUPT_STORE', `The files of ${recordId} are missing or damaged.`, { cause: error })
+    throw new CertdeskError('CORRUPT_STORE', message('store.recordDamaged', { recordId }), { cause: error })
   }
 }
 
@@ -99,10 +100,7 @@ export function certificateFault(data: StoreData, recordId: string, pem: string)
 /** The PEM, if it is the certificate the index records: a swapped file is never handed out. */
 export function checkedCertificatePem(data: StoreData, recordId: string, pem: string): string {
   if (certificateFault(data, recordId, pem) !== undefined) {
-    throw new CertdeskError(
-      'CORRUPT_STORE',
-      `The certificate file of ${recordId} does not match the registry (its fingerprint differs); run "certdesk doctor".`,
-    )
+    throw new CertdeskError('CORRUPT_STORE', message('store.certificateMismatch', { recordId }))
   }
   return pem
 }

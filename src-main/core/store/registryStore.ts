@@ -4,6 +4,7 @@ import { copyFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import Conf from 'conf'
 import { CertdeskError } from '../errors'
+import { message } from '../messages'
 import { ensurePrivateDirectory, writeFailure, writeFileAtomic } from './files'
 import { HOST_TAG, withFolderLock } from './folderLock'
 import { AUDIT_FILE, appendAuditEntry, auditContext } from './audit'
@@ -113,7 +114,7 @@ export class RegistryStore {
     await ensurePrivateDirectory(dataDir)
     return withFolderLock(dataDir, async () => {
       if (existsSync(join(dataDir, INDEX_FILE))) {
-        throw new CertdeskError('CONFLICT', `${dataDir} already has a root CA; Certdesk keeps one root CA per data folder.`)
+        throw new CertdeskError('CONFLICT', message('rootCa.exists', { dataDir }))
       }
       // Never a new vault over keys that exist: a lost index is restored, not replaced.
       const problem = describeFolderProblem(dataDir)
@@ -380,7 +381,7 @@ export class RegistryStore {
     // The file is read while the vault unlocks (a passphrase costs a scrypt run).
     const [file] = await Promise.all([readRecordFile(this.dataDir, recordId), this.vault.key()])
     if (file.privateKey === null) {
-      throw new CertdeskError('NOT_FOUND', `Certdesk holds no private key for ${recordId}: it was signed from the device's own request.`)
+      throw new CertdeskError('NOT_FOUND', message('certificate.noPrivateKey', { recordId }))
     }
     const privateKeyPem = await this.vault.openPrivateKey(recordId, file.privateKey)
     return { certificatePem: checkedCertificatePem(this.read(), recordId, file.certificatePem), privateKeyPem }

@@ -1,4 +1,5 @@
 // Types only, no Node imports: the renderer's contract is built from them.
+import type { Message } from '../messages'
 import type { KeyType } from '../pki/keyTypes'
 
 /** AES-256-GCM output, base64 fields so it sits in JSON. */
@@ -176,6 +177,8 @@ export interface AuditVerification {
   entries: number
   /** One sentence per problem found, in the order of the log. */
   problems: string[]
+  /** The same problems as the catalog's sentences (core/messages.ts), when there are any. */
+  problemMessages?: Message[]
 }
 
 /** The audit log, newest last, and whether its chain is intact. */

@@ -3,6 +3,7 @@ import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { CertdeskError } from '../errors'
+import { message } from '../messages'
 import { writeFileAtomic } from './files'
 import type { ScryptParameters, SealedBox, VaultRecord } from './schema'
 
@@ -54,10 +55,7 @@ async function deriveKeyEncryptionKey(passphrase: string, kdf: ScryptParameters)
     kdf.p <= SCRYPT_BOUNDS.maxP &&
     Buffer.from(kdf.salt, 'base64').length >= 16
   if (!withinBounds) {
-    throw new CertdeskError(
-      'CORRUPT_STORE',
-      'The passphrase parameters in the index are outside what Certdesk writes; the index was altered or damaged.',
-    )
+    throw new CertdeskError('CORRUPT_STORE', message('vault.kdfOutOfBounds'))
   }
   return scrypt(passphrase, Buffer.from(kdf.salt, 'base64'), 32, {
     N: kdf.N,
@@ -121,39 +119,33 @@ export async function createVault(dataDir: string, protection: VaultProtection):
 export async function unlockVault(dataDir: string, record: VaultRecord, protection: VaultProtection): Promise<Buffer> {
   const { passphrase } = protection
   if (protection.key !== undefined) {
-    if (protection.key.length !== 32)
-      throw new CertdeskError('WRONG_PASSPHRASE', 'The vault key handed to this process is not a vault key.')
+    if (protection.key.length !== 32) throw new CertdeskError('WRONG_PASSPHRASE', message('vault.notVaultKey'))
     return protection.key
   }
   if (record.protection === 'os-keychain') {
     if (protection.keychain === undefined) {
-      throw new CertdeskError(
-        'KEYCHAIN_REQUIRED',
-        `The keys in this data folder are protected by the desktop app's OS keychain (${record.keychain}); use them in the app, or give the folder a passphrase there (Authority, Key protection) to use them here too.`,
-      )
+      throw new CertdeskError('KEYCHAIN_REQUIRED', message('vault.keychainRequired', { keychain: record.keychain }))
     }
     let key: Buffer
     try {
       key = protection.keychain.decrypt(Buffer.from(record.wrappedKey, 'base64'))
     } catch (error) {
-      throw new CertdeskError(
-        'WRONG_PASSPHRASE',
-        `The OS keychain (${protection.keychain.name}) cannot unwrap this folder's key: it was protected by another user or machine.`,
-        { cause: error },
-      )
+      throw new CertdeskError('WRONG_PASSPHRASE', message('vault.keychainCannotUnwrap', { keychain: protection.keychain.name }), {
+        cause: error,
+      })
     }
-    if (key.length !== 32) throw new CertdeskError('CORRUPT_STORE', 'The vault key unwrapped by the OS keychain is damaged.')
+    if (key.length !== 32) throw new CertdeskError('CORRUPT_STORE', message('vault.keychainKeyDamaged'))
     return key
   }
   if (record.protection === 'passphrase') {
     if (passphrase === undefined) {
-      throw new CertdeskError('PASSPHRASE_REQUIRED', 'The keys in this data folder are protected by a passphrase, and none was given.')
+      throw new CertdeskError('PASSPHRASE_REQUIRED', message('vault.passphraseRequired'))
     }
     const keyEncryptionKey = await deriveKeyEncryptionKey(passphrase, record.kdf)
     try {
       return open(keyEncryptionKey, record.wrappedKey, 'certdesk-vault-key')
     } catch (error) {
-      throw new CertdeskError('WRONG_PASSPHRASE', 'The passphrase is wrong: it does not unlock this data folder.', { cause: error })
+      throw new CertdeskError('WRONG_PASSPHRASE', message('vault.wrongPassphrase'), { cause: error })
     }
   }
   const path = join(dataDir, VAULT_KEY_FILE)
@@ -162,14 +154,14 @@ export async function unlockVault(dataDir: string, record: VaultRecord, protecti
     // A key file others can read protects nothing; refuse it the way ssh refuses such a key.
     const { mode } = await stat(path)
     if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-      throw new CertdeskError('INSECURE_KEY_FILE', `${path} can be read by other users; run "chmod 600 ${path}" and try again.`)
+      throw new CertdeskError('INSECURE_KEY_FILE', message('vault.keyFileReadable', { path }))
     }
     text = await readFile(path, 'utf8')
   } catch (error) {
     if (error instanceof CertdeskError) throw error
-    throw new CertdeskError('CORRUPT_STORE', `The vault key file ${path} is missing or unreadable.`)
+    throw new CertdeskError('CORRUPT_STORE', message('vault.keyFileUnreadable', { path }))
   }
   const key = Buffer.from(text.trim(), 'base64')
-  if (key.length !== 32) throw new CertdeskError('CORRUPT_STORE', `The vault key file ${path} is damaged.`)
+  if (key.length !== 32) throw new CertdeskError('CORRUPT_STORE', message('vault.keyFileDamaged', { path }))
   return key
 }

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CertdeskError } from '../errors'
+import { message } from '../messages'
 import { auditContext } from './audit'
 import type { KeyProtectionKind, StoreData, VaultRecord, VaultState } from './schema'
 import { type SealedBox, VAULT_KEY_FILE, type VaultProtection, open, protectVaultKey, seal, unlockVault } from './vault'
@@ -107,7 +108,7 @@ export class VaultAccess {
    */
   async changeProtection(target: VaultProtection): Promise<KeyProtectionKind> {
     if (target.passphrase !== undefined && target.passphrase.length < 8) {
-      throw new CertdeskError('INVALID_INPUT', 'The passphrase is too short; use at least 8 characters.')
+      throw new CertdeskError('INVALID_INPUT', message('validation.passphraseTooShort'))
     }
     const key = await this.key()
     const previous = this.index.read().vault.protection
@@ -148,7 +149,7 @@ export class VaultAccess {
     try {
       return open(key, sealed, privateKeyBinding(recordId)).toString('utf8')
     } catch {
-      throw new CertdeskError('CORRUPT_STORE', `The private key of ${recordId} cannot be decrypted: its file is damaged.`)
+      throw new CertdeskError('CORRUPT_STORE', message('vault.privateKeyDamaged', { recordId }))
     }
   }
 
@@ -161,14 +162,12 @@ export class VaultAccess {
   openDeviceKey(device: { id: string; deviceKey: SealedBox | string }): string {
     if (typeof device.deviceKey === 'string') return device.deviceKey
     if (this.unlockedKey === undefined) {
-      throw new CertdeskError('PASSPHRASE_REQUIRED', 'The device keys are sealed under the vault, which is locked.')
+      throw new CertdeskError('PASSPHRASE_REQUIRED', message('vault.deviceKeysLocked'))
     }
     try {
       return open(this.unlockedKey, device.deviceKey, deviceKeyBinding(device.id)).toString('utf8')
     } catch (error) {
-      throw new CertdeskError('CORRUPT_STORE', `The device key of ${device.id} cannot be decrypted: the index is damaged.`, {
-        cause: error,
-      })
+      throw new CertdeskError('CORRUPT_STORE', message('vault.deviceKeyDamaged', { recordId: device.id }), { cause: error })
     }
   }
 

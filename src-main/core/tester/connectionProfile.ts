@@ -4,6 +4,8 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { rootCertificates } from 'node:tls'
 import type { IClientOptions } from 'mqtt'
+import { checkTopicName, encodePayload, mqtt5Required, setFields, toMqttUserProperties } from './messageFields'
+import type { ConnectProperties, TesterWill } from './types'
 
 /** Where operating systems keep their trusted CA bundle (Debian/Ubuntu, RHEL/Fedora, macOS). */
 const SYSTEM_BUNDLES = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/cert.pem']
@@ -50,12 +52,43 @@ export interface ConnectionProfile {
   protocolVersion: 4 | 5
   keepalive: number
   clean: boolean
+  /** Published by the broker for this client when the connection drops without a DISCONNECT. */
+  will?: TesterWill
+  /** MQTT 5 CONNECT properties: with protocolVersion 5 only. */
+  connectProperties?: ConnectProperties
   tls: { verification: ServerVerification; client: ClientAuthentication }
   connectTimeoutMs: number
 }
 
+/** The will as mqtt.js sends it in CONNECT. */
+function willOptions(will: TesterWill): NonNullable<IClientOptions['will']> {
+  return {
+    topic: checkTopicName(will.topic, 'will topic'),
+    payload: encodePayload(will.payload, will.encoding),
+    qos: will.qos,
+    retain: will.retain,
+  }
+}
+
+/** The CONNECT properties as mqtt.js sends them; undefined when none is set. */
+function connectPropertyOptions(profile: ConnectionProfile): IClientOptions['properties'] {
+  const set = setFields(profile.connectProperties)
+  if (!set) return undefined
+  mqtt5Required(profile.protocolVersion, 'CONNECT')
+  return {
+    ...(set.sessionExpiryInterval !== undefined ? { sessionExpiryInterval: set.sessionExpiryInterval } : {}),
+    ...(set.receiveMaximum !== undefined ? { receiveMaximum: set.receiveMaximum } : {}),
+    ...(set.userProperties ? { userProperties: toMqttUserProperties(set.userProperties) } : {}),
+  }
+}
+
+/**
+ * The profile as mqtt.js options. Throws a CertdeskError for what no broker should be sent: MQTT 5
+ * properties on a 3.1.1 connection, a will payload that is not in its encoding, a wildcard topic.
+ */
 export function toMqttOptions(profile: ConnectionProfile): IClientOptions {
   const { verification, client } = profile.tls
+  const properties = connectPropertyOptions(profile)
   return {
     protocol: 'mqtts',
     host: profile.host,
@@ -66,6 +99,8 @@ export function toMqttOptions(profile: ConnectionProfile): IClientOptions {
     protocolVersion: profile.protocolVersion,
     keepalive: profile.keepalive,
     clean: profile.clean,
+    ...(profile.will ? { will: willOptions(profile.will) } : {}),
+    ...(properties ? { properties } : {}),
     // The quick test's own timer (connectTimeoutMs) fires first and names the timeout.
     connectTimeout: profile.connectTimeoutMs + 1000,
     // The tester reports a failure; it never retries behind the operator's back.

@@ -1,9 +1,72 @@
 import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto'
 import { type PeerCertificate, connect as tlsConnect } from 'node:tls'
+import { type Message, type MessageKey, message, renderMessage } from '../messages'
 import type { ConnectionProfile } from './connectionProfile'
-import type { Diagnosis, ServerCertificateSummary } from './types'
+import type { Diagnosis, DiagnosisCode, ServerCertificateSummary } from './types'
 
 export type { Diagnosis }
+
+/** Certdesk's own broker, as a profile that dials it knows it: its two ports. */
+export interface CertdeskBrokerTarget {
+  oneWayPort: number
+  mutualPort: number
+}
+
+/**
+ * A profile as the diagnosis reads it: `certdeskBroker` is set (by profileSources) when the
+ * profile dials Certdesk's own broker. Only then does a diagnosis give advice about Certdesk's
+ * registry (the device page, bindings) or name its ports; any other broker gets advice that
+ * holds for every broker.
+ */
+export type DiagnosableProfile = ConnectionProfile & { certdeskBroker?: CertdeskBrokerTarget }
+
+/** Each code's usual sentences: the summary and the next step a screen shows for it. */
+export const DIAGNOSIS_MESSAGES: Record<DiagnosisCode, { summary: MessageKey; nextStep: MessageKey }> = {
+  'untrusted-ca': { summary: 'diagnosis.untrustedCa', nextStep: 'diagnosis.untrustedCaNext' },
+  'host-name-mismatch': { summary: 'diagnosis.hostNameMismatch', nextStep: 'diagnosis.hostNameMismatchNext' },
+  'server-certificate-expired': { summary: 'diagnosis.serverCertificateExpired', nextStep: 'diagnosis.serverCertificateExpiredNext' },
+  'server-certificate-not-yet-valid': {
+    summary: 'diagnosis.serverCertificateNotYetValid',
+    nextStep: 'diagnosis.serverCertificateNotYetValidNext',
+  },
+  'wrong-key-passphrase': { summary: 'diagnosis.wrongKeyPassphrase', nextStep: 'diagnosis.wrongKeyPassphraseNext' },
+  'key-certificate-mismatch': { summary: 'diagnosis.keyCertificateMismatch', nextStep: 'diagnosis.keyCertificateMismatchNext' },
+  'unreadable-client-material': { summary: 'diagnosis.unreadableClientMaterial', nextStep: 'diagnosis.unreadableClientMaterialNext' },
+  'client-certificate-refused': { summary: 'diagnosis.clientCertificateRefused', nextStep: 'diagnosis.clientCertificateRefusedNext' },
+  'client-certificate-expired': { summary: 'diagnosis.clientCertificateExpired', nextStep: 'diagnosis.clientCertificateExpiredNext' },
+  'client-certificate-not-yet-valid': {
+    summary: 'diagnosis.clientCertificateNotYetValid',
+    nextStep: 'diagnosis.clientCertificateNotYetValidNext',
+  },
+  'tls-version-mismatch': { summary: 'diagnosis.tlsVersionMismatch', nextStep: 'diagnosis.tlsVersionMismatchNext' },
+  'alpn-mismatch': { summary: 'diagnosis.alpnMismatch', nextStep: 'diagnosis.alpnMismatchNext' },
+  'not-tls': { summary: 'diagnosis.notTls', nextStep: 'diagnosis.notTlsNext' },
+  'connection-refused': { summary: 'diagnosis.connectionRefused', nextStep: 'diagnosis.connectionRefusedNext' },
+  timeout: { summary: 'diagnosis.timeout', nextStep: 'diagnosis.timeoutNext' },
+  dns: { summary: 'diagnosis.dns', nextStep: 'diagnosis.dnsNext' },
+  'mqtt-bad-credentials': { summary: 'diagnosis.mqttBadCredentials', nextStep: 'diagnosis.mqttBadCredentialsNext' },
+  'mqtt-not-authorized': { summary: 'diagnosis.mqttNotAuthorized', nextStep: 'diagnosis.mqttNotAuthorizedNext' },
+  'mqtt-client-id-rejected': { summary: 'diagnosis.mqttClientIdRejected', nextStep: 'diagnosis.mqttClientIdRejectedNext' },
+  'mqtt-unsupported-protocol': { summary: 'diagnosis.mqttUnsupportedProtocol', nextStep: 'diagnosis.mqttUnsupportedProtocolNext' },
+  'mqtt-server-unavailable': { summary: 'diagnosis.mqttServerUnavailable', nextStep: 'diagnosis.mqttServerUnavailableNext' },
+  'connection-closed': { summary: 'diagnosis.connectionClosed', nextStep: 'diagnosis.connectionClosedNext' },
+  unknown: { summary: 'diagnosis.unknown', nextStep: 'diagnosis.unknownNext' },
+}
+
+/**
+ * A diagnosis whose sentences are the catalog's: the English in `summary` and `nextStep` (what
+ * the CLI prints), the keys and values in `messages` (what a screen translates). Without
+ * sentences given, the code's usual ones.
+ */
+export function diagnosis(
+  code: DiagnosisCode,
+  said: { summary?: Message; nextStep?: Message } = {},
+  extra: Pick<Diagnosis, 'detail' | 'serverChain'> = {},
+): Diagnosis {
+  const summary = said.summary ?? { key: DIAGNOSIS_MESSAGES[code].summary }
+  const nextStep = said.nextStep ?? { key: DIAGNOSIS_MESSAGES[code].nextStep }
+  return { code, summary: renderMessage(summary), nextStep: renderMessage(nextStep), messages: { summary, nextStep }, ...extra }
+}
 
 /** A failed connection's error as Node's TLS stack or mqtt.js raise it. */
 export type FailureError = Error & { code?: string | number; reason?: string; cert?: PeerCertificate }
@@ -70,58 +133,36 @@ export function checkClientMaterial(profile: ConnectionProfile): Diagnosis | und
   try {
     key = createPrivateKey({ key: client.privateKeyPem, passphrase: client.passphrase })
   } catch (error) {
-    const encrypted = /ENCRYPTED/.test(client.privateKeyPem)
-    if (encrypted) {
-      return {
-        code: 'wrong-key-passphrase',
-        summary: client.passphrase
-          ? 'The key passphrase is wrong: the client key does not decrypt with it.'
-          : 'The client key is encrypted and no passphrase was given.',
-        nextStep: 'Enter the passphrase the key was exported with.',
-        detail: (error as Error).message,
-      }
+    const detail = (error as Error).message
+    if (/ENCRYPTED/.test(client.privateKeyPem)) {
+      const summary = message(client.passphrase ? 'diagnosis.wrongKeyPassphraseGiven' : 'diagnosis.wrongKeyPassphraseMissing')
+      return diagnosis('wrong-key-passphrase', { summary }, { detail })
     }
-    return {
-      code: 'unreadable-client-material',
-      summary: 'The client key is not a private key Certdesk can read.',
-      nextStep: 'Choose the PEM key file that belongs to the certificate.',
-      detail: (error as Error).message,
-    }
+    return diagnosis('unreadable-client-material', {}, { detail })
   }
   let certificate
   try {
     certificate = new X509Certificate(client.certificatePem)
   } catch (error) {
-    return {
-      code: 'unreadable-client-material',
-      summary: 'The client certificate is not a PEM certificate.',
-      nextStep: 'Choose the certificate file (common.crt in a Certdesk bundle).',
-      detail: (error as Error).message,
-    }
+    return diagnosis(
+      'unreadable-client-material',
+      { summary: message('diagnosis.unreadableClientCertificate'), nextStep: message('diagnosis.unreadableClientCertificateNext') },
+      { detail: (error as Error).message },
+    )
   }
   const fromKey = createPublicKey(key).export({ type: 'spki', format: 'der' })
   const fromCertificate = certificate.publicKey.export({ type: 'spki', format: 'der' })
   if (!fromKey.equals(fromCertificate)) {
-    return {
-      code: 'key-certificate-mismatch',
-      summary: 'The client key does not belong to the client certificate.',
-      nextStep: 'Use the key that was issued with this certificate (common.key next to common.crt in the same bundle).',
-    }
+    return diagnosis('key-certificate-mismatch', { nextStep: message('diagnosis.keyCertificateMismatchNextBundle') })
   }
   const now = Date.now()
   if (now > Date.parse(certificate.validTo)) {
-    return {
-      code: 'client-certificate-expired',
-      summary: `The client certificate expired on ${new Date(certificate.validTo).toISOString().slice(0, 10)}.`,
-      nextStep: 'Issue a new certificate for the device (or renew it).',
-    }
+    const date = new Date(certificate.validTo).toISOString().slice(0, 10)
+    return diagnosis('client-certificate-expired', { summary: message('diagnosis.clientCertificateExpired', { date }) })
   }
   if (now < Date.parse(certificate.validFrom)) {
-    return {
-      code: 'client-certificate-not-yet-valid',
-      summary: `The client certificate is not valid before ${new Date(certificate.validFrom).toISOString().slice(0, 16)}.`,
-      nextStep: "Check this computer's clock.",
-    }
+    const date = new Date(certificate.validFrom).toISOString().slice(0, 16)
+    return diagnosis('client-certificate-not-yet-valid', { summary: message('diagnosis.clientCertificateNotYetValid', { date }) })
   }
   return undefined
 }
@@ -137,59 +178,25 @@ const UNTRUSTED = new Set([
 const CLIENT_REFUSED =
   /ALERT[_ ](UNKNOWN[_ ]CA|BAD[_ ]CERTIFICATE|CERTIFICATE[_ ]REQUIRED|CERTIFICATE[_ ]UNKNOWN|DECRYPT[_ ]ERROR|ACCESS[_ ]DENIED|HANDSHAKE[_ ]FAILURE)/i
 
-type Refusal = Omit<Diagnosis, 'detail'>
-
-/** MQTT 3.1.1 CONNACK codes and their MQTT 5 reason-code equivalents. */
-const MQTT_REFUSALS = new Map<number, Refusal>(
+/**
+ * MQTT 3.1.1 CONNACK codes and their MQTT 5 reason-code equivalents, with the next step for
+ * Certdesk's own broker where it differs (advice about its registry).
+ */
+const MQTT_REFUSALS = new Map<number, { code: DiagnosisCode; ownNextStep?: MessageKey }>(
   (
     [
-      [
-        [1, 0x84],
-        {
-          code: 'mqtt-unsupported-protocol',
-          summary: 'The broker does not speak this MQTT version.',
-          nextStep: 'Switch the MQTT version (3.1.1 is the safe choice).',
-        },
-      ],
-      [
-        [2, 0x85],
-        {
-          code: 'mqtt-client-id-rejected',
-          summary: 'The broker rejected the client id.',
-          nextStep: 'Use the device ID exactly as registered as the client id.',
-        },
-      ],
-      [
-        [3, 0x88],
-        {
-          code: 'mqtt-server-unavailable',
-          summary: 'The broker says it is unavailable.',
-          nextStep: 'Try again later, or look at the broker’s own log.',
-        },
-      ],
-      [
-        [4, 0x86],
-        {
-          code: 'mqtt-bad-credentials',
-          summary: 'The broker refused the username or password.',
-          nextStep: 'Check the connect username and the device key (the password) on the device page.',
-        },
-      ],
-      [
-        [5, 0x87],
-        {
-          code: 'mqtt-not-authorized',
-          summary: 'The broker refused this client: not authorized.',
-          nextStep: 'Check that the device may connect this way (authentication type, certificate bound and enabled).',
-        },
-      ],
-    ] satisfies [number[], Refusal][]
-  ).flatMap(([codes, refusal]) => codes.map((code): [number, Refusal] => [code, refusal])),
+      [[1, 0x84], { code: 'mqtt-unsupported-protocol' }],
+      [[2, 0x85], { code: 'mqtt-client-id-rejected', ownNextStep: 'diagnosis.mqttClientIdRejectedNextOwn' }],
+      [[3, 0x88], { code: 'mqtt-server-unavailable' }],
+      [[4, 0x86], { code: 'mqtt-bad-credentials', ownNextStep: 'diagnosis.mqttBadCredentialsNextOwn' }],
+      [[5, 0x87], { code: 'mqtt-not-authorized', ownNextStep: 'diagnosis.mqttNotAuthorizedNextOwn' }],
+    ] satisfies [number[], { code: DiagnosisCode; ownNextStep?: MessageKey }][]
+  ).flatMap(([codes, refusal]) => codes.map((code): [number, typeof refusal] => [code, refusal])),
 )
 
 /** What a rule sees of a failed connection, worked out once. */
 export interface FailureContext {
-  profile: ConnectionProfile
+  profile: DiagnosableProfile
   /** The error's code as text, '' when it has none. */
   codeText: string
   /** The error's message, kept in the diagnosis as its detail. */
@@ -198,6 +205,8 @@ export interface FailureContext {
   evidence: string
   /** `host:port`, for the sentences. */
   target: string
+  /** Certdesk's own broker, when the profile dials it: advice about its registry and ports applies. */
+  certdeskBroker?: CertdeskBrokerTarget
   /** Reads the server's chain (without trusting it); only the rules that show it call this. */
   serverChain(): Promise<ServerCertificateSummary[]>
 }
@@ -211,18 +220,16 @@ export interface DiagnosisRule {
 /** Anything no rule recognises: the error as it came. Always last. */
 const UNKNOWN_FAILURE: DiagnosisRule = {
   matches: () => true,
-  diagnose: (_error, { detail }) => ({
-    code: 'unknown',
-    summary: `The connection failed: ${detail}`,
-    nextStep: 'Show the details and check the broker.',
-    detail,
-  }),
+  diagnose: (_error, { detail }) => diagnosis('unknown', { summary: message('diagnosis.unknown', { detail }) }, { detail }),
 }
 
-/** Returns this diagnosis, with the error's detail, when the evidence matches `pattern`. */
-function byEvidence(pattern: RegExp, diagnosis: Refusal): DiagnosisRule {
-  return { matches: (_error, { evidence }) => pattern.test(evidence), diagnose: (_error, { detail }) => ({ ...diagnosis, detail }) }
+/** Returns this code's diagnosis, with the error's detail, when the evidence matches `pattern`. */
+function byEvidence(pattern: RegExp, code: DiagnosisCode): DiagnosisRule {
+  return { matches: (_error, { evidence }) => pattern.test(evidence), diagnose: (_error, { detail }) => diagnosis(code, {}, { detail }) }
 }
+
+/** The next step for Certdesk's own broker when there is one, else the one for any broker. */
+const nextStepFor = (context: FailureContext, own: Message, any?: Message): Message | undefined => (context.certdeskBroker ? own : any)
 
 /**
  * The diagnosis rules, in order: the first that matches names the failure. Order matters where
@@ -233,140 +240,120 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
   {
     // A CONNACK refusal: mqtt.js puts the return code (a number) on the error.
     matches: (error) => typeof error.code === 'number' && MQTT_REFUSALS.has(error.code),
-    diagnose: (error, { detail }) => ({ ...(MQTT_REFUSALS.get(error.code as number) as Refusal), detail }),
+    diagnose: (error, context) => {
+      const { code, ownNextStep } = MQTT_REFUSALS.get(error.code as number)!
+      const nextStep = ownNextStep && context.certdeskBroker ? { key: ownNextStep } : undefined
+      return diagnosis(code, { nextStep }, { detail: context.detail })
+    },
   },
   {
     matches: (_error, { codeText }) => UNTRUSTED.has(codeText),
-    diagnose: async (_error, { target, detail, serverChain }) => ({
-      code: 'untrusted-ca',
-      summary: `The server's certificate at ${target} is not signed by a CA this profile trusts.`,
-      nextStep:
-        "Trust the CA that issued the broker's certificate (Certdesk's root_ca.crt for Certdesk's broker), or choose the right broker.",
-      detail,
-      serverChain: await serverChain(),
-    }),
+    diagnose: async (_error, context) =>
+      diagnosis(
+        'untrusted-ca',
+        {
+          summary: message('diagnosis.untrustedCa', { target: context.target }),
+          nextStep: nextStepFor(context, message('diagnosis.untrustedCaNextOwn')),
+        },
+        { detail: context.detail, serverChain: await context.serverChain() },
+      ),
   },
   {
     matches: (_error, { codeText }) => codeText === 'ERR_TLS_CERT_ALTNAME_INVALID',
     diagnose: async (error, { profile, detail, serverChain: readChain }) => {
       const serverChain = await readChain()
       const certificateNames = error.cert ? names(error.cert) : (serverChain[0]?.names ?? [])
-      const asked = profile.tls.verification.serverName ?? profile.host
-      return {
-        code: 'host-name-mismatch',
-        summary: `"${asked}" is not a name in the server's certificate, which has: ${certificateNames.join(', ') || '(no names)'}.`,
-        nextStep:
-          'Connect by one of those names, set the server name override to one of them, or re-issue the server certificate with this name.',
-        detail,
-        serverChain,
-      }
+      const name = profile.tls.verification.serverName ?? profile.host
+      const summary =
+        certificateNames.length > 0
+          ? message('diagnosis.hostNameMismatch', { name, names: certificateNames.join(', ') })
+          : message('diagnosis.hostNameMismatchNoNames', { name })
+      return diagnosis('host-name-mismatch', { summary }, { detail, serverChain })
     },
   },
   {
     matches: (_error, { codeText }) => codeText === 'CERT_HAS_EXPIRED' || codeText === 'CERT_NOT_YET_VALID',
     diagnose: async (_error, { codeText, detail, serverChain: readChain }) => {
       const serverChain = await readChain()
-      const expired = codeText === 'CERT_HAS_EXPIRED'
-      return {
-        code: expired ? 'server-certificate-expired' : 'server-certificate-not-yet-valid',
-        summary: expired
-          ? `The server's certificate expired${serverChain[0] ? ` on ${serverChain[0].validTo.slice(0, 10)}` : ''}.`
-          : `The server's certificate is not valid yet${serverChain[0] ? ` (from ${serverChain[0].validFrom.slice(0, 16)})` : ''}; check this computer's clock.`,
-        nextStep: expired ? 'Renew the broker’s server certificate.' : 'Correct the clock, or wait until the certificate becomes valid.',
-        detail,
-        serverChain,
+      const leaf = serverChain[0]
+      if (codeText === 'CERT_HAS_EXPIRED') {
+        const summary = leaf
+          ? message('diagnosis.serverCertificateExpired', { date: leaf.validTo.slice(0, 10) })
+          : message('diagnosis.serverCertificateExpiredUndated')
+        return diagnosis('server-certificate-expired', { summary }, { detail, serverChain })
       }
+      const summary = leaf
+        ? message('diagnosis.serverCertificateNotYetValid', { date: leaf.validFrom.slice(0, 16) })
+        : message('diagnosis.serverCertificateNotYetValidUndated')
+      return diagnosis('server-certificate-not-yet-valid', { summary }, { detail, serverChain })
     },
   },
-  byEvidence(/BAD[_ ]DECRYPT|MAC[_ ]VERIFY[_ ]FAILURE/i, {
-    code: 'wrong-key-passphrase',
-    summary: 'The key passphrase is wrong.',
-    nextStep: 'Enter the passphrase the key was exported with.',
-  }),
-  byEvidence(/KEY[_ ]VALUES[_ ]MISMATCH/i, {
-    code: 'key-certificate-mismatch',
-    summary: 'The client key does not belong to the client certificate.',
-    nextStep: 'Use the key issued with this certificate.',
-  }),
-  byEvidence(/ALERT[_ ]PROTOCOL[_ ]VERSION|UNSUPPORTED[_ ]PROTOCOL|NO[_ ]PROTOCOLS[_ ]AVAILABLE/i, {
-    code: 'tls-version-mismatch',
-    summary: 'The client and the broker share no TLS version.',
-    nextStep: 'Change the minimum or maximum TLS version (most brokers take TLS 1.2).',
-  }),
-  byEvidence(/NO[_ ]APPLICATION[_ ]PROTOCOL/i, {
-    code: 'alpn-mismatch',
-    summary: 'The broker accepts none of the ALPN protocols offered.',
-    nextStep: 'Remove the ALPN protocols, or offer the one the broker expects (often "mqtt").',
-  }),
+  byEvidence(/BAD[_ ]DECRYPT|MAC[_ ]VERIFY[_ ]FAILURE/i, 'wrong-key-passphrase'),
+  byEvidence(/KEY[_ ]VALUES[_ ]MISMATCH/i, 'key-certificate-mismatch'),
+  byEvidence(/ALERT[_ ]PROTOCOL[_ ]VERSION|UNSUPPORTED[_ ]PROTOCOL|NO[_ ]PROTOCOLS[_ ]AVAILABLE/i, 'tls-version-mismatch'),
+  byEvidence(/NO[_ ]APPLICATION[_ ]PROTOCOL/i, 'alpn-mismatch'),
   {
     matches: (_error, { evidence }) => /WRONG[_ ]VERSION[_ ]NUMBER|PACKET[_ ]LENGTH[_ ]TOO[_ ]LONG|HTTP[_ ]REQUEST/i.test(evidence),
-    diagnose: (_error, { target, detail }) => ({
-      code: 'not-tls',
-      summary: `${target} does not answer with TLS.`,
-      nextStep: 'Check the port: 8883 and 8884 are the TLS ports; 1883 is plain MQTT.',
-      detail,
-    }),
+    // The ports named are the ones tried and, for Certdesk's broker, the ones it listens on:
+    // never a convention (8883) that this broker may not follow.
+    diagnose: (_error, context) =>
+      diagnosis(
+        'not-tls',
+        {
+          summary: message('diagnosis.notTls', { target: context.target }),
+          nextStep: context.certdeskBroker
+            ? message('diagnosis.notTlsNextOwn', context.certdeskBroker)
+            : message('diagnosis.notTlsNext', { port: context.profile.port }),
+        },
+        { detail: context.detail },
+      ),
   },
   {
     // A handshake alert about the client's certificate; or, when one was presented, a reset
     // mid-handshake (how some brokers refuse it).
     matches: (_error, { profile, codeText, evidence }) =>
       CLIENT_REFUSED.test(evidence) || (profile.tls.client.mode !== 'none' && /ECONNRESET|EPIPE/.test(codeText)),
-    diagnose: (_error, { profile, detail }) => {
-      const presentedCertificate = profile.tls.client.mode !== 'none'
-      return {
-        code: 'client-certificate-refused',
-        summary: presentedCertificate
-          ? 'The broker refused the client certificate during the TLS handshake.'
-          : 'The broker requires a client certificate, and none was given.',
-        nextStep: presentedCertificate
-          ? 'Check that the certificate is issued by the CA the broker trusts (its cafile), and is not expired or revoked.'
-          : "Choose the device's certificate and key (mutual TLS, port 8884).",
-        detail,
-      }
+    diagnose: (_error, context) => {
+      const own = context.certdeskBroker
+      const said =
+        context.profile.tls.client.mode !== 'none'
+          ? { nextStep: own ? message('diagnosis.clientCertificateRefusedNextOwn') : undefined }
+          : {
+              summary: message('diagnosis.clientCertificateMissing'),
+              nextStep: own
+                ? message('diagnosis.clientCertificateMissingNextOwn', { mutualPort: own.mutualPort })
+                : message('diagnosis.clientCertificateMissingNext'),
+            }
+      return diagnosis('client-certificate-refused', said, { detail: context.detail })
     },
   },
   {
     matches: (_error, { codeText }) => codeText === 'ECONNREFUSED',
-    diagnose: (_error, { target, detail }) => ({
-      code: 'connection-refused',
-      summary: `Nothing is listening at ${target}.`,
-      nextStep: 'Start the broker, or check the host and port.',
-      detail,
-    }),
+    diagnose: (_error, { target, detail }) =>
+      diagnosis('connection-refused', { summary: message('diagnosis.connectionRefused', { target }) }, { detail }),
   },
   {
     matches: (_error, { codeText }) => codeText === 'ENOTFOUND' || codeText === 'EAI_AGAIN',
-    diagnose: (_error, { profile, detail }) => ({
-      code: 'dns',
-      summary: `The host name "${profile.host}" does not resolve.`,
-      nextStep: 'Check the spelling, or use the IP address.',
-      detail,
-    }),
+    diagnose: (_error, { profile, detail }) => diagnosis('dns', { summary: message('diagnosis.dns', { host: profile.host }) }, { detail }),
   },
   {
     matches: (_error, { codeText, detail }) => codeText === 'ETIMEDOUT' || codeText === 'TIMEOUT' || /timeout/i.test(detail),
-    diagnose: (_error, { target, detail }) => ({
-      code: 'timeout',
-      summary: `${target} did not answer in time.`,
-      nextStep: 'Check that the broker is up and that no firewall drops the connection.',
-      detail,
-    }),
+    diagnose: (_error, { target, detail }) => diagnosis('timeout', { summary: message('diagnosis.timeout', { target }) }, { detail }),
   },
   {
     matches: (_error, { codeText }) => /ECONNRESET|EPIPE|CLOSED/.test(codeText),
-    diagnose: (_error, { detail }) => ({
-      code: 'connection-closed',
-      summary: 'The broker closed the connection.',
-      nextStep: "Look at the broker's log for why.",
-      detail,
-    }),
+    diagnose: (_error, context) =>
+      diagnosis(
+        'connection-closed',
+        { nextStep: nextStepFor(context, message('diagnosis.connectionClosedNextOwn')) },
+        { detail: context.detail },
+      ),
   },
   UNKNOWN_FAILURE,
 ]
 
 /** `inspectChain` is how the chain is read: from the server itself, unless a test supplies one. */
-export function failureContext(error: FailureError, profile: ConnectionProfile, inspectChain = inspectServerChain): FailureContext {
+export function failureContext(error: FailureError, profile: DiagnosableProfile, inspectChain = inspectServerChain): FailureContext {
   const codeText = String(error.code ?? '')
   return {
     profile,
@@ -374,6 +361,7 @@ export function failureContext(error: FailureError, profile: ConnectionProfile, 
     detail: error.message,
     evidence: `${codeText} ${error.message}`,
     target: `${profile.host}:${profile.port}`,
+    certdeskBroker: profile.certdeskBroker,
     serverChain: () => inspectChain(profile.host, profile.port, profile.tls.verification.serverName),
   }
 }
@@ -381,7 +369,7 @@ export function failureContext(error: FailureError, profile: ConnectionProfile, 
 /** Classifies a failed connection from the real error and, for TLS trouble, the server's chain. */
 export async function diagnoseFailure(
   error: FailureError,
-  profile: ConnectionProfile,
+  profile: DiagnosableProfile,
   inspectChain = inspectServerChain,
 ): Promise<Diagnosis> {
   const context = failureContext(error, profile, inspectChain)

@@ -1,6 +1,7 @@
-import mqtt, { type MqttClient } from 'mqtt'
-import { readConnectionLog } from '../broker/connectionLog'
-import { checkClientMaterial, diagnoseFailure } from './diagnosis'
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt'
+import { withBrokerReason } from './brokerReason'
+import { checkClientMaterial, diagnoseFailure, diagnosis } from './diagnosis'
+import { message } from '../messages'
 import type { Diagnosis, QuickTestResult } from './types'
 
 export type { QuickTestResult }
@@ -14,11 +15,11 @@ export interface QuickTestOptions {
   certdeskDataDir?: string
 }
 
-function connectClient(profile: ConnectionProfile): Promise<MqttClient> {
+function connectClient(profile: ConnectionProfile, options: IClientOptions): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
     let client: MqttClient
     try {
-      client = mqtt.connect(toMqttOptions(profile))
+      client = mqtt.connect(options)
     } catch (error) {
       reject(error)
       return
@@ -43,19 +44,6 @@ function connectClient(profile: ConnectionProfile): Promise<MqttClient> {
   })
 }
 
-/** The broker's own word on why it refused, when the broker is Certdesk's and logged it. */
-async function brokerReason(dataDir: string, clientId: string, since: number): Promise<string | undefined> {
-  // The broker writes its log asynchronously; give it a moment.
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const entry = (await readConnectionLog(dataDir))
-      .filter((e) => e.clientId === clientId && e.result !== 'accepted' && Date.parse(e.time) >= since - 1000)
-      .at(-1)
-    if (entry?.reason) return entry.reason
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return undefined
-}
-
 /**
  * The seed's check: connect, subscribe /hello, publish {"hello": "world"}, wait for it to come
  * back. Reports pass or fail with timings, and on failure a diagnosis with the next step.
@@ -63,19 +51,22 @@ async function brokerReason(dataDir: string, clientId: string, since: number): P
 export async function runQuickTest(profile: ConnectionProfile, options: QuickTestOptions = {}): Promise<QuickTestResult> {
   const start = Date.now()
   const base = { host: profile.host, port: profile.port, clientId: profile.clientId }
-  const fail = async (diagnosis: Diagnosis, connectMs?: number): Promise<QuickTestResult> => {
-    if (options.certdeskDataDir && diagnosis.code.startsWith('mqtt-')) {
-      diagnosis.brokerReason = await brokerReason(options.certdeskDataDir, profile.clientId, start)
-    }
-    return { ...base, pass: false, connectMs, totalMs: Date.now() - start, diagnosis }
-  }
+  const fail = async (diagnosis: Diagnosis, connectMs?: number): Promise<QuickTestResult> => ({
+    ...base,
+    pass: false,
+    connectMs,
+    totalMs: Date.now() - start,
+    diagnosis: await withBrokerReason(diagnosis, options.certdeskDataDir, profile.clientId, start),
+  })
+  // A request no broker should be sent (MQTT 5 properties on 3.1.1, say) is refused, not tested.
+  const mqttOptions = toMqttOptions(profile)
 
   const materialProblem = checkClientMaterial(profile)
   if (materialProblem) return fail(materialProblem)
 
   let client: MqttClient
   try {
-    client = await connectClient(profile)
+    client = await connectClient(profile, mqttOptions)
   } catch (error) {
     return fail(await diagnoseFailure(error as Error & { code?: string | number }, profile))
   }
@@ -101,11 +92,10 @@ export async function runQuickTest(profile: ConnectionProfile, options: QuickTes
   } catch (error) {
     client.end(true)
     return fail(
-      {
-        code: 'connection-closed',
-        summary: `Connected, but the round trip failed: ${(error as Error).message}.`,
-        nextStep: 'Check that the broker lets this client subscribe and publish to /hello.',
-      },
+      diagnosis('connection-closed', {
+        summary: message('diagnosis.roundTripFailed', { error: (error as Error).message }),
+        nextStep: message('diagnosis.roundTripFailedNext'),
+      }),
       connectMs,
     )
   }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { CertdeskError } from '../errors'
+import { message } from '../messages'
 import { ownEntry } from '../registry/lookup'
 import { normaliseName } from '../registry/validation'
 import type { RegistryStore } from '../store/registryStore'
@@ -45,7 +46,7 @@ export function saveTesterProfile(store: RegistryStore, name: string, request: R
 export function deleteTesterProfile(store: RegistryStore, id: string): Promise<TesterProfileRecord> {
   return store.mutate((data) => {
     const record = ownEntry(data.testerProfiles, id)
-    if (!record || !data.testerProfiles) throw new CertdeskError('NOT_FOUND', `There is no saved profile "${id}".`)
+    if (!record || !data.testerProfiles) throw new CertdeskError('NOT_FOUND', message('tester.noSavedProfile', { id }))
     delete data.testerProfiles[id]
     return record
   })

@@ -1,28 +1,36 @@
-import { ref } from 'vue'
+import { computed, ref, shallowRef } from 'vue'
+import { errorText } from '../i18n/translate'
 
-/** What a failed call shows: an Error's message (the core's sentence), anything else as text. */
+/** What a failed call shows, in the user's language: the same as `errorText` (i18n/translate.ts). */
 export function errorMessage(caught: unknown): string {
-  return caught instanceof Error ? caught.message : String(caught)
+  return errorText(caught)
 }
 
 /**
- * A call made from a button: `busy` while it runs, `error` holding why it failed (cleared when it
- * starts again). `run` never throws; it gives the action's value, or undefined when it failed.
+ * A call made from a button: `busy` while it runs, `error` saying why it failed, in the user's
+ * language (cleared when it starts again). `run` never throws; it gives the action's value, or
+ * undefined when it failed. `fail` shows an error caught elsewhere; assigning '' to `error` clears it.
+ * The error is kept as it was caught, so switching the language words it again.
  */
 export function useAction() {
   const busy = ref(false)
-  const error = ref('')
+  const caught = shallowRef<unknown>()
+  const error = computed({
+    get: () => (caught.value === undefined ? '' : errorText(caught.value)),
+    set: (text: string) => (caught.value = text === '' ? undefined : text),
+  })
+  const fail = (failure: unknown) => (caught.value = failure)
   async function run<T>(action: () => Promise<T>): Promise<T | undefined> {
     busy.value = true
-    error.value = ''
+    caught.value = undefined
     try {
       return await action()
-    } catch (caught) {
-      error.value = errorMessage(caught)
+    } catch (failure) {
+      caught.value = failure
       return undefined
     } finally {
       busy.value = false
     }
   }
-  return { busy, error, run }
+  return { busy, error, fail, run }
 }

@@ -122,7 +122,13 @@ describe('decideConnection', () => {
   ])('%s', (_case, data, attempt, expected, returnCode) => {
     const decision = decideConnection(data, attempt, readKey, NOW)
     if (expected === true) expect(decision.accepted).toBe(true)
-    else expect(decision).toEqual({ accepted: false, reason: expected, returnCode })
+    else
+      expect(decision).toEqual({
+        accepted: false,
+        reason: expected,
+        reasonMessage: expect.objectContaining({ key: expect.any(String) }),
+        returnCode,
+      })
   })
 
   it('a key that cannot be read refuses the device, and does not throw', () => {
@@ -132,6 +138,7 @@ describe('decideConnection', () => {
     expect(decideConnection(registry(), oneWay('meter-0001', 'meter-0001-user', 'x'), unreadable, NOW)).toEqual({
       accepted: false,
       reason: 'the device key of meter-0001 cannot be read (the registry is damaged; run certdesk doctor)',
+      reasonMessage: { key: 'refusal.deviceKeyUnreadable', params: { deviceId: 'meter-0001' } },
       returnCode: 5,
     })
   })

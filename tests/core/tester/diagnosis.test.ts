@@ -3,8 +3,15 @@
 // chain comes from a stand-in. tests/core/tester/quickTest.test.ts provokes the real ones.
 import { ErrorWithReasonCode } from 'mqtt'
 import { describe, expect, it } from 'vitest'
+import { message, renderMessage } from '../../../src-main/core/messages'
 import type { ConnectionProfile } from '../../../src-main/core/tester/connectionProfile'
-import { DIAGNOSIS_RULES, type FailureError, diagnoseFailure, failureContext } from '../../../src-main/core/tester/diagnosis'
+import {
+  DIAGNOSIS_RULES,
+  type FailureError,
+  diagnoseFailure,
+  diagnosis as said,
+  failureContext,
+} from '../../../src-main/core/tester/diagnosis'
 import type { DiagnosisCode, ServerCertificateSummary } from '../../../src-main/core/tester/types'
 
 const LEAF: ServerCertificateSummary = {
@@ -260,5 +267,75 @@ describe('the diagnosis rules', () => {
     )
     const refused = await diagnose(failure('connect ECONNREFUSED 127.0.0.1:8884', { code: 'ECONNREFUSED' }))
     expect(refused.diagnosis.summary).toBe('Nothing is listening at localhost:8884.')
+  })
+})
+
+describe('advice for the broker that was dialled', () => {
+  const OWN = { oneWayPort: 2883, mutualPort: 2884 }
+  const own = (client: 'none' | 'pem' = 'none') => ({ ...profile(client), certdeskBroker: OWN })
+  const foreign = (client: 'none' | 'pem' = 'none') => ({ ...profile(client), host: 'broker.example', port: 9000 })
+  const REGISTRY_ADVICE = /Certdesk|device page|device ID|bound|Authority|root_ca/
+  const plainPort = failure(`write EPROTO ${openssl('wrong version number')}`, { code: 'EPROTO' })
+
+  it('"not TLS" names the port tried, or the ports Certdesk\'s broker listens on: never 8883/8884 by convention', async () => {
+    const elsewhere = await diagnoseFailure(plainPort, foreign(), async () => [])
+    expect(elsewhere.summary).toBe('broker.example:9000 does not answer with TLS.')
+    expect(elsewhere.nextStep).toContain('9000')
+    expect(elsewhere.nextStep).not.toMatch(/8883|8884|Certdesk/)
+    const ours = await diagnoseFailure(plainPort, own(), async () => [])
+    expect(ours.nextStep).toBe("Check the port: Certdesk's broker speaks TLS on 2883 (one-way) and 2884 (mutual).")
+    expect(ours.messages?.nextStep).toEqual({ key: 'diagnosis.notTlsNextOwn', params: OWN })
+  })
+
+  it("gives advice about Certdesk's registry only when the peer is Certdesk's own broker", async () => {
+    const cases: [FailureError, 'none' | 'pem'][] = [
+      [new ErrorWithReasonCode('Connection refused: Bad username or password', 4), 'none'],
+      [new ErrorWithReasonCode('Connection refused: Not authorized', 5), 'none'],
+      [new ErrorWithReasonCode('Connection refused: Identifier rejected', 2), 'none'],
+      [failure('self-signed certificate in certificate chain', { code: 'SELF_SIGNED_CERT_IN_CHAIN' }), 'none'],
+      [failure(openssl('tlsv13 alert certificate required'), { code: 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED' }), 'none'],
+      [failure(openssl('tlsv1 alert unknown ca'), { code: 'ERR_SSL_TLSV1_ALERT_UNKNOWN_CA' }), 'pem'],
+      [failure('read ECONNRESET', { code: 'ECONNRESET' }), 'none'],
+    ]
+    for (const [error, client] of cases) {
+      const elsewhere = await diagnoseFailure(error, foreign(client), async () => [])
+      expect(elsewhere.nextStep, elsewhere.code).not.toMatch(REGISTRY_ADVICE)
+      const ours = await diagnoseFailure(error, own(client), async () => [])
+      expect(ours.code).toBe(elsewhere.code)
+      expect(ours.nextStep, ours.code).not.toBe(elsewhere.nextStep)
+    }
+    const missing = await diagnoseFailure(cases[4][0], own(), async () => [])
+    expect(missing.nextStep).toBe("Choose the device's certificate and key (mutual TLS, port 2884).")
+    const bad = await diagnoseFailure(cases[0][0], own(), async () => [])
+    expect(bad.nextStep).toBe('Check the connect username and the device key (the password) on the device page.')
+  })
+
+  it('says every diagnosis as the catalog does: the English is the catalog sentence with its values', async () => {
+    for (const { error, client } of CASES) {
+      for (const connection of [own(client), foreign(client)]) {
+        const diagnosis = await diagnoseFailure(error, connection, async () => [LEAF])
+        expect(diagnosis.messages, diagnosis.code).toBeDefined()
+        expect(renderMessage(diagnosis.messages!.summary)).toBe(diagnosis.summary)
+        expect(renderMessage(diagnosis.messages!.nextStep)).toBe(diagnosis.nextStep)
+        expect(`${diagnosis.summary} ${diagnosis.nextStep}`, diagnosis.code).not.toMatch(/\{\w+\}/)
+      }
+    }
+  })
+
+  it("builds a diagnosis from the catalog's sentences: the code's own, or those given", () => {
+    expect(said('mqtt-server-unavailable')).toEqual({
+      code: 'mqtt-server-unavailable',
+      summary: 'The broker says it is unavailable.',
+      nextStep: 'Try again later, or look at the broker’s own log.',
+      messages: { summary: { key: 'diagnosis.mqttServerUnavailable' }, nextStep: { key: 'diagnosis.mqttServerUnavailableNext' } },
+    })
+    const roundTrip = said('connection-closed', {
+      summary: message('diagnosis.roundTripFailed', { error: 'the message did not come back within 5 s' }),
+      nextStep: message('diagnosis.roundTripFailedNext'),
+    })
+    expect([roundTrip.summary, roundTrip.nextStep]).toEqual([
+      'Connected, but the round trip failed: the message did not come back within 5 s.',
+      'Check that the broker lets this client subscribe and publish to /hello.',
+    ])
   })
 })

@@ -1,6 +1,6 @@
 // Payload encoding as the tester publishes it, and how the message log shows the bytes again.
 import { describe, expect, it } from 'vitest'
-import { encodePayload } from '../../../src-main/core/tester/sessions'
+import { encodePayload } from '../../../src-main/core/tester/messageFields'
 import type { PayloadEncoding } from '../../../src-main/core/tester/types'
 import { describePayload } from '../../../src-renderer/src/messageLog'
 

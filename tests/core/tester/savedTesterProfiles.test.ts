@@ -25,6 +25,9 @@ const everySecret = {
   protocolVersion: 4,
   keepalive: 30,
   clean: true,
+  will: { topic: 'pumps/pump-0001/status', payload: '{"online": false}', encoding: 'json', qos: 1, retain: true },
+  // A user property may be named like a secret field: it is the operator's data, and it stays.
+  connectProperties: { sessionExpiryInterval: 60, receiveMaximum: 10, userProperties: [{ key: 'password', value: 'not a secret' }] },
   verification: { mode: 'pem', caPem: 'CA PEM', serverName: 'broker.example', minVersion: 'TLSv1.2', alpnProtocols: ['mqtt'] },
   client: {
     mode: 'pkcs12',
@@ -45,7 +48,7 @@ describe('secret stripping of saved tester profiles', () => {
   it('removes every secret field of a request, nested ones too, and keeps everything else as it was', () => {
     const stripped = withoutSecrets(everySecret)
     expect(keyPaths(stripped).filter((path) => (SECRET_FIELDS as readonly string[]).includes(leaf(path)))).toEqual([])
-    expect(JSON.stringify(stripped)).not.toMatch(/secret|KEY PEM|UDEy/)
+    expect(JSON.stringify(stripped)).not.toMatch(/secret-|KEY PEM|UDEy/)
     const { password: _password, client, ...rest } = everySecret
     const { privateKeyPem: _key, pkcs12Base64: _p12, passphrase: _passphrase, ...publicClient } = client
     expect(stripped).toEqual({ ...rest, client: publicClient })

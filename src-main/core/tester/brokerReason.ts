@@ -1,0 +1,42 @@
+// Certdesk's own broker logs why it refuses or drops a client (broker-log.jsonl in the data
+// folder, whichever process runs it): the tester reads that reason back for its diagnoses and
+// for a dropped session, so the operator sees the broker's word and not only the symptom.
+import { readConnectionLog } from '../broker/connectionLog'
+import type { ConnectionLogEntry } from '../broker/types'
+import type { Diagnosis } from './types'
+
+/**
+ * The broker's log entry, with its reason, for refusing (`refused`) or dropping (`disconnected`)
+ * `clientId` at `since` or just before. The broker writes its log asynchronously: this waits a
+ * moment for it.
+ */
+export async function loggedBrokerReason(
+  dataDir: string,
+  clientId: string,
+  since: number,
+  result: Extract<ConnectionLogEntry['result'], 'refused' | 'disconnected'>,
+): Promise<(ConnectionLogEntry & { reason: string }) | undefined> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const entry = (await readConnectionLog(dataDir))
+      .filter((e) => e.clientId === clientId && e.result === result && Date.parse(e.time) >= since - 1000)
+      .at(-1)
+    if (entry?.reason) return { ...entry, reason: entry.reason }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  return undefined
+}
+
+/** An MQTT refusal's diagnosis, with the reason the broker of `dataDir` logged for it when it did. */
+export async function withBrokerReason(
+  diagnosis: Diagnosis,
+  dataDir: string | undefined,
+  clientId: string,
+  since: number,
+): Promise<Diagnosis> {
+  if (!dataDir || !diagnosis.code.startsWith('mqtt-')) return diagnosis
+  const entry = await loggedBrokerReason(dataDir, clientId, since, 'refused')
+  if (!entry) return diagnosis
+  const messages =
+    diagnosis.messages && entry.reasonMessage ? { ...diagnosis.messages, brokerReason: entry.reasonMessage } : diagnosis.messages
+  return { ...diagnosis, brokerReason: entry.reason, ...(messages ? { messages } : {}) }
+}
