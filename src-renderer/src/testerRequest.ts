@@ -9,6 +9,7 @@ import type {
   MessageProperties,
   PayloadEncoding,
   QuickTestRequest,
+  TesterPublish,
   UserProperty,
 } from '../../src-main/contract/types'
 
@@ -285,5 +286,20 @@ export function formFromRequest(
         passphrase: request.client.passphrase ?? '',
       },
     },
+  }
+}
+
+/** What the operator is typing in one session's subscribe and publish forms, kept with the session. */
+export interface SessionDrafts {
+  subscribe: { topic: string; qos: 0 | 1 | 2 }
+  publish: TesterPublish
+  properties: PublishPropertiesForm
+}
+
+export function emptySessionDrafts(): SessionDrafts {
+  return {
+    subscribe: { topic: '/hello', qos: 1 },
+    publish: { topic: '/hello', payload: '{"hello": "world"}', encoding: 'json', qos: 1, retain: false },
+    properties: emptyPublishProperties(),
   }
 }
