@@ -62,6 +62,9 @@ export function describeCertificate(certificate: CertificateView): string {
     ['Name', certificate.name],
     ['Common name', certificate.cn],
     ['Availability', certificate.enabled ? 'enabled' : 'disabled'],
+    ...(certificate.status === 'revoked'
+      ? [['Status', `revoked on ${certificate.revokedAt ?? '?'} (${certificate.revocationReason ?? 'unspecified'})`] as [string, string]]
+      : []),
     ['Key type', certificate.keyType],
     ['Serial', certificate.serial],
     ['SHA-256', certificate.fingerprint256],

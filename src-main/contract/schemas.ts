@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { KEY_TYPES } from '../core/pki/keyTypes'
 import { SECRET_FIELDS } from '../core/tester/types'
+import { REVOCATION_REASON_CODES, type RevocationReason } from '../core/store/schema'
 import type { OperationName, SavedTesterProfile } from './types'
 
 // The run-time shape of every operation's arguments: nothing unchecked reaches the core. Each
@@ -148,6 +149,7 @@ export const ARGUMENTS = {
   ]),
   updateCertificate: z.tuple([id, z.strictObject({ name: name.optional(), enabled: z.boolean().optional() })]),
   deleteCertificate: z.tuple([id]),
+  revokeCertificate: z.tuple([id, z.enum(Object.keys(REVOCATION_REASON_CODES) as [RevocationReason, ...RevocationReason[]])]),
   bindDevices: z.tuple([id, deviceIds]),
   unbindDevices: z.tuple([id, deviceIds]),
   listDevices: z.tuple([]),

@@ -11,7 +11,16 @@ import type { CertificateUpdate, DeviceCertificateInput } from '../core/registry
 import type { RootCaOptions } from '../core/registry/rootCa'
 import type { DeviceInput, DeviceUpdate } from '../core/registry/devices'
 import type { CertificateView, DeviceView, DeviceWithKey, RootCaView } from '../core/registry/views'
-import type { AuditEntry, AuditLog, AuditVerification, VaultState, AuthType, BrokerSettings, TopicRule } from '../core/store/schema'
+import type {
+  AuditEntry,
+  AuditLog,
+  AuditVerification,
+  VaultState,
+  AuthType,
+  BrokerSettings,
+  RevocationReason,
+  TopicRule,
+} from '../core/store/schema'
 import type {
   Diagnosis,
   PayloadEncoding,
@@ -38,6 +47,7 @@ export type {
 export type { BrokerStatus, ClientEndpoints } from '../core/broker/types'
 export type {
   ErrorParams,
+  RevocationReason,
   AuditEntry,
   AuditLog,
   AuditVerification,
@@ -114,6 +124,8 @@ export interface CertdeskApi {
   issueDeviceCertificate(input: DeviceCertificateInput): Promise<CertificateView>
   updateCertificate(id: string, changes: CertificateUpdate): Promise<CertificateView>
   deleteCertificate(id: string): Promise<CertificateView>
+  /** Final: the certificate stays in the registry, revoked with the RFC 5280 reason. */
+  revokeCertificate(id: string, reason: RevocationReason): Promise<CertificateView>
   bindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView>
   unbindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView>
   listDevices(): Promise<DeviceView[]>
@@ -178,6 +190,7 @@ export const WORKSPACE_OPERATIONS = [
   'issueDeviceCertificate',
   'updateCertificate',
   'deleteCertificate',
+  'revokeCertificate',
   'bindDevices',
   'unbindDevices',
   'listDevices',

@@ -20,6 +20,12 @@ export const MESSAGES = {
     notZip: 'The file is not a zip archive.',
     missingEntry: 'The zip has no {path}; it is not a Certdesk bundle.',
   },
+  export: {
+    unknownFormat: 'Unknown export format "{value}"; use one of {choices}.',
+    passphraseRequired: 'The {format} export needs a passphrase to protect the private key.',
+    noPrivateKey:
+      'Certificate "{name}" has no private key in Certdesk, so it cannot be exported as {format}; export it as pem, der or chain.',
+  },
   keyType: {
     unknown: 'Unknown key type "{value}"; use one of {choices}.',
   },
@@ -75,6 +81,7 @@ export const MESSAGES = {
     usernameReserved: '"{value}" is reserved and cannot be a connect username; choose another.',
     rootCaDays: 'The root CA validity must be a whole number of days from 1 to {max}.',
     certificateDays: 'The certificate validity must be a whole number of days from 1 to {max}.',
+    crlDays: 'The CRL validity (until its next update) must be a whole number of days from 1 to {max}.',
     passphraseTooShort: 'The passphrase is too short; use at least 8 characters.',
   },
   rootCa: {
@@ -89,6 +96,12 @@ export const MESSAGES = {
     idCollision: 'Certificate id collision; try again.',
     boundBeforeDelete: 'Certificate "{name}" is bound to {count} device(s) ({devices}); unbind them before deleting it.',
     noPrivateKey: "Certdesk holds no private key for {recordId}: it was signed from the device's own request.",
+    revokedNoEnable: 'Certificate "{name}" is revoked ({reason}, {date}); revocation is final, so it cannot be enabled.',
+    revokedNoBind: 'Certificate "{name}" is revoked ({reason}, {date}); a revoked certificate cannot be bound to devices.',
+    revokedNoExport: 'Certificate "{name}" is revoked ({reason}, {date}); its bundle cannot be exported.',
+    revokedNoKeyExport: 'Certificate "{name}" is revoked ({reason}, {date}); its private key cannot be exported.',
+    alreadyRevoked: 'Certificate "{name}" was already revoked on {date} ({reason}).',
+    unknownRevocationReason: 'Unknown revocation reason "{value}"; use one of {choices}.',
   },
   device: {
     notFound: 'There is no device "{reference}".',
@@ -275,7 +288,7 @@ export const MESSAGES = {
     clientCertificateNotYetValid: 'client certificate is not yet valid',
     clientCertificateUntrusted: 'client certificate does not chain to the root CA',
     certificateUnknown: 'certificate is not one Certdesk issued (or it was deleted)',
-    certificateRevoked: 'certificate is revoked',
+    certificateRevoked: 'certificate is revoked ({reason}, {date})',
     certificateDisabled: 'certificate is disabled',
     certificateNotBound: 'certificate is not bound to device {deviceId}',
     protocolVersion: 'MQTT protocol version {version} is not served; connect with MQTT 3.1.1',

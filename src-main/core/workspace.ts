@@ -3,10 +3,12 @@ import {
   type CertificateUpdate,
   type DeviceCertificateInput,
   type IssueOptions,
+  assertNotRevoked,
   deleteCertificate,
   issueDeviceCertificate,
   issueDeviceCertificates,
   listCertificates,
+  revokeCertificate,
   updateCertificate,
 } from './registry/certificates'
 import {
@@ -19,14 +21,36 @@ import {
   revealDeviceKey,
   updateDevice,
 } from './registry/devices'
+import { type CrlOptions, generateCrl } from './registry/crl'
 import { findCertificate, findDevice } from './registry/lookup'
 import { ROOT_CA_RECORD_ID, type RootCaOptions, initialiseRootCa, loadIssuer, rootCaView } from './registry/rootCa'
 import { type CertificateView, type DeviceView, type DeviceWithKey, type RootCaView, certificateView, deviceView } from './registry/views'
 import { buildBrokerBundle, buildDeviceBundle } from './bundles/deviceBundle'
+import {
+  type CertificateExportOptions,
+  type ExportFormat,
+  KEY_FORMATS,
+  certificateDerExport,
+  certificatePemExport,
+  chainExport,
+  pkcs12Export,
+  privateKeyExport,
+} from './bundles/certificateExports'
+import { CertdeskError, isCertdeskError } from './errors'
+import { message } from './messages'
 import { type AuditEvent, auditContext, readAuditLog, verifyAuditLog } from './store/audit'
 import { RegistryStore, type StoreOptions } from './store/registryStore'
 import type { VaultProtection } from './store/vault'
-import type { AuditLog, BrokerSettings, DeviceRecord, VaultState, StoreData, TesterProfileRecord, TopicRule } from './store/schema'
+import type {
+  AuditLog,
+  BrokerSettings,
+  DeviceRecord,
+  RevocationReason,
+  VaultState,
+  StoreData,
+  TesterProfileRecord,
+  TopicRule,
+} from './store/schema'
 import { deleteTesterProfile, listTesterProfiles, saveTesterProfile } from './tester/savedTesterProfiles'
 import { type TopicRuleSet, brokerSettings, resetTopicRules, topicRuleSet, updateBrokerSettings, updateTopicRules } from './broker/settings'
 import { type ServerCertificateMaterial, ensureServerCertificate, serverNames } from './broker/serverCertificate'
@@ -108,6 +132,23 @@ export class Workspace {
 
   deleteCertificate(reference: string): Promise<CertificateView> {
     return audited({ action: 'certificate.delete', target: idsOf }, () => deleteCertificate(this.store, reference))
+  }
+
+  /** Final: the certificate stays, revoked (with when and why), and the broker refuses it from then on. */
+  revokeCertificate(reference: string, reason: RevocationReason = 'unspecified'): Promise<CertificateView> {
+    return audited({ action: 'certificate.revoke', target: idsOf, detail: { reason } }, () =>
+      revokeCertificate(this.store, reference, reason),
+    )
+  }
+
+  /** A v2 CRL of the revoked certificates, signed by the CA; each one uses up a CRL number. */
+  async generateCrl(
+    options: CrlOptions = {},
+  ): Promise<{ pem: string; der: Buffer; crlNumber: number; revoked: number; thisUpdate: string; nextUpdate: string }> {
+    const issuer = await this.loadIssuer()
+    return audited({ action: 'ca.crl', target: (result) => `CRL ${(result as { crlNumber: number }).crlNumber}` }, () =>
+      generateCrl(this.store, issuer, options),
+    )
   }
 
   /** The new device, with its generated device key (shown once; `revealDeviceKey` later). */
@@ -263,6 +304,53 @@ export class Workspace {
     return zip
   }
 
+  /**
+   * One certificate in one format (`cert export --format`): the seed's zip, the certificate as
+   * PEM or DER, the chain with the root, PKCS#12, or the private key as PKCS#8. Formats with the
+   * key are refused for a certificate Certdesk holds no key for, and are written to the audit log
+   * once `deliver` says they arrived, like the bundle.
+   */
+  async exportCertificate(
+    reference: string,
+    format: ExportFormat,
+    options: CertificateExportOptions = {},
+    deliver: Deliver = async () => true,
+  ): Promise<Buffer> {
+    const certificate = this.getCertificate(reference)
+    const withKey = KEY_FORMATS.includes(format)
+    const data = withKey
+      ? await this.buildKeyExport(certificate, format, options)
+      : await this.buildCertificateExport(certificate.id, format)
+    if ((await deliver(data)) && withKey) await this.recordKeyExport('certificate.export', certificate.id, { format })
+    return data
+  }
+
+  private async buildCertificateExport(certificateId: string, format: ExportFormat): Promise<Buffer> {
+    const certificatePem = await this.store.readCertificatePem(certificateId)
+    if (format === 'der') return certificateDerExport(certificatePem)
+    if (format === 'chain') return chainExport(certificatePem, await this.rootCertificatePem())
+    return certificatePemExport(certificatePem)
+  }
+
+  private async buildKeyExport(certificate: CertificateView, format: ExportFormat, options: CertificateExportOptions): Promise<Buffer> {
+    let material: { certificatePem: string; privateKeyPem: string }
+    try {
+      // The zip is the bundle itself, with all of the bundle's checks.
+      if (format === 'zip') return await this.buildDeviceBundle(certificate.id)
+      // A revoked certificate's key never leaves again, in any format (its certificate may).
+      assertNotRevoked(findCertificate(this.store.read(), certificate.id), 'certificate.revokedNoKeyExport')
+      material = await this.store.readRecordMaterial(certificate.id)
+    } catch (error) {
+      if (isCertdeskError(error) && error.messageKey === 'certificate.noPrivateKey') {
+        throw new CertdeskError('INVALID_INPUT', message('export.noPrivateKey', { name: certificate.name, format }))
+      }
+      throw error
+    }
+    if (format === 'key') return privateKeyExport(material.privateKeyPem, options)
+    const contents = { ...material, rootCertificatePem: await this.rootCertificatePem() }
+    return pkcs12Export(contents, { ...options, friendlyName: options.friendlyName ?? certificate.name })
+  }
+
   /** Many bundles (provisioning a batch), with one audit entry for those delivered. */
   async exportDeviceBundles(
     references: readonly string[],
@@ -282,6 +370,8 @@ export class Workspace {
   }
 
   private async buildDeviceBundle(certificateId: string): Promise<Buffer> {
+    const data = this.store.read()
+    assertNotRevoked(findCertificate(data, certificateId), 'certificate.revokedNoExport')
     const [{ certificatePem, privateKeyPem }, rootCertificatePem] = await Promise.all([
       this.store.readRecordMaterial(certificateId),
       this.rootCertificatePem(),

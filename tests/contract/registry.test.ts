@@ -69,3 +69,24 @@ describe('first run: a front door on a folder without a root CA', () => {
     expect(await dispatch('initialiseRootCa', [{}])).toMatchObject({ ok: false, code: 'CONFLICT' })
   })
 })
+
+describe('revoking through the contract', () => {
+  it('checks the reason, revokes, and then refuses enabling with the key and values a screen translates', async () => {
+    const dispatch = createDispatcher(implementApi(workspace, headlessFrontDoor()))
+    const certificate = await workspace.issueDeviceCertificate({ name: 'Revoked over the contract' })
+    expect(await dispatch('revokeCertificate', [certificate.id, 'lost'])).toMatchObject({ ok: false, code: 'MALFORMED_REQUEST' })
+    expect(await dispatch('revokeCertificate', [certificate.id])).toMatchObject({ ok: false, code: 'MALFORMED_REQUEST' })
+    expect(workspace.getCertificate(certificate.id).status).toBe('active')
+    expect(value(await dispatch('revokeCertificate', [certificate.id, 'superseded']))).toMatchObject({
+      status: 'revoked',
+      revocationReason: 'superseded',
+      enabled: false,
+    })
+    expect(await dispatch('updateCertificate', [certificate.id, { enabled: true }])).toMatchObject({
+      ok: false,
+      code: 'CONFLICT',
+      messageKey: 'certificate.revokedNoEnable',
+      params: { name: 'Revoked over the contract', reason: 'superseded' },
+    })
+  })
+})

@@ -1,5 +1,6 @@
 import type { Command } from 'commander'
 import { DEFAULT_KEY_TYPE, parseKeyType } from '../../core/pki/keys'
+import { DEFAULT_CRL_DAYS } from '../../core/registry/crl'
 import { DEFAULT_ROOT_CA_COMMON_NAME, DEFAULT_ROOT_CA_DAYS } from '../../core/registry/rootCa'
 import { Workspace } from '../../core/workspace'
 import { type CliContext, keyTypeOption, parseDays, passphraseFrom, UsageError, writeExport } from '../context'
@@ -55,5 +56,23 @@ export function registerCaCommands(program: Command, context: CliContext): void 
       const workspace = await open(command)
       const path = await writeExport(io, options.out, await workspace.rootCertificatePem(), 0o644, Boolean(options.force))
       printExport(command, path, { path, fingerprint256: workspace.getRootCa().fingerprint256 }, `Wrote ${path}.`)
+    })
+  ca.command('crl')
+    .description("write a new CRL (v2, signed by the CA) of the revoked certificates, e.g. for mosquitto's crlfile")
+    .option('--out <file>', 'file to write (- for standard output)', '-')
+    .option('--days <n>', 'days until its next update', String(DEFAULT_CRL_DAYS))
+    .option('--der', 'DER instead of PEM')
+    .option('--force', 'replace the file if it exists')
+    .action(async (options: { out: string; days: string; der?: boolean; force?: boolean }, command: Command) => {
+      const workspace = await open(command)
+      const crl = await workspace.generateCrl({ days: parseDays(options.days) })
+      const path = await writeExport(io, options.out, options.der ? crl.der : crl.pem, 0o644, Boolean(options.force))
+      const { crlNumber, revoked, thisUpdate, nextUpdate } = crl
+      printExport(
+        command,
+        path,
+        { path, crlNumber, revoked, thisUpdate, nextUpdate },
+        `Wrote ${path}: CRL number ${crlNumber}, ${revoked} revoked certificate(s), next update by ${nextUpdate}.`,
+      )
     })
 }

@@ -1,6 +1,13 @@
-import type { Command } from 'commander'
+import { type Command, Option } from 'commander'
+import {
+  type CertificateExportOptions,
+  type ExportFormat,
+  EXPORT_FORMATS,
+  KEY_FORMATS,
+  parseExportFormat,
+} from '../../core/bundles/certificateExports'
 import { parseKeyType } from '../../core/pki/keys'
-import { DEFAULT_DEVICE_CERTIFICATE_DAYS } from '../../core/registry/certificates'
+import { DEFAULT_DEVICE_CERTIFICATE_DAYS, REVOCATION_REASONS, parseRevocationReason } from '../../core/registry/certificates'
 import { type CliContext, keyTypeOption, parseDays, UsageError, writeExport } from '../context'
 import { certificateTable, describeCertificate } from '../output'
 import { portableFileName } from '../../core/fileNames'
@@ -75,6 +82,20 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       print(command, view, `Deleted certificate ${view.id}.`)
     })
   cert
+    .command('revoke')
+    .argument('<cert>', 'certificate id or common name')
+    .description('revoke a certificate for good (RFC 5280 reason); it stays listed, goes on the CRL, and the broker refuses it')
+    .option('--reason <reason>', `why: ${REVOCATION_REASONS.join(', ')}`, 'unspecified')
+    .action(async (reference: string, options: { reason: string }, command: Command) => {
+      const reason = parseRevocationReason(options.reason)
+      const view = await (await open(command)).revokeCertificate(reference, reason)
+      print(
+        command,
+        view,
+        `Revoked certificate ${view.id} (${reason}); publish a new CRL: certdesk ca crl --out crl.pem\n${describeCertificate(view)}`,
+      )
+    })
+  cert
     .command('bind')
     .argument('<cert>', 'certificate id or common name')
     .argument('<devices...>', 'device IDs (or ids) of devices with cert authentication')
@@ -95,17 +116,80 @@ export function registerCertCommands(program: Command, context: CliContext): voi
   cert
     .command('export')
     .argument('<cert>', 'certificate id or common name')
-    .description('write the bundle zip: common_certs/common.crt, common.key, root_ca.crt')
-    .requiredOption('--out <file>', 'zip file to write')
+    .description('export a certificate: the bundle zip (common_certs/…), PEM, DER, the chain, PKCS#12 or its private key')
+    .addOption(new Option('--format <format>', 'what to write').choices([...EXPORT_FORMATS]).default('zip'))
+    .option('--out <file>', "file to write, - for standard output (default: the certificate's name with the format's extension)")
     .option('--force', 'replace the file if it exists')
-    .action(async (reference: string, options: { out: string; force?: boolean }, command: Command) => {
+    .option('--export-passphrase-env <var>', 'environment variable holding the passphrase for p12 or key')
+    .option('--legacy', 'p12: 3DES and a SHA-1 MAC, for old Windows and Java key stores')
+    .option('--name <friendly>', "p12: the friendly name (default: the certificate's name)")
+    .option('--plain-key', 'key: write the private key unencrypted (needs --yes)')
+    .option('--yes', 'confirm --plain-key')
+    .action(async (reference: string, options: CertExportOptions, command: Command) => {
+      const format = parseExportFormat(options.format)
+      const exportOptions = certExportOptions(format, options, io.env)
       const workspace = await open(command)
       const certificate = workspace.getCertificate(reference)
+      const out = options.out ?? `${portableFileName(certificate.name)}${EXPORT_EXTENSIONS[format]}`
+      const withKey = KEY_FORMATS.includes(format)
       let path = ''
-      await workspace.exportDeviceBundle(reference, async (zip) => {
-        path = await writeExport(io, options.out, zip, 0o600, Boolean(options.force))
+      await workspace.exportCertificate(reference, format, exportOptions, async (data) => {
+        path = await writeExport(io, out, data, withKey ? 0o600 : 0o644, Boolean(options.force))
         return true
       })
-      printExport(command, path, { path, certificate: certificate.id }, `Wrote ${path}; it holds a private key, keep it safe.`)
+      printExport(
+        command,
+        path,
+        { path, certificate: certificate.id, format },
+        withKey ? `Wrote ${path}; it holds a private key, keep it safe.` : `Wrote ${path}.`,
+      )
     })
+}
+
+interface CertExportOptions {
+  format: string
+  out?: string
+  force?: boolean
+  exportPassphraseEnv?: string
+  legacy?: boolean
+  name?: string
+  plainKey?: boolean
+  yes?: boolean
+}
+
+/** `cert export`'s default file name: the certificate's name and this extension. */
+const EXPORT_EXTENSIONS: Record<ExportFormat, string> = {
+  zip: '.zip',
+  pem: '.crt',
+  der: '.der',
+  chain: '.chain.pem',
+  p12: '.p12',
+  key: '.key',
+}
+
+/** Checks `cert export`'s options against its format before anything is read or written. */
+function certExportOptions(format: ExportFormat, options: CertExportOptions, env: NodeJS.ProcessEnv): CertificateExportOptions {
+  if ((options.legacy || options.name !== undefined) && format !== 'p12')
+    throw new UsageError('--legacy and --name apply to --format p12 only.')
+  if (options.plainKey && format !== 'key') throw new UsageError('--plain-key applies to --format key only.')
+  if (options.plainKey && !options.yes) {
+    throw new UsageError('A plain private key is readable by anyone who gets the file; add --yes to confirm --plain-key.')
+  }
+  if (options.plainKey && options.exportPassphraseEnv !== undefined) {
+    throw new UsageError('Give --plain-key or --export-passphrase-env, not both.')
+  }
+  const needsPassphrase = format === 'p12' || (format === 'key' && !options.plainKey)
+  if (!needsPassphrase) {
+    if (options.exportPassphraseEnv !== undefined) throw new UsageError('--export-passphrase-env applies to --format p12 and key only.')
+    return { plainKey: options.plainKey }
+  }
+  const variable = options.exportPassphraseEnv
+  if (variable === undefined) {
+    throw new UsageError(`--format ${format} needs --export-passphrase-env VAR, with the passphrase in the environment variable VAR.`)
+  }
+  const passphrase = env[variable]
+  if (passphrase === undefined || passphrase === '') {
+    throw new UsageError(`The environment variable ${variable} named by --export-passphrase-env is not set.`)
+  }
+  return { passphrase, legacy: options.legacy, friendlyName: options.name }
 }

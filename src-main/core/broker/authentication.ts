@@ -77,7 +77,10 @@ function mutual(data: StoreData, attempt: ConnectAttempt, now: Date): Decision {
   // By fingerprint, not common name: a certificate is exactly the one Certdesk issued.
   const certificate = Object.values(data.certificates).find((c) => c.fingerprint256 === presented.fingerprint256)
   if (!certificate) return refuse(message('refusal.certificateUnknown'), 5)
-  if (certificate.status === 'revoked') return refuse(message('refusal.certificateRevoked'), 5)
+  if (certificate.status === 'revoked') {
+    const reason = certificate.revocationReason ?? 'unspecified'
+    return refuse(message('refusal.certificateRevoked', { reason, date: certificate.revokedAt ?? 'unknown date' }), 5)
+  }
   if (!certificate.enabled) return refuse(message('refusal.certificateDisabled'), 5)
   if (now.getTime() > Date.parse(certificate.notAfter)) return refuse(message('refusal.clientCertificateExpired'), 5)
   if (now.getTime() < Date.parse(certificate.notBefore)) return refuse(message('refusal.clientCertificateNotYetValid'), 5)

@@ -128,6 +128,11 @@ function signatureAlgorithm(keyType: KeyType): asn1js.BaseBlock {
   return algorithm
 }
 
+/** The same identifier as DER, for other signed structures (the CRL) to place as they are. */
+export function signatureAlgorithmDer(keyType: KeyType): Buffer {
+  return Buffer.from(signatureAlgorithm(keyType).toBER())
+}
+
 function time(date: Date): asn1js.UTCTime | asn1js.GeneralizedTime {
   // RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
   return date.getUTCFullYear() < 2050 ? new asn1js.UTCTime({ valueDate: date }) : new asn1js.GeneralizedTime({ valueDate: date })

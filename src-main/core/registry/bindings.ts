@@ -1,6 +1,7 @@
 import { CertdeskError, invalidInput } from '../errors'
 import { message } from '../messages'
 import type { RegistryStore } from '../store/registryStore'
+import { assertNotRevoked } from './certificates'
 import { findCertificate, findDevice } from './lookup'
 import { type CertificateView, certificateView } from './views'
 
@@ -17,6 +18,7 @@ export async function bindDevices(store: RegistryStore, certificateReference: st
   const references = distinctReferences(deviceReferences)
   return store.mutate((data): CertificateView => {
     const certificate = findCertificate(data, certificateReference)
+    assertNotRevoked(certificate, 'certificate.revokedNoBind')
     const devices = references.map((reference) => findDevice(data, reference))
     for (const device of devices) {
       if (device.authType !== 'cert') {

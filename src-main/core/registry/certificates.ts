@@ -5,7 +5,7 @@ import { forEachConcurrently } from '../concurrency'
 import { type Issuer, issueCertificate } from '../pki/certificates'
 import { type KeyType, exportPrivateKeyPem, generateKeyPair } from '../pki/keys'
 import type { RecordStaging, RegistryStore } from '../store/registryStore'
-import type { CertificateRecord, StoreData } from '../store/schema'
+import { type CertificateRecord, REVOCATION_REASON_CODES, type RevocationReason, type StoreData } from '../store/schema'
 import { generateCommonName, newCertificateRecordId } from './ids'
 import { bindingsOfCertificate, findCertificate, ownEntry } from './lookup'
 import { normaliseName, validateDays } from './validation'
@@ -175,8 +175,53 @@ export async function updateCertificate(store: RegistryStore, reference: string,
       assertNameFree(data, name, record.id)
       record.name = name
     }
+    if (update.enabled === true && record.status === 'revoked') assertNotRevoked(record, 'certificate.revokedNoEnable')
     if (update.enabled !== undefined) record.enabled = update.enabled
     record.updatedAt = new Date().toISOString()
+    return certificateView(data, record)
+  })
+}
+
+type RevokedRefusal =
+  | 'certificate.revokedNoEnable'
+  | 'certificate.revokedNoBind'
+  | 'certificate.revokedNoExport'
+  | 'certificate.revokedNoKeyExport'
+  | 'certificate.alreadyRevoked'
+
+/** Revocation is final: what a revoked certificate may no longer do is refused with one sentence. */
+export function assertNotRevoked(record: CertificateRecord, key: RevokedRefusal): void {
+  if (record.status !== 'revoked') return
+  const params = { name: record.name, reason: record.revocationReason ?? 'unspecified', date: record.revokedAt ?? 'an unknown date' }
+  throw new CertdeskError('CONFLICT', message(key, params))
+}
+
+export const REVOCATION_REASONS = Object.keys(REVOCATION_REASON_CODES) as RevocationReason[]
+
+/** A reason named by the operator, or a sentence listing the choices. */
+export function parseRevocationReason(value: unknown): RevocationReason {
+  if (typeof value === 'string' && Object.hasOwn(REVOCATION_REASON_CODES, value)) return value as RevocationReason
+  throw new CertdeskError(
+    'INVALID_INPUT',
+    message('certificate.unknownRevocationReason', { value: String(value), choices: REVOCATION_REASONS.join(', ') }),
+  )
+}
+
+/**
+ * Revokes a certificate for good: it stays in the registry (status 'revoked', when, why), is
+ * disabled, and goes on the next CRL; the broker refuses it and drops its sessions.
+ */
+export async function revokeCertificate(store: RegistryStore, reference: string, reason: RevocationReason = 'unspecified') {
+  const checked = parseRevocationReason(reason)
+  return store.mutate((data) => {
+    const record = findCertificate(data, reference)
+    assertNotRevoked(record, 'certificate.alreadyRevoked')
+    const stamp = new Date().toISOString()
+    record.status = 'revoked'
+    record.revokedAt = stamp
+    record.revocationReason = checked
+    record.enabled = false
+    record.updatedAt = stamp
     return certificateView(data, record)
   })
 }

@@ -65,9 +65,10 @@ export function validateUsername(value: string): string {
   return value
 }
 
-export function validateDays(value: number, what: 'rootCa' | 'certificate', max: number): number {
+export function validateDays(value: number, what: 'rootCa' | 'certificate' | 'crl', max: number): number {
   if (!Number.isInteger(value) || value < 1 || value > max) {
-    throw invalidInput(message(what === 'rootCa' ? 'validation.rootCaDays' : 'validation.certificateDays', { max }))
+    const key = what === 'rootCa' ? 'validation.rootCaDays' : what === 'crl' ? 'validation.crlDays' : 'validation.certificateDays'
+    throw invalidInput(message(key, { max }))
   }
   return value
 }

@@ -25,6 +25,9 @@ export interface CertificateView {
   notAfter: string
   createdAt: string
   updatedAt: string
+  /** Only for a revoked certificate: when, and the RFC 5280 reason. */
+  revokedAt?: string
+  revocationReason?: CertificateRecord['revocationReason']
   /** Device IDs (MQTT client ids) of the bound devices. */
   boundDeviceIds: string[]
 }
@@ -112,6 +115,7 @@ export function certificateView(data: StoreData, record: CertificateRecord, bind
     notAfter,
     createdAt,
     updatedAt,
+    ...(record.status === 'revoked' ? { revokedAt: record.revokedAt, revocationReason: record.revocationReason } : {}),
     boundDeviceIds: bindings.deviceIdsByCertificate.get(record.id) ?? [],
   }
 }

@@ -35,6 +35,17 @@ const certificate = z.object({
   enabled: z.boolean(),
   status: z.enum(['active', 'revoked']),
   revokedAt: timestamp.optional(),
+  revocationReason: z
+    .enum([
+      'unspecified',
+      'keyCompromise',
+      'caCompromise',
+      'affiliationChanged',
+      'superseded',
+      'cessationOfOperation',
+      'privilegeWithdrawn',
+    ])
+    .optional(),
   updatedAt: timestamp,
   keyOrigin: z.enum(['generated', 'csr']),
   hasPrivateKey: z.boolean(),

@@ -45,6 +45,19 @@ export const SCHEMA_VERSION = 2
 
 export type AuthType = 'token' | 'cert'
 
+/** RFC 5280 CRLReason names Certdesk offers, with their codes (5.3.1); 7 is unused, 8 removeFromCRL is not offered. */
+export const REVOCATION_REASON_CODES = {
+  unspecified: 0,
+  keyCompromise: 1,
+  caCompromise: 2,
+  affiliationChanged: 3,
+  superseded: 4,
+  cessationOfOperation: 5,
+  privilegeWithdrawn: 9,
+} as const
+
+export type RevocationReason = keyof typeof REVOCATION_REASON_CODES
+
 /** What the index keeps of every certificate Certdesk made. */
 interface IssuedCertificateFacts {
   keyType: KeyType
@@ -75,6 +88,8 @@ export interface CertificateRecord extends IssuedCertificateFacts {
   /** 'revoked' arrives with the CRL; an issued certificate is never silently forgotten. */
   status: 'active' | 'revoked'
   revokedAt?: string
+  /** Set with revokedAt: the RFC 5280 CRLReason the CRL and the broker's log name. */
+  revocationReason?: RevocationReason
   updatedAt: string
   /** 'csr' is reserved for signing a device's own request: then no private key is held. */
   keyOrigin: 'generated' | 'csr'

@@ -9,6 +9,11 @@ const core: MessageCatalog = {
     notZip: '该文件不是 zip 压缩包。',
     missingEntry: '压缩包中没有 {path}；它不是 Certdesk 证书包。',
   },
+  export: {
+    unknownFormat: '未知的导出格式“{value}”；请使用 {choices} 之一。',
+    passphraseRequired: '{format} 导出需要一个口令来保护私钥。',
+    noPrivateKey: 'Certdesk 没有证书“{name}”的私钥，因此无法导出为 {format}；请导出为 pem、der 或 chain。',
+  },
   keyType: {
     unknown: '未知的密钥类型“{value}”；请使用以下之一：{choices}。',
   },
@@ -64,6 +69,7 @@ const core: MessageCatalog = {
     usernameReserved: '“{value}”是保留字，不能作为连接用户名；请换一个。',
     rootCaDays: '根 CA 的有效期必须是 1 到 {max} 之间的整数天数。',
     certificateDays: '证书的有效期必须是 1 到 {max} 之间的整数天数。',
+    crlDays: 'CRL 的有效期（至下次更新）必须是 1 到 {max} 之间的整数天数。',
     passphraseTooShort: '口令太短；请至少使用 8 个字符。',
   },
   rootCa: {
@@ -78,6 +84,12 @@ const core: MessageCatalog = {
     idCollision: '证书编号冲突；请重试。',
     boundBeforeDelete: '证书“{name}”已绑定 {count} 台设备（{devices}）；请先解除绑定再删除。',
     noPrivateKey: 'Certdesk 没有 {recordId} 的私钥：它是根据设备自己的证书请求签发的。',
+    revokedNoEnable: '证书“{name}”已吊销（{reason}，{date}）；吊销不可撤回，因此无法启用。',
+    revokedNoBind: '证书“{name}”已吊销（{reason}，{date}）；已吊销的证书不能绑定到设备。',
+    revokedNoExport: '证书“{name}”已吊销（{reason}，{date}）；无法导出其证书包。',
+    revokedNoKeyExport: '证书“{name}”已吊销（{reason}，{date}）；无法导出其私钥。',
+    alreadyRevoked: '证书“{name}”已于 {date} 吊销（{reason}）。',
+    unknownRevocationReason: '未知的吊销原因“{value}”；请使用以下之一：{choices}。',
   },
   device: {
     notFound: '没有设备“{reference}”。',
@@ -252,7 +264,7 @@ const core: MessageCatalog = {
     clientCertificateNotYetValid: '客户端证书尚未生效',
     clientCertificateUntrusted: '客户端证书不是由根 CA 签发的',
     certificateUnknown: '证书不是 Certdesk 签发的（或已被删除）',
-    certificateRevoked: '证书已吊销',
+    certificateRevoked: '证书已吊销（{reason}，{date}）',
     certificateDisabled: '证书已停用',
     certificateNotBound: '证书没有绑定到设备 {deviceId}',
     protocolVersion: '不支持 MQTT 协议版本 {version}；请用 MQTT 3.1.1 连接',

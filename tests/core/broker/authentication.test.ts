@@ -100,7 +100,13 @@ describe('decideConnection', () => {
       'certificate is not one Certdesk issued (or it was deleted)',
       5,
     ],
-    ['revoked', registry({ status: 'revoked' }), mutual('pump-0001', 'pump-0001-user'), 'certificate is revoked', 5],
+    [
+      'revoked',
+      registry({ status: 'revoked', revokedAt: '2026-05-01T00:00:00.000Z', revocationReason: 'superseded' }),
+      mutual('pump-0001', 'pump-0001-user'),
+      'certificate is revoked (superseded, 2026-05-01T00:00:00.000Z)',
+      5,
+    ],
     ['disabled', registry({ enabled: false }), mutual('pump-0001', 'pump-0001-user'), 'certificate is disabled', 5],
     ['expired', registry({ notAfter: '2026-05-01T00:00:00Z' }), mutual('pump-0001', 'pump-0001-user'), 'client certificate has expired', 5],
     [
