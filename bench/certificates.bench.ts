@@ -5,6 +5,10 @@
  * as one batch (the target) and one call at a time (reported) — and does the same work with an openssl command loop (new key + CSR + signature per
  * certificate) in the same run. Prints milliseconds per certificate and the ratio; exits 1 when
  * a target is missed: EC P-256 ≥ 10× the openssl loop, RSA 2048 at least as fast.
+ *
+ * Also what a user at a shell feels: `certdesk cert create` then `certdesk cert export` as real
+ * processes, one pair per certificate (BENCH_CLI_N of them, 20 by default; the CLI has no batch
+ * command), in the same run, with its ratio to the openssl loop and to the core. Reported, not judged.
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -17,6 +21,8 @@ import { Workspace } from '../src-main/core/workspace'
 
 const run = promisify(execFile)
 const count = Number(process.argv[2] ?? process.env.BENCH_N ?? 200)
+const cliCount = Number(process.env.BENCH_CLI_N ?? 20)
+const CLI = join(import.meta.dirname, '../bin/certdesk.mjs')
 const targets: Record<'ec-p256' | 'rsa2048', number> = { 'ec-p256': 10, rsa2048: 1 }
 
 /** Batch provisioning: one call issues all N (keys on every core), then each bundle is written. */
@@ -100,6 +106,21 @@ async function timeOpenssl(keyType: 'ec-p256' | 'rsa2048', folder: string): Prom
   return (performance.now() - start) / count
 }
 
+/** A shell loop of real `certdesk` processes: `cert create` and `cert export` per certificate. */
+async function timeCliProcesses(keyType: KeyType, folder: string): Promise<number> {
+  const dataDir = join(folder, `cli-${keyType}`)
+  const certdesk = (...args: string[]) =>
+    run(process.execPath, [CLI, '--data', dataDir, ...args], { env: { ...process.env, CERTDESK_HOME: '' } })
+  await certdesk('ca', 'init', '--key-type', keyType)
+  const start = performance.now()
+  for (let i = 0; i < cliCount; i++) {
+    const { stdout } = await certdesk('cert', 'create', '--name', `bench-${i}`, '--key-type', keyType, '--json')
+    const { id } = JSON.parse(stdout) as { id: string }
+    await certdesk('cert', 'export', id, '--out', join(folder, `cli-${keyType}-${i}.zip`))
+  }
+  return (performance.now() - start) / cliCount
+}
+
 const folder = await mkdtemp(join(tmpdir(), 'certdesk-bench-'))
 let missed = false
 try {
@@ -108,6 +129,7 @@ try {
     const batch = await timeCoreBatch(keyType, folder)
     const single = await timeCoreSingle(keyType, folder)
     const openssl = await timeOpenssl(keyType, folder)
+    const cli = await timeCliProcesses(keyType, folder)
     const ratio = openssl / batch
     const ok = ratio >= targets[keyType]
     missed ||= !ok
@@ -115,6 +137,10 @@ try {
       `${keyType.padEnd(8)} core batch ${batch.toFixed(2)} ms/cert, one by one ${single.toFixed(2)} ms/cert (with bundles)  ` +
         `openssl loop ${openssl.toFixed(2)} ms/cert  ratio (batch) ${ratio.toFixed(1)}x, (one by one) ${(openssl / single).toFixed(1)}x  ` +
         `target >= ${targets[keyType]}x  ${ok ? 'met' : 'MISSED'}`,
+    )
+    console.log(
+      `${''.padEnd(8)} certdesk processes (cert create + cert export, ${cliCount} in a loop) ${cli.toFixed(2)} ms/cert  ` +
+        `vs openssl loop ${(openssl / cli).toFixed(2)}x, vs core one by one ${(cli / single).toFixed(1)}x slower, vs core batch ${(cli / batch).toFixed(1)}x slower  (reported, no target)`,
     )
   }
 } finally {

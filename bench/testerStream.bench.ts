@@ -24,17 +24,17 @@
  * BENCH_TRACE=file.json writes a Chromium trace of the 1,000 msg/s phase; CERTDESK_CHROMIUM names
  * another Chromium. Needs the built renderer: `npm run bench` builds it first.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import mqtt, { type MqttClient } from 'mqtt'
-import { type Browser, type CDPSession, type Page, chromium, selectors } from 'playwright-core'
+import type { Browser, CDPSession, Page } from 'playwright-core'
 import { Workspace } from '../src-main/core/workspace'
-
-const ROOT = resolve(import.meta.dirname, '..')
+// The tests' helpers that import no Vitest (its hooks fail outside a test run).
+import { launchChromium, signIn, waitForScreen } from '../tests/helpers/chromium'
+import { PROJECT_ROOT as ROOT, freePort, spawnServe, stopChild } from '../tests/helpers/processes'
 const SLOW_SECONDS = Number(process.env.BENCH_STREAM_SECONDS ?? 60)
 const FAST_SECONDS = Number(process.env.BENCH_FAST_SECONDS ?? 20)
 const CLICK_EVERY_MS = 3000
@@ -62,39 +62,6 @@ interface PhaseResult {
   load: number
   heapPeakMb: number
   heapAfterGcMb: number
-}
-
-// The screens mark what tests (and this bench) reach for with data-test attributes.
-selectors.setTestIdAttribute('data-test')
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
-  const { port } = server.address() as { port: number }
-  await new Promise((done) => server.close(done))
-  return port
-}
-
-/** `certdesk serve --json` on the folder; resolves with the sign-in URL it prints. */
-function startServe(dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin/certdesk.mjs'), '--data', dataDir, 'serve', '--json'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, CERTDESK_HOME: '' },
-  })
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  return new Promise((done, fail) => {
-    let output = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      try {
-        done({ child, url: (JSON.parse(output) as { url: string }).url })
-      } catch {
-        // Not the whole JSON value yet.
-      }
-    })
-    child.on('exit', (code) => fail(new Error(`certdesk serve exited ${code}: ${stderr}`)))
-  })
 }
 
 // ----- in the page -----
@@ -275,8 +242,6 @@ async function phase(page: Page, cdp: CDPSession, publisher: MqttClient, rate: n
 let serve: ChildProcess | undefined
 
 async function main(): Promise<number> {
-  const executablePath = process.env.CERTDESK_CHROMIUM ?? '/usr/bin/chromium'
-  if (!existsSync(executablePath)) throw new Error(`No Chromium at ${executablePath}: install Debian's chromium or set CERTDESK_CHROMIUM.`)
   if (!existsSync(join(ROOT, 'out/renderer/index.html'))) throw new Error('No built renderer: run npm run build first.')
 
   const folder = await mkdtemp(join(tmpdir(), 'certdesk-stream-bench-'))
@@ -292,21 +257,16 @@ async function main(): Promise<number> {
     const sender = await workspace.createDevice({ name: 'Stream publisher', authType: 'token', deviceId: 'stream-publisher' })
     const rootPem = await workspace.rootCertificatePem()
 
-    const served = await startServe(dataDir)
-    serve = served.child
-    browser = await chromium.launch({
-      executablePath,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    })
+    const spawned = spawnServe(dataDir)
+    serve = spawned.child
+    const served = await spawned.ready
+    browser = await launchChromium()
     // A fresh context: an empty profile of its own.
     const context = await browser.newContext({ viewport: { width: 1360, height: 900 } })
     const page = await context.newPage()
-    await page.goto(served.url)
-    await page.waitForSelector('html[data-ready="true"]', { state: 'attached' })
-    const origin = new URL(page.url()).origin
+    const origin = await signIn(page, served.url)
     await page.goto(`${origin}/#/tester?device=${viewer.deviceId}`)
-    await page.waitForSelector('[data-test="tester"][data-loaded="true"]')
+    await waitForScreen(page, 'tester')
     await page.click('[data-test="session-connect"]')
     await page.waitForSelector('[data-test="session"]')
     await page.fill('[data-test="subscribe-topic"]', '#')
@@ -381,11 +341,7 @@ async function main(): Promise<number> {
   } finally {
     await publisher?.endAsync().catch(() => undefined)
     await browser?.close().catch(() => undefined)
-    if (serve && serve.exitCode === null) {
-      const exited = new Promise((done) => serve?.once('exit', done))
-      serve.kill('SIGTERM')
-      await exited
-    }
+    if (serve) await stopChild(serve)
     await rm(folder, { recursive: true, force: true })
   }
 }

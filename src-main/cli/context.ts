@@ -42,10 +42,13 @@ export function parsePort(value: string): number {
 
 export function passphraseFrom(options: GlobalOptions, env: NodeJS.ProcessEnv): string | undefined {
   if (options.passphraseEnv === undefined) return undefined
-  const value = env[options.passphraseEnv]
-  if (value === undefined || value === '') {
-    throw new UsageError(`The environment variable ${options.passphraseEnv} named by --passphrase-env is not set.`)
-  }
+  return environmentValue(env, options.passphraseEnv, '--passphrase-env')
+}
+
+/** The value of the environment variable an option (`flag`) names; unset or empty is a usage error. */
+export function environmentValue(env: NodeJS.ProcessEnv, variable: string, flag: string): string {
+  const value = env[variable]
+  if (value === undefined || value === '') throw new UsageError(`The environment variable ${variable} named by ${flag} is not set.`)
   return value
 }
 

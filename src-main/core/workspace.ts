@@ -21,7 +21,7 @@ import {
   revealDeviceKey,
   updateDevice,
 } from './registry/devices'
-import { type CrlOptions, generateCrl } from './registry/crl'
+import { type CrlOptions, type GeneratedCrl, generateCrl } from './registry/crl'
 import { findCertificate, findDevice } from './registry/lookup'
 import { ROOT_CA_RECORD_ID, type RootCaOptions, initialiseRootCa, loadIssuer, rootCaView } from './registry/rootCa'
 import { type CertificateView, type DeviceView, type DeviceWithKey, type RootCaView, certificateView, deviceView } from './registry/views'
@@ -142,9 +142,7 @@ export class Workspace {
   }
 
   /** A v2 CRL of the revoked certificates, signed by the CA; each one uses up a CRL number. */
-  async generateCrl(
-    options: CrlOptions = {},
-  ): Promise<{ pem: string; der: Buffer; crlNumber: number; revoked: number; thisUpdate: string; nextUpdate: string }> {
+  async generateCrl(options: CrlOptions = {}): Promise<GeneratedCrl> {
     const issuer = await this.loadIssuer()
     return audited({ action: 'ca.crl', target: (result) => `CRL ${(result as { crlNumber: number }).crlNumber}` }, () =>
       generateCrl(this.store, issuer, options),

@@ -64,19 +64,6 @@ export class MessageLog {
     }
   }
 
-  /** Newest first, skipping `offset` matches, at most `count` of them (by a part of the topic). */
-  page(offset: number, count: number, topicFilter = ''): { rows: LoggedMessage[]; matching: number } {
-    const rows: LoggedMessage[] = []
-    let matching = 0
-    for (let i = this.size - 1; i >= 0; i--) {
-      const message = this.buffer[(this.start + i) % this.capacity] as LoggedMessage
-      if (topicFilter && !message.topic.includes(topicFilter)) continue
-      if (matching >= offset && rows.length < count) rows.push(message)
-      matching += 1
-    }
-    return { rows, matching }
-  }
-
   clear(): void {
     this.buffer.fill(undefined)
     this.start = 0

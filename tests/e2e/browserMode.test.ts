@@ -1,9 +1,9 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import mqtt from 'mqtt'
-import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
-import { SCREENSHOTS, launchChromium, openScreen, screenshotWhenSettled, signIn, waitForScreen } from '../helpers/browser'
+import type { Browser, Page } from 'playwright-core'
+import { beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
+import { SCREENSHOTS, openScreen, screenshotWhenSettled, signIn, signedInPagePerTest, waitForScreen } from '../helpers/browser'
 import { startServe } from '../helpers/serve'
 import { startMosquitto } from '../helpers/mosquitto'
 import { command, freePort, runCertdeskJson, temporaryFolder } from '../helpers/tools'
@@ -24,21 +24,20 @@ interface Certificate {
   enabled: boolean
   boundDeviceIds: string[]
 }
-type SignedInState = Awaited<ReturnType<BrowserContext['storageState']>>
 
 const VIEWPORT = { width: 1360, height: 900 }
 
 let folder: string
 let dataDir: string
-let origin: string
-let signedIn: SignedInState
 /** A second folder, with a root CA and nothing else, served without a broker: the empty screen. */
 let emptyUrl: string
 let rootPem: string
 let ports: { oneWayPort: number; mutualPort: number }
 let browser: Browser
-let context: BrowserContext
+let origin: string
 let page: Page
+
+const session = signedInPagePerTest({ viewport: VIEWPORT })
 
 const cli = <T>(...args: string[]) => runCertdeskJson<T>(['--data', dataDir, ...args])
 const shot = (name: string) => screenshotWhenSettled(page, name)
@@ -84,25 +83,13 @@ beforeAll(async () => {
   rootPem = await readFile(join(folder, 'root_ca.crt'), 'utf8')
   const [served, empty] = await Promise.all([startServe(dataDir), startServe(emptyDir, { args: ['--no-broker'] })])
   emptyUrl = empty.url
-  browser = await launchChromium()
   // The printed URL signs in once; every test's page starts from this browser's cookie and secret.
-  const first = await browser.newContext()
-  origin = await signIn(await first.newPage(), served.url)
-  signedIn = await first.storageState()
-  await first.close()
+  await session.signIn(served.url)
+  ;({ browser, origin } = session)
 })
 
-beforeEach(async () => {
-  context = await browser.newContext({ storageState: signedIn, acceptDownloads: true, viewport: VIEWPORT })
-  page = await context.newPage()
-})
-
-afterEach(async () => {
-  await context?.close()
-})
-
-afterAll(async () => {
-  await browser?.close()
+beforeEach(() => {
+  page = session.page
 })
 
 describe('browser mode (certdesk serve) in Chromium', () => {

@@ -1,9 +1,9 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
+import type { Browser, Locator, Page } from 'playwright-core'
+import { beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
 import { Workspace } from '../../src-main/core/workspace'
-import { SCREENSHOTS, launchChromium, openScreen, screenshotWhenSettled, signIn, waitForScreen } from '../helpers/browser'
+import { SCREENSHOTS, openScreen, screenshotWhenSettled, signIn, signedInPagePerTest, waitForScreen } from '../helpers/browser'
 import { brokerOnFreePorts, startServe } from '../helpers/serve'
 import { command, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
@@ -27,18 +27,17 @@ interface Certificate {
   enabled: boolean
   boundDeviceIds: string[]
 }
-type SignedInState = Awaited<ReturnType<BrowserContext['storageState']>>
 
 const VIEWPORT = { width: 1360, height: 900 }
 
 let folder: string
 let dataDir: string
-let origin: string
-let signedIn: SignedInState
 let ports: { oneWayPort: number; mutualPort: number }
 let browser: Browser
-let context: BrowserContext
+let origin: string
 let page: Page
+
+const session = signedInPagePerTest({ viewport: VIEWPORT })
 
 const cli = <T>(...args: string[]) => runCertdeskJson<T>(['--data', dataDir, ...args])
 const open = (route: string, screen: string) => openScreen(page, origin, route, screen)
@@ -106,24 +105,12 @@ beforeAll(async () => {
   ports = await brokerOnFreePorts(dataDir)
   // No broker: these screens read its settings (the ports), they do not need it running.
   const served = await startServe(dataDir, { args: ['--no-broker'] })
-  browser = await launchChromium()
-  const first = await browser.newContext()
-  origin = await signIn(await first.newPage(), served.url)
-  signedIn = await first.storageState()
-  await first.close()
+  await session.signIn(served.url)
+  ;({ browser, origin } = session)
 })
 
-beforeEach(async () => {
-  context = await browser.newContext({ storageState: signedIn, acceptDownloads: true, viewport: VIEWPORT })
-  page = await context.newPage()
-})
-
-afterEach(async () => {
-  await context?.close()
-})
-
-afterAll(async () => {
-  await browser?.close()
+beforeEach(() => {
+  page = session.page
 })
 
 describe('creating and downloading (§3)', () => {
@@ -238,7 +225,7 @@ describe('not found (§3)', () => {
 describe('what the screens say (§3)', () => {
   for (const language of ['en', 'zh-CN'] as const) {
     it(`keeps every label on one line (${language})`, async () => {
-      await context.addInitScript(`localStorage.setItem('certdesk-locale', '${language}')`)
+      await page.context().addInitScript(`localStorage.setItem('certdesk-locale', '${language}')`)
       const { certificate: bound, device: camera } = await (async () => {
         const camera = await device(`Label camera ${language}`, 'cert', `label-cam-${language}`)
         const bound = await certificate(`Label certificate ${language}`)

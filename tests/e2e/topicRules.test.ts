@@ -54,11 +54,15 @@ async function device(who: Device): Promise<MqttClient> {
   return client
 }
 
-/** Whether the broker grants this subscription now (SUBACK 128 rejects). */
+/** Whether the broker grants this subscription now (SUBACK 128 rejects); any other failure (a closed connection, say) throws. */
 const granted = (client: MqttClient, filter: string) =>
   client.subscribeAsync(filter, { qos: 1 }).then(
     () => true,
-    () => false,
+    (error: unknown) => {
+      // mqtt.js's rejection for a SUBACK return code of 128 (ErrorWithSubackPacket).
+      if (error instanceof Error && error.message.startsWith('Subscribe error:')) return false
+      throw error
+    },
   )
 
 /** The next message on `topic`, or undefined after `ms`. */

@@ -1,58 +1,13 @@
-import { existsSync } from 'node:fs'
 import { join } from 'node:path'
-import { type Browser, type Page, chromium, selectors } from 'playwright-core'
-import { expect } from 'vitest'
-import { PROJECT_ROOT } from './tools'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, beforeEach, expect } from 'vitest'
+import { launchChromium, signIn, waitForScreen, waitUntilReady } from './chromium'
+import { PROJECT_ROOT } from './processes'
+
+export { launchChromium, signIn, waitForScreen } from './chromium'
 
 /** Where the screenshots of every screen go (README: "Screenshots"). */
 export const SCREENSHOTS = join(PROJECT_ROOT, 'test-results', 'screenshots')
-
-// The screens mark what tests reach for with data-test attributes.
-selectors.setTestIdAttribute('data-test')
-
-/** Debian's Chromium, or the one named by CERTDESK_CHROMIUM (Playwright cannot download its own here). */
-function chromiumPath(): string {
-  const path = process.env.CERTDESK_CHROMIUM ?? '/usr/bin/chromium'
-  if (!existsSync(path)) throw new Error(`No Chromium at ${path}: install Debian's chromium or set CERTDESK_CHROMIUM.`)
-  return path
-}
-
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: chromiumPath(),
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--disable-quic',
-      '--no-first-run',
-    ],
-    // Playwright gives every launch a fresh, empty profile of its own.
-  })
-}
-
-/** The app's ready state (App.vue): the vault's state is known and the registry loaded once. */
-async function waitUntilReady(page: Page): Promise<void> {
-  await page.waitForSelector('html[data-ready="true"]', { state: 'attached' })
-}
-
-/** Waits until the screen whose root is marked data-test=`screen` says its data is loaded. */
-export async function waitForScreen(page: Page, screen: string): Promise<void> {
-  await page.waitForSelector(`[data-test="${screen}"][data-loaded="true"]`)
-}
-
-/**
- * Signs a page in with the URL `certdesk serve` printed (its token works once) and waits until
- * the app is ready; returns the server's origin.
- */
-export async function signIn(page: Page, url: string): Promise<string> {
-  await page.goto(url)
-  await waitUntilReady(page)
-  return new URL(page.url()).origin
-}
 
 /** Loads a route of the app afresh on a signed-in page and waits until its screen has its data. */
 export async function openScreen(page: Page, origin: string, route: string, screen: string): Promise<void> {
@@ -81,4 +36,67 @@ export async function screenshotWhenSettled(page: Page, name: string): Promise<v
       )
   await expect.poll(animating).toBe(0)
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true })
+}
+
+export interface SignedInPages {
+  /** The file's browser (for tests that need a context of their own). */
+  readonly browser: Browser
+  /** The current test's page, in a fresh context that starts signed in. */
+  readonly page: Page
+  /** The served origin the pages are signed in to. */
+  readonly origin: string
+  /** Signs in once with the URL `certdesk serve` printed; every later test's page starts from its cookie and secret. */
+  signIn(url: string): Promise<void>
+}
+
+/**
+ * Called at the top level of a test file: one Chromium for the file, and a page of its own for
+ * every test in a fresh context carrying one sign-in's cookie and session secret, so any test runs
+ * alone or in any order. The file's own beforeAll calls `signIn` with the served URL.
+ */
+export function signedInPagePerTest(options: { viewport: { width: number; height: number } }): SignedInPages {
+  let browser: Browser | undefined
+  let state: Awaited<ReturnType<BrowserContext['storageState']>> | undefined
+  let origin: string | undefined
+  let context: BrowserContext | undefined
+  let page: Page | undefined
+  const need = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`signedInPagePerTest: no ${what} yet`)
+    return value
+  }
+  beforeAll(async () => {
+    browser = await launchChromium()
+  })
+  beforeEach(async () => {
+    context = await need(browser, 'browser').newContext({
+      storageState: need(state, 'sign-in'),
+      acceptDownloads: true,
+      viewport: options.viewport,
+    })
+    page = await context.newPage()
+  })
+  afterEach(async () => {
+    await context?.close()
+    context = page = undefined
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+  return {
+    get browser() {
+      return need(browser, 'browser')
+    },
+    get page() {
+      return need(page, 'page (only inside a test)')
+    },
+    get origin() {
+      return need(origin, 'sign-in')
+    },
+    async signIn(url) {
+      const first = await need(browser, 'browser').newContext()
+      origin = await signIn(await first.newPage(), url)
+      state = await first.storageState()
+      await first.close()
+    },
+  }
 }

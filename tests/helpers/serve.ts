@@ -1,14 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process'
-import { join } from 'node:path'
-import { PROJECT_ROOT, freePort, runCertdeskJson, stopChild, whenFileEnds } from './tools'
-
-export interface ServeProcess {
-  child: ChildProcess
-  /** The printed sign-in URL, token included. */
-  url: string
-  /** What `serve` wrote on stderr so far. */
-  stderr(): string
-}
+import { type ServeProcess, spawnServe } from './processes'
+import { freePort, runCertdeskJson, stopChild, whenFileEnds } from './tools'
 
 export interface ServeOptions {
   /** More options for `serve`: `--no-broker`, `--passphrase-env NAME`. */
@@ -19,31 +10,9 @@ export interface ServeOptions {
 
 /** Runs a real `certdesk serve --json` on a data folder; stopped when the test file ends. */
 export function startServe(dataDir: string, options: ServeOptions = {}): Promise<ServeProcess> {
-  const child = spawn(
-    process.execPath,
-    [join(PROJECT_ROOT, 'bin/certdesk.mjs'), '--data', dataDir, 'serve', '--json', ...(options.args ?? [])],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, CERTDESK_HOME: '', ...options.env },
-    },
-  )
+  const { child, ready } = spawnServe(dataDir, options.args, options.env)
   whenFileEnds(() => stopChild(child))
-  let stderr = ''
-  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
-  return new Promise((resolve, reject) => {
-    let output = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      try {
-        resolve({ child, url: (JSON.parse(output) as { url: string }).url, stderr: () => stderr })
-      } catch {
-        // Not the whole JSON value yet.
-      }
-    })
-    child.on('exit', (code) => {
-      reject(new Error(`certdesk serve exited ${code}: ${stderr}`))
-    })
-  })
+  return ready
 }
 
 /** Points a data folder's broker at two free loopback ports (`certdesk broker settings`); its saved settings. */

@@ -1,13 +1,14 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process'
+import { execFile, spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { createServer } from 'node:net'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll } from 'vitest'
+import { PROJECT_ROOT } from './processes'
+
+export { PROJECT_ROOT, freePort, stopChild } from './processes'
 
 const execFileAsync = promisify(execFile)
-export const PROJECT_ROOT = resolve(import.meta.dirname, '../..')
 const CLI = join(PROJECT_ROOT, 'bin/certdesk.mjs')
 
 const cleanups: (() => unknown)[] = []
@@ -22,14 +23,6 @@ afterAll(async () => {
 /** Runs `cleanup` when the current test file ends, wherever it is called from (last added, first run). */
 export function whenFileEnds(cleanup: () => unknown): void {
   cleanups.push(cleanup)
-}
-
-/** Stops a child process and waits until it has exited (at once if it already has). */
-export function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
-  child.kill('SIGTERM')
-  return exited
 }
 
 /** A fresh temporary folder, removed when the test file ends. */
@@ -88,13 +81,4 @@ export async function openssl(args: string[], input?: string): Promise<string> {
 export async function command(file: string, args: string[], cwd?: string): Promise<string> {
   const { stdout } = await execFileAsync(file, args, { cwd })
   return stdout
-}
-
-/** A loopback port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }

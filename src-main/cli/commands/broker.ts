@@ -1,11 +1,12 @@
 import type { Command } from 'commander'
 import { CertdeskError, invalidInput } from '../../core/errors'
-import { type ListenerState, startBroker } from '../../core/broker/broker'
+import type { ListenerState } from '../../core/broker/broker'
 import { readConnectionLog } from '../../core/broker/connectionLog'
 import type { TopicRule } from '../../core/broker/topicRules'
 import { type CliContext, parseCount, parsePort, untilStopped, writeExport, readInputFile } from '../context'
 import { connectionLogTable, topicRulesTable } from '../output'
 import { serverCertificateView } from '../../core/registry/views'
+import type { Workspace } from '../../core/workspace'
 
 /** `certdesk broker`: run the embedded broker, its saved settings, topic rules, connection log and TLS identity. */
 export function registerBrokerCommands(program: Command, context: CliContext): void {
@@ -21,6 +22,8 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
     .action(async (options: { host?: string; oneWayPort?: string; mutualPort?: string; serverName?: string[] }, command: Command) => {
       const workspace = await open(command)
       const saved = workspace.getBrokerSettings()
+      // Loaded here, not at start-up: only `broker run` needs the broker.
+      const { startBroker } = await import('../../core/broker/broker')
       const running = await startBroker(workspace, {
         ...saved,
         host: options.host ?? saved.host,
@@ -101,8 +104,7 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
       },
     )
   const acl = broker.command('acl').description('the topic rules: who may publish and subscribe where (first match wins, no match denies)')
-  const showRules = async (command: Command) => {
-    const workspace = await open(command)
+  const showRules = (command: Command, workspace: Workspace) => {
     const { rules, isDefault } = workspace.getTopicRules()
     print(
       command,
@@ -113,7 +115,7 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
   acl
     .command('show', { isDefault: true })
     .description('show the rules in order (the default)')
-    .action(async (_options: unknown, command: Command) => showRules(command))
+    .action(async (_options: unknown, command: Command) => showRules(command, await open(command)))
   acl
     .command('set')
     .description('replace the rules with a JSON array of {action, topic, permission}; a running broker applies them within a second')
@@ -127,15 +129,17 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
         throw invalidInput(`${options.file} is not valid JSON (${(error as Error).message}).`)
       }
       // The core checks every rule; nothing is saved unless all are valid.
-      await (await open(command)).updateTopicRules(rules as TopicRule[])
-      await showRules(command)
+      const workspace = await open(command)
+      await workspace.updateTopicRules(rules as TopicRule[])
+      showRules(command, workspace)
     })
   acl
     .command('reset')
     .description('go back to the default rules')
     .action(async (_options: unknown, command: Command) => {
-      await (await open(command)).resetTopicRules()
-      await showRules(command)
+      const workspace = await open(command)
+      await workspace.resetTopicRules()
+      showRules(command, workspace)
     })
   broker
     .command('log')

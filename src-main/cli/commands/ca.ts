@@ -3,7 +3,7 @@ import { DEFAULT_KEY_TYPE, parseKeyType } from '../../core/pki/keys'
 import { DEFAULT_CRL_DAYS } from '../../core/registry/crl'
 import { DEFAULT_ROOT_CA_COMMON_NAME, DEFAULT_ROOT_CA_DAYS } from '../../core/registry/rootCa'
 import { Workspace } from '../../core/workspace'
-import { type CliContext, keyTypeOption, parseDays, passphraseFrom, UsageError, writeExport } from '../context'
+import { type CliContext, environmentValue, keyTypeOption, parseDays, passphraseFrom, UsageError, writeExport } from '../context'
 import { describeRootCa } from '../output'
 
 /** `certdesk ca`: create the folder and its root CA, show it, change how the keys are protected, export it. */
@@ -40,7 +40,7 @@ export function registerCaCommands(program: Command, context: CliContext): void 
       if (Boolean(options.newPassphraseEnv) === Boolean(options.keyFile))
         throw new UsageError('Give --new-passphrase-env VAR or --key-file.')
       const passphrase =
-        options.newPassphraseEnv === undefined ? undefined : passphraseFrom({ passphraseEnv: options.newPassphraseEnv }, io.env)
+        options.newPassphraseEnv === undefined ? undefined : environmentValue(io.env, options.newPassphraseEnv, '--new-passphrase-env')
       const state = await (await open(command)).changeKeyProtection(passphrase === undefined ? {} : { passphrase })
       print(
         command,

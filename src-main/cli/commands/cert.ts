@@ -8,7 +8,7 @@ import {
 } from '../../core/bundles/certificateExports'
 import { parseKeyType } from '../../core/pki/keys'
 import { DEFAULT_DEVICE_CERTIFICATE_DAYS, REVOCATION_REASONS, parseRevocationReason } from '../../core/registry/certificates'
-import { type CliContext, keyTypeOption, parseDays, UsageError, writeExport } from '../context'
+import { type CliContext, environmentValue, keyTypeOption, parseDays, UsageError, writeExport } from '../context'
 import { certificateTable, describeCertificate } from '../output'
 import { portableFileName } from '../../core/fileNames'
 
@@ -133,7 +133,7 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       const out = options.out ?? `${portableFileName(certificate.name)}${EXPORT_EXTENSIONS[format]}`
       const withKey = KEY_FORMATS.includes(format)
       let path = ''
-      await workspace.exportCertificate(reference, format, exportOptions, async (data) => {
+      await workspace.exportCertificate(certificate.id, format, exportOptions, async (data) => {
         path = await writeExport(io, out, data, withKey ? 0o600 : 0o644, Boolean(options.force))
         return true
       })
@@ -187,9 +187,6 @@ function certExportOptions(format: ExportFormat, options: CertExportOptions, env
   if (variable === undefined) {
     throw new UsageError(`--format ${format} needs --export-passphrase-env VAR, with the passphrase in the environment variable VAR.`)
   }
-  const passphrase = env[variable]
-  if (passphrase === undefined || passphrase === '') {
-    throw new UsageError(`The environment variable ${variable} named by --export-passphrase-env is not set.`)
-  }
+  const passphrase = environmentValue(env, variable, '--export-passphrase-env')
   return { passphrase, legacy: options.legacy, friendlyName: options.name }
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander'
 import { isCertdeskError } from '../../core/errors'
-import { startBrowserMode } from '../../serve/browserMode'
 import { type CliContext, parsePort, untilStopped } from '../context'
 
 /** `certdesk serve`: browser mode, until SIGINT or SIGTERM. */
@@ -18,6 +17,8 @@ export function registerServeCommand(program: Command, context: CliContext): voi
         if (isCertdeskError(error) && error.code === 'NOT_INITIALISED') return { dataDir: dataDir(command) }
         throw error
       })
+      // Loaded here, not at start-up: the HTTP server and the broker are for this command only.
+      const { startBrowserMode } = await import('../../serve/browserMode')
       const mode = await startBrowserMode(workspace, { port: parsePort(options.port), broker: options.broker })
       if (mode.broker.error && options.broker) io.stderr(`certdesk: ${mode.broker.error}\n`)
       print(

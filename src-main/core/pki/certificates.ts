@@ -52,10 +52,11 @@ export function randomSerialNumber(): string {
   return bytes.toString('hex').toUpperCase()
 }
 
-/** X.509 times have whole seconds; round here so the index says what the certificate says. */
+/** X.509 times have whole seconds; round here so the index says what the certificate (or CRL) says. */
+export const wholeSecond = (ms: number) => new Date(Math.floor(ms / 1000) * 1000)
+
 function validity(days: number, now: Date): { notBefore: Date; notAfter: Date } {
-  const second = (ms: number) => new Date(Math.floor(ms / 1000) * 1000)
-  return { notBefore: second(now.getTime() - CLOCK_SKEW_MS), notAfter: second(now.getTime() + days * DAY_MS) }
+  return { notBefore: wholeSecond(now.getTime() - CLOCK_SKEW_MS), notAfter: wholeSecond(now.getTime() + days * DAY_MS) }
 }
 
 /** A Name with one RDN, the common name as UTF8String. */
@@ -225,6 +226,9 @@ export interface IssueRequest {
 }
 
 interface ParsedIssuer {
+  /** The issuer's subject and key identifier (SHA-1 of its public key), for other signed structures (the CRL). */
+  subject: asn.Name
+  keyIdentifier: Buffer
   name: asn1js.BaseBlock
   authorityKeyIdentifier: asn1js.BaseBlock
   /** Extensions shared by every certificate of one profile, by profile key. */
@@ -240,6 +244,8 @@ function parseIssuer(issuer: Issuer): ParsedIssuer {
     const tbs = AsnConvert.parse(new NodeX509(issuer.certificatePem).raw, asn.Certificate).tbsCertificate
     const keyIdentifier = createHash('sha1').update(Buffer.from(tbs.subjectPublicKeyInfo.subjectPublicKey)).digest()
     parsed = {
+      subject: tbs.subject,
+      keyIdentifier,
       name: decoded(der(tbs.subject)),
       authorityKeyIdentifier: extension(
         asn.id_ce_authorityKeyIdentifier,
@@ -251,6 +257,12 @@ function parseIssuer(issuer: Issuer): ParsedIssuer {
     parsedIssuers.set(issuer, parsed)
   }
   return parsed
+}
+
+/** The issuer's subject name and key identifier, parsed once per issuer like for certificates. */
+export function issuerIdentity(issuer: Issuer): { subject: asn.Name; keyIdentifier: Buffer } {
+  const { subject, keyIdentifier } = parseIssuer(issuer)
+  return { subject, keyIdentifier }
 }
 
 /**

@@ -1,7 +1,7 @@
-import { X509Certificate as NodeX509, createHash, sign } from 'node:crypto'
+import { sign } from 'node:crypto'
 import { AsnConvert, OctetString } from '@peculiar/asn1-schema'
 import * as asn from '@peculiar/asn1-x509'
-import { type Issuer, signatureAlgorithmDer } from './certificates'
+import { type Issuer, issuerIdentity, signatureAlgorithmDer, wholeSecond } from './certificates'
 import { signatureDigest, toPem } from './keys'
 
 /*
@@ -35,9 +35,6 @@ export interface CrlFacts {
   nextUpdate: string
 }
 
-/** X.509 times have whole seconds. */
-const wholeSecond = (ms: number) => new Date(Math.floor(ms / 1000) * 1000)
-
 /** A positive INTEGER's content octets: a leading zero when the top bit is set. */
 function serialBytes(serial: string): ArrayBuffer {
   const bytes = Buffer.from(serial.length % 2 === 0 ? serial : `0${serial}`, 'hex')
@@ -54,14 +51,13 @@ export function buildCrl(request: CrlRequest): CrlFacts {
   const now = request.now ?? new Date()
   const thisUpdate = wholeSecond(now.getTime())
   const nextUpdate = wholeSecond(now.getTime() + request.days * DAY_MS)
-  const issuerTbs = AsnConvert.parse(new NodeX509(request.issuer.certificatePem).raw, asn.Certificate).tbsCertificate
-  const keyIdentifier = createHash('sha1').update(Buffer.from(issuerTbs.subjectPublicKeyInfo.subjectPublicKey)).digest()
+  const { subject, keyIdentifier } = issuerIdentity(request.issuer)
   const algorithm = AsnConvert.parse(signatureAlgorithmDer(request.issuer.keyType), asn.AlgorithmIdentifier)
   const revoked = [...request.revoked].sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime())
   const tbsCertList = new asn.TBSCertList({
     version: asn.Version.v2,
     signature: algorithm,
-    issuer: issuerTbs.subject,
+    issuer: subject,
     thisUpdate: new asn.Time(thisUpdate),
     nextUpdate: new asn.Time(nextUpdate),
     revokedCertificates:

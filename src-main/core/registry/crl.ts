@@ -13,15 +13,14 @@ export interface CrlOptions {
   now?: Date
 }
 
+/** A signed CRL, with its number and how many certificates it lists. */
+export type GeneratedCrl = CrlFacts & { crlNumber: number; revoked: number }
+
 /**
  * A CRL of every revoked certificate, signed with the next CRL number, which is used up: the
  * number and the list are taken in one registry change, so two CRLs never share a number.
  */
-export async function generateCrl(
-  store: RegistryStore,
-  issuer: Issuer,
-  options: CrlOptions = {},
-): Promise<CrlFacts & { crlNumber: number; revoked: number }> {
+export async function generateCrl(store: RegistryStore, issuer: Issuer, options: CrlOptions = {}): Promise<GeneratedCrl> {
   const days = validateDays(options.days ?? DEFAULT_CRL_DAYS, 'crl', MAX_CRL_DAYS)
   return store.mutate((data) => {
     const rootCa = data.rootCa

@@ -3,6 +3,7 @@
 // for a dropped session, so the operator sees the broker's word and not only the symptom.
 import { readConnectionLog } from '../broker/connectionLog'
 import type { ConnectionLogEntry } from '../broker/types'
+import type { DiagnosableProfile } from './diagnosis'
 import type { Diagnosis } from './types'
 
 /**
@@ -26,15 +27,19 @@ export async function loggedBrokerReason(
   return undefined
 }
 
-/** An MQTT refusal's diagnosis, with the reason the broker of `dataDir` logged for it when it did. */
+/**
+ * An MQTT refusal's diagnosis, with the reason the broker of `dataDir` logged for it when it did.
+ * Only when the profile dials that broker (profileSources marks it): another broker's refusal is
+ * not looked up in Certdesk's log, which would cost the wait and could borrow a stale reason.
+ */
 export async function withBrokerReason(
   diagnosis: Diagnosis,
   dataDir: string | undefined,
-  clientId: string,
+  profile: DiagnosableProfile,
   since: number,
 ): Promise<Diagnosis> {
-  if (!dataDir || !diagnosis.code.startsWith('mqtt-')) return diagnosis
-  const entry = await loggedBrokerReason(dataDir, clientId, since, 'refused')
+  if (!dataDir || !profile.certdeskBroker || !diagnosis.code.startsWith('mqtt-')) return diagnosis
+  const entry = await loggedBrokerReason(dataDir, profile.clientId, since, 'refused')
   if (!entry) return diagnosis
   const messages =
     diagnosis.messages && entry.reasonMessage ? { ...diagnosis.messages, brokerReason: entry.reasonMessage } : diagnosis.messages

@@ -205,8 +205,6 @@ export interface FailureContext {
   evidence: string
   /** `host:port`, for the sentences. */
   target: string
-  /** Certdesk's own broker, when the profile dials it: advice about its registry and ports applies. */
-  certdeskBroker?: CertdeskBrokerTarget
   /** Reads the server's chain (without trusting it); only the rules that show it call this. */
   serverChain(): Promise<ServerCertificateSummary[]>
 }
@@ -229,7 +227,8 @@ function byEvidence(pattern: RegExp, code: DiagnosisCode): DiagnosisRule {
 }
 
 /** The next step for Certdesk's own broker when there is one, else the one for any broker. */
-const nextStepFor = (context: FailureContext, own: Message, any?: Message): Message | undefined => (context.certdeskBroker ? own : any)
+const nextStepFor = (context: FailureContext, own: Message, any?: Message): Message | undefined =>
+  context.profile.certdeskBroker ? own : any
 
 /**
  * The diagnosis rules, in order: the first that matches names the failure. Order matters where
@@ -242,7 +241,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     matches: (error) => typeof error.code === 'number' && MQTT_REFUSALS.has(error.code),
     diagnose: (error, context) => {
       const { code, ownNextStep } = MQTT_REFUSALS.get(error.code as number)!
-      const nextStep = ownNextStep && context.certdeskBroker ? { key: ownNextStep } : undefined
+      const nextStep = ownNextStep && context.profile.certdeskBroker ? { key: ownNextStep } : undefined
       return diagnosis(code, { nextStep }, { detail: context.detail })
     },
   },
@@ -301,8 +300,8 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
         'not-tls',
         {
           summary: message('diagnosis.notTls', { target: context.target }),
-          nextStep: context.certdeskBroker
-            ? message('diagnosis.notTlsNextOwn', context.certdeskBroker)
+          nextStep: context.profile.certdeskBroker
+            ? message('diagnosis.notTlsNextOwn', context.profile.certdeskBroker)
             : message('diagnosis.notTlsNext', { port: context.profile.port }),
         },
         { detail: context.detail },
@@ -314,7 +313,7 @@ export const DIAGNOSIS_RULES: readonly DiagnosisRule[] = [
     matches: (_error, { profile, codeText, evidence }) =>
       CLIENT_REFUSED.test(evidence) || (profile.tls.client.mode !== 'none' && /ECONNRESET|EPIPE/.test(codeText)),
     diagnose: (_error, context) => {
-      const own = context.certdeskBroker
+      const own = context.profile.certdeskBroker
       const said =
         context.profile.tls.client.mode !== 'none'
           ? { nextStep: own ? message('diagnosis.clientCertificateRefusedNextOwn') : undefined }
@@ -361,7 +360,6 @@ export function failureContext(error: FailureError, profile: DiagnosableProfile,
     detail: error.message,
     evidence: `${codeText} ${error.message}`,
     target: `${profile.host}:${profile.port}`,
-    certdeskBroker: profile.certdeskBroker,
     serverChain: () => inspectChain(profile.host, profile.port, profile.tls.verification.serverName),
   }
 }

@@ -56,7 +56,7 @@ export async function runQuickTest(profile: ConnectionProfile, options: QuickTes
     pass: false,
     connectMs,
     totalMs: Date.now() - start,
-    diagnosis: await withBrokerReason(diagnosis, options.certdeskDataDir, profile.clientId, start),
+    diagnosis: await withBrokerReason(diagnosis, options.certdeskDataDir, profile, start),
   })
   // A request no broker should be sent (MQTT 5 properties on 3.1.1, say) is refused, not tested.
   const mqttOptions = toMqttOptions(profile)

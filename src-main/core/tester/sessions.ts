@@ -188,7 +188,7 @@ export class TesterSessions {
     if (outcome) {
       client.end(true)
       const diagnosis = await diagnoseFailure(outcome as Error & { code?: string | number }, profile)
-      return { diagnosis: await withBrokerReason(diagnosis, this.embeddedBroker?.dataDir, profile.clientId, start) }
+      return { diagnosis: await withBrokerReason(diagnosis, this.embeddedBroker?.dataDir, profile, start) }
     }
     return { sessionId }
   }

@@ -1,11 +1,6 @@
 import { computed, ref, shallowRef } from 'vue'
 import { errorText } from '../i18n/translate'
 
-/** What a failed call shows, in the user's language: the same as `errorText` (i18n/translate.ts). */
-export function errorMessage(caught: unknown): string {
-  return errorText(caught)
-}
-
 /**
  * A call made from a button: `busy` while it runs, `error` saying why it failed, in the user's
  * language (cleared when it starts again). `run` never throws; it gives the action's value, or

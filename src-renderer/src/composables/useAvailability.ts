@@ -2,7 +2,7 @@ import { ElMessage, ElMessageBox } from 'element-plus'
 import { useI18n } from 'vue-i18n'
 import type { CertificateView } from '../../../src-main/contract/types'
 import { useRegistry } from '../stores/registry'
-import { errorMessage } from './useAction'
+import { errorText } from '../i18n/translate'
 
 /** How many bound device IDs a confirmation names before it says "…". */
 const NAMED_DEVICES = 5
@@ -40,7 +40,7 @@ export function useAvailability() {
             : t('certificates.disabledDone', { name }),
       )
     } catch (error) {
-      ElMessage.error(errorMessage(error))
+      ElMessage.error(errorText(error))
     }
   }
 }

@@ -1,3 +1,4 @@
+import type { FormItemRule } from 'element-plus'
 import { computed, shallowRef } from 'vue'
 import { ApiError } from '../apiError'
 import { errorText } from '../i18n/translate'
@@ -53,5 +54,13 @@ export function submitOnEnter(submit: () => unknown): (event: KeyboardEvent) => 
     if (!target || target.tagName === 'TEXTAREA' || target.closest('.el-select, .el-select-v2')) return
     event.preventDefault()
     void submit()
+  }
+}
+
+/** A name field's rule: not blank, checked when the field loses focus (`message` is read then, in the current language). */
+export function requiredName(message: () => string): FormItemRule {
+  return {
+    validator: (_rule, value: string, callback) => (value.trim() ? callback() : callback(new Error(message()))),
+    trigger: 'blur',
   }
 }

@@ -108,14 +108,24 @@ function createSession(id: string, label: string, mqtt5: boolean): TesterSession
     if (!caughtUp) schedule()
   }
 
+  /** Brings the counters up to date; a new value only when one of them changed (the ticker runs idle too). */
   function count(): void {
-    counters.value = {
+    const now: LogCounters = {
       kept: log.length,
       dropped: log.dropped,
       received: log.received,
       perSecond: meter.perSecond(performance.now()),
       newWhilePaused: following.value ? 0 : log.received - receivedAtPause,
     }
+    const was = counters.value
+    if (
+      now.kept !== was.kept ||
+      now.dropped !== was.dropped ||
+      now.received !== was.received ||
+      now.perSecond !== was.perSecond ||
+      now.newWhilePaused !== was.newWhilePaused
+    )
+      counters.value = now
   }
 
   scope.run(() =>
@@ -154,10 +164,9 @@ function createSession(id: string, label: string, mqtt5: boolean): TesterSession
   }
 
   function receive(messages: readonly TesterMessage[]): void {
+    const receivedBefore = log.received
     log.push(messages)
-    let incoming = 0
-    for (const message of messages) if (message.direction === 'in') incoming += 1
-    meter.record(incoming, performance.now())
+    meter.record(log.received - receivedBefore, performance.now())
     schedule()
   }
 

@@ -38,6 +38,10 @@ describe('key protection', () => {
     const certificate = await workspace.issueDeviceCertificate({ name: 'kept' })
     const bundle = await workspace.exportDeviceBundle(certificate.id)
     const env = { NEW_PASS: 'a brand new passphrase' }
+    // An unset variable is named with the option that named it, and changes nothing.
+    const unset = await runCertdesk(['--data', dataDir, 'ca', 'protect', '--new-passphrase-env', 'NO_SUCH_VARIABLE'])
+    expect(unset.code).not.toBe(0)
+    expect(unset.stderr.trim()).toBe('certdesk: The environment variable NO_SUCH_VARIABLE named by --new-passphrase-env is not set.')
     const changed = await runCertdeskJson<{ protection: string }>(
       ['--data', dataDir, 'ca', 'protect', '--new-passphrase-env', 'NEW_PASS'],
       env,

@@ -1,0 +1,62 @@
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createServer } from 'node:net'
+import { join, resolve } from 'node:path'
+
+// No Vitest here: the benches (plain tsx processes) use these too. tools.ts and serve.ts add the
+// clean-up when a test file ends.
+
+export const PROJECT_ROOT = resolve(import.meta.dirname, '../..')
+
+/** A loopback port nothing listens on right now. */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+/** Stops a child process and waits until it has exited (at once if it already has). */
+export function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.kill('SIGTERM')
+  return exited
+}
+
+export interface ServeProcess {
+  child: ChildProcess
+  /** The printed sign-in URL, token included. */
+  url: string
+  /** What `serve` wrote on stderr so far. */
+  stderr(): string
+}
+
+/** Spawns a real `certdesk serve --json` on a data folder and resolves with what it prints; the caller stops it. */
+export function spawnServe(
+  dataDir: string,
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): { child: ChildProcess; ready: Promise<ServeProcess> } {
+  const child = spawn(process.execPath, [join(PROJECT_ROOT, 'bin/certdesk.mjs'), '--data', dataDir, 'serve', '--json', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, CERTDESK_HOME: '', ...env },
+  })
+  let stderr = ''
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()))
+  const ready = new Promise<ServeProcess>((resolve, reject) => {
+    let stdout = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString()
+      try {
+        resolve({ child, url: (JSON.parse(stdout) as { url: string }).url, stderr: () => stderr })
+      } catch {
+        // Not the whole JSON value yet.
+      }
+    })
+    child.on('exit', (code) => {
+      reject(new Error(`certdesk serve exited ${code}: ${stderr}`))
+    })
+  })
+  return { child, ready }
+}
