@@ -6,6 +6,7 @@ import { registerCaCommands } from './commands/ca'
 import { registerCertCommands } from './commands/cert'
 import { registerDeviceCommands } from './commands/device'
 import { registerFolderCommands } from './commands/folder'
+import { registerProfileCommands } from './commands/profile'
 import { registerServeCommand } from './commands/serve'
 import { registerTestCommand } from './commands/test'
 import { escapeControlCharacters } from './output'
@@ -47,6 +48,7 @@ export function buildProgram(io: CliIo): Command {
   registerFolderCommands(program, context)
   registerDeviceCommands(program, context)
   registerCertCommands(program, context)
+  registerProfileCommands(program, context)
   registerBrokerCommands(program, context)
   registerTestCommand(program, context)
   registerServeCommand(program, context)

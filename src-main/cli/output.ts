@@ -1,3 +1,4 @@
+import type { ProfileView } from '../core/registry/profiles'
 import type { ConnectionLogEntry } from '../core/broker/connectionLog'
 import type { TopicRule } from '../core/broker/topicRules'
 import type { AuditEntry } from '../core/store/schema'
@@ -65,7 +66,9 @@ export function describeCertificate(certificate: CertificateView): string {
     ...(certificate.status === 'revoked'
       ? [['Status', `revoked on ${certificate.revokedAt ?? '?'} (${certificate.revocationReason ?? 'unspecified'})`] as [string, string]]
       : []),
-    ['Key type', certificate.keyType],
+    ['Key type', certificate.hasPrivateKey ? certificate.keyType : `${certificate.keyType} (the device's own key; not held by Certdesk)`],
+    ['Profile', certificate.profile],
+    ...(certificate.renewedFrom ? [['Renews', certificate.renewedFrom] as [string, string]] : []),
     ['Serial', certificate.serial],
     ['SHA-256', certificate.fingerprint256],
     ['Valid from', certificate.notBefore],
@@ -142,4 +145,38 @@ export function auditTable(entries: AuditEntry[]): string {
     ['#', 'Time', 'Who', 'User', 'Action', 'Target'],
     entries.map((entry) => [String(entry.seq), entry.time, entry.actor, entry.user, entry.action, entry.target]),
   )
+}
+
+export function profileTable(profiles: ProfileView[]): string {
+  return formatTable(
+    ['NAME', 'KEY TYPE', 'DAYS', 'COMMON NAME', 'SUBJECT', 'DESCRIPTION'],
+    profiles.map((p) => [
+      p.builtIn ? `${p.name} (built in)` : p.name,
+      p.keyType ?? "root CA's",
+      String(p.days),
+      p.commonName,
+      profileSubject(p),
+      p.description,
+    ]),
+  )
+}
+
+function profileSubject(profile: ProfileView): string {
+  const parts = [profile.country && `C=${profile.country}`, profile.organization && `O=${profile.organization}`]
+  if (profile.organizationalUnit) parts.push(`OU=${profile.organizationalUnit}`)
+  return parts.filter(Boolean).join(', ') || '-'
+}
+
+export function describeProfile(profile: ProfileView): string {
+  return formatFields([
+    ['Name', profile.builtIn ? `${profile.name} (built in, cannot be changed)` : profile.name],
+    ['Description', profile.description || '-'],
+    ['Key type', profile.keyType ?? "the root CA's"],
+    ['Validity', `${profile.days} days`],
+    ['Common name', profile.commonName],
+    ['Subject', profileSubject(profile)],
+    ['Alternative names', profile.subjectAltNames.join(', ') || '(none)'],
+    ['Key usage', profile.keyUsage.join(', ')],
+    ['Extended key usage', profile.extendedKeyUsage.join(', ')],
+  ])
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { KEY_TYPES } from '../core/pki/keyTypes'
+import { COMMON_NAME_SOURCES, END_ENTITY_KEY_USAGES } from '../core/pki/profiles'
 import { SECRET_FIELDS } from '../core/tester/types'
 import { REVOCATION_REASON_CODES, type RevocationReason } from '../core/store/schema'
 import type { OperationName, SavedTesterProfile } from './types'
@@ -18,6 +19,23 @@ const pem = z.string().max(200_000)
 const topic = z.string().min(1).max(65_535)
 const qos = z.union([z.literal(0), z.literal(1), z.literal(2)])
 const sessionId = z.string().uuid()
+const profileName = z.string().min(1).max(200)
+// Shapes only: the core judges each value (names, codes, placeholders) with its own sentence.
+const profileFields = z.strictObject({
+  description: z.string().max(1000).optional(),
+  keyType: z.enum(KEY_TYPES).optional(),
+  days: z.number().int().optional(),
+  commonName: z.enum(COMMON_NAME_SOURCES).optional(),
+  organization: z.string().max(1000).optional(),
+  organizationalUnit: z.string().max(1000).optional(),
+  country: z.string().max(100).optional(),
+  subjectAltNames: z.array(z.string().max(1000)).max(100).optional(),
+  keyUsage: z.array(z.enum(END_ENTITY_KEY_USAGES)).max(10).optional(),
+  extendedKeyUsage: z
+    .array(z.enum(['clientAuth', 'serverAuth']))
+    .max(10)
+    .optional(),
+})
 const payload = z.string().max(1_000_000)
 const payloadEncoding = z.enum(['text', 'json', 'hex', 'base64'])
 /** MQTT's Four Byte Integer (expiry intervals, in seconds). */
@@ -145,8 +163,34 @@ export const ARGUMENTS = {
       enabled: z.boolean().optional(),
       keyType: z.enum(KEY_TYPES).optional(),
       days: z.number().int().min(1).max(36_500).optional(),
+      profile: profileName.optional(),
+      device: id.optional(),
     }),
   ]),
+  renewCertificate: z.tuple([
+    id,
+    z.strictObject({
+      days: z.number().int().min(1).max(36_500).optional(),
+      sameKey: z.boolean().optional(),
+      revokeOld: z.boolean().optional(),
+      name: name.optional(),
+    }),
+  ]),
+  signCertificateRequest: z.tuple([
+    z.strictObject({
+      csr: pem,
+      name,
+      profile: profileName.optional(),
+      days: z.number().int().min(1).max(36_500).optional(),
+      device: id.optional(),
+      enabled: z.boolean().optional(),
+    }),
+  ]),
+  listProfiles: z.tuple([]),
+  getProfile: z.tuple([profileName]),
+  createProfile: z.tuple([profileFields.extend({ name: profileName })]),
+  updateProfile: z.tuple([profileName, profileFields]),
+  deleteProfile: z.tuple([profileName]),
   updateCertificate: z.tuple([id, z.strictObject({ name: name.optional(), enabled: z.boolean().optional() })]),
   deleteCertificate: z.tuple([id]),
   revokeCertificate: z.tuple([id, z.enum(Object.keys(REVOCATION_REASON_CODES) as [RevocationReason, ...RevocationReason[]])]),

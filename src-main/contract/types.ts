@@ -7,7 +7,14 @@ import type { BrokerStatus, ConnectionLogEntry, ListenerState, SessionInfo } fro
 import type { TopicRuleSet } from '../core/broker/settings'
 import type { BundleContents } from '../core/bundles/deviceBundle'
 import type { KeyType } from '../core/pki/keyTypes'
-import type { CertificateUpdate, DeviceCertificateInput } from '../core/registry/certificates'
+import type {
+  CertificateRequestInput,
+  CertificateUpdate,
+  DeviceCertificateInput,
+  RenewOptions,
+  SignedRequest,
+} from '../core/registry/certificates'
+import type { ProfileInput, ProfileUpdate, ProfileView } from '../core/registry/profiles'
 import type { RootCaOptions } from '../core/registry/rootCa'
 import type { DeviceInput, DeviceUpdate } from '../core/registry/devices'
 import type { CertificateView, DeviceView, DeviceWithKey, RootCaView } from '../core/registry/views'
@@ -58,6 +65,12 @@ export type {
   CertificateView,
   ConnectionLogEntry,
   DeviceCertificateInput,
+  CertificateRequestInput,
+  RenewOptions,
+  SignedRequest,
+  ProfileInput,
+  ProfileUpdate,
+  ProfileView,
   DeviceInput,
   DeviceUpdate,
   DeviceView,
@@ -126,6 +139,15 @@ export interface CertdeskApi {
   deleteCertificate(id: string): Promise<CertificateView>
   /** Final: the certificate stays in the registry, revoked with the RFC 5280 reason. */
   revokeCertificate(id: string, reason: RevocationReason): Promise<CertificateView>
+  /** A new certificate (new serial, a new key by default) bound where the old one is. */
+  renewCertificate(id: string, options: RenewOptions): Promise<CertificateView>
+  /** Signs a device's own PKCS#10 request (PEM); no private key is held for the certificate. */
+  signCertificateRequest(input: CertificateRequestInput): Promise<SignedRequest>
+  listProfiles(): Promise<ProfileView[]>
+  getProfile(name: string): Promise<ProfileView>
+  createProfile(input: ProfileInput): Promise<ProfileView>
+  updateProfile(name: string, changes: ProfileUpdate): Promise<ProfileView>
+  deleteProfile(name: string): Promise<ProfileView>
   bindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView>
   unbindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView>
   listDevices(): Promise<DeviceView[]>
@@ -191,6 +213,13 @@ export const WORKSPACE_OPERATIONS = [
   'updateCertificate',
   'deleteCertificate',
   'revokeCertificate',
+  'renewCertificate',
+  'signCertificateRequest',
+  'listProfiles',
+  'getProfile',
+  'createProfile',
+  'updateProfile',
+  'deleteProfile',
   'bindDevices',
   'unbindDevices',
   'listDevices',

@@ -102,6 +102,36 @@ export const MESSAGES = {
     revokedNoKeyExport: 'Certificate "{name}" is revoked ({reason}, {date}); its private key cannot be exported.',
     alreadyRevoked: 'Certificate "{name}" was already revoked on {date} ({reason}).',
     unknownRevocationReason: 'Unknown revocation reason "{value}"; use one of {choices}.',
+    renewRevokedSameKey: 'Certificate "{name}" is revoked; renew it with a new key, not its old one.',
+    renewRevokedFromRequest:
+      'Certificate "{name}" is revoked and its key is the device\'s own; sign the device\'s new request instead (cert sign-csr).',
+  },
+  csr: {
+    notPem: 'The file is not a PEM certificate signing request (it has no CERTIFICATE REQUEST block).',
+    unreadable: 'The certificate signing request cannot be read: it is damaged or not a PKCS#10 request.',
+    unsupportedKey: "The request's key is not one Certdesk issues certificates for; use one of {choices}.",
+    unsupportedSignature:
+      'The request is signed with an algorithm Certdesk does not check ({algorithm}); sign it with RSA or ECDSA and SHA-256 or stronger.',
+    badSignature: "The request's signature does not verify: it was changed after signing, or not signed with its own key.",
+  },
+  profile: {
+    notFound: 'There is no profile "{name}"; the profiles are {choices}.',
+    badName:
+      'Profile name "{value}" is not allowed; use 1 to 64 letters, digits, dots, underscores or hyphens, starting with a letter or digit.',
+    builtIn: 'The profile "{name}" is built in and cannot be changed or deleted; create a profile of your own.',
+    nameTaken: 'A profile named "{name}" already exists.',
+    badText: 'The {field} must be text of 1 to {max} characters without control characters.',
+    badAlternativeName: '"{value}" is not an alternative name; write dns:NAME, uri:URI, email:ADDRESS or ip:ADDRESS.',
+    unknownPlaceholder: '"{placeholder}" in "{value}" is not a placeholder; use one of {choices}.',
+    badCommonName: 'Unknown common name source "{value}"; use one of {choices}.',
+    badCountry: 'The country must be a two-letter ISO 3166 code in capitals, such as DE (not "{value}").',
+    badKeyUsage: 'Key usage "{value}" is not allowed; use one or more of {choices}.',
+    badExtendedKeyUsage:
+      'Extended key usage "{value}" must include clientAuth (devices authenticate as TLS clients) and use only {choices}.',
+    tooManyAlternativeNames: 'A profile holds at most {max} alternative names.',
+    badDescription: 'The description must be text of at most {max} characters.',
+    needsDevice: 'Profile "{profile}" puts the device ID in the certificate; name the device it is for.',
+    deviceForOne: 'Name a device only when issuing one certificate; profile "{profile}" would give these {count} the same device ID.',
   },
   device: {
     notFound: 'There is no device "{reference}".',

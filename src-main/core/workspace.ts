@@ -7,10 +7,25 @@ import {
   deleteCertificate,
   issueDeviceCertificate,
   issueDeviceCertificates,
+  type CertificateRequestInput,
+  type RenewOptions,
+  type SignedRequest,
   listCertificates,
+  renewCertificate,
   revokeCertificate,
+  signCertificateRequest,
   updateCertificate,
 } from './registry/certificates'
+import {
+  type ProfileInput,
+  type ProfileUpdate,
+  type ProfileView,
+  createProfile,
+  deleteProfile,
+  findProfile,
+  listProfiles,
+  updateProfile,
+} from './registry/profiles'
 import {
   type DeviceInput,
   type DeviceUpdate,
@@ -55,7 +70,7 @@ import { deleteTesterProfile, listTesterProfiles, saveTesterProfile } from './te
 import { type TopicRuleSet, brokerSettings, resetTopicRules, topicRuleSet, updateBrokerSettings, updateTopicRules } from './broker/settings'
 import { type ServerCertificateMaterial, ensureServerCertificate, serverNames } from './broker/serverCertificate'
 
-export type { CertificateView, DeviceView, DeviceWithKey, RootCaView }
+export type { CertificateView, DeviceView, DeviceWithKey, ProfileView, RootCaView, SignedRequest }
 
 /**
  * The core's one entry point: every front door (CLI, Electron main, browser mode) opens a
@@ -139,6 +154,41 @@ export class Workspace {
     return audited({ action: 'certificate.revoke', target: idsOf, detail: { reason } }, () =>
       revokeCertificate(this.store, reference, reason),
     )
+  }
+
+  /** A new certificate for the same subject, bound where the old one is (see registry/certificates). */
+  async renewCertificate(reference: string, options: RenewOptions = {}): Promise<CertificateView> {
+    const issuer = await this.loadIssuer()
+    return audited({ action: 'certificate.renew', target: idsOf, detail: { ...options, reference } }, () =>
+      renewCertificate(this.store, issuer, reference, options),
+    )
+  }
+
+  /** A certificate for a device's own key, from its request; Certdesk holds no private key for it. */
+  async signCertificateRequest(input: CertificateRequestInput): Promise<SignedRequest> {
+    const issuer = await this.loadIssuer()
+    const { csr: _request, ...detail } = input
+    return audited({ action: 'certificate.sign-request', target: idsOf, detail }, () => signCertificateRequest(this.store, issuer, input))
+  }
+
+  listProfiles(): ProfileView[] {
+    return listProfiles(this.store.read())
+  }
+
+  getProfile(name: string): ProfileView {
+    return findProfile(this.store.read(), name)
+  }
+
+  createProfile(input: ProfileInput): Promise<ProfileView> {
+    return audited({ action: 'profile.create', target: nameOf, detail: { ...input } }, () => createProfile(this.store, input))
+  }
+
+  updateProfile(name: string, update: ProfileUpdate): Promise<ProfileView> {
+    return audited({ action: 'profile.update', target: nameOf, detail: { ...update } }, () => updateProfile(this.store, name, update))
+  }
+
+  deleteProfile(name: string): Promise<ProfileView> {
+    return audited({ action: 'profile.delete', target: nameOf }, () => deleteProfile(this.store, name))
   }
 
   /** A v2 CRL of the revoked certificates, signed by the CA; each one uses up a CRL number. */
@@ -369,11 +419,12 @@ export class Workspace {
 
   private async buildDeviceBundle(certificateId: string): Promise<Buffer> {
     const data = this.store.read()
-    assertNotRevoked(findCertificate(data, certificateId), 'certificate.revokedNoExport')
-    const [{ certificatePem, privateKeyPem }, rootCertificatePem] = await Promise.all([
-      this.store.readRecordMaterial(certificateId),
-      this.rootCertificatePem(),
-    ])
+    const record = findCertificate(data, certificateId)
+    assertNotRevoked(record, 'certificate.revokedNoExport')
+    const material = record.hasPrivateKey
+      ? this.store.readRecordMaterial(certificateId)
+      : this.store.readCertificatePem(certificateId).then((certificatePem) => ({ certificatePem, privateKeyPem: null }))
+    const [{ certificatePem, privateKeyPem }, rootCertificatePem] = await Promise.all([material, this.rootCertificatePem()])
     return buildDeviceBundle({ certificatePem, privateKeyPem, rootCertificatePem })
   }
 
@@ -403,3 +454,4 @@ const idsOf = (result: unknown) =>
     .map((view) => (view as { id: string }).id)
     .join(' ')
 const deviceIdOf = (result: unknown) => (result as { deviceId: string }).deviceId
+const nameOf = (result: unknown) => (result as { name: string }).name

@@ -2,6 +2,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { command, openssl, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { expectCliRefusal, folderSnapshot } from '../helpers/cliChecks'
 
 interface DeviceJson {
   id: string
@@ -27,28 +28,8 @@ interface CertificateJson {
 let folder: string
 let dataDir: string
 const cd = (...args: string[]) => ['--data', dataDir, ...args]
-
-/** A refusal: non-zero exit, one plain sentence on stderr, nothing on stdout, no stack trace. */
-async function expectRefusal(args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}) {
-  const result = await runCertdesk(args, env)
-  expect(result.code, result.stderr).not.toBe(0)
-  expect(result.stdout).toBe('')
-  const lines = result.stderr.trimEnd().split('\n')
-  expect(lines, result.stderr).toHaveLength(1)
-  expect(lines[0]).toMatch(/^certdesk: /)
-  expect(lines[0]).toMatch(pattern)
-  expect(result.stderr).not.toMatch(/\n\s+at |Error:/)
-}
-
-/** The whole data folder, to prove a refusal changed nothing. */
-async function snapshot(): Promise<Record<string, string>> {
-  const entries = await readdir(dataDir, { withFileTypes: true, recursive: true })
-  const files: Record<string, string> = {}
-  for (const entry of entries) {
-    if (entry.isFile()) files[join(entry.parentPath, entry.name)] = await readFile(join(entry.parentPath, entry.name), 'utf8')
-  }
-  return files
-}
+const expectRefusal = (args: string[], pattern: RegExp, env: NodeJS.ProcessEnv = {}) => expectCliRefusal(args, pattern, { env })
+const snapshot = () => folderSnapshot(dataDir)
 
 beforeAll(async () => {
   folder = await temporaryFolder()

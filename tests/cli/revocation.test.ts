@@ -1,30 +1,13 @@
-import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { openssl, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { expectCliRefusal, folderSnapshot } from '../helpers/cliChecks'
 
 let folder: string
 let dataDir: string
 const cd = (...args: string[]) => ['--data', dataDir, ...args]
-
-/** A refusal: the exit code, one plain sentence on stderr, nothing on stdout, no stack trace. */
-async function expectRefusal(args: string[], exitCode: number, pattern: RegExp) {
-  const result = await runCertdesk(args)
-  expect(result.code, result.stderr).toBe(exitCode)
-  expect(result.stdout).toBe('')
-  const lines = result.stderr.trimEnd().split('\n')
-  expect(lines, result.stderr).toHaveLength(1)
-  expect(lines[0]).toMatch(/^certdesk: /)
-  expect(lines[0]).toMatch(pattern)
-}
-
-async function snapshot(): Promise<Record<string, string>> {
-  const files: Record<string, string> = {}
-  for (const entry of await readdir(dataDir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) files[join(entry.parentPath, entry.name)] = await readFile(join(entry.parentPath, entry.name), 'utf8')
-  }
-  return files
-}
+const expectRefusal = (args: string[], exitCode: number, pattern: RegExp) => expectCliRefusal(args, pattern, { exitCode })
+const snapshot = () => folderSnapshot(dataDir)
 
 beforeAll(async () => {
   folder = await temporaryFolder()

@@ -8,9 +8,34 @@ import {
 } from '../../core/bundles/certificateExports'
 import { parseKeyType } from '../../core/pki/keys'
 import { DEFAULT_DEVICE_CERTIFICATE_DAYS, REVOCATION_REASONS, parseRevocationReason } from '../../core/registry/certificates'
-import { type CliContext, environmentValue, keyTypeOption, parseDays, UsageError, writeExport } from '../context'
+import { type CliContext, environmentValue, keyTypeOption, parseDays, readInputFile, UsageError, writeExport } from '../context'
 import { certificateTable, describeCertificate } from '../output'
 import { portableFileName } from '../../core/fileNames'
+
+interface CreateOptions {
+  name: string
+  disabled?: boolean
+  keyType?: string
+  days?: string
+  profile: string
+  device?: string
+}
+
+interface RenewCliOptions {
+  days?: string
+  sameKey?: boolean
+  revokeOld?: boolean
+  name?: string
+}
+
+interface SignRequestOptions {
+  csr: string
+  name: string
+  profile: string
+  days?: string
+  device?: string
+  disabled?: boolean
+}
 
 /** `certdesk cert`: device certificates (create, list, show, update, delete), their bindings and bundles. */
 export function registerCertCommands(program: Command, context: CliContext): void {
@@ -22,14 +47,18 @@ export function registerCertCommands(program: Command, context: CliContext): voi
     .requiredOption('--name <name>', 'name, unique (1-64 characters)')
     .option('--disabled', 'create it disabled')
     .addOption(keyTypeOption().argParser((value) => value))
-    .option('--days <n>', 'validity in days', String(DEFAULT_DEVICE_CERTIFICATE_DAYS))
-    .action(async (options: { name: string; disabled?: boolean; keyType?: string; days: string }, command: Command) => {
+    .option('--days <n>', `validity in days (default: the profile's, ${DEFAULT_DEVICE_CERTIFICATE_DAYS} for the default profile)`)
+    .option('--profile <name>', 'certificate profile (certdesk profile list)', 'default')
+    .option('--device <device>', 'bind it to this device (device ID); needed when the profile puts the device ID in the certificate')
+    .action(async (options: CreateOptions, command: Command) => {
       const workspace = await open(command)
       const view = await workspace.issueDeviceCertificate({
         name: options.name,
         enabled: !options.disabled,
         keyType: options.keyType === undefined ? undefined : parseKeyType(options.keyType),
-        days: parseDays(options.days),
+        days: options.days === undefined ? undefined : parseDays(options.days),
+        profile: options.profile,
+        device: options.device,
       })
       print(
         command,
@@ -96,6 +125,60 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       )
     })
   cert
+    .command('renew')
+    .argument('<cert>', 'certificate id or common name')
+    .description('issue its successor: same subject and extensions, a new serial and (by default) a new key, bound to the same devices')
+    .option('--days <n>', "validity in days (default: the old certificate's)")
+    .option('--same-key', 'certify the same key again (always so for a certificate signed from a device request)')
+    .option('--revoke-old', 'revoke the old certificate as superseded in the same step')
+    .option('--name <name>', 'name of the new certificate (default: it takes the old name, and the old one is renamed)')
+    .action(async (reference: string, options: RenewCliOptions, command: Command) => {
+      const view = await (
+        await open(command)
+      ).renewCertificate(reference, {
+        days: options.days === undefined ? undefined : parseDays(options.days),
+        sameKey: options.sameKey,
+        revokeOld: options.revokeOld,
+        name: options.name,
+      })
+      const next = view.hasPrivateKey
+        ? `export its bundle now: certdesk cert export ${view.id} --out ${portableFileName(view.name)}.zip`
+        : 'its key stays on the device'
+      print(command, view, `Renewed as certificate ${view.id} (from ${view.renewedFrom}); ${next}\n${describeCertificate(view)}`)
+    })
+  cert
+    .command('sign-csr')
+    .description("sign a device's own certificate signing request (PKCS#10 PEM): Certdesk never holds its private key")
+    .requiredOption('--csr <file>', 'the request, PEM (openssl req -new ...)')
+    .requiredOption('--name <name>', 'name, unique (1-64 characters)')
+    .option('--profile <name>', 'certificate profile: it decides subject and extensions, not the request', 'default')
+    .option('--days <n>', "validity in days (default: the profile's)")
+    .option('--device <device>', 'bind it to this device (device ID)')
+    .option('--disabled', 'create it disabled')
+    .action(async (options: SignRequestOptions, command: Command) => {
+      const csr = (await readInputFile(options.csr)).toString('utf8')
+      const signed = await (
+        await open(command)
+      ).signCertificateRequest({
+        csr,
+        name: options.name,
+        profile: options.profile,
+        days: options.days === undefined ? undefined : parseDays(options.days),
+        device: options.device,
+        enabled: !options.disabled,
+      })
+      const { certificate, request } = signed
+      const asked = [request.requestedSubject || '(empty subject)', ...request.requestedExtensions].join(', ')
+      print(
+        command,
+        signed,
+        `Signed certificate ${certificate.id} for the device's own key (profile ${certificate.profile}).\n` +
+          `The request asked for: ${asked}; only its public key is used, the profile decides the rest.\n` +
+          `Its bundle (no private key): certdesk cert export ${certificate.id} --out ${portableFileName(certificate.name)}.zip\n` +
+          describeCertificate(certificate),
+      )
+    })
+  cert
     .command('bind')
     .argument('<cert>', 'certificate id or common name')
     .argument('<devices...>', 'device IDs (or ids) of devices with cert authentication')
@@ -131,7 +214,7 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       const workspace = await open(command)
       const certificate = workspace.getCertificate(reference)
       const out = options.out ?? `${portableFileName(certificate.name)}${EXPORT_EXTENSIONS[format]}`
-      const withKey = KEY_FORMATS.includes(format)
+      const withKey = KEY_FORMATS.includes(format) && certificate.hasPrivateKey
       let path = ''
       await workspace.exportCertificate(certificate.id, format, exportOptions, async (data) => {
         path = await writeExport(io, out, data, withKey ? 0o600 : 0o644, Boolean(options.force))

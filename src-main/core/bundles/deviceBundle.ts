@@ -34,9 +34,20 @@ function buildCertificateZip(entries: { certificate: string; privateKey: string;
   return zip.toBuffer()
 }
 
-/** The seed's bundle: `common_certs/common.crt`, `common.key` and `root_ca.crt`. */
-export function buildDeviceBundle(contents: BundleContents): Buffer {
-  return buildCertificateZip(BUNDLE_ENTRIES, contents)
+/** Beside a certificate signed from a device's request, where `common.key` would be. */
+export const KEYLESS_BUNDLE_NOTE = `${BUNDLE_FOLDER}/KEY-STAYS-ON-DEVICE.txt`
+const KEYLESS_NOTE_TEXT =
+  "This certificate was signed from the device's own certificate signing request.\n" +
+  'Its private key never left the device, so this bundle has no common.key: install\n' +
+  'common.crt and root_ca.crt next to the key the device already holds.\n'
+
+/**
+ * The seed's bundle: `common_certs/common.crt`, `common.key` and `root_ca.crt`. Without a private
+ * key (a signed request), a note says the key stays on the device instead.
+ */
+export function buildDeviceBundle(contents: Omit<BundleContents, 'privateKeyPem'> & { privateKeyPem: string | null }): Buffer {
+  if (contents.privateKeyPem !== null) return buildCertificateZip(BUNDLE_ENTRIES, { ...contents, privateKeyPem: contents.privateKeyPem })
+  return buildCertificateZip({ ...BUNDLE_ENTRIES, privateKey: KEYLESS_BUNDLE_NOTE }, { ...contents, privateKeyPem: KEYLESS_NOTE_TEXT })
 }
 
 /**

@@ -19,6 +19,9 @@ const DAY_MS = 24 * 60 * 60 * 1000
 /** Back-date notBefore a little so a device whose clock runs behind still accepts the certificate. */
 const CLOCK_SKEW_MS = 5 * 60 * 1000
 const OID_COMMON_NAME = '2.5.4.3'
+const OID_COUNTRY = '2.5.4.6'
+const OID_ORGANIZATION = '2.5.4.10'
+const OID_ORGANIZATIONAL_UNIT = '2.5.4.11'
 const OID_SHA256_WITH_RSA = '1.2.840.113549.1.1.11'
 const OID_ECDSA_WITH_SHA256 = '1.2.840.10045.4.3.2'
 const OID_ECDSA_WITH_SHA384 = '1.2.840.10045.4.3.3'
@@ -59,19 +62,44 @@ function validity(days: number, now: Date): { notBefore: Date; notAfter: Date } 
   return { notBefore: wholeSecond(now.getTime() - CLOCK_SKEW_MS), notAfter: wholeSecond(now.getTime() + days * DAY_MS) }
 }
 
-/** A Name with one RDN, the common name as UTF8String. */
-function commonNameOnly(commonName: string): asn1js.Sequence {
-  return new asn1js.Sequence({
-    value: [
-      new asn1js.Set({
-        value: [
-          new asn1js.Sequence({
-            value: [new asn1js.ObjectIdentifier({ value: OID_COMMON_NAME }), new asn1js.Utf8String({ value: commonName })],
-          }),
-        ],
-      }),
-    ],
-  })
+/** A certificate's subject: the common name, and the organisation fields a profile may add. */
+export interface SubjectFields {
+  commonName: string
+  organization?: string
+  organizationalUnit?: string
+  /** ISO 3166 two-letter code. */
+  country?: string
+}
+
+function relativeName(oid: string, value: asn1js.BaseBlock): asn1js.Set {
+  return new asn1js.Set({ value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: oid }), value] })] })
+}
+
+/**
+ * A Name, one RDN per attribute from the widest (C, O, OU) to the common name, as OpenSSL orders
+ * them; UTF8String but for the country, which RFC 5280 requires as PrintableString. A common
+ * name alone encodes exactly as before profiles existed.
+ */
+function subjectName(fields: SubjectFields): asn1js.Sequence {
+  const names: asn1js.Set[] = []
+  if (fields.country) names.push(relativeName(OID_COUNTRY, new asn1js.PrintableString({ value: fields.country })))
+  if (fields.organization) names.push(relativeName(OID_ORGANIZATION, new asn1js.Utf8String({ value: fields.organization })))
+  if (fields.organizationalUnit) {
+    names.push(relativeName(OID_ORGANIZATIONAL_UNIT, new asn1js.Utf8String({ value: fields.organizationalUnit })))
+  }
+  names.push(relativeName(OID_COMMON_NAME, new asn1js.Utf8String({ value: fields.commonName })))
+  return new asn1js.Sequence({ value: names })
+}
+
+/** The subject as one line, widest first: "C=DE, O=Acme, CN=sensor-1". */
+function subjectText(fields: SubjectFields): string {
+  const parts = [
+    fields.country && `C=${fields.country}`,
+    fields.organization && `O=${fields.organization}`,
+    fields.organizationalUnit && `OU=${fields.organizationalUnit}`,
+    `CN=${fields.commonName}`,
+  ]
+  return parts.filter(Boolean).join(', ')
 }
 
 function der(value: unknown): Buffer {
@@ -140,7 +168,8 @@ function time(date: Date): asn1js.UTCTime | asn1js.GeneralizedTime {
 }
 
 interface CertificateBody {
-  subjectCommonName: string
+  subject: asn1js.BaseBlock
+  subjectText: string
   /** The issuer's Name; for a root, undefined (the subject is the issuer). */
   issuerName?: asn1js.BaseBlock
   spki: asn1js.BaseBlock
@@ -156,7 +185,7 @@ function signCertificate(body: CertificateBody): CertificateFacts {
   const { notBefore, notAfter } = validity(body.days, body.now)
   const serial = randomSerialNumber()
   const algorithm = signatureAlgorithm(body.signer.keyType)
-  const subject = commonNameOnly(body.subjectCommonName)
+  const subject = body.subject
   const tbsCertificate = new asn1js.Sequence({
     value: [
       new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.Integer({ value: 2 })] }),
@@ -182,7 +211,7 @@ function signCertificate(body: CertificateBody): CertificateFacts {
     pem: toPem('CERTIFICATE', certificate),
     serial,
     fingerprint256: colonHex(createHash('sha256').update(certificate).digest()),
-    subject: `CN=${body.subjectCommonName}`,
+    subject: body.subjectText,
     notBefore: notBefore.toISOString(),
     notAfter: notAfter.toISOString(),
   }
@@ -199,8 +228,10 @@ export interface RootCertificateRequest {
 /** A self-signed root: CA:TRUE and keyCertSign+cRLSign, both critical, with a key identifier. */
 export function buildRootCertificate(request: RootCertificateRequest): CertificateFacts {
   const { spki, keyIdentifier } = publicKeyParts(request.keys.publicKey)
+  const subject = { commonName: request.commonName }
   return signCertificate({
-    subjectCommonName: request.commonName,
+    subject: subjectName(subject),
+    subjectText: subjectText(subject),
     spki,
     days: request.days,
     now: request.now ?? new Date(),
@@ -210,13 +241,20 @@ export function buildRootCertificate(request: RootCertificateRequest): Certifica
 }
 
 type CertificateProfile =
-  /** A device's client certificate, for mutual TLS. */
+  /** A device's client certificate, for mutual TLS, as Certdesk's default profile makes it. */
   | { kind: 'device' }
   /** A broker's server certificate; names become subject alternative names. */
   | { kind: 'server'; names: string[] }
+  /**
+   * A device certificate shaped by an operator's profile: its usages, and alternative names
+   * already filled in, each as `dns:`, `uri:`, `email:` or `ip:` and the value.
+   */
+  | { kind: 'custom'; spec: CertificateProfileSpec; subjectAltNames: string[] }
 
 export interface IssueRequest {
   commonName: string
+  /** Organisation fields beside the common name (a profile's O, OU, C). */
+  subjectFields?: Omit<SubjectFields, 'commonName'>
   publicKey: KeyObject
   subjectKeyType: KeyType
   issuer: Issuer
@@ -280,18 +318,27 @@ function constraintExtensions(profile: CertificateProfileSpec, keyType: KeyType)
   return [
     extension(asn.id_ce_basicConstraints, true, constraints),
     extension(asn.id_ce_keyUsage, true, new asn.KeyUsage(usages)),
-    ...(profile.extendedKeyUsage
-      ? [extension(asn.id_ce_extKeyUsage, false, new asn.ExtendedKeyUsage([EXTENDED_KEY_USAGES[profile.extendedKeyUsage]]))]
+    ...(profile.extendedKeyUsage?.length
+      ? [
+          extension(
+            asn.id_ce_extKeyUsage,
+            false,
+            new asn.ExtendedKeyUsage(profile.extendedKeyUsage.map((usage) => EXTENDED_KEY_USAGES[usage])),
+          ),
+        ]
       : []),
   ]
 }
 
 /** The same for every certificate of a profile and key family: encoded once per issuer. */
-function profileExtensions(issuer: ParsedIssuer, kind: CertificateProfile['kind'], keyType: KeyType): asn1js.BaseBlock[] {
-  const key = `${kind}:${isRsa(keyType) ? 'rsa' : 'ec'}`
+function profileExtensions(issuer: ParsedIssuer, profile: CertificateProfile, keyType: KeyType): asn1js.BaseBlock[] {
+  const spec = profile.kind === 'custom' ? profile.spec : CERTIFICATE_PROFILES[profile.kind]
+  // Operators' profiles are keyed by what they encode, so two alike share one encoding.
+  const usages = profile.kind === 'custom' ? `${spec.keyUsage.join()}/${spec.extendedKeyUsage?.join()}` : ''
+  const key = `${profile.kind}:${usages}:${isRsa(keyType) ? 'rsa' : 'ec'}`
   let extensions = issuer.profiles.get(key)
   if (!extensions) {
-    extensions = constraintExtensions(CERTIFICATE_PROFILES[kind], keyType)
+    extensions = constraintExtensions(spec, keyType)
     issuer.profiles.set(key, extensions)
   }
   return extensions
@@ -299,6 +346,20 @@ function profileExtensions(issuer: ParsedIssuer, kind: CertificateProfile['kind'
 
 function subjectAlternativeName(names: string[]): asn.SubjectAlternativeName {
   return new asn.SubjectAlternativeName(names.map((name) => new asn.GeneralName(isIP(name) ? { iPAddress: name } : { dNSName: name })))
+}
+
+/** A profile's typed alternative names (`dns:…`, `uri:…`, `email:…`, `ip:…`) as GeneralNames. */
+function typedAlternativeNames(names: string[]): asn.SubjectAlternativeName {
+  return new asn.SubjectAlternativeName(
+    names.map((entry) => {
+      const colon = entry.indexOf(':')
+      const [kind, value] = [entry.slice(0, colon), entry.slice(colon + 1)]
+      if (kind === 'uri') return new asn.GeneralName({ uniformResourceIdentifier: value })
+      if (kind === 'email') return new asn.GeneralName({ rfc822Name: value })
+      if (kind === 'ip') return new asn.GeneralName({ iPAddress: value })
+      return new asn.GeneralName({ dNSName: value })
+    }),
+  )
 }
 
 /**
@@ -309,7 +370,7 @@ export function issueCertificate(request: IssueRequest): CertificateFacts {
   const issuer = parseIssuer(request.issuer)
   const { spki, keyIdentifier } = publicKeyParts(request.publicKey)
   const extensions = [
-    ...profileExtensions(issuer, request.profile.kind, request.subjectKeyType),
+    ...profileExtensions(issuer, request.profile, request.subjectKeyType),
     subjectKeyIdentifierExtension(keyIdentifier),
     issuer.authorityKeyIdentifier,
   ]
@@ -317,8 +378,49 @@ export function issueCertificate(request: IssueRequest): CertificateFacts {
   if (request.profile.kind === 'server') {
     extensions.push(extension(asn.id_ce_subjectAltName, false, subjectAlternativeName(request.profile.names)))
   }
+  if (request.profile.kind === 'custom' && request.profile.subjectAltNames.length > 0) {
+    extensions.push(extension(asn.id_ce_subjectAltName, false, typedAlternativeNames(request.profile.subjectAltNames)))
+  }
+  const subject = { ...request.subjectFields, commonName: request.commonName }
   return signCertificate({
-    subjectCommonName: request.commonName,
+    subject: subjectName(subject),
+    subjectText: subjectText(subject),
+    issuerName: issuer.name,
+    spki,
+    days: request.days,
+    now: request.now ?? new Date(),
+    signer: { privateKey: request.issuer.privateKey, keyType: request.issuer.keyType },
+    extensions,
+  })
+}
+
+export interface ReissueRequest {
+  /** The certificate being renewed: its subject and extensions are carried over. */
+  previousPem: string
+  publicKey: KeyObject
+  issuer: Issuer
+  days: number
+  now?: Date
+}
+
+/**
+ * A renewal: the previous certificate's subject and extensions (usages, alternative names, CRL
+ * distribution point) unchanged, so a broker that maps the subject to a user sees the same
+ * device; a new serial, validity and key identifiers (the key may be new, the issuer's too).
+ */
+export function reissueCertificate(request: ReissueRequest): CertificateFacts {
+  const issuer = parseIssuer(request.issuer)
+  const previous = new NodeX509(request.previousPem)
+  const tbs = AsnConvert.parse(previous.raw, asn.Certificate).tbsCertificate
+  const { spki, keyIdentifier } = publicKeyParts(request.publicKey)
+  const extensions = (tbs.extensions ?? []).map((carried) => {
+    if (carried.extnID === asn.id_ce_subjectKeyIdentifier) return subjectKeyIdentifierExtension(keyIdentifier)
+    if (carried.extnID === asn.id_ce_authorityKeyIdentifier) return issuer.authorityKeyIdentifier
+    return decoded(der(carried))
+  })
+  return signCertificate({
+    subject: decoded(der(tbs.subject)),
+    subjectText: previous.subject.split('\n').join(', '),
     issuerName: issuer.name,
     spki,
     days: request.days,

@@ -57,3 +57,17 @@ export function toPem(label: string, der: Uint8Array): string {
       .match(/.{1,64}/g) ?? []
   return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`
 }
+
+/** The Certdesk key type of a public key (a device's, from its request), or undefined if none fits. */
+export function keyTypeOf(publicKey: KeyObject): KeyType | undefined {
+  const details = publicKey.asymmetricKeyDetails ?? {}
+  if (publicKey.asymmetricKeyType === 'rsa') {
+    const candidate = `rsa${details.modulusLength ?? 0}`
+    return isKeyType(candidate) ? candidate : undefined
+  }
+  if (publicKey.asymmetricKeyType === 'ec') {
+    if (details.namedCurve === 'prime256v1') return 'ec-p256'
+    if (details.namedCurve === 'secp384r1') return 'ec-p384'
+  }
+  return undefined
+}

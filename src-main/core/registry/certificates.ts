@@ -1,13 +1,16 @@
 import { availableParallelism } from 'node:os'
-import { CertdeskError } from '../errors'
+import { CertdeskError, invalidInput } from '../errors'
 import { message } from '../messages'
 import { forEachConcurrently } from '../concurrency'
-import { type Issuer, issueCertificate } from '../pki/certificates'
+import { type KeyObject, createPublicKey } from 'node:crypto'
+import { type Issuer, issueCertificate, reissueCertificate } from '../pki/certificates'
+import { type CertificateRequestFacts, parseCertificateRequest } from '../pki/certificateRequests'
 import { type KeyType, exportPrivateKeyPem, generateKeyPair } from '../pki/keys'
 import type { RecordStaging, RegistryStore } from '../store/registryStore'
 import { type CertificateRecord, REVOCATION_REASON_CODES, type RevocationReason, type StoreData } from '../store/schema'
 import { generateCommonName, newCertificateRecordId } from './ids'
-import { bindingsOfCertificate, findCertificate, ownEntry } from './lookup'
+import { bindingsOfCertificate, findCertificate, findDevice, ownEntry } from './lookup'
+import { type ProfileView, fillAlternativeNames, findProfile, profileNeedsDevice } from './profiles'
 import { normaliseName, validateDays } from './validation'
 import { type CertificateView, certificateView, indexBindings } from './views'
 import { CERTIFICATE_PROFILES } from '../pki/profiles'
@@ -23,9 +26,14 @@ const MAX_DEVICE_CERTIFICATE_DAYS = CERTIFICATE_PROFILES.device.maxDays
 export interface DeviceCertificateInput {
   name: string
   enabled?: boolean
-  /** Defaults to the root CA's key type. */
+  /** Defaults to the profile's key type, then the root CA's. */
   keyType?: KeyType
+  /** Defaults to the profile's validity. */
   days?: number
+  /** A profile's name; the built-in `default` when absent. */
+  profile?: string
+  /** A device (ID or name) to bind the certificate to; needed when the profile names the device. */
+  device?: string
 }
 
 export interface CertificateUpdate {
@@ -53,44 +61,90 @@ interface ValidatedInput {
   days: number
   keyType: KeyType
   enabled: boolean
+  profile: ProfileView
+  /** The device to bind to (its record id and device ID), when one was named. */
+  device?: { recordId: string; deviceId: string }
+}
+
+/** Refuses a validity past the root CA's own expiry: a device would distrust the rest of it. */
+function validateDeviceDays(days: number, issuer: IssuerWithRecord, now: Date): number {
+  validateDays(days, 'certificate', MAX_DEVICE_CERTIFICATE_DAYS)
+  if (now.getTime() + days * 86_400_000 > Date.parse(issuer.record.notAfter)) {
+    throw new CertdeskError('INVALID_INPUT', message('certificate.outlivesRoot', { days, expires: issuer.record.notAfter.slice(0, 10) }))
+  }
+  return days
+}
+
+/** A device a certificate is issued for: it must exist and authenticate with certificates. */
+function deviceForCertificate(data: StoreData, reference: string): { recordId: string; deviceId: string } {
+  const device = findDevice(data, reference)
+  if (device.authType !== 'cert') throw new CertdeskError('CONFLICT', message('binding.tokenDevice', { deviceId: device.deviceId }))
+  return { recordId: device.id, deviceId: device.deviceId }
 }
 
 function validateInputs(data: StoreData, issuer: IssuerWithRecord, inputs: readonly DeviceCertificateInput[], now: Date) {
   const seen = new Set<string>()
   return inputs.map((input): ValidatedInput => {
     const name = normaliseName(input.name, 'certificate')
-    const days = validateDays(input.days ?? DEFAULT_DEVICE_CERTIFICATE_DAYS, 'certificate', MAX_DEVICE_CERTIFICATE_DAYS)
-    if (now.getTime() + days * 86_400_000 > Date.parse(issuer.record.notAfter)) {
-      throw new CertdeskError('INVALID_INPUT', message('certificate.outlivesRoot', { days, expires: issuer.record.notAfter.slice(0, 10) }))
-    }
+    const profile = findProfile(data, input.profile)
+    const days = validateDeviceDays(input.days ?? profile.days, issuer, now)
     const folded = name.toLocaleLowerCase()
     if (seen.has(folded)) throw new CertdeskError('CONFLICT', message('certificate.nameTwice', { name }))
     seen.add(folded)
     assertNameFree(data, name)
-    return { name, days, keyType: input.keyType ?? issuer.record.keyType, enabled: input.enabled ?? true }
+    const device = input.device === undefined ? undefined : deviceForCertificate(data, input.device)
+    if (!device && profileNeedsDevice(profile)) throw invalidInput(message('profile.needsDevice', { profile: profile.name }))
+    const keyType = input.keyType ?? profile.keyType ?? issuer.record.keyType
+    return { name, days, keyType, enabled: input.enabled ?? true, profile, device }
   })
 }
 
-/** Key pair, signed certificate and their files; the index does not name them yet. */
+/** What a profile puts in a certificate for one input: the subject and the extensions' shape. */
+function profiledRequest(input: ValidatedInput, cn: string) {
+  const { profile } = input
+  const subjectFields = { organization: profile.organization, organizationalUnit: profile.organizationalUnit, country: profile.country }
+  // The built-in profile takes the path (and the cached encoding) certificates always took.
+  if (profile.builtIn) return { commonName: cn, profile: { kind: 'device' as const } }
+  const spec = {
+    basicConstraints: { ca: false as const },
+    keyUsage: profile.keyUsage,
+    extendedKeyUsage: profile.extendedKeyUsage,
+    defaultDays: profile.days,
+    maxDays: MAX_DEVICE_CERTIFICATE_DAYS,
+  }
+  const subjectAltNames = fillAlternativeNames(profile, { deviceId: input.device?.deviceId, name: input.name, cn })
+  return { commonName: cn, subjectFields, profile: { kind: 'custom' as const, spec, subjectAltNames } }
+}
+
+function commonNameFor(input: ValidatedInput): string {
+  if (input.profile.commonName === 'certificateName') return input.name
+  if (input.profile.commonName === 'deviceId' && input.device) return input.device.deviceId
+  return generateCommonName()
+}
+
+/**
+ * Signed certificate and its files; the index does not name them yet. The key pair is made
+ * here, or the public key is the device's own (a signed request) and no private key is kept.
+ */
 async function mintDeviceCertificate(
   staging: RecordStaging,
   issuer: IssuerWithRecord,
   input: ValidatedInput,
   now: Date,
+  devicePublicKey?: KeyObject,
 ): Promise<CertificateRecord> {
-  const keys = await generateKeyPair(input.keyType)
-  const cn = generateCommonName()
+  const keys = devicePublicKey ? { publicKey: devicePublicKey, privateKey: undefined } : await generateKeyPair(input.keyType)
+  const cn = commonNameFor(input)
   const facts = issueCertificate({
-    commonName: cn,
+    ...profiledRequest(input, cn),
     publicKey: keys.publicKey,
     subjectKeyType: input.keyType,
     issuer,
     days: input.days,
-    profile: { kind: 'device' },
     now,
   })
   const id = newCertificateRecordId()
-  await staging.write(id, { certificatePem: facts.pem, privateKeyPem: exportPrivateKeyPem(keys.privateKey) })
+  await staging.write(id, { certificatePem: facts.pem, privateKeyPem: keys.privateKey ? exportPrivateKeyPem(keys.privateKey) : null })
   const stamp = now.toISOString()
   return {
     id,
@@ -105,9 +159,32 @@ async function mintDeviceCertificate(
     notAfter: facts.notAfter,
     createdAt: stamp,
     updatedAt: stamp,
-    keyOrigin: 'generated',
-    hasPrivateKey: true,
+    keyOrigin: keys.privateKey ? 'generated' : 'csr',
+    hasPrivateKey: Boolean(keys.privateKey),
+    ...(input.profile.builtIn ? {} : { profile: input.profile.name }),
   }
+}
+
+/** Names the new records in the index, with their devices bound, after checking again under the lock. */
+function commitIssued(data: StoreData, records: CertificateRecord[], validated: readonly ValidatedInput[]): CertificateView[] {
+  for (const record of records) {
+    assertNameFree(data, record.name)
+    if (ownEntry(data.certificates, record.id)) throw new CertdeskError('CONFLICT', message('certificate.idCollision'))
+  }
+  const stamp = new Date().toISOString()
+  records.forEach((record, index) => {
+    data.certificates[record.id] = record
+    const device = validated[index].device
+    // Looked up again: the device may have changed since validation, outside the lock.
+    if (device)
+      data.bindings.push({
+        certificateId: record.id,
+        deviceRecordId: deviceForCertificate(data, device.recordId).recordId,
+        createdAt: stamp,
+      })
+  })
+  const bindings = indexBindings(data)
+  return records.map((record) => certificateView(data, record, bindings))
 }
 
 /**
@@ -133,18 +210,7 @@ export async function issueDeviceCertificates(
     // Keep the caller's order, whatever order the pool finished in.
     const byName = new Map(minted.map((record) => [record.name, record]))
     const records = validated.map((input) => byName.get(input.name) as CertificateRecord)
-    return await store.mutate(
-      (data) => {
-        for (const record of records) {
-          assertNameFree(data, record.name)
-          if (ownEntry(data.certificates, record.id)) throw new CertdeskError('CONFLICT', message('certificate.idCollision'))
-        }
-        for (const record of records) data.certificates[record.id] = record
-        const bindings = indexBindings(data)
-        return records.map((record) => certificateView(data, record, bindings))
-      },
-      { staged: staging },
-    )
+    return await store.mutate((data) => commitIssued(data, records, validated), { staged: staging })
   } finally {
     // After a commit it is empty; after a refusal it takes the unused records with it.
     await staging.discard()
@@ -158,6 +224,149 @@ export async function issueDeviceCertificate(
 ): Promise<CertificateView> {
   const [view] = await issueDeviceCertificates(store, issuer, [input])
   return view
+}
+
+export interface CertificateRequestInput {
+  /** The device's PKCS#10 request, PEM. */
+  csr: string
+  name: string
+  profile?: string
+  days?: number
+  device?: string
+  enabled?: boolean
+}
+
+/** A certificate signed from a device's request, and what the request asked for that was not used. */
+export interface SignedRequest {
+  certificate: CertificateView
+  request: Pick<CertificateRequestFacts, 'requestedSubject' | 'requestedExtensions'>
+}
+
+/**
+ * Signs a device's own request: its signature is checked, its public key certified, and the
+ * profile — not the request — decides subject and extensions. No private key exists here.
+ */
+export async function signCertificateRequest(
+  store: RegistryStore,
+  issuer: IssuerWithRecord,
+  input: CertificateRequestInput,
+): Promise<SignedRequest> {
+  const request = parseCertificateRequest(input.csr)
+  const now = new Date()
+  const [validated] = validateInputs(store.read(), issuer, [{ ...input, keyType: request.keyType }], now)
+  const staging = await store.stageRecords()
+  try {
+    const record = await mintDeviceCertificate(staging, issuer, validated, now, request.publicKey)
+    const [certificate] = await store.mutate((data) => commitIssued(data, [record], [validated]), { staged: staging })
+    return { certificate, request: { requestedSubject: request.requestedSubject, requestedExtensions: request.requestedExtensions } }
+  } finally {
+    await staging.discard()
+  }
+}
+
+export interface RenewOptions {
+  /** Defaults to the old certificate's validity. */
+  days?: number
+  /** Certify the old public key again; always so for a certificate signed from a device's request. */
+  sameKey?: boolean
+  /** Revoke the old certificate as superseded in the same step. */
+  revokeOld?: boolean
+  /** The new certificate's name; by default it takes the old name and the old one is renamed. */
+  name?: string
+}
+
+const DAY_MS = 86_400_000
+const NAME_MAX_LENGTH = 64
+
+/** The old certificate's name once its successor takes the name: "<name> (serial 4A3F21B0)". */
+function supersededName(record: CertificateRecord): string {
+  const suffix = ` (serial ${record.serial.slice(0, 8)})`
+  return [...record.name].slice(0, NAME_MAX_LENGTH - suffix.length).join('') + suffix
+}
+
+/**
+ * Renews a certificate: a new serial and validity for the same subject and extensions, with a new
+ * key unless asked otherwise. The new one is bound to every device the old one is (a device can
+ * switch at its own pace; the old binding stays until the old certificate is revoked or deleted)
+ * and records where it came from (`renewedFrom`).
+ */
+export async function renewCertificate(
+  store: RegistryStore,
+  issuer: IssuerWithRecord,
+  reference: string,
+  options: RenewOptions = {},
+): Promise<CertificateView> {
+  const now = new Date()
+  const old = findCertificate(store.read(), reference)
+  const fromRequest = old.keyOrigin === 'csr' || !old.hasPrivateKey
+  if (old.status === 'revoked' && fromRequest)
+    throw new CertdeskError('CONFLICT', message('certificate.renewRevokedFromRequest', { name: old.name }))
+  if (old.status === 'revoked' && options.sameKey)
+    throw new CertdeskError('CONFLICT', message('certificate.renewRevokedSameKey', { name: old.name }))
+  const sameKey = options.sameKey === true || fromRequest
+  const newName = options.name === undefined ? undefined : normaliseName(options.name, 'certificate')
+  if (newName !== undefined) assertNameFree(store.read(), newName)
+  const previousDays = Math.round((Date.parse(old.notAfter) - Date.parse(old.notBefore)) / DAY_MS)
+  const days = validateDeviceDays(options.days ?? Math.max(1, previousDays), issuer, now)
+  const previousPem = await store.readCertificatePem(old.id)
+  let privateKeyPem: string | null = null
+  let publicKey: KeyObject
+  if (sameKey) {
+    publicKey = createPublicKey(previousPem)
+    if (!fromRequest) privateKeyPem = (await store.readRecordMaterial(old.id)).privateKeyPem
+  } else {
+    const keys = await generateKeyPair(old.keyType)
+    publicKey = keys.publicKey
+    privateKeyPem = exportPrivateKeyPem(keys.privateKey)
+  }
+  const facts = reissueCertificate({ previousPem, publicKey, issuer, days, now })
+  const id = newCertificateRecordId()
+  const staging = await store.stageRecords()
+  try {
+    await staging.write(id, { certificatePem: facts.pem, privateKeyPem })
+    return await store.mutate(
+      (data) => {
+        const previous = findCertificate(data, old.id)
+        if (ownEntry(data.certificates, id)) throw new CertdeskError('CONFLICT', message('certificate.idCollision'))
+        const stamp = new Date().toISOString()
+        const name = newName ?? previous.name
+        if (newName === undefined) {
+          previous.name = supersededName(previous)
+          assertNameFree(data, previous.name, previous.id)
+        } else assertNameFree(data, name)
+        const record: CertificateRecord = {
+          id,
+          name,
+          cn: previous.cn,
+          enabled: previous.status === 'revoked' ? true : previous.enabled,
+          status: 'active',
+          keyType: previous.keyType,
+          serial: facts.serial,
+          fingerprint256: facts.fingerprint256,
+          notBefore: facts.notBefore,
+          notAfter: facts.notAfter,
+          createdAt: stamp,
+          updatedAt: stamp,
+          keyOrigin: sameKey ? previous.keyOrigin : 'generated',
+          hasPrivateKey: privateKeyPem !== null,
+          renewedFrom: previous.id,
+          ...(previous.profile ? { profile: previous.profile } : {}),
+        }
+        data.certificates[id] = record
+        for (const binding of bindingsOfCertificate(data, previous.id)) {
+          data.bindings.push({ certificateId: id, deviceRecordId: binding.deviceRecordId, createdAt: stamp })
+        }
+        if (options.revokeOld && previous.status !== 'revoked') {
+          Object.assign(previous, { status: 'revoked', revokedAt: stamp, revocationReason: 'superseded', enabled: false })
+        }
+        previous.updatedAt = stamp
+        return certificateView(data, record)
+      },
+      { staged: staging },
+    )
+  } finally {
+    await staging.discard()
+  }
 }
 
 export function listCertificates(data: StoreData): CertificateView[] {

@@ -1,3 +1,4 @@
+import { DEFAULT_PROFILE_NAME } from '../pki/profiles'
 import { ownEntry } from './lookup'
 import type {
   BrokerServerCertificateRecord,
@@ -30,6 +31,13 @@ export interface CertificateView {
   revocationReason?: CertificateRecord['revocationReason']
   /** Device IDs (MQTT client ids) of the bound devices. */
   boundDeviceIds: string[]
+  /** 'csr': signed from the device's own request; then Certdesk holds no private key. */
+  keyOrigin: CertificateRecord['keyOrigin']
+  hasPrivateKey: boolean
+  /** The profile it was issued with ('default' for the built-in one). */
+  profile: string
+  /** The record id of the certificate this one renews. */
+  renewedFrom?: string
 }
 
 /** A device as front doors show it: never its key (see `DeviceWithKey` and `revealDeviceKey`). */
@@ -117,6 +125,10 @@ export function certificateView(data: StoreData, record: CertificateRecord, bind
     updatedAt,
     ...(record.status === 'revoked' ? { revokedAt: record.revokedAt, revocationReason: record.revocationReason } : {}),
     boundDeviceIds: bindings.deviceIdsByCertificate.get(record.id) ?? [],
+    keyOrigin: record.keyOrigin,
+    hasPrivateKey: record.hasPrivateKey,
+    profile: record.profile ?? DEFAULT_PROFILE_NAME,
+    ...(record.renewedFrom ? { renewedFrom: record.renewedFrom } : {}),
   }
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { KEY_TYPES } from '../pki/keyTypes'
+import { COMMON_NAME_SOURCES, END_ENTITY_KEY_USAGES } from '../pki/profiles'
 
 /**
  * The shape of a current-schema index, checked whenever the file is parsed: a field of the wrong
@@ -50,6 +51,7 @@ const certificate = z.object({
   keyOrigin: z.enum(['generated', 'csr']),
   hasPrivateKey: z.boolean(),
   renewedFrom: z.string().optional(),
+  profile: z.string().optional(),
 })
 
 const device = z.object({
@@ -102,6 +104,27 @@ const storeDataSchema = z.object({
   audit: z.object({ seq: z.number().int().min(0), hash: z.string().regex(/^[0-9a-f]{64}$/) }).optional(),
   testerProfiles: z
     .record(z.string(), z.object({ id: z.string(), name: z.string(), request: z.record(z.string(), z.unknown()), createdAt: timestamp }))
+    .optional(),
+  // Shapes only: `certdesk profile` judges the values, with sentences.
+  profiles: z
+    .record(
+      z.string(),
+      z.object({
+        name: z.string(),
+        description: z.string(),
+        keyType: z.enum(KEY_TYPES).optional(),
+        days: z.number().int(),
+        commonName: z.enum(COMMON_NAME_SOURCES),
+        organization: z.string().optional(),
+        organizationalUnit: z.string().optional(),
+        country: z.string().optional(),
+        subjectAltNames: z.array(z.string()),
+        keyUsage: z.array(z.enum(END_ENTITY_KEY_USAGES)),
+        extendedKeyUsage: z.array(z.enum(['clientAuth', 'serverAuth'])),
+        createdAt: timestamp,
+        updatedAt: timestamp,
+      }),
+    )
     .optional(),
 })
 

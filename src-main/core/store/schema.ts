@@ -1,6 +1,7 @@
 // Types only, no Node imports: the renderer's contract is built from them.
 import type { Message } from '../messages'
 import type { KeyType } from '../pki/keyTypes'
+import type { DeviceProfile } from '../pki/profiles'
 
 /** AES-256-GCM output, base64 fields so it sits in JSON. */
 export interface SealedBox {
@@ -96,6 +97,14 @@ export interface CertificateRecord extends IssuedCertificateFacts {
   hasPrivateKey: boolean
   /** Set when this certificate renews another. */
   renewedFrom?: string
+  /** The profile it was issued with; absent for the built-in default (and before profiles). */
+  profile?: string
+}
+
+/** An operator's device-certificate profile, as `certdesk profile create` stored it. */
+export interface ProfileRecord extends DeviceProfile {
+  createdAt: string
+  updatedAt: string
 }
 
 export interface DeviceRecord {
@@ -227,6 +236,8 @@ export interface StoreData {
   audit?: AuditHead
   /** Absent until the first profile is saved. */
   testerProfiles?: Record<string, TesterProfileRecord>
+  /** Device-certificate profiles by lower-case name; absent until the first is created. */
+  profiles?: Record<string, ProfileRecord>
 }
 
 type Migration = (data: Record<string, unknown>) => Record<string, unknown>

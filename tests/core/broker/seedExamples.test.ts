@@ -1,9 +1,9 @@
 import { spawn } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { RunningBroker } from '../../../src-main/core/broker/broker'
-import { PROJECT_ROOT } from '../../helpers/tools'
+import { PROJECT_ROOT, command, temporaryFolder } from '../../helpers/tools'
 import { type Fleet, makeFleet, runBroker } from '../../helpers/fleet'
 
 /** Debian's interpreter, which has python3-paho-mqtt 1.x (the `python3` first on PATH may not). */
@@ -19,21 +19,21 @@ beforeAll(async () => {
 })
 
 /** The seed's script with only host, port, credentials and file paths replaced. */
-async function seedScript(name: string, replacements: [string, string][]): Promise<string> {
+async function seedScript(name: string, replacements: [string, string][], dir = fleet.bundleDir): Promise<string> {
   let text = await readFile(join(PROJECT_ROOT, 'tests/fixtures/seed', name), 'utf8')
   for (const [from, to] of replacements) {
     expect(text, `${name} should contain ${from}`).toContain(from)
     text = text.replaceAll(from, to)
   }
-  const path = join(fleet.bundleDir, name)
+  const path = join(dir, name)
   await writeFile(path, text)
   return path
 }
 
 /** Runs a script that loops forever until it prints the echoed message, then stops it. */
-function runUntilEcho(script: string, env: NodeJS.ProcessEnv): Promise<string> {
+function runUntilEcho(script: string, env: NodeJS.ProcessEnv, cwd = fleet.bundleDir): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [script], { cwd: fleet.bundleDir, env: { ...process.env, ...env, PYTHONUNBUFFERED: '1' } })
+    const child = spawn(PYTHON, [script], { cwd, env: { ...process.env, ...env, PYTHONUNBUFFERED: '1' } })
     let output = ''
     const timer = setTimeout(() => {
       child.kill()
@@ -77,5 +77,50 @@ describe("the seed's Python examples (paho-mqtt 1.x) against the embedded broker
     expect(
       broker.log.recent().some((e) => e.listener === 'mutual' && e.clientId === fleet.certDevice.deviceId && e.result === 'accepted'),
     ).toBe(true)
+  })
+
+  it("mutual TLS with a certificate signed from the device's own request: the key never left the device", async () => {
+    const device = await fleet.workspace.createDevice({ name: 'Own key', authType: 'cert', deviceId: 'own-key-paho-01' })
+    // On the device: its key, where the seed's script reads it, and a request for it.
+    const dir = await temporaryFolder('certdesk-csr-device-')
+    await mkdir(join(dir, 'common_certs'))
+    const keyPath = join(dir, 'common_certs/common.key')
+    await command('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      keyPath,
+      '-subj',
+      '/CN=device',
+      '-out',
+      join(dir, 'device.csr'),
+    ])
+    const key = await readFile(keyPath, 'utf8')
+    const signed = await fleet.workspace.signCertificateRequest({
+      csr: await readFile(join(dir, 'device.csr'), 'utf8'),
+      name: 'Own key',
+      device: device.deviceId,
+    })
+    // The bundle, unpacked over the device's folder: certificate and root arrive, the key stays.
+    await writeFile(join(dir, 'bundle.zip'), await fleet.workspace.exportDeviceBundle(signed.certificate.id))
+    await command('unzip', ['-oq', 'bundle.zip'], dir)
+    expect(await readFile(keyPath, 'utf8')).toBe(key)
+    const script = await seedScript(
+      'two_way.py',
+      [
+        ["'ef14be2cfd2f555397bde858750cbda8'", `'${device.deviceId}'`],
+        ["'iot.actorcloud.io'", "'localhost'"],
+        ['PORT = 8884', `PORT = ${broker.mutual.port}`],
+      ],
+      dir,
+    )
+    const output = await runUntilEcho(script, {}, dir)
+    expect(output).toContain('Connected with result code 0')
+    expect(broker.log.recent().some((e) => e.listener === 'mutual' && e.clientId === device.deviceId && e.result === 'accepted')).toBe(true)
   })
 })
