@@ -35,7 +35,7 @@ function buildCertificateZip(entries: { certificate: string; privateKey: string;
 }
 
 /** Beside a certificate signed from a device's request, where `common.key` would be. */
-export const KEYLESS_BUNDLE_NOTE = `${BUNDLE_FOLDER}/KEY-STAYS-ON-DEVICE.txt`
+const KEYLESS_BUNDLE_NOTE = `${BUNDLE_FOLDER}/KEY-STAYS-ON-DEVICE.txt`
 const KEYLESS_NOTE_TEXT =
   "This certificate was signed from the device's own certificate signing request.\n" +
   'Its private key never left the device, so this bundle has no common.key: install\n' +

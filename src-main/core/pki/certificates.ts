@@ -63,7 +63,7 @@ function validity(days: number, now: Date): { notBefore: Date; notAfter: Date } 
 }
 
 /** A certificate's subject: the common name, and the organisation fields a profile may add. */
-export interface SubjectFields {
+interface SubjectFields {
   commonName: string
   organization?: string
   organizationalUnit?: string

@@ -11,7 +11,7 @@ export type ExtendedKeyUsageName = keyof typeof EXTENDED_KEY_USAGES
 
 /** Key usages an end-entity profile may ask for (a CA's keyCertSign and cRLSign are not offered). */
 export const END_ENTITY_KEY_USAGES = ['digitalSignature', 'nonRepudiation', 'keyEncipherment', 'keyAgreement'] as const
-export type KeyUsageName = (typeof END_ENTITY_KEY_USAGES)[number] | 'keyCertSign' | 'cRLSign'
+type KeyUsageName = (typeof END_ENTITY_KEY_USAGES)[number] | 'keyCertSign' | 'cRLSign'
 
 export interface CertificateProfileSpec {
   /** CA:TRUE with this path length, or an end entity (CA:FALSE). */
