@@ -103,12 +103,19 @@ function supportedKeyType(key: KeyObject): KeyType {
   return known
 }
 
-function keyUsageOf(certificate: X509Certificate): number | undefined {
+/**
+ * basicConstraints' cA and the keyUsage bits (undefined: no keyUsage extension). Read from the
+ * certificate itself: Node's `ca` is OpenSSL's X509_check_ca, which folds keyUsage in.
+ */
+function constraintsOf(certificate: X509Certificate): { ca: boolean; keyUsage: number | undefined } {
   const extensions = AsnConvert.parse(certificate.raw, asn.Certificate).tbsCertificate.extensions ?? []
-  const found = extensions.find((extension) => extension.extnID === asn.id_ce_keyUsage)
-  if (found === undefined) return undefined
-  const usage = AsnConvert.parse(found.extnValue.buffer, asn.KeyUsage)
-  return usage.toNumber()
+  const find = (id: string) => extensions.find((extension) => extension.extnID === id)?.extnValue.buffer
+  const constraints = find(asn.id_ce_basicConstraints)
+  const usage = find(asn.id_ce_keyUsage)
+  return {
+    ca: constraints !== undefined && AsnConvert.parse(constraints, asn.BasicConstraints).cA,
+    keyUsage: usage === undefined ? undefined : AsnConvert.parse(usage, asn.KeyUsage).toNumber(),
+  }
 }
 
 /** Not valid yet or no longer: the one sentence, naming the certificate. */
@@ -127,13 +134,14 @@ function checkValidNow(certificate: X509Certificate, now: Date, role: 'ca' | 'ch
 /** CA:TRUE, keyCertSign and cRLSign (when keyUsage is there at all), valid now, a supported key type. */
 function checkCaCertificate(certificate: X509Certificate, now: Date): KeyType {
   const subject = oneLine(certificate.subject)
-  if (!certificate.ca) throw refuse(message('caImport.notCa', { subject }))
-  let usage: number | undefined
+  let constraints: ReturnType<typeof constraintsOf>
   try {
-    usage = keyUsageOf(certificate)
+    constraints = constraintsOf(certificate)
   } catch (error) {
     throw refuse(message('caImport.certificateUnreadable'), error)
   }
+  if (!constraints.ca) throw refuse(message('caImport.notCa', { subject }))
+  const usage = constraints.keyUsage
   // No keyUsage at all puts no limit on the key (RFC 5280 §4.2.1.3), and OpenSSL agrees.
   if (usage !== undefined && (usage & asn.KeyUsageFlags.keyCertSign) === 0) throw refuse(message('caImport.noKeyCertSign', { subject }))
   if (usage !== undefined && (usage & asn.KeyUsageFlags.cRLSign) === 0) throw refuse(message('caImport.noCrlSign', { subject }))
