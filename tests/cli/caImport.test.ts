@@ -62,7 +62,7 @@ describe('certdesk ca import', () => {
     )
     expect(human.code, human.stderr).toBe(0)
     expect(human.stdout).toMatch(/^Imported the CA into .*\nSubject: +O=Example Fleet, CN=cli-root\nKey type: +ec-p256/)
-    expect(human.stdout).toMatch(/Key protection: +passphrase/)
+    expect(human.stdout).toMatch(/Origin: +imported \(ca import\)\nKey protection: +passphrase/)
     const shown = await runCertdeskJson<{ fingerprint256: string }>(['--data', dataDir, 'ca', 'show'], env)
     expect(shown.fingerprint256).toBe(new X509Certificate(await readFile(root.certificate)).fingerprint256)
 

@@ -116,7 +116,7 @@ export async function loadIssuer(store: RegistryStore): Promise<Issuer & { recor
 }
 
 export function rootCaView(data: StoreData, dataDir: string): RootCaView {
-  const { commonName, subject, keyType, serial, fingerprint256, notBefore, notAfter, createdAt } = requireRootCa(data, dataDir)
+  const { commonName, subject, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, origin } = requireRootCa(data, dataDir)
   return {
     commonName,
     subject,
@@ -126,6 +126,7 @@ export function rootCaView(data: StoreData, dataDir: string): RootCaView {
     notBefore,
     notAfter,
     createdAt,
+    origin,
     keyProtection: data.vault.protection,
     dataDir,
   }

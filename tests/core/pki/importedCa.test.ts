@@ -57,7 +57,7 @@ describe('importing an existing CA', () => {
     const workspace = await Workspace.initialise(dataDir, { imported: await pemInput(ecRoot), actor: 'cli' })
     const root = workspace.getRootCa()
     const original = new X509Certificate(await text(ecRoot.certificate))
-    expect(root).toMatchObject({ keyType: 'ec-p256', fingerprint256: original.fingerprint256, commonName: 'ec-root' })
+    expect(root).toMatchObject({ keyType: 'ec-p256', fingerprint256: original.fingerprint256, commonName: 'ec-root', origin: 'imported' })
     expect(root.subject).toBe('O=Example Fleet, CN=ec-root')
     expect(workspace.snapshot().rootCa).toMatchObject({ origin: 'imported', commonName: 'ec-root', crlNumber: 1 })
     // Sealed like a generated key: the record file holds no PEM private key.
