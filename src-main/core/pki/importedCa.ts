@@ -239,7 +239,7 @@ export function readImportedCa(input: ImportedCaInput, now = new Date()): Import
   if ('pkcs12' in input) {
     const { key, certificates } = readPkcs12(input.pkcs12, input.pkcs12Passphrase ?? '')
     const own = certificates.find((certificate) => sameKey(certificate, key))
-    if (own === undefined) throw refuse(message(certificates.length === 0 ? 'caImport.certificateMissing' : 'caImport.pkcs12NoMatch'))
+    if (own === undefined) throw refuse(message('caImport.pkcs12NoMatch'))
     ca = own
     others = certificates.filter((certificate) => certificate !== own)
     checkCaCertificate(ca, now)
