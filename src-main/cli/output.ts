@@ -45,6 +45,7 @@ export function describeRootCa(ca: RootCaView): string {
     ['SHA-256', ca.fingerprint256],
     ['Valid from', ca.notBefore],
     ['Valid until', ca.notAfter],
+    ['Origin', ca.origin === 'imported' ? 'imported (ca import)' : 'generated here (ca init)'],
     [
       'Key protection',
       {

@@ -65,6 +65,9 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     initialiseRootCa: async () => {
       throw new CertdeskError('CONFLICT', message('rootCa.exists', { dataDir: workspace.dataDir }))
     },
+    importRootCa: async () => {
+      throw new CertdeskError('CONFLICT', message('rootCa.exists', { dataDir: workspace.dataDir }))
+    },
     getVaultState: async () => withKeychain(await workspace.getVaultState()),
     unlockVault: async (passphrase) => {
       const state = await workspace.unlockVault(passphrase)

@@ -152,6 +152,24 @@ export const ARGUMENTS = {
       passphrase: z.string().max(1024).optional(),
     }),
   ]),
+  // Shapes and sizes only: the core reads and checks the certificate and key in its own words.
+  importRootCa: z.tuple([
+    z.discriminatedUnion('kind', [
+      z.strictObject({
+        kind: z.literal('pem'),
+        certificatePem: z.string().min(1).max(200_000),
+        privateKeyPem: z.string().min(1).max(100_000),
+        keyPassphrase: z.string().max(1024).optional(),
+        passphrase: z.string().max(1024).optional(),
+      }),
+      z.strictObject({
+        kind: z.literal('pkcs12'),
+        pkcs12Base64: z.string().min(1).max(400_000),
+        pkcs12Passphrase: z.string().max(1024).optional(),
+        passphrase: z.string().max(1024).optional(),
+      }),
+    ]),
+  ]),
   getVaultState: z.tuple([]),
   unlockVault: z.tuple([z.string().min(1).max(1024)]),
   changeKeyProtection: z.tuple([keyProtectionTarget]),

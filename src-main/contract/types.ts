@@ -93,6 +93,14 @@ export { KEY_TYPES } from '../core/pki/keyTypes'
 
 /** What the first-run screen asks for: the core's own root CA options, less what only a door sets (keychain, actor). */
 export type RootCaSetup = Pick<RootCaOptions, 'keyType' | 'commonName' | 'days' | 'passphrase'>
+/**
+ * What the first-run screen's "Import an existing CA" hands over: the CA certificate (its chain
+ * after it) and private key as PEM text, or a PKCS#12 file as base64 (JSON carries no bytes),
+ * each with the passphrase that opens it; `passphrase` protects the new vault as on `initialiseRootCa`.
+ */
+export type RootCaImportSetup =
+  | { kind: 'pem'; certificatePem: string; privateKeyPem: string; keyPassphrase?: string; passphrase?: string }
+  | { kind: 'pkcs12'; pkcs12Base64: string; pkcs12Passphrase?: string; passphrase?: string }
 /** The root CA the core makes when the first-run screen is left as it is (the same as `ca init`). */
 export const ROOT_CA_DEFAULTS = {
   keyType: DEFAULT_KEY_TYPE,
@@ -126,6 +134,8 @@ export interface CertdeskApi {
    * other operation with NOT_INITIALISED until this succeeds; afterwards this is a CONFLICT.
    */
   initialiseRootCa(setup: RootCaSetup): Promise<RootCaView>
+  /** First run: creates the data folder around an existing CA (`ca import`); afterwards a CONFLICT. */
+  importRootCa(setup: RootCaImportSetup): Promise<RootCaView>
   /** How the keys are protected and whether they are open; the app shows its unlock screen when not. */
   getVaultState(): Promise<VaultState>
   /** The unlock screen: the passphrase opens the keys for this session (and starts the broker). */
@@ -245,6 +255,7 @@ export const HOST_OPERATIONS = [
   'saveDeviceBundle',
   'saveRootCertificate',
   'initialiseRootCa',
+  'importRootCa',
   'getBrokerStatus',
   'getConnectionLog',
   'runQuickTest',

@@ -52,6 +52,7 @@ import {
   privateKeyExport,
 } from './bundles/certificateExports'
 import { CertdeskError, isCertdeskError } from './errors'
+import { intermediateCertificates } from './pki/importedCa'
 import { message } from './messages'
 import { type AuditEvent, auditContext, readAuditLog, verifyAuditLog } from './store/audit'
 import { RegistryStore, type StoreOptions } from './store/registryStore'
@@ -87,7 +88,7 @@ export class Workspace {
     return new Workspace(await RegistryStore.open(dataDir, options))
   }
 
-  /** `ca init`: creates the data folder with its root CA. */
+  /** `ca init`: creates the data folder with its root CA; `ca import` (options.imported): with an existing CA. */
   static async initialise(dataDir: string, options: RootCaOptions = {}): Promise<Workspace> {
     return new Workspace(await initialiseRootCa(dataDir, options))
   }
@@ -100,7 +101,10 @@ export class Workspace {
     return rootCaView(this.store.read(), this.store.dataDir)
   }
 
-  /** The root certificate never changes after `ca init`, so it is read once. */
+  /**
+   * The root certificate (PEM), read once: it never changes after `ca init`. For an imported
+   * intermediate CA, the CA certificate followed by its chain up to the root: what root_ca.crt holds.
+   */
   rootCertificatePem(): Promise<string> {
     this.getRootCa()
     this.rootPem ??= this.store.readCertificatePem(ROOT_CA_RECORD_ID)
@@ -318,7 +322,10 @@ export class Workspace {
    */
   async exportBrokerBundle(extraNames: string[] = [], deliver: Deliver = async () => true): Promise<Buffer> {
     const material = await this.ensureBrokerServerCertificate(extraNames)
-    const zip = buildBrokerBundle({ ...material, rootCertificatePem: await this.rootCertificatePem() })
+    const rootCertificatePem = await this.rootCertificatePem()
+    // server.crt carries an imported intermediate CA's chain, as the embedded broker sends it.
+    const certificatePem = material.certificatePem + intermediateCertificates(rootCertificatePem)
+    const zip = buildBrokerBundle({ ...material, certificatePem, rootCertificatePem })
     if (await deliver(zip)) await this.recordKeyExport('broker.export', material.record.recordId)
     return zip
   }

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { createDispatcher, implementApi } from '../../src-main/contract/dispatch'
 import { createFirstRunDispatcher } from '../../src-main/contract/firstRun'
 import type { Envelope, RootCaView } from '../../src-main/contract/types'
 import { Workspace } from '../../src-main/core/workspace'
+import { makeRoot } from '../helpers/externalCa'
 import { headlessFrontDoor } from '../helpers/frontDoor'
 import { temporaryFolder } from '../helpers/tools'
 
@@ -67,6 +69,39 @@ describe('first run: a front door on a folder without a root CA', () => {
   it('refuses initialiseRootCa on a folder that has its root CA', async () => {
     const dispatch = createDispatcher(implementApi(workspace, headlessFrontDoor()))
     expect(await dispatch('initialiseRootCa', [{}])).toMatchObject({ ok: false, code: 'CONFLICT' })
+    expect(await dispatch('importRootCa', [{ kind: 'pem', certificatePem: 'x', privateKeyPem: 'y' }])).toMatchObject({
+      ok: false,
+      code: 'CONFLICT',
+    })
+  })
+
+  it('imports an existing CA through importRootCa: shapes checked, the core refuses in its own words, then once', async () => {
+    const folder = await temporaryFolder('certdesk-contract-import-')
+    const dataDir = join(folder, 'data')
+    const ca = await makeRoot(folder, 'contract-root', { key: 'ec' })
+    const dispatch = createFirstRunDispatcher(dataDir, async (setup) => Workspace.initialise(dataDir, { ...setup, actor: 'browser' }))
+    const certificatePem = await readFile(ca.certificate, 'utf8')
+    const privateKeyPem = await readFile(ca.key, 'utf8')
+    expect(await dispatch('importRootCa', [{ kind: 'pem', certificatePem }])).toMatchObject({ ok: false, code: 'MALFORMED_REQUEST' })
+    expect(await dispatch('importRootCa', [{ kind: 'pkcs12', pkcs12Base64: 'AAAA', extra: 1 }])).toMatchObject({
+      ok: false,
+      code: 'MALFORMED_REQUEST',
+    })
+    expect(await dispatch('importRootCa', [{ kind: 'pkcs12', pkcs12Base64: 'AAAA' }])).toMatchObject({
+      ok: false,
+      code: 'INVALID_INPUT',
+      messageKey: 'caImport.pkcs12Unreadable',
+    })
+    expect(await dispatch('importRootCa', [{ kind: 'pem', certificatePem: privateKeyPem, privateKeyPem }])).toMatchObject({
+      ok: false,
+      messageKey: 'caImport.certificateMissing',
+    })
+    expect(existsSync(join(dataDir, 'config.json'))).toBe(false)
+    const root = value<RootCaView>(
+      await dispatch('importRootCa', [{ kind: 'pem', certificatePem, privateKeyPem, passphrase: 'contract pass' }]),
+    )
+    expect(root).toMatchObject({ commonName: 'contract-root', keyType: 'ec-p256', keyProtection: 'passphrase' })
+    expect(await dispatch('importRootCa', [{ kind: 'pem', certificatePem, privateKeyPem }])).toMatchObject({ ok: false, code: 'CONFLICT' })
   })
 })
 

@@ -3,7 +3,17 @@ import { DEFAULT_KEY_TYPE, parseKeyType } from '../../core/pki/keys'
 import { DEFAULT_CRL_DAYS } from '../../core/registry/crl'
 import { DEFAULT_ROOT_CA_COMMON_NAME, DEFAULT_ROOT_CA_DAYS } from '../../core/registry/rootCa'
 import { Workspace } from '../../core/workspace'
-import { type CliContext, environmentValue, keyTypeOption, parseDays, passphraseFrom, UsageError, writeExport } from '../context'
+import type { ImportedCaInput } from '../../core/pki/importedCa'
+import {
+  type CliContext,
+  environmentValue,
+  keyTypeOption,
+  parseDays,
+  passphraseFrom,
+  readInputFile,
+  UsageError,
+  writeExport,
+} from '../context'
 import { describeRootCa } from '../output'
 
 /** `certdesk ca`: create the folder and its root CA, show it, change how the keys are protected, export it. */
@@ -25,6 +35,23 @@ export function registerCaCommands(program: Command, context: CliContext): void 
       })
       const view = workspace.getRootCa()
       print(command, view, `Created the root CA in ${view.dataDir}.\n${describeRootCa(view)}`)
+    })
+  ca.command('import')
+    .description('create the data folder around an existing CA: its certificate and key (PEM), or a PKCS#12 file')
+    .option('--cert <file>', 'the CA certificate (PEM); certificates after it are its chain up to the root')
+    .option('--key <file>', "the CA's private key (PEM, encrypted or not)")
+    .option('--key-passphrase-env <var>', 'environment variable holding the passphrase of an encrypted --key')
+    .option('--chain <file>', "an intermediate CA's issuers up to the root (PEM), if not in --cert")
+    .option('--pkcs12 <file>', 'the CA certificate, its key and chain as one PKCS#12 (.p12, .pfx) file')
+    .option('--pkcs12-passphrase-env <var>', 'environment variable holding the passphrase of --pkcs12')
+    .action(async (options: CaImportOptions, command: Command) => {
+      const workspace = await Workspace.initialise(dataDir(command), {
+        imported: await importInput(options, io.env),
+        passphrase: passphraseFrom(globals(command), io.env),
+        actor: 'cli',
+      })
+      const view = workspace.getRootCa()
+      print(command, view, `Imported the CA into ${view.dataDir}.\n${describeRootCa(view)}`)
     })
   ca.command('show')
     .description('show the root CA and how its key is protected')
@@ -75,4 +102,35 @@ export function registerCaCommands(program: Command, context: CliContext): void 
         `Wrote ${path}: CRL number ${crlNumber}, ${revoked} revoked certificate(s), next update by ${nextUpdate}.`,
       )
     })
+}
+
+interface CaImportOptions {
+  cert?: string
+  key?: string
+  keyPassphraseEnv?: string
+  chain?: string
+  pkcs12?: string
+  pkcs12PassphraseEnv?: string
+}
+
+/** The files `ca import` names, read; one of the two forms, never both. */
+async function importInput(options: CaImportOptions, env: NodeJS.ProcessEnv): Promise<ImportedCaInput> {
+  const pem =
+    options.cert !== undefined || options.key !== undefined || options.chain !== undefined || options.keyPassphraseEnv !== undefined
+  if (options.pkcs12 !== undefined) {
+    if (pem) throw new UsageError('Give --pkcs12 FILE, or --cert FILE with --key FILE, not both.')
+    const pkcs12Passphrase =
+      options.pkcs12PassphraseEnv === undefined ? undefined : environmentValue(env, options.pkcs12PassphraseEnv, '--pkcs12-passphrase-env')
+    return { pkcs12: await readInputFile(options.pkcs12), pkcs12Passphrase }
+  }
+  if (options.pkcs12PassphraseEnv !== undefined) throw new UsageError('--pkcs12-passphrase-env applies to --pkcs12 only.')
+  if (options.cert === undefined || options.key === undefined) throw new UsageError('Give --cert FILE with --key FILE, or --pkcs12 FILE.')
+  const keyPassphrase =
+    options.keyPassphraseEnv === undefined ? undefined : environmentValue(env, options.keyPassphraseEnv, '--key-passphrase-env')
+  return {
+    certificatePem: (await readInputFile(options.cert)).toString('utf8'),
+    privateKeyPem: (await readInputFile(options.key)).toString('utf8'),
+    keyPassphrase,
+    chainPem: options.chain === undefined ? undefined : (await readInputFile(options.chain)).toString('utf8'),
+  }
 }

@@ -10,6 +10,7 @@ import type { BrokerStatus, ListenerState } from './types'
 import { clientEndpoints } from './endpoints'
 import { serverCertificateView } from '../registry/views'
 import type { ServerCertificateMaterial } from './serverCertificate'
+import { intermediateCertificates } from '../pki/importedCa'
 
 export type { ListenerState }
 
@@ -109,7 +110,8 @@ export async function startBroker(registry: BrokerRegistry, options: BrokerOptio
       connectRatePerAddress: options.connectRatePerAddress ?? DEFAULT_BROKER_SETTINGS.connectRatePerAddress,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
     },
-    tls: { privateKeyPem: material.privateKeyPem, certificatePem: material.certificatePem, rootPem },
+    // An imported intermediate CA: the server sends its chain too, so a device that trusts only the root verifies it.
+    tls: { privateKeyPem: material.privateKeyPem, certificatePem: material.certificatePem + intermediateCertificates(rootPem), rootPem },
     record,
     onConnection: (connection) => {
       connections.set(connection.guard, connection)

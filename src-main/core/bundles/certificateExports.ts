@@ -2,6 +2,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto'
 import forge from 'node-forge'
 import { invalidInput } from '../errors'
 import { message } from '../messages'
+import { pemCertificates } from '../pki/importedCa'
 import type { BundleContents } from './deviceBundle'
 
 /** The formats `cert export --format` offers; zip (the seed's bundle, deviceBundle.ts) is the default. */
@@ -38,7 +39,7 @@ export function certificateDerExport(certificatePem: string): Buffer {
   return Buffer.from(new X509Certificate(certificatePem).raw)
 }
 
-/** The certificate followed by the root CA, both PEM (what `openssl verify -untrusted` and TLS servers read). */
+/** The certificate followed by the CA (an imported intermediate's chain up to the root with it), all PEM (what `openssl verify -untrusted` and TLS servers read). */
 export function chainExport(certificatePem: string, rootCertificatePem: string): Buffer {
   return Buffer.from(`${certificatePem.trim()}\n${rootCertificatePem.trim()}\n`, 'utf8')
 }
@@ -83,7 +84,8 @@ const PKCS12_ITERATIONS = 2048
 export function pkcs12Export(contents: BundleContents, options: CertificateExportOptions & { friendlyName: string }): Buffer {
   const passphrase = requirePassphrase('p12', options.passphrase)
   const certificateDer = Buffer.from(new X509Certificate(contents.certificatePem).raw).toString('binary')
-  const rootDer = Buffer.from(new X509Certificate(contents.rootCertificatePem).raw).toString('binary')
+  // The CA and, for an imported intermediate, its chain up to the root.
+  const chainDer = pemCertificates(contents.rootCertificatePem).map((pem) => Buffer.from(new X509Certificate(pem).raw).toString('binary'))
   const keyDer = createPrivateKey(contents.privateKeyPem).export({ type: 'pkcs8', format: 'der' }).toString('binary')
 
   const localKeyId = forge.md.sha1.create().update(certificateDer).digest().getBytes()
@@ -106,7 +108,7 @@ export function pkcs12Export(contents: BundleContents, options: CertificateExpor
   const keyBag = sequence([oid('pkcs8ShroudedKeyBag'), explicit(encryptedKey), attributes])
 
   const safe = sequence([
-    dataContent(der(sequence([certificateBag(certificateDer, attributes), certificateBag(rootDer)]))),
+    dataContent(der(sequence([certificateBag(certificateDer, attributes), ...chainDer.map((bytes) => certificateBag(bytes))]))),
     dataContent(der(sequence([keyBag]))),
   ])
   const safeDer = der(safe)

@@ -280,7 +280,12 @@ function parseIssuer(issuer: Issuer): ParsedIssuer {
   let parsed = parsedIssuers.get(issuer)
   if (!parsed) {
     const tbs = AsnConvert.parse(new NodeX509(issuer.certificatePem).raw, asn.Certificate).tbsCertificate
-    const keyIdentifier = createHash('sha1').update(Buffer.from(tbs.subjectPublicKeyInfo.subjectPublicKey)).digest()
+    // The issuer's own subjectKeyIdentifier when it has one (an imported CA may have computed it
+    // another way, and OpenSSL matches AKI to SKI byte for byte); else SHA-1 of its public key.
+    const ownIdentifier = tbs.extensions?.find((candidate) => candidate.extnID === asn.id_ce_subjectKeyIdentifier)
+    const keyIdentifier = ownIdentifier
+      ? Buffer.from(AsnConvert.parse(ownIdentifier.extnValue.buffer, asn.SubjectKeyIdentifier).buffer)
+      : createHash('sha1').update(Buffer.from(tbs.subjectPublicKeyInfo.subjectPublicKey)).digest()
     parsed = {
       subject: tbs.subject,
       keyIdentifier,

@@ -8,6 +8,7 @@ import type { AuditActor, RootCaRecord, StoreData } from '../store/schema'
 import { normaliseName, validateDays } from './validation'
 import type { RootCaView } from './views'
 import { CERTIFICATE_PROFILES, DEFAULT_ROOT_CA_COMMON_NAME } from '../pki/profiles'
+import { type ImportedCaInput, readImportedCa } from '../pki/importedCa'
 
 export { ROOT_CA_RECORD_ID }
 export const DEFAULT_ROOT_CA_DAYS = CERTIFICATE_PROFILES.root.defaultDays
@@ -23,16 +24,20 @@ export interface RootCaOptions {
   keychain?: KeyProtector
   /** Who is creating it, for the audit log's first entry. */
   actor?: AuditActor
+  /**
+   * An existing CA to bring in instead of generating one (`ca import`): its certificate (and chain)
+   * and key. keyType, commonName and days are then the certificate's own.
+   */
+  imported?: ImportedCaInput
 }
 
 /** Creates the data folder and its one root CA, offline. */
 export async function initialiseRootCa(dataDir: string, options: RootCaOptions): Promise<RegistryStore> {
+  if (options.imported !== undefined) return importRootCa(dataDir, options.imported, options)
   const keyType = options.keyType ?? DEFAULT_KEY_TYPE
   const commonName = normaliseName(options.commonName ?? DEFAULT_ROOT_CA_COMMON_NAME, 'common')
   const days = validateDays(options.days ?? DEFAULT_ROOT_CA_DAYS, 'rootCa', MAX_ROOT_CA_DAYS)
-  if (options.passphrase !== undefined && options.passphrase.length < 8) {
-    throw new CertdeskError('INVALID_INPUT', message('validation.passphraseTooShort'))
-  }
+  checkVaultPassphrase(options.passphrase)
   return RegistryStore.initialise(
     dataDir,
     { passphrase: options.passphrase, keychain: options.keychain, actor: options.actor },
@@ -59,6 +64,45 @@ export async function initialiseRootCa(dataDir: string, options: RootCaOptions):
   )
 }
 
+/**
+ * Creates the data folder around an existing CA: every check on the certificate and key runs
+ * before the folder is touched, so a refusal writes nothing. The key is sealed like a generated
+ * one; the record's certificate file holds the CA certificate followed by its chain (an
+ * intermediate's issuers up to the root), which is what every `root_ca.crt` then carries.
+ */
+async function importRootCa(dataDir: string, input: ImportedCaInput, options: RootCaOptions): Promise<RegistryStore> {
+  checkVaultPassphrase(options.passphrase)
+  const ca = readImportedCa(input)
+  return RegistryStore.initialise(
+    dataDir,
+    { passphrase: options.passphrase, keychain: options.keychain, actor: options.actor },
+    async (store, data) => {
+      await store.writeRecordMaterial(ROOT_CA_RECORD_ID, {
+        certificatePem: [ca.certificatePem, ...ca.chainPems].join(''),
+        privateKeyPem: ca.privateKeyPem,
+      })
+      data.rootCa = {
+        commonName: ca.commonName,
+        keyType: ca.keyType,
+        serial: ca.serial,
+        fingerprint256: ca.fingerprint256,
+        subject: ca.subject,
+        notBefore: ca.notBefore,
+        notAfter: ca.notAfter,
+        createdAt: new Date().toISOString(),
+        origin: 'imported',
+        crlNumber: 1,
+      }
+    },
+  )
+}
+
+function checkVaultPassphrase(passphrase: string | undefined): void {
+  if (passphrase !== undefined && passphrase.length < 8) {
+    throw new CertdeskError('INVALID_INPUT', message('validation.passphraseTooShort'))
+  }
+}
+
 function requireRootCa(data: StoreData, dataDir: string): RootCaRecord {
   if (!data.rootCa) throw new CertdeskError('NOT_INITIALISED', message('rootCa.missing', { dataDir }))
   return data.rootCa
@@ -72,7 +116,7 @@ export async function loadIssuer(store: RegistryStore): Promise<Issuer & { recor
 }
 
 export function rootCaView(data: StoreData, dataDir: string): RootCaView {
-  const { commonName, subject, keyType, serial, fingerprint256, notBefore, notAfter, createdAt } = requireRootCa(data, dataDir)
+  const { commonName, subject, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, origin } = requireRootCa(data, dataDir)
   return {
     commonName,
     subject,
@@ -82,6 +126,7 @@ export function rootCaView(data: StoreData, dataDir: string): RootCaView {
     notBefore,
     notAfter,
     createdAt,
+    origin,
     keyProtection: data.vault.protection,
     dataDir,
   }

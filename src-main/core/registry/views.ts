@@ -65,6 +65,8 @@ export interface RootCaView {
   notBefore: string
   notAfter: string
   createdAt: string
+  /** Made by `ca init`, or brought in by `ca import` (then root_ca.crt may hold its chain). */
+  origin: RootCaRecord['origin']
   keyProtection: KeyProtectionKind
   dataDir: string
 }

@@ -145,7 +145,7 @@ export class RegistryStore {
         undefined,
         store.actor,
         {
-          action: 'ca.init',
+          action: data.rootCa?.origin === 'imported' ? 'ca.import' : 'ca.init',
           target: data.rootCa?.subject ?? '',
           detail: { keyType: data.rootCa?.keyType, protection: data.vault.protection },
         },
