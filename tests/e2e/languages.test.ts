@@ -65,7 +65,10 @@ const ALLOWED_WORDS = new Set(
     'SNI',
     'ALPN',
     'PKCS',
+    'CSR',
     'client_id',
+    // The built-in certificate profile's name: an identifier, as the command line takes it.
+    'default',
     // The example code's tabs are named after the client each uses.
     'Python',
     'paho-mqtt',

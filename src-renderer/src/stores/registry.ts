@@ -1,6 +1,9 @@
 import { defineStore } from 'pinia'
 import { computed, ref, shallowRef } from 'vue'
 import type {
+  CertificateRequestInput,
+  RenewOptions,
+  SignedRequest,
   CertificateUpdate,
   CertificateView,
   DeviceCertificateInput,
@@ -89,6 +92,22 @@ export const useRegistry = defineStore('registry', () => {
   async function issueCertificate(input: DeviceCertificateInput): Promise<CertificateView> {
     const certificate = await api.issueDeviceCertificate(input)
     put(certificates.value, certificate)
+    followBindings(certificate)
+    return certificate
+  }
+  /** A certificate for a device's own key; the answer also says what the request asked for. */
+  async function signCertificateRequest(input: CertificateRequestInput): Promise<SignedRequest> {
+    const signed = await api.signCertificateRequest(input)
+    put(certificates.value, signed.certificate)
+    followBindings(signed.certificate)
+    return signed
+  }
+  /** The successor, and the old certificate as renewal left it (renamed, perhaps revoked). */
+  async function renewCertificate(id: string, options: RenewOptions): Promise<CertificateView> {
+    const certificate = await api.renewCertificate(id, options)
+    put(certificates.value, certificate)
+    put(certificates.value, await api.getCertificate(id))
+    followBindings(certificate)
     return certificate
   }
   async function updateCertificate(id: string, changes: CertificateUpdate): Promise<CertificateView> {
@@ -150,6 +169,8 @@ export const useRegistry = defineStore('registry', () => {
     error,
     refresh,
     issueCertificate,
+    signCertificateRequest,
+    renewCertificate,
     updateCertificate,
     deleteCertificate,
     bindDevices,
