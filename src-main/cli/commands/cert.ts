@@ -11,6 +11,7 @@ import { DEFAULT_DEVICE_CERTIFICATE_DAYS, REVOCATION_REASONS, parseRevocationRea
 import { type CliContext, environmentValue, keyTypeOption, parseDays, UsageError, writeExport } from '../context'
 import { certificateTable, describeCertificate } from '../output'
 import { portableFileName } from '../../core/fileNames'
+import { expiringWithin, parseExpiryWindow } from '../../core/registry/expiry'
 
 /** `certdesk cert`: device certificates (create, list, show, update, delete), their bindings and bundles. */
 export function registerCertCommands(program: Command, context: CliContext): void {
@@ -40,9 +41,16 @@ export function registerCertCommands(program: Command, context: CliContext): voi
   cert
     .command('list')
     .description('list certificates')
-    .action(async (_options: unknown, command: Command) => {
-      const certificates = (await open(command)).listCertificates()
-      print(command, certificates, certificateTable(certificates))
+    .option(
+      '--expiring-within <days>',
+      'only those that expire within this many days (30d or 30) and have not yet; expired and revoked ones are left out',
+    )
+    .action(async (options: { expiringWithin?: string }, command: Command) => {
+      const windowDays = options.expiringWithin === undefined ? undefined : parseExpiryWindow(options.expiringWithin)
+      const all = (await open(command)).listCertificates()
+      const certificates = windowDays === undefined ? all : expiringWithin(all, windowDays)
+      const empty = windowDays !== undefined && certificates.length === 0
+      print(command, certificates, empty ? `No certificate expires within ${windowDays} days.` : certificateTable(certificates))
     })
   cert
     .command('show')

@@ -39,6 +39,8 @@ export interface Issuer {
   certificatePem: string
   privateKey: KeyObject
   keyType: KeyType
+  /** An http(s) URL written as a non-critical cRLDistributionPoints extension (fullName URI), when set. */
+  crlDistributionPoint?: string
 }
 
 /**
@@ -301,6 +303,20 @@ function subjectAlternativeName(names: string[]): asn.SubjectAlternativeName {
   return new asn.SubjectAlternativeName(names.map((name) => new asn.GeneralName(isIP(name) ? { iPAddress: name } : { dNSName: name })))
 }
 
+/** RFC 5280 §4.2.1.13, non-critical: one DistributionPoint whose fullName is the URI. Encoded once per issuer and URL. */
+function crlDistributionPointExtension(issuer: ParsedIssuer, url: string): asn1js.BaseBlock {
+  const key = `crl:${url}`
+  let encoded = issuer.profiles.get(key)
+  if (!encoded) {
+    const point = new asn.DistributionPoint({
+      distributionPoint: new asn.DistributionPointName({ fullName: [new asn.GeneralName({ uniformResourceIdentifier: url })] }),
+    })
+    encoded = [extension(asn.id_ce_cRLDistributionPoints, false, new asn.CRLDistributionPoints([point]))]
+    issuer.profiles.set(key, encoded)
+  }
+  return encoded[0]
+}
+
 /**
  * An end-entity certificate signed by the issuer, with the profile's extensions and both key
  * identifiers, so chain building never falls back to name matching.
@@ -316,6 +332,9 @@ export function issueCertificate(request: IssueRequest): CertificateFacts {
   // A server's names (host names and addresses) go into subjectAltName.
   if (request.profile.kind === 'server') {
     extensions.push(extension(asn.id_ce_subjectAltName, false, subjectAlternativeName(request.profile.names)))
+  }
+  if (request.issuer.crlDistributionPoint !== undefined) {
+    extensions.push(crlDistributionPointExtension(issuer, request.issuer.crlDistributionPoint))
   }
   return signCertificate({
     subjectCommonName: request.commonName,
