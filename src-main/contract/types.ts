@@ -78,6 +78,7 @@ export type {
   VaultState,
 }
 export { KEY_TYPES } from '../core/pki/keyTypes'
+export { REVOCATION_REASON_CODES } from '../core/store/schema'
 export type { CertificateExportOptions, ExportFormat }
 // The expiry rule the CLI uses too (`cert list --expiring-within`): one window for every screen.
 export {
