@@ -48,7 +48,7 @@ describe('certdesk ca set --crl-url', () => {
     const set = await runCertdeskJson<{ crlDistributionPoint?: string }>(cd('ca', 'set', '--crl-url', url))
     expect(set.crlDistributionPoint).toBe(url)
     const shown = await runCertdesk(cd('ca', 'show'))
-    expect(shown.stdout).toMatch(new RegExp(`CRL distribution point: +${url.replace(/\./g, '\\.')}`))
+    expect(shown.stdout).toMatch(new RegExp(`CRL URL: +${url.replace(/\./g, '\\.')}`))
     const after = await runCertdeskJson<{ id: string }>(cd('cert', 'create', '--name', 'After'))
 
     const withPoint = await certificateText(after.id)
