@@ -95,7 +95,7 @@ export function rootCaView(data: StoreData, dataDir: string): RootCaView {
 const MAX_CRL_URL_LENGTH = 2000
 
 /** An absolute http or https URL with a host, as written into cRLDistributionPoints; one sentence otherwise. */
-export function validateCrlDistributionPoint(value: string): string {
+function validateCrlDistributionPoint(value: string): string {
   const trimmed = value.trim()
   let url: URL | undefined
   try {
