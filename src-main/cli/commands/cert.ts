@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander'
 import {
   type CertificateExportOptions,
   type ExportFormat,
+  EXPORT_FILE_EXTENSIONS,
   EXPORT_FORMATS,
   KEY_FORMATS,
   parseExportFormat,
@@ -138,7 +139,7 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       const exportOptions = certExportOptions(format, options, io.env)
       const workspace = await open(command)
       const certificate = workspace.getCertificate(reference)
-      const out = options.out ?? `${portableFileName(certificate.name)}${EXPORT_EXTENSIONS[format]}`
+      const out = options.out ?? `${portableFileName(certificate.name)}${EXPORT_FILE_EXTENSIONS[format]}`
       const withKey = KEY_FORMATS.includes(format)
       let path = ''
       await workspace.exportCertificate(certificate.id, format, exportOptions, async (data) => {
@@ -163,16 +164,6 @@ interface CertExportOptions {
   name?: string
   plainKey?: boolean
   yes?: boolean
-}
-
-/** `cert export`'s default file name: the certificate's name and this extension. */
-const EXPORT_EXTENSIONS: Record<ExportFormat, string> = {
-  zip: '.zip',
-  pem: '.crt',
-  der: '.der',
-  chain: '.chain.pem',
-  p12: '.p12',
-  key: '.key',
 }
 
 /** Checks `cert export`'s options against its format before anything is read or written. */
