@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
 import { beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest'
-import { openScreen, signIn, signedInPagePerTest, waitForScreen } from '../helpers/browser'
+import { SCREENSHOTS, openScreen, screenshotWhenSettled, signIn, signedInPagePerTest, waitForScreen } from '../helpers/browser'
 import { startServe } from '../helpers/serve'
 import { openssl, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
@@ -50,6 +50,7 @@ async function exportMenu(format: string): Promise<void> {
 }
 
 beforeAll(async () => {
+  await mkdir(SCREENSHOTS, { recursive: true })
   folder = await temporaryFolder('certdesk-lifecycle-screens-')
   dataDir = join(folder, 'data')
   await cli('ca', 'init', '--key-type', 'ec-p256', '--common-name', 'Lifecycle Root')
@@ -83,6 +84,7 @@ describe('status badges', () => {
     // A revoked certificate's switch cannot be turned on.
     await expect.poll(() => page.getByTestId('certificate-switch-badge revoked').getAttribute('class')).toMatch(/is-disabled/)
 
+    await screenshotWhenSettled(page, 'lifecycle-01-badges')
     await page.getByTestId('certificate-filter-expiry').click()
     await page.getByTestId('filter-expiry-expiring').click()
     await expect
@@ -121,6 +123,7 @@ describe('revoking', () => {
     expect(await page.getByTestId('detail-download-bundle').isDisabled()).toBe(true)
     expect(await page.getByTestId('add-devices').isDisabled()).toBe(true)
     expect(await page.getByTestId('detail-revoke').count()).toBe(0)
+    await screenshotWhenSettled(page, 'lifecycle-02-revoked')
     // The export menu still offers the certificate, not its key.
     await page.getByTestId('detail-export-button').click()
     for (const format of ['zip', 'p12', 'key'])
@@ -146,6 +149,7 @@ describe('the export menu', () => {
     await page.getByTestId('export-passphrase').fill('correct horse')
     await page.getByTestId('export-passphrase-repeat').fill('correct horse')
     await page.getByTestId('export-friendly-name').fill('Gateway 7')
+    await screenshotWhenSettled(page, 'lifecycle-03-export-p12')
     const p12 = await download(() => page.getByTestId('export-submit').click(), 'export.p12')
     expect(p12.suggested).toBe('export me.p12')
     const info = await openssl(['pkcs12', '-info', '-in', p12.path, '-passin', 'pass:correct horse', '-nokeys'])
@@ -279,6 +283,7 @@ describe('expiry on Authority and on start', () => {
     expect(await ownPage.getByTestId('ca-expiry').innerText()).toMatch(/\(in 59 days\)$/)
     expect(await ownPage.getByTestId('ca-expiry').getAttribute('data-warning')).toBe('true')
     expect(await ownPage.getByTestId('ca-expiry').getAttribute('class')).toMatch(/expiring/)
+    await screenshotWhenSettled(ownPage, 'lifecycle-04-authority-expiry')
 
     await openScreen(ownPage, ownOrigin, '/certificates', 'certificates')
     const badges = (name: string) => ownPage.getByTestId(`certificate-status-${name}`).locator('[data-test^="status-"]').allInnerTexts()
