@@ -54,6 +54,7 @@ export function describeRootCa(ca: RootCaView): string {
         'os-keychain': "the desktop app's OS keychain (private keys are usable in the app; set a passphrase there to use them here)",
       }[ca.keyProtection],
     ],
+    ['CRL URL', ca.crlDistributionPoint ?? '(none)'],
     ['Data folder', ca.dataDir],
   ])
 }

@@ -4,6 +4,7 @@ import { savedFileName } from '../core/fileNames'
 import type { KeyProtector } from '../core/store/vault'
 import type { Workspace } from '../core/workspace'
 import { readBundleZip } from '../core/bundles/deviceBundle'
+import { EXPORT_FILE_EXTENSIONS, KEY_FORMATS } from '../core/bundles/certificateExports'
 import { profileForRequest } from '../core/tester/profileSources'
 import { runQuickTest } from '../core/tester/quickTest'
 import { TesterSessions } from '../core/tester/sessions'
@@ -96,6 +97,18 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
       return result
     },
     saveRootCertificate: async () => frontDoor.saveFile('root_ca.crt', await workspace.rootCertificatePem(), 0o644),
+    // Like the bundle: built (and refused) before the dialog opens, written to the audit log once saved.
+    saveCertificateExport: async (certificateId, format, options) => {
+      const certificate = workspace.getCertificate(certificateId)
+      const mode = KEY_FORMATS.includes(format) ? 0o600 : 0o644
+      let result: SaveResult = { saved: false }
+      await workspace.exportCertificate(certificate.id, format, options, async (data) => {
+        result = await frontDoor.saveFile(`${savedFileName(certificate.name)}${EXPORT_FILE_EXTENSIONS[format]}`, data, mode)
+        return result.saved
+      })
+      return result
+    },
+    saveCrl: async (days) => frontDoor.saveFile('crl.pem', (await workspace.generateCrl({ days })).pem, 0o644),
     getBrokerStatus: async () => frontDoor.brokerStatus(),
     getConnectionLog: () => frontDoor.connectionLog(),
     runQuickTest: async (request) => runQuickTest(await profileForRequest(workspace, request), { certdeskDataDir: workspace.dataDir }),

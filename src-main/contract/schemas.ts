@@ -3,6 +3,7 @@ import { KEY_TYPES } from '../core/pki/keyTypes'
 import { COMMON_NAME_SOURCES, END_ENTITY_KEY_USAGES } from '../core/pki/profiles'
 import { SECRET_FIELDS } from '../core/tester/types'
 import { REVOCATION_REASON_CODES, type RevocationReason } from '../core/store/schema'
+import { EXPORT_FORMATS } from '../core/bundles/certificateExports'
 import type { OperationName, SavedTesterProfile } from './types'
 
 // The run-time shape of every operation's arguments: nothing unchecked reaches the core. Each
@@ -225,6 +226,19 @@ export const ARGUMENTS = {
   deleteDevice: z.tuple([id]),
   saveDeviceBundle: z.tuple([id]),
   saveRootCertificate: z.tuple([]),
+  // Shapes only: the core says which format needs a passphrase and refuses a revoked certificate's key.
+  saveCertificateExport: z.tuple([
+    id,
+    z.enum(EXPORT_FORMATS),
+    z.strictObject({
+      passphrase: z.string().max(1024).optional(),
+      legacy: z.boolean().optional(),
+      friendlyName: name.optional(),
+      plainKey: z.boolean().optional(),
+    }),
+  ]),
+  saveCrl: z.tuple([z.number().int()]),
+  setCrlDistributionPoint: z.tuple([z.string().max(10_000).nullable()]),
   getBrokerStatus: z.tuple([]),
   getConnectionLog: z.tuple([]),
   getBrokerSettings: z.tuple([]),

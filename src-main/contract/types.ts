@@ -6,6 +6,7 @@ import type { MessageKey } from '../core/messages'
 import type { BrokerStatus, ConnectionLogEntry, ListenerState, SessionInfo } from '../core/broker/types'
 import type { TopicRuleSet } from '../core/broker/settings'
 import type { BundleContents } from '../core/bundles/deviceBundle'
+import type { CertificateExportOptions, ExportFormat } from '../core/bundles/certificateExports'
 import type { KeyType } from '../core/pki/keyTypes'
 import type {
   CertificateRequestInput,
@@ -90,6 +91,18 @@ export type {
   VaultState,
 }
 export { KEY_TYPES } from '../core/pki/keyTypes'
+export { REVOCATION_REASON_CODES } from '../core/store/schema'
+export type { CertificateExportOptions, ExportFormat }
+// The expiry rule the CLI uses too (`cert list --expiring-within`): one window for every screen.
+export {
+  CA_EXPIRY_WARNING_DAYS,
+  EXPIRING_WITHIN_DAYS,
+  daysLeft,
+  expiryState,
+  expirySummary,
+  lifecycleStates,
+} from '../core/registry/expiry'
+export type { ExpiryState, ExpirySummary, LifecycleState } from '../core/registry/expiry'
 
 /** What the first-run screen asks for: the core's own root CA options, less what only a door sets (keychain, actor). */
 export type RootCaSetup = Pick<RootCaOptions, 'keyType' | 'commonName' | 'days' | 'passphrase'>
@@ -172,6 +185,15 @@ export interface CertdeskApi {
   /** The bundle zip, saved where the user chooses: the key goes from main to disk, not to the page. */
   saveDeviceBundle(certificateId: string): Promise<SaveResult>
   saveRootCertificate(): Promise<SaveResult>
+  /**
+   * One certificate in one format (the CLI's `cert export`), saved where the user chooses like the
+   * bundle. Passphrases travel to the main side only; a key leaves only as the file asked for.
+   */
+  saveCertificateExport(certificateId: string, format: ExportFormat, options: CertificateExportOptions): Promise<SaveResult>
+  /** A new CRL (PEM, signed by the CA, next update in `days`), saved like the root certificate; uses up a CRL number. */
+  saveCrl(days: number): Promise<SaveResult>
+  /** Sets (a URL) or clears (null) the CRL distribution point written into device certificates issued from now on. */
+  setCrlDistributionPoint(url: string | null): Promise<RootCaView>
   getBrokerStatus(): Promise<BrokerStatus>
   getConnectionLog(): Promise<ConnectionLogEntry[]>
   /** The saved broker settings (listeners, server names, limits), defaults filled in. */
@@ -245,6 +267,7 @@ export const WORKSPACE_OPERATIONS = [
   'updateTopicRules',
   'resetTopicRules',
   'getAuditLog',
+  'setCrlDistributionPoint',
 ] as const satisfies readonly OperationName[]
 
 /** Operations that need what only a front door has: the keychain, a save dialog, the broker, tester sessions. */
@@ -254,6 +277,8 @@ export const HOST_OPERATIONS = [
   'changeKeyProtection',
   'saveDeviceBundle',
   'saveRootCertificate',
+  'saveCertificateExport',
+  'saveCrl',
   'initialiseRootCa',
   'importRootCa',
   'getBrokerStatus',

@@ -83,10 +83,13 @@ export const MESSAGES = {
     certificateDays: 'The certificate validity must be a whole number of days from 1 to {max}.',
     crlDays: 'The CRL validity (until its next update) must be a whole number of days from 1 to {max}.',
     passphraseTooShort: 'The passphrase is too short; use at least 8 characters.',
+    expiryWindow: '"{value}" is not an expiry window; give a whole number of days from 1 to {max}, such as 30d or 30.',
   },
   rootCa: {
     missing: 'The data folder {dataDir} has no root CA yet.',
     exists: '{dataDir} already has a root CA; Certdesk keeps one root CA per data folder.',
+    crlUrlInvalid:
+      '"{value}" is not a CRL distribution point; give an http:// or https:// URL of at most {max} characters, such as http://pki.example.com/root.crl.',
   },
   caImport: {
     certificateMissing: 'No CA certificate was found; give the CA certificate as a PEM file.',

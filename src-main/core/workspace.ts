@@ -38,7 +38,7 @@ import {
 } from './registry/devices'
 import { type CrlOptions, type GeneratedCrl, generateCrl } from './registry/crl'
 import { findCertificate, findDevice } from './registry/lookup'
-import { ROOT_CA_RECORD_ID, type RootCaOptions, initialiseRootCa, loadIssuer, rootCaView } from './registry/rootCa'
+import { ROOT_CA_RECORD_ID, type RootCaOptions, initialiseRootCa, loadIssuer, rootCaView, setCrlDistributionPoint } from './registry/rootCa'
 import { type CertificateView, type DeviceView, type DeviceWithKey, type RootCaView, certificateView, deviceView } from './registry/views'
 import { buildBrokerBundle, buildDeviceBundle } from './bundles/deviceBundle'
 import {
@@ -80,6 +80,7 @@ export type { CertificateView, DeviceView, DeviceWithKey, ProfileView, RootCaVie
 export class Workspace {
   private issuer: ReturnType<typeof loadIssuer> | undefined
   private rootPem: Promise<string> | undefined
+  private readonly issuersByCrlUrl = new Map<string, Awaited<ReturnType<typeof loadIssuer>>>()
 
   private constructor(private readonly store: RegistryStore) {}
 
@@ -119,14 +120,36 @@ export class Workspace {
     return this.issuer
   }
 
-  async issueDeviceCertificate(input: DeviceCertificateInput): Promise<CertificateView> {
+  /**
+   * The issuer for device certificates: the CA with the CRL distribution point set now, if any
+   * (read at each issue, so a change applies to the next certificate). One object per URL, so
+   * the issuer's parsed parts stay cached.
+   */
+  private async deviceIssuer(): Promise<Awaited<ReturnType<typeof loadIssuer>>> {
     const issuer = await this.loadIssuer()
+    const url = this.store.read().rootCa?.crlDistributionPoint
+    if (url === undefined) return issuer
+    let withUrl = this.issuersByCrlUrl.get(url)
+    if (!withUrl) {
+      withUrl = { ...issuer, crlDistributionPoint: url }
+      this.issuersByCrlUrl.set(url, withUrl)
+    }
+    return withUrl
+  }
+
+  /** Sets (a URL) or clears (null) the CRL distribution point written into device certificates issued from now on. */
+  setCrlDistributionPoint(url: string | null): Promise<RootCaView> {
+    return audited({ action: 'ca.crl-url', target: () => url ?? '(none)' }, () => setCrlDistributionPoint(this.store, url))
+  }
+
+  async issueDeviceCertificate(input: DeviceCertificateInput): Promise<CertificateView> {
+    const issuer = await this.deviceIssuer()
     return audited({ action: 'certificate.issue', target: idsOf }, () => issueDeviceCertificate(this.store, issuer, input))
   }
 
   /** Many certificates in one all-or-nothing step, using every core: batch provisioning. */
   async issueDeviceCertificates(inputs: readonly DeviceCertificateInput[], options: IssueOptions = {}): Promise<CertificateView[]> {
-    const issuer = await this.loadIssuer()
+    const issuer = await this.deviceIssuer()
     return audited({ action: 'certificate.issue', target: idsOf }, () => issueDeviceCertificates(this.store, issuer, inputs, options))
   }
 
@@ -162,7 +185,7 @@ export class Workspace {
 
   /** A new certificate for the same subject, bound where the old one is (see registry/certificates). */
   async renewCertificate(reference: string, options: RenewOptions = {}): Promise<CertificateView> {
-    const issuer = await this.loadIssuer()
+    const issuer = await this.deviceIssuer()
     return audited({ action: 'certificate.renew', target: idsOf, detail: { ...options, reference } }, () =>
       renewCertificate(this.store, issuer, reference, options),
     )
@@ -170,7 +193,7 @@ export class Workspace {
 
   /** A certificate for a device's own key, from its request; Certdesk holds no private key for it. */
   async signCertificateRequest(input: CertificateRequestInput): Promise<SignedRequest> {
-    const issuer = await this.loadIssuer()
+    const issuer = await this.deviceIssuer()
     const { csr: _request, ...detail } = input
     return audited({ action: 'certificate.sign-request', target: idsOf, detail }, () => signCertificateRequest(this.store, issuer, input))
   }

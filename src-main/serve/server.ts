@@ -6,6 +6,8 @@ import { portableFileName, savedFileName } from '../core/fileNames'
 import type { Workspace } from '../core/workspace'
 import { type Dispatch, failureOf } from '../contract/dispatch'
 import { type CertdeskEvent, failure } from '../contract/types'
+import { ARGUMENTS } from '../contract/schemas'
+import { EXPORT_FILE_EXTENSIONS, KEY_FORMATS } from '../core/bundles/certificateExports'
 import { rendererFileHeaders, resolveRendererFile } from '../rendererAssets'
 import { BrowserSession, type DownloadTarget, SESSION_HEADER } from './session'
 
@@ -133,11 +135,41 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const serveDownload = async (response: ServerResponse, target: DownloadTarget) => {
     const workspace = options.workspace()
     if (target.kind === 'root') return download(response, 'root_ca', '.crt', await workspace.rootCertificatePem(), 'application/x-pem-file')
+    if (target.kind === 'crl') return download(response, 'crl', '.pem', target.pem, 'application/x-pem-file')
+    if (target.kind === 'export') {
+      const exported = workspace.getCertificate(target.certificateId)
+      await workspace.exportCertificate(exported.id, target.format, target.options, async (data) => {
+        download(response, exported.name, EXPORT_FILE_EXTENSIONS[target.format], data, 'application/octet-stream')
+        return true
+      })
+      return
+    }
     const certificate = workspace.getCertificate(target.certificateId)
     await workspace.exportDeviceBundle(certificate.id, async (zip) => {
       download(response, certificate.name, '.zip', zip, 'application/zip')
       return true
     })
+  }
+
+  /**
+   * An export's link: the request checked like the operation's arguments, and the export built
+   * once and thrown away (nothing audited), so a refusal (a revoked certificate's key, a missing
+   * passphrase) reaches the page as a sentence instead of a failed navigation.
+   */
+  const exportTarget = async (body: { certificateId?: unknown; format?: unknown; options?: unknown }): Promise<DownloadTarget> => {
+    const parsed = ARGUMENTS.saveCertificateExport.safeParse([body.certificateId, body.format, body.options ?? {}])
+    if (!parsed.success) throw invalidInput('Name an export: {"kind":"export","certificateId":…,"format":…,"options":{…}}.')
+    const [certificateId, format, exportOptions] = parsed.data
+    const workspace = options.workspace()
+    const id = workspace.getCertificate(certificateId).id
+    if (KEY_FORMATS.includes(format)) await workspace.exportCertificate(id, format, exportOptions, async () => false)
+    return { kind: 'export', certificateId: id, format, options: exportOptions }
+  }
+  /** A CRL's link: made now, so a bad number of days is answered on the page. */
+  const crlTarget = async (body: { days?: unknown }): Promise<DownloadTarget> => {
+    const parsed = ARGUMENTS.saveCrl.safeParse([body.days])
+    if (!parsed.success) throw invalidInput('Name a CRL: {"kind":"crl","days":…}.')
+    return { kind: 'crl', pem: (await options.workspace().generateCrl({ days: parsed.data[0] })).pem }
   }
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
@@ -177,10 +209,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (request.method === 'POST' && url.pathname === '/api/download-link') {
         let target: DownloadTarget
         try {
-          const body = JSON.parse(await readBody(request)) as { kind?: unknown; certificateId?: unknown }
+          const body = JSON.parse(await readBody(request)) as Record<string, unknown>
           if (body.kind === 'root') target = { kind: 'root' }
           else if (body.kind === 'bundle' && typeof body.certificateId === 'string')
             target = { kind: 'bundle', certificateId: options.workspace().getCertificate(body.certificateId).id }
+          else if (body.kind === 'export') target = await exportTarget(body)
+          else if (body.kind === 'crl') target = await crlTarget(body)
           else throw invalidInput('Name a download: {"kind":"root"} or {"kind":"bundle","certificateId":…}.')
         } catch (error) {
           if (isCertdeskError(error)) return send(response, 200, JSON.stringify(failureOf(error)))

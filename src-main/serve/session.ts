@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { constantTimeEqual } from '../core/crypto'
+import type { CertificateExportOptions, ExportFormat } from '../core/bundles/certificateExports'
 
 /** How long a download link lives; it is used once, right after the page asks for it. */
 const DOWNLOAD_LINK_TTL_MS = 60_000
@@ -9,7 +10,13 @@ const SIGNED_IN_PATH = '/signed-in'
 /** The header (and, for the event stream, the query parameter) that carries the session secret. */
 export const SESSION_HEADER = 'x-certdesk-session'
 
-export type DownloadTarget = { kind: 'bundle'; certificateId: string } | { kind: 'root' }
+export type DownloadTarget =
+  | { kind: 'bundle'; certificateId: string }
+  | { kind: 'root' }
+  /** One format of one certificate; a passphrase waits here, in memory, until the link is used (or dies). */
+  | { kind: 'export'; certificateId: string; format: ExportFormat; options: CertificateExportOptions }
+  /** A CRL made when the link was asked for (it uses up a CRL number then). */
+  | { kind: 'crl'; pem: string }
 
 /** What a request shows: its cookies, its Authorization header, its session secret. */
 interface Credentials {

@@ -1,6 +1,13 @@
 // The renderer's one door to Certdesk. It picks the transport — Electron's preload bridge, or
 // loopback HTTP in browser mode — and no view knows which one is in use.
-import type { CertdeskApi, CertdeskEvent, Envelope, OperationName } from '../../src-main/contract/types'
+import type {
+  CertdeskApi,
+  CertdeskEvent,
+  CertificateExportOptions,
+  Envelope,
+  ExportFormat,
+  OperationName,
+} from '../../src-main/contract/types'
 import { OPERATIONS, failure } from '../../src-main/contract/types'
 import { ApiError } from './apiError'
 import { sessionSecret } from './signIn'
@@ -44,7 +51,13 @@ const callOverHttp = (operation: string, args: unknown[]) => postOverHttp(`/api/
  * Browser mode saves through the browser's own download, straight from the server to disk,
  * through a link that works once (so the browser's history holds only dead links).
  */
-async function download(target: { kind: 'bundle'; certificateId: string } | { kind: 'root' }): Promise<{ saved: boolean }> {
+type DownloadRequest =
+  | { kind: 'bundle'; certificateId: string }
+  | { kind: 'root' }
+  | { kind: 'export'; certificateId: string; format: ExportFormat; options: CertificateExportOptions }
+  | { kind: 'crl'; days: number }
+
+async function download(target: DownloadRequest): Promise<{ saved: boolean }> {
   const { url } = unwrap<{ url: string }>(await postOverHttp('/api/download-link', target))
   const link = document.createElement('a')
   link.href = url
@@ -64,6 +77,8 @@ function buildApi(): CertdeskApi {
   if (!bridge) {
     api.saveDeviceBundle = (certificateId) => download({ kind: 'bundle', certificateId })
     api.saveRootCertificate = () => download({ kind: 'root' })
+    api.saveCertificateExport = (certificateId, format, options) => download({ kind: 'export', certificateId, format, options })
+    api.saveCrl = (days) => download({ kind: 'crl', days })
   }
   return api
 }

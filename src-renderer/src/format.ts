@@ -5,9 +5,5 @@ export function formatDate(iso: string): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}`
 }
 
-/** 'expired', 'expiring' (within 30 days) or 'valid'. */
-export function expiryState(notAfter: string, now = Date.now()): 'expired' | 'expiring' | 'valid' {
-  const left = Date.parse(notAfter) - now
-  if (left <= 0) return 'expired'
-  return left < 30 * 86_400_000 ? 'expiring' : 'valid'
-}
+// The expiry rule is the core's (the CLI's `--expiring-within` uses it too): one window everywhere.
+export { EXPIRING_WITHIN_DAYS, expiryState } from '../../src-main/contract/types'

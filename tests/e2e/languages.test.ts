@@ -74,6 +74,13 @@ const ALLOWED_WORDS = new Set(
     'paho-mqtt',
     'mqtt.js',
     'mosquitto_pub',
+    // Revocation and export terms (issue 11): the list's and the formats' own names, and the broker they are for.
+    'CRL',
+    'crlfile',
+    'mosquitto',
+    'DER',
+    '3DES',
+    'RFC',
   ].map((word) => word.toLowerCase()),
 )
 

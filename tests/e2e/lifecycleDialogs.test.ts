@@ -98,7 +98,11 @@ describe('signing a request from the Certificates screen', () => {
     // Dropped on the screen: the dialog opens to sign it, with the file loaded.
     const dropped = await page.evaluateHandle(
       (text) => {
-        const transfer = new DataTransfer()
+        // Runs in the page: the page's DataTransfer (the node tsconfig has no DOM types).
+        const { DataTransfer: PageDataTransfer } = globalThis as unknown as {
+          DataTransfer: new () => { items: { add(file: File): void } }
+        }
+        const transfer = new PageDataTransfer()
         transfer.items.add(new File([text], 'tampered.csr', { type: 'application/pkcs10' }))
         return transfer
       },

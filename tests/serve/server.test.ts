@@ -129,6 +129,40 @@ describe('certdesk serve', () => {
     })
   })
 
+  it('downloads an export and a CRL through one-time links, and refuses a bad export on the page, before any link', async () => {
+    const [certificate] = JSON.parse((await post('/api/call/listCertificates', { args: [] }, signedIn())).body).value as { id: string }[]
+    const link = async (body: unknown) => JSON.parse((await post('/api/download-link', body, signedIn())).body) as Record<string, unknown>
+    expect(await link({ kind: 'export', certificateId: certificate.id, format: 'p12', options: {} })).toMatchObject({
+      ok: false,
+      code: 'INVALID_INPUT',
+      messageKey: 'export.passphraseRequired',
+    })
+    expect(await link({ kind: 'export', certificateId: certificate.id, format: 'jks', options: {} })).toMatchObject({
+      ok: false,
+      code: 'INVALID_INPUT',
+    })
+    expect(await link({ kind: 'crl', days: 0 })).toMatchObject({ ok: false, code: 'INVALID_INPUT', messageKey: 'validation.crlDays' })
+
+    const exported = (await link({
+      kind: 'export',
+      certificateId: certificate.id,
+      format: 'key',
+      options: { passphrase: 'a passphrase' },
+    })) as {
+      value: { url: string }
+    }
+    const key = await send(exported.value.url, { headers: signedIn() })
+    expect(key.status).toBe(200)
+    expect(key.headers['content-disposition']).toContain(`filename*=UTF-8''${encodeURIComponent('水表 证书.key')}`)
+    expect(key.body).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----/)
+    expect((await send(exported.value.url, { headers: signedIn() })).status).toBe(410)
+
+    const crl = (await link({ kind: 'crl', days: 2 })) as { value: { url: string } }
+    const crlFile = await send(crl.value.url, { headers: signedIn() })
+    expect(crlFile.headers['content-disposition']).toContain('filename="crl.pem"')
+    expect(crlFile.body).toMatch(/^-----BEGIN X509 CRL-----/)
+  })
+
   it('serves the built page with its CSP, assets with their type and no CSP, the page for paths that name no file, and 404 for traversal', async () => {
     const page = await send('/')
     expect(page.status).toBe(200)

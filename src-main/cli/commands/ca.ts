@@ -59,6 +59,21 @@ export function registerCaCommands(program: Command, context: CliContext): void 
       const view = (await open(command)).getRootCa()
       print(command, view, describeRootCa(view))
     })
+  ca.command('set')
+    .description('change the CA settings: the CRL distribution point written into device certificates issued from now on')
+    .option('--crl-url <url>', 'http(s) URL where devices and brokers fetch the CRL (cRLDistributionPoints)')
+    .option('--no-crl-url', 'stop writing a CRL distribution point into new certificates')
+    .action(async (options: { crlUrl?: string | false }, command: Command) => {
+      if (options.crlUrl === undefined) throw new UsageError('Nothing to change: give --crl-url URL or --no-crl-url.')
+      const view = await (await open(command)).setCrlDistributionPoint(options.crlUrl === false ? null : options.crlUrl)
+      print(
+        command,
+        view,
+        view.crlDistributionPoint === undefined
+          ? 'Certificates issued from now on carry no CRL distribution point; those issued before keep theirs.'
+          : `Certificates issued from now on name ${view.crlDistributionPoint} as their CRL distribution point; those issued before are unchanged.`,
+      )
+    })
   ca.command('protect')
     .description('change how the keys are protected: a new passphrase, or a key file (the keys themselves stay)')
     .option('--new-passphrase-env <var>', 'environment variable holding the new passphrase (at least 8 characters)')

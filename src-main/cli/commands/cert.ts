@@ -2,6 +2,7 @@ import { type Command, Option } from 'commander'
 import {
   type CertificateExportOptions,
   type ExportFormat,
+  EXPORT_FILE_EXTENSIONS,
   EXPORT_FORMATS,
   KEY_FORMATS,
   parseExportFormat,
@@ -11,6 +12,7 @@ import { DEFAULT_DEVICE_CERTIFICATE_DAYS, REVOCATION_REASONS, parseRevocationRea
 import { type CliContext, environmentValue, keyTypeOption, parseDays, readInputFile, UsageError, writeExport } from '../context'
 import { certificateTable, describeCertificate } from '../output'
 import { portableFileName } from '../../core/fileNames'
+import { expiringWithin, parseExpiryWindow } from '../../core/registry/expiry'
 
 interface CreateOptions {
   name: string
@@ -69,9 +71,16 @@ export function registerCertCommands(program: Command, context: CliContext): voi
   cert
     .command('list')
     .description('list certificates')
-    .action(async (_options: unknown, command: Command) => {
-      const certificates = (await open(command)).listCertificates()
-      print(command, certificates, certificateTable(certificates))
+    .option(
+      '--expiring-within <days>',
+      'only those that expire within this many days (30d or 30) and have not yet; expired and revoked ones are left out',
+    )
+    .action(async (options: { expiringWithin?: string }, command: Command) => {
+      const windowDays = options.expiringWithin === undefined ? undefined : parseExpiryWindow(options.expiringWithin)
+      const all = (await open(command)).listCertificates()
+      const certificates = windowDays === undefined ? all : expiringWithin(all, windowDays)
+      const empty = windowDays !== undefined && certificates.length === 0
+      print(command, certificates, empty ? `No certificate expires within ${windowDays} days.` : certificateTable(certificates))
     })
   cert
     .command('show')
@@ -213,7 +222,7 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       const exportOptions = certExportOptions(format, options, io.env)
       const workspace = await open(command)
       const certificate = workspace.getCertificate(reference)
-      const out = options.out ?? `${portableFileName(certificate.name)}${EXPORT_EXTENSIONS[format]}`
+      const out = options.out ?? `${portableFileName(certificate.name)}${EXPORT_FILE_EXTENSIONS[format]}`
       const withKey = KEY_FORMATS.includes(format) && certificate.hasPrivateKey
       let path = ''
       await workspace.exportCertificate(certificate.id, format, exportOptions, async (data) => {
@@ -238,16 +247,6 @@ interface CertExportOptions {
   name?: string
   plainKey?: boolean
   yes?: boolean
-}
-
-/** `cert export`'s default file name: the certificate's name and this extension. */
-const EXPORT_EXTENSIONS: Record<ExportFormat, string> = {
-  zip: '.zip',
-  pem: '.crt',
-  der: '.der',
-  chain: '.chain.pem',
-  p12: '.p12',
-  key: '.key',
 }
 
 /** Checks `cert export`'s options against its format before anything is read or written. */

@@ -9,6 +9,16 @@ import type { BundleContents } from './deviceBundle'
 export const EXPORT_FORMATS = ['zip', 'pem', 'der', 'chain', 'p12', 'key'] as const
 export type ExportFormat = (typeof EXPORT_FORMATS)[number]
 
+/** The extension a saved export's name ends with (the file is named after the certificate). */
+export const EXPORT_FILE_EXTENSIONS: Record<ExportFormat, string> = {
+  zip: '.zip',
+  pem: '.crt',
+  der: '.der',
+  chain: '.chain.pem',
+  p12: '.p12',
+  key: '.key',
+}
+
 /** The formats that carry the private key: refused for a certificate Certdesk holds no key for. */
 export const KEY_FORMATS: readonly ExportFormat[] = ['zip', 'p12', 'key']
 

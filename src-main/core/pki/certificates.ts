@@ -42,6 +42,8 @@ export interface Issuer {
   certificatePem: string
   privateKey: KeyObject
   keyType: KeyType
+  /** An http(s) URL written as a non-critical cRLDistributionPoints extension (fullName URI), when set. */
+  crlDistributionPoint?: string
 }
 
 /**
@@ -367,6 +369,20 @@ function typedAlternativeNames(names: string[]): asn.SubjectAlternativeName {
   )
 }
 
+/** RFC 5280 §4.2.1.13, non-critical: one DistributionPoint whose fullName is the URI. Encoded once per issuer and URL. */
+function crlDistributionPointExtension(issuer: ParsedIssuer, url: string): asn1js.BaseBlock {
+  const key = `crl:${url}`
+  let encoded = issuer.profiles.get(key)
+  if (!encoded) {
+    const point = new asn.DistributionPoint({
+      distributionPoint: new asn.DistributionPointName({ fullName: [new asn.GeneralName({ uniformResourceIdentifier: url })] }),
+    })
+    encoded = [extension(asn.id_ce_cRLDistributionPoints, false, new asn.CRLDistributionPoints([point]))]
+    issuer.profiles.set(key, encoded)
+  }
+  return encoded[0]
+}
+
 /**
  * An end-entity certificate signed by the issuer, with the profile's extensions and both key
  * identifiers, so chain building never falls back to name matching.
@@ -387,6 +403,9 @@ export function issueCertificate(request: IssueRequest): CertificateFacts {
     extensions.push(extension(asn.id_ce_subjectAltName, false, typedAlternativeNames(request.profile.subjectAltNames)))
   }
   const subject = { ...request.subjectFields, commonName: request.commonName }
+  if (request.issuer.crlDistributionPoint !== undefined) {
+    extensions.push(crlDistributionPointExtension(issuer, request.issuer.crlDistributionPoint))
+  }
   return signCertificate({
     subject: subjectName(subject),
     subjectText: subjectText(subject),
@@ -409,20 +428,27 @@ export interface ReissueRequest {
 }
 
 /**
- * A renewal: the previous certificate's subject and extensions (usages, alternative names, CRL
- * distribution point) unchanged, so a broker that maps the subject to a user sees the same
- * device; a new serial, validity and key identifiers (the key may be new, the issuer's too).
+ * A renewal: the previous certificate's subject and extensions (usages, alternative names)
+ * unchanged, so a broker that maps the subject to a user sees the same device; a new serial,
+ * validity and key identifiers (the key may be new, the issuer's too), and the CA's CRL
+ * distribution point as it is set now.
  */
 export function reissueCertificate(request: ReissueRequest): CertificateFacts {
   const issuer = parseIssuer(request.issuer)
   const previous = new NodeX509(request.previousPem)
   const tbs = AsnConvert.parse(previous.raw, asn.Certificate).tbsCertificate
   const { spki, keyIdentifier } = publicKeyParts(request.publicKey)
-  const extensions = (tbs.extensions ?? []).map((carried) => {
-    if (carried.extnID === asn.id_ce_subjectKeyIdentifier) return subjectKeyIdentifierExtension(keyIdentifier)
-    if (carried.extnID === asn.id_ce_authorityKeyIdentifier) return issuer.authorityKeyIdentifier
-    return decoded(der(carried))
-  })
+  const extensions = (tbs.extensions ?? [])
+    // Where the CRL is published is the CA's setting today, not what it was then.
+    .filter((carried) => carried.extnID !== asn.id_ce_cRLDistributionPoints)
+    .map((carried) => {
+      if (carried.extnID === asn.id_ce_subjectKeyIdentifier) return subjectKeyIdentifierExtension(keyIdentifier)
+      if (carried.extnID === asn.id_ce_authorityKeyIdentifier) return issuer.authorityKeyIdentifier
+      return decoded(der(carried))
+    })
+  if (request.issuer.crlDistributionPoint !== undefined) {
+    extensions.push(crlDistributionPointExtension(issuer, request.issuer.crlDistributionPoint))
+  }
   return signCertificate({
     subject: decoded(der(tbs.subject)),
     subjectText: previous.subject.split('\n').join(', '),

@@ -116,7 +116,8 @@ export async function loadIssuer(store: RegistryStore): Promise<Issuer & { recor
 }
 
 export function rootCaView(data: StoreData, dataDir: string): RootCaView {
-  const { commonName, subject, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, origin } = requireRootCa(data, dataDir)
+  const { commonName, subject, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, origin, crlDistributionPoint } =
+    requireRootCa(data, dataDir)
   return {
     commonName,
     subject,
@@ -129,5 +130,37 @@ export function rootCaView(data: StoreData, dataDir: string): RootCaView {
     origin,
     keyProtection: data.vault.protection,
     dataDir,
+    ...(crlDistributionPoint === undefined ? {} : { crlDistributionPoint }),
   }
+}
+
+/** Longer URLs would bloat every certificate; RFC 5280 sets no limit, so this one is Certdesk's. */
+const MAX_CRL_URL_LENGTH = 2000
+
+/** An absolute http or https URL with a host, as written into cRLDistributionPoints; one sentence otherwise. */
+function validateCrlDistributionPoint(value: string): string {
+  const trimmed = value.trim()
+  let url: URL | undefined
+  try {
+    url = new URL(trimmed)
+  } catch {
+    url = undefined
+  }
+  // IA5String: ASCII only, so the text is checked as given (URL would percent-encode the rest).
+  const ascii = /^[\x21-\x7e]+$/.test(trimmed)
+  if (!url || !ascii || !['http:', 'https:'].includes(url.protocol) || url.hostname === '' || trimmed.length > MAX_CRL_URL_LENGTH) {
+    throw new CertdeskError('INVALID_INPUT', message('rootCa.crlUrlInvalid', { value: value.slice(0, 200), max: MAX_CRL_URL_LENGTH }))
+  }
+  return trimmed
+}
+
+/** Sets (or, with null, clears) the CRL distribution point; certificates issued before keep what they had. */
+export async function setCrlDistributionPoint(store: RegistryStore, url: string | null): Promise<RootCaView> {
+  const value = url === null ? undefined : validateCrlDistributionPoint(url)
+  return store.mutate((data) => {
+    const record = requireRootCa(data, store.dataDir)
+    if (value === undefined) delete record.crlDistributionPoint
+    else record.crlDistributionPoint = value
+    return rootCaView(data, store.dataDir)
+  })
 }

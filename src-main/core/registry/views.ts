@@ -69,6 +69,8 @@ export interface RootCaView {
   origin: RootCaRecord['origin']
   keyProtection: KeyProtectionKind
   dataDir: string
+  /** The CRL distribution point written into device certificates issued from now on, when set. */
+  crlDistributionPoint?: string
 }
 
 /** The broker's server certificate as shown (not the record file it is kept in). */

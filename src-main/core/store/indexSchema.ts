@@ -75,6 +75,7 @@ const storeDataSchema = z.object({
       subject: z.string(),
       origin: z.enum(['generated', 'imported']),
       crlNumber: z.number().int(),
+      crlDistributionPoint: z.string().min(1).optional(),
     })
     .nullable(),
   certificates: z.record(z.string(), certificate),

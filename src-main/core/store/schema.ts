@@ -78,6 +78,12 @@ export interface RootCaRecord extends IssuedCertificateFacts {
   origin: 'generated' | 'imported'
   /** Next CRL number, for the revocation list the broker will honour. */
   crlNumber: number
+  /**
+   * Where relying parties fetch the CRL (an http or https URL), written as cRLDistributionPoints
+   * into device certificates issued while it is set. Optional: absent in folders written before it
+   * existed, which needs no schema step.
+   */
+  crlDistributionPoint?: string
 }
 
 export interface CertificateRecord extends IssuedCertificateFacts {

@@ -71,10 +71,13 @@ const core: MessageCatalog = {
     certificateDays: '证书的有效期必须是 1 到 {max} 之间的整数天数。',
     crlDays: 'CRL 的有效期（至下次更新）必须是 1 到 {max} 之间的整数天数。',
     passphraseTooShort: '口令太短；请至少使用 8 个字符。',
+    expiryWindow: '“{value}”不是有效的到期时间窗口；请填写 1 到 {max} 之间的整数天数，例如 30d 或 30。',
   },
   rootCa: {
     missing: '数据目录 {dataDir} 还没有根 CA。',
     exists: '{dataDir} 已经有根 CA；Certdesk 每个数据目录只保留一个根 CA。',
+    crlUrlInvalid:
+      '“{value}”不是有效的 CRL 分发点；请填写不超过 {max} 个字符的 http:// 或 https:// 地址，例如 http://pki.example.com/root.crl。',
   },
   caImport: {
     certificateMissing: '没有找到 CA 证书；请以 PEM 文件提供 CA 证书。',

@@ -11,6 +11,7 @@ import type {
   DeviceUpdate,
   DeviceView,
   DeviceWithKey,
+  RevocationReason,
   RootCaView,
 } from '../../../src-main/contract/types'
 import { api } from '../api'
@@ -115,6 +116,17 @@ export const useRegistry = defineStore('registry', () => {
     put(certificates.value, certificate)
     return certificate
   }
+  /** Final: the certificate stays listed, revoked (and disabled). */
+  async function revokeCertificate(id: string, reason: RevocationReason): Promise<CertificateView> {
+    const certificate = await api.revokeCertificate(id, reason)
+    put(certificates.value, certificate)
+    return certificate
+  }
+  /** The CA settings (the CRL distribution point) as the core returned them. */
+  async function setCrlDistributionPoint(url: string | null): Promise<RootCaView> {
+    rootCa.value = await api.setCrlDistributionPoint(url)
+    return rootCa.value
+  }
   async function deleteCertificate(id: string): Promise<CertificateView> {
     const certificate = await api.deleteCertificate(id)
     drop(certificates.value, certificate.id)
@@ -173,6 +185,8 @@ export const useRegistry = defineStore('registry', () => {
     renewCertificate,
     updateCertificate,
     deleteCertificate,
+    revokeCertificate,
+    setCrlDistributionPoint,
     bindDevices,
     unbindDevices,
     createDevice,

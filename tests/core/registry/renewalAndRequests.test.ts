@@ -217,3 +217,23 @@ describe("signing a device's own request", () => {
     expect(JSON.stringify(workspace.snapshot())).toBe(before)
   })
 })
+
+describe('the CRL distribution point', () => {
+  it('is written into renewed and request-signed certificates as the CA has it now', async () => {
+    const workspace = fleet.workspace
+    const before = await workspace.issueDeviceCertificate({ name: 'Before the URL' })
+    await workspace.setCrlDistributionPoint('http://pki.example/certdesk.crl')
+    const renewed = await workspace.renewCertificate(before.id)
+    const { csr } = await deviceRequest('dp', ['-subj', '/CN=dp'])
+    const signed = await workspace.signCertificateRequest({ csr: await readFile(csr, 'utf8'), name: 'Signed with URL' })
+    await workspace.setCrlDistributionPoint(null)
+    const cleared = await workspace.renewCertificate(renewed.id)
+    const points = async (id: string, file: string) =>
+      openssl(['x509', '-in', await pemFile(id, file), '-noout', '-ext', 'crlDistributionPoints'])
+    expect(await points(before.id, 'dp-before.pem')).toBe('')
+    expect(await points(renewed.id, 'dp-renewed.pem')).toContain('URI:http://pki.example/certdesk.crl')
+    expect(await points(signed.certificate.id, 'dp-signed.pem')).toContain('URI:http://pki.example/certdesk.crl')
+    // Renewed again after clearing: the old URL is not carried over.
+    expect(await points(cleared.id, 'dp-cleared.pem')).toBe('')
+  })
+})
