@@ -229,6 +229,8 @@ export const MESSAGES = {
   },
   tester: {
     noBoundCertificate: 'Device {deviceId} has no bound certificate to test mutual TLS with; bind one first.',
+    keyOnDevice:
+      'Certificate "{name}" was signed from the device\'s own request, so Certdesk has no key to test it with; give the certificate and the device\'s key as PEM in a manual test.',
     severalBound: 'Device {deviceId} has {count} certificates bound ({certificates}); choose one.',
     tokenDeviceOnMutual:
       'Device {deviceId} uses token authentication: it connects on the one-way port ({oneWayPort}) with its connect username and device key, not with a certificate on the mutual port ({mutualPort}).',

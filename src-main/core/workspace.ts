@@ -367,7 +367,10 @@ export class Workspace {
 
   /** A certificate with its private key, for the tester in the main process (never the page). */
   async certificateMaterial(reference: string): Promise<{ certificatePem: string; privateKeyPem: string }> {
-    return this.store.readRecordMaterial(this.getCertificate(reference).id)
+    const certificate = this.getCertificate(reference)
+    // Signed from a device's request: the key is on the device, and the tester says how to bring it.
+    if (!certificate.hasPrivateKey) throw new CertdeskError('CONFLICT', message('tester.keyOnDevice', { name: certificate.name }))
+    return this.store.readRecordMaterial(certificate.id)
   }
 
   /**

@@ -210,6 +210,7 @@ const core: MessageCatalog = {
   },
   tester: {
     noBoundCertificate: '设备 {deviceId} 没有绑定证书，无法测试双向认证；请先绑定一个证书。',
+    keyOnDevice: '证书“{name}”是根据设备自己的请求签发的，Certdesk 没有可用于测试的密钥；请在手动测试中以 PEM 格式提供证书和设备的密钥。',
     severalBound: '设备 {deviceId} 绑定了 {count} 个证书（{certificates}）；请选择一个。',
     tokenDeviceOnMutual:
       '设备 {deviceId} 使用令牌认证：它用连接用户名和设备密钥连接单向认证端口（{oneWayPort}），而不是用证书连接双向认证端口（{mutualPort}）。',

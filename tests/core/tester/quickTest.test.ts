@@ -1,4 +1,5 @@
 import { createPrivateKey } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -11,7 +12,7 @@ import { runQuickTest } from '../../../src-main/core/tester/quickTest'
 import { Workspace } from '../../../src-main/core/workspace'
 import { type Fleet, makeFleet, runBrokerAsSettings, issuerOf } from '../../helpers/fleet'
 import { startMosquitto } from '../../helpers/mosquitto'
-import { freePort, temporaryFolder } from '../../helpers/tools'
+import { freePort, openssl, temporaryFolder } from '../../helpers/tools'
 
 let fleet: Fleet
 let broker: RunningBroker
@@ -50,6 +51,32 @@ describe('quick test against the embedded broker', () => {
     expect(oneWay.roundTripMs).toBeGreaterThanOrEqual(0)
     const mutual = await test(await forDevice(fleet.certDevice.deviceId))
     expect(mutual).toMatchObject({ pass: true, port: broker.mutual.port })
+  })
+
+  it("says how to test a certificate signed from a device's request, and passes with the device's own key", async () => {
+    const device = await fleet.workspace.createDevice({ name: 'Own key', authType: 'cert', deviceId: 'tester-own-key-1' })
+    const deviceKeys = await generateKeyPair('ec-p256')
+    const keyFile = join(await temporaryFolder(), 'device.key')
+    await writeFile(keyFile, exportPrivateKeyPem(deviceKeys.privateKey))
+    const csr = await openssl(['req', '-new', '-key', keyFile, '-subj', '/CN=tester-own-key-1'])
+    const { certificate } = await fleet.workspace.signCertificateRequest({ csr, name: 'Tester own key', device: device.deviceId })
+    await expect(forDevice(device.deviceId)).rejects.toMatchObject({ code: 'CONFLICT', messageKey: 'tester.keyOnDevice' })
+    // What the sentence says to do: the certificate and the device's key, given as PEM.
+    const base = await forDevice(fleet.certDevice.deviceId)
+    const result = await test({
+      ...base,
+      clientId: device.deviceId,
+      username: device.username,
+      tls: {
+        ...base.tls,
+        client: {
+          mode: 'pem',
+          certificatePem: await fleet.workspace.certificatePem(certificate.id),
+          privateKeyPem: exportPrivateKeyPem(deviceKeys.privateKey),
+        },
+      },
+    })
+    expect(result).toMatchObject({ pass: true, port: broker.mutual.port })
   })
 
   it("explains MQTT refusals with the broker's own logged reason", async () => {
