@@ -1,4 +1,6 @@
+import { resolve } from 'node:path'
 import type { Command } from 'commander'
+import { assertExportTarget } from '../../core/store/files'
 import { DEFAULT_KEY_TYPE, parseKeyType } from '../../core/pki/keys'
 import { DEFAULT_CRL_DAYS } from '../../core/registry/crl'
 import { DEFAULT_ROOT_CA_COMMON_NAME, DEFAULT_ROOT_CA_DAYS } from '../../core/registry/rootCa'
@@ -107,6 +109,8 @@ export function registerCaCommands(program: Command, context: CliContext): void 
     .option('--force', 'replace the file if it exists')
     .action(async (options: { out: string; days: string; der?: boolean; force?: boolean }, command: Command) => {
       const workspace = await open(command)
+      // Each CRL uses up a number: a file that may not be replaced is refused before one is made.
+      if (options.out !== '-') await assertExportTarget(resolve(options.out), Boolean(options.force))
       const crl = await workspace.generateCrl({ days: parseDays(options.days) })
       const path = await writeExport(io, options.out, options.der ? crl.der : crl.pem, 0o644, Boolean(options.force))
       const { crlNumber, revoked, thisUpdate, nextUpdate } = crl

@@ -61,6 +61,15 @@ export async function ensurePrivateDirectory(path: string): Promise<void> {
  * which a rename would replace with a key bundle.
  */
 export async function writeExportFile(path: string, data: string | Uint8Array, mode: number, replace: boolean): Promise<void> {
+  await assertExportTarget(path, replace)
+  await writeFileAtomic(path, data, mode)
+}
+
+/**
+ * The checks `writeExportFile` makes before writing, on their own: for an export whose making
+ * uses something up (a CRL number), so a refusal comes before it, not after.
+ */
+export async function assertExportTarget(path: string, replace: boolean): Promise<void> {
   let stats
   try {
     stats = await lstat(path)
@@ -79,5 +88,4 @@ export async function writeExportFile(path: string, data: string | Uint8Array, m
   } catch (error) {
     throw new CertdeskError('INVALID_INPUT', message('file.noFolder', { folder: dirname(path) }), { cause: error })
   }
-  await writeFileAtomic(path, data, mode)
 }
