@@ -1,6 +1,7 @@
 import { relative, resolve } from 'node:path'
 import vue from '@vitejs/plugin-vue'
-import { defineConfig, type Plugin } from 'electron-vite'
+import { defineConfig } from 'electron-vite'
+import type { Plugin } from 'vite'
 
 const CLI_ENTRY = resolve('src-main/cli/index.ts')
 
