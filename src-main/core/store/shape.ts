@@ -4,7 +4,7 @@
  * 10,000 certificates. A shape returns the first problem, or undefined when the value fits.
  * Unknown keys are allowed, as zod's objects allowed them.
  */
-export interface ShapeProblem {
+interface ShapeProblem {
   path: (string | number)[]
   message: string
 }
