@@ -6,7 +6,7 @@ import { cliBuildStaleBecause } from '../../bin/cliBuild.mjs'
 import { PROJECT_ROOT, runCertdesk, temporaryFolder } from '../helpers/tools'
 
 /**
- * A project of three files beside a copy of bin/: a "built CLI" and a "source CLI" that each say
+ * A project (an ES module package, as Certdesk is) beside a copy of bin/: a "built CLI" and a "source CLI" that each say
  * which one ran, and the build's stamp naming the source. The real node_modules (for tsx).
  */
 async function miniProject(): Promise<{ root: string; run: (env?: NodeJS.ProcessEnv) => { stdout: string; stderr: string } }> {
@@ -14,6 +14,7 @@ async function miniProject(): Promise<{ root: string; run: (env?: NodeJS.Process
   await mkdir(join(root, 'bin'))
   for (const file of ['certdesk.mjs', 'cliBuild.mjs']) await copyFile(join(PROJECT_ROOT, 'bin', file), join(root, 'bin', file))
   await symlink(join(PROJECT_ROOT, 'node_modules'), join(root, 'node_modules'))
+  await writeFile(join(root, 'package.json'), '{ "type": "module" }\n')
   await mkdir(join(root, 'src-main/cli'), { recursive: true })
   await writeFile(join(root, 'src-main/cli/index.ts'), "const ran: string = 'source'\nprocess.stdout.write(`${ran}\\n`)\n")
   await mkdir(join(root, 'out/main'), { recursive: true })
