@@ -7,5 +7,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Rebuilds a stale CLI build first: the tests run `certdesk` processes, as users do.
+    globalSetup: ['tests/setup/freshCliBuild.ts'],
   },
 })

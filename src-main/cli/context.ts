@@ -67,9 +67,11 @@ export async function writeExport(io: CliIo, path: string, data: string | Buffer
 }
 
 /**
- * Resolves on SIGINT or SIGTERM. The listeners stay installed (not `once`): atomically's exit
- * hook re-raises the signal after its own clean-up, and that second signal must not kill the
- * process while it closes.
+ * Resolves on SIGINT or SIGTERM. The listeners stay installed (not `once`): a dependency's exit
+ * hook may re-raise the signal after its own clean-up, and that second signal must not kill the
+ * process while it closes. Call it before printing that the command is running: once that line
+ * is out, a script may stop the process at once (the CLI starts with no library installing
+ * signal handlers of its own).
  */
 export function untilStopped(): Promise<void> {
   return new Promise<void>((resolve) => {

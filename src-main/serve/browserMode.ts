@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { CertdeskError } from '../core/errors'
 import { type Message, message } from '../core/messages'
 import { type RunningBroker, startBroker } from '../core/broker/broker'
@@ -13,8 +13,15 @@ import { BROKER_WAITS_FOR_ROOT_CA, createFirstRunDispatcher } from '../contract/
 import type { BrokerStatus, CertdeskEvent } from '../contract/types'
 import { type RunningServer, startServer } from './server'
 
-/** Where `electron-vite build` puts the renderer. */
-const BUILT_RENDERER_DIR = join(import.meta.dirname, '..', '..', 'out', 'renderer')
+/**
+ * Where `electron-vite build` puts the renderer: the project's out/renderer, found from this
+ * module's folder (src-main/serve from source, out/main/chunks in the built CLI).
+ */
+function builtRendererDir(): string {
+  let dir = import.meta.dirname
+  while (!existsSync(join(dir, 'package.json')) && dirname(dir) !== dir) dir = dirname(dir)
+  return join(dir, 'out', 'renderer')
+}
 /** How often browser mode looks for registry changes made elsewhere (a stat of the index). */
 const REGISTRY_POLL_MS = 500
 
@@ -38,7 +45,7 @@ export async function startBrowserMode(
   folder: Workspace | EmptyFolder,
   options: { port?: number; rendererDir?: string; broker?: boolean } = {},
 ): Promise<BrowserMode> {
-  const rendererDir = options.rendererDir ?? BUILT_RENDERER_DIR
+  const rendererDir = options.rendererDir ?? builtRendererDir()
   if (!existsSync(join(rendererDir, 'index.html'))) {
     throw new CertdeskError('NOT_FOUND', 'The screens are not built yet; run "npm run build" once, then try again.')
   }

@@ -42,12 +42,14 @@ export function registerBrokerCommands(program: Command, context: CliContext): v
         listener.listening ? `${label} on ${running.host}:${listener.port}` : `${label} not running`
       // The broker's own status, as the app and browser mode show it.
       const { host, oneWay, mutual, serverCertificate, endpoints } = running.status()
+      // Listening for the signals before saying so: whoever reads the line may stop it at once.
+      const stopped = untilStopped()
       print(
         command,
         { host, oneWay, mutual, serverCertificate, endpoints },
         `Certdesk broker: ${where(running.oneWay, 'one-way TLS')}, ${where(running.mutual, 'mutual TLS')}; SIGINT or SIGTERM stops it.`,
       )
-      await untilStopped()
+      await stopped
       await running.close()
     })
   broker

@@ -21,12 +21,14 @@ export function registerServeCommand(program: Command, context: CliContext): voi
       const { startBrowserMode } = await import('../../serve/browserMode')
       const mode = await startBrowserMode(workspace, { port: parsePort(options.port), broker: options.broker })
       if (mode.broker.error && options.broker) io.stderr(`certdesk: ${mode.broker.error}\n`)
+      // Listening for the signals before saying so: whoever reads the line may stop it at once.
+      const stopped = untilStopped()
       print(
         command,
         { url: mode.server.url, port: mode.server.port, broker: mode.broker },
         `Certdesk is open at ${mode.server.url}\n(the token in the address is the key to this session; SIGINT or SIGTERM stops it)`,
       )
-      await untilStopped()
+      await stopped
       await mode.close()
     })
 }

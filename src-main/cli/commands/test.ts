@@ -1,6 +1,4 @@
 import type { Command } from 'commander'
-import { runQuickTest } from '../../core/tester/quickTest'
-import { profileForDevice, profileFromBundle } from '../../core/tester/profileSources'
 import { type CliContext, parsePort, passphraseFrom, ReportedFailure, UsageError, readInputFile } from '../context'
 import { describeQuickTest } from '../output'
 
@@ -32,6 +30,11 @@ export function registerTestCommand(program: Command, context: CliContext): void
         },
         command: Command,
       ) => {
+        // The MQTT client takes ~100 ms to load: only this command needs it.
+        const [{ runQuickTest }, { profileForDevice, profileFromBundle }] = await Promise.all([
+          import('../../core/tester/quickTest'),
+          import('../../core/tester/profileSources'),
+        ])
         let profile
         let certdeskDataDir: string | undefined
         if (options.bundle !== undefined) {

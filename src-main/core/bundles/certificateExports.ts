@@ -1,9 +1,12 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto'
-import forge from 'node-forge'
+import type Forge from 'node-forge'
 import { invalidInput } from '../errors'
 import { message } from '../messages'
 import { pemCertificates } from '../pki/importedCa'
 import type { BundleContents } from './deviceBundle'
+import { lazyModule } from '../lazyModule'
+
+const forge = lazyModule<typeof Forge>('node-forge')
 
 /** The formats `cert export --format` offers; zip (the seed's bundle, deviceBundle.ts) is the default. */
 export const EXPORT_FORMATS = ['zip', 'pem', 'der', 'chain', 'p12', 'key'] as const
@@ -70,13 +73,13 @@ export function privateKeyExport(privateKeyPem: string, options: CertificateExpo
   return Buffer.from(key.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }))
 }
 
-const { asn1 } = forge
-const sequence = (items: forge.asn1.Asn1[]) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SEQUENCE, true, items)
-const set = (items: forge.asn1.Asn1[]) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.SET, true, items)
-const oid = (name: string) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OID, false, asn1.oidToDer(forge.pki.oids[name]).getBytes())
-const octets = (bytes: string) => asn1.create(asn1.Class.UNIVERSAL, asn1.Type.OCTETSTRING, false, bytes)
-const explicit = (item: forge.asn1.Asn1) => asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [item])
-const der = (item: forge.asn1.Asn1) => asn1.toDer(item).getBytes()
+const sequence = (items: Forge.asn1.Asn1[]) => forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SEQUENCE, true, items)
+const set = (items: Forge.asn1.Asn1[]) => forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.SET, true, items)
+const oid = (name: string) =>
+  forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.OID, false, forge.asn1.oidToDer(forge.pki.oids[name]).getBytes())
+const octets = (bytes: string) => forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.OCTETSTRING, false, bytes)
+const explicit = (item: Forge.asn1.Asn1) => forge.asn1.create(forge.asn1.Class.CONTEXT_SPECIFIC, 0, true, [item])
+const der = (item: Forge.asn1.Asn1) => forge.asn1.toDer(item).getBytes()
 /** A PKCS#7 ContentInfo of type data around DER bytes. */
 const dataContent = (bytes: string) => sequence([oid('data'), explicit(octets(bytes))])
 
@@ -101,15 +104,18 @@ export function pkcs12Export(contents: BundleContents, options: CertificateExpor
   const localKeyId = forge.md.sha1.create().update(certificateDer).digest().getBytes()
   const attributes = set([
     sequence([oid('localKeyId'), set([octets(localKeyId)])]),
-    sequence([oid('friendlyName'), set([asn1.create(asn1.Class.UNIVERSAL, asn1.Type.BMPSTRING, false, options.friendlyName)])]),
+    sequence([
+      oid('friendlyName'),
+      set([forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.BMPSTRING, false, options.friendlyName)]),
+    ]),
   ])
-  const certificateBag = (bytes: string, bagAttributes?: forge.asn1.Asn1) =>
+  const certificateBag = (bytes: string, bagAttributes?: Forge.asn1.Asn1) =>
     sequence([
       oid('certBag'),
       explicit(sequence([oid('x509Certificate'), explicit(octets(bytes))])),
       ...(bagAttributes ? [bagAttributes] : []),
     ])
-  const encryptedKey = forge.pki.encryptPrivateKeyInfo(asn1.fromDer(keyDer), passphrase, {
+  const encryptedKey = forge.pki.encryptPrivateKeyInfo(forge.asn1.fromDer(keyDer), passphrase, {
     algorithm: options.legacy ? '3des' : 'aes256',
     prfAlgorithm: 'sha256',
     count: PKCS12_ITERATIONS,
@@ -131,14 +137,14 @@ export function pkcs12Export(contents: BundleContents, options: CertificateExpor
   hmac.update(safeDer)
   const macData = sequence([
     sequence([
-      sequence([oid(options.legacy ? 'sha1' : 'sha256'), asn1.create(asn1.Class.UNIVERSAL, asn1.Type.NULL, false, '')]),
+      sequence([oid(options.legacy ? 'sha1' : 'sha256'), forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.NULL, false, '')]),
       octets(hmac.digest().getBytes()),
     ]),
     octets(macSalt),
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(PKCS12_ITERATIONS).getBytes()),
+    forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.INTEGER, false, forge.asn1.integerToDer(PKCS12_ITERATIONS).getBytes()),
   ])
   const pfx = sequence([
-    asn1.create(asn1.Class.UNIVERSAL, asn1.Type.INTEGER, false, asn1.integerToDer(3).getBytes()),
+    forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.INTEGER, false, forge.asn1.integerToDer(3).getBytes()),
     dataContent(safeDer),
     macData,
   ])

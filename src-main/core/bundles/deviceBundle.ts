@@ -1,6 +1,9 @@
-import AdmZip from 'adm-zip'
+import type AdmZip from 'adm-zip'
 import { invalidInput } from '../errors'
 import { message } from '../messages'
+import { lazyExport } from '../lazyModule'
+
+const admZip = lazyExport<typeof AdmZip>('adm-zip')
 
 /** The seed platform's layout, which devices and their firmware scripts expect. */
 const BUNDLE_FOLDER = 'common_certs'
@@ -24,7 +27,7 @@ const STORED = 0
  * `unzip` on a Unix desk does not leave it readable by everyone.
  */
 function buildCertificateZip(entries: { certificate: string; privateKey: string; rootCertificate: string }, contents: BundleContents) {
-  const zip = new AdmZip()
+  const zip = new (admZip())()
   const add = (name: string, text: string, mode: number) => {
     zip.addFile(name, Buffer.from(text, 'utf8'), '', mode).header.method = STORED
   }
@@ -57,7 +60,7 @@ export function buildDeviceBundle(contents: Omit<BundleContents, 'privateKeyPem'
 export function readBundleZip(zip: Buffer): BundleContents {
   let entries: AdmZip.IZipEntry[]
   try {
-    entries = new AdmZip(zip).getEntries()
+    entries = new (admZip())(zip).getEntries()
   } catch {
     throw invalidInput(message('bundle.notZip'))
   }

@@ -1,10 +1,15 @@
 import { type KeyObject, createPublicKey, verify } from 'node:crypto'
-import { CertificationRequest } from '@peculiar/asn1-csr'
-import { AsnConvert } from '@peculiar/asn1-schema'
-import * as asn from '@peculiar/asn1-x509'
+import type * as AsnCsr from '@peculiar/asn1-csr'
+import type * as AsnSchema from '@peculiar/asn1-schema'
+import type * as Asn from '@peculiar/asn1-x509'
 import { invalidInput } from '../errors'
 import { message } from '../messages'
 import { KEY_TYPES, type KeyType, keyTypeOf } from './keys'
+import { lazyModule } from '../lazyModule'
+
+const asn = lazyModule<typeof Asn>('@peculiar/asn1-x509')
+const asnSchema = lazyModule<typeof AsnSchema>('@peculiar/asn1-schema')
+const asnCsr = lazyModule<typeof AsnCsr>('@peculiar/asn1-csr')
 
 /*
  * A device's own certificate signing request (PKCS#10, RFC 2986), parsed with @peculiar/asn1-csr
@@ -25,11 +30,12 @@ const REQUEST_SIGNATURES: Record<string, string> = {
 
 /** Names of the extensions a request may ask for, for the operator's report. */
 const EXTENSION_NAMES: Record<string, string> = {
-  [asn.id_ce_subjectAltName]: 'subjectAltName',
-  [asn.id_ce_keyUsage]: 'keyUsage',
-  [asn.id_ce_extKeyUsage]: 'extendedKeyUsage',
-  [asn.id_ce_basicConstraints]: 'basicConstraints',
-  [asn.id_ce_subjectKeyIdentifier]: 'subjectKeyIdentifier',
+  // The OIDs written out (id-ce 29, 17, 15…), not read from @peculiar/asn1-x509 at start-up.
+  '2.5.29.17': 'subjectAltName',
+  '2.5.29.15': 'keyUsage',
+  '2.5.29.37': 'extendedKeyUsage',
+  '2.5.29.19': 'basicConstraints',
+  '2.5.29.14': 'subjectKeyIdentifier',
 }
 const OID_EXTENSION_REQUEST = '1.2.840.113549.1.9.14'
 
@@ -49,7 +55,7 @@ function requestDer(text: string): Buffer {
 }
 
 /** The subject as one line, widest first as the request lists it: "C=DE, O=Acme, CN=sensor-1". */
-function nameText(name: asn.Name): string {
+function nameText(name: Asn.Name): string {
   return name
     .map((set) =>
       set
@@ -69,16 +75,16 @@ function nameText(name: asn.Name): string {
  */
 export function parseCertificateRequest(text: string): CertificateRequestFacts {
   const der = requestDer(text)
-  let request: CertificationRequest
+  let request: AsnCsr.CertificationRequest
   try {
-    request = AsnConvert.parse(der, CertificationRequest)
+    request = asnSchema.AsnConvert.parse(der, asnCsr.CertificationRequest)
   } catch {
     throw invalidInput(message('csr.unreadable'))
   }
   const info = request.certificationRequestInfo
   let publicKey: KeyObject
   try {
-    publicKey = createPublicKey({ key: Buffer.from(AsnConvert.serialize(info.subjectPKInfo)), format: 'der', type: 'spki' })
+    publicKey = createPublicKey({ key: Buffer.from(asnSchema.AsnConvert.serialize(info.subjectPKInfo)), format: 'der', type: 'spki' })
   } catch {
     throw invalidInput(message('csr.unreadable'))
   }
@@ -86,13 +92,13 @@ export function parseCertificateRequest(text: string): CertificateRequestFacts {
   if (!keyType) throw invalidInput(message('csr.unsupportedKey', { choices: KEY_TYPES.join(', ') }))
   const digest = REQUEST_SIGNATURES[request.signatureAlgorithm.algorithm]
   if (!digest) throw invalidInput(message('csr.unsupportedSignature', { algorithm: request.signatureAlgorithm.algorithm }))
-  const signed = Buffer.from(AsnConvert.serialize(info))
+  const signed = Buffer.from(asnSchema.AsnConvert.serialize(info))
   if (!verify(digest, signed, publicKey, Buffer.from(request.signature))) throw invalidInput(message('csr.badSignature'))
   const requestedExtensions: string[] = []
   for (const attribute of info.attributes) {
     if (attribute.type !== OID_EXTENSION_REQUEST) continue
     for (const value of attribute.values) {
-      for (const requested of AsnConvert.parse(value, asn.Extensions)) {
+      for (const requested of asnSchema.AsnConvert.parse(value, asn.Extensions)) {
         requestedExtensions.push(EXTENSION_NAMES[requested.extnID] ?? requested.extnID)
       }
     }

@@ -1,10 +1,15 @@
 import { type KeyObject, X509Certificate as NodeX509, createHash, randomBytes, sign } from 'node:crypto'
 import { isIP } from 'node:net'
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema'
-import * as asn from '@peculiar/asn1-x509'
-import * as asn1js from 'asn1js'
+import type * as AsnSchema from '@peculiar/asn1-schema'
+import type * as Asn from '@peculiar/asn1-x509'
+import type * as Asn1js from 'asn1js'
 import { type KeyType, isRsa, signatureDigest, toPem } from './keys'
 import { CERTIFICATE_PROFILES, type CertificateProfileSpec, EXTENDED_KEY_USAGES } from './profiles'
+import { lazyModule } from '../lazyModule'
+
+const asn = lazyModule<typeof Asn>('@peculiar/asn1-x509')
+const asn1js = lazyModule<typeof Asn1js>('asn1js')
+const asnSchema = lazyModule<typeof AsnSchema>('@peculiar/asn1-schema')
 
 /*
  * Certificates are built with @peculiar/asn1-x509 (RFC 5280's schema) and asn1js (its DER
@@ -73,7 +78,7 @@ interface SubjectFields {
   country?: string
 }
 
-function relativeName(oid: string, value: asn1js.BaseBlock): asn1js.Set {
+function relativeName(oid: string, value: Asn1js.BaseBlock): Asn1js.Set {
   return new asn1js.Set({ value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: oid }), value] })] })
 }
 
@@ -82,8 +87,8 @@ function relativeName(oid: string, value: asn1js.BaseBlock): asn1js.Set {
  * them; UTF8String but for the country, which RFC 5280 requires as PrintableString. A common
  * name alone encodes exactly as before profiles existed.
  */
-function subjectName(fields: SubjectFields): asn1js.Sequence {
-  const names: asn1js.Set[] = []
+function subjectName(fields: SubjectFields): Asn1js.Sequence {
+  const names: Asn1js.Set[] = []
   if (fields.country) names.push(relativeName(OID_COUNTRY, new asn1js.PrintableString({ value: fields.country })))
   if (fields.organization) names.push(relativeName(OID_ORGANIZATION, new asn1js.Utf8String({ value: fields.organization })))
   if (fields.organizationalUnit) {
@@ -105,15 +110,17 @@ function subjectText(fields: SubjectFields): string {
 }
 
 function der(value: unknown): Buffer {
-  return Buffer.from(AsnConvert.serialize(value))
+  return Buffer.from(asnSchema.AsnConvert.serialize(value))
 }
 
-function extension(id: string, critical: boolean, value: unknown): asn1js.BaseBlock {
-  return decoded(der(new asn.Extension({ extnID: id, critical, extnValue: new OctetString(AsnConvert.serialize(value)) })))
+function extension(id: string, critical: boolean, value: unknown): Asn1js.BaseBlock {
+  return decoded(
+    der(new asn.Extension({ extnID: id, critical, extnValue: new asnSchema.OctetString(asnSchema.AsnConvert.serialize(value)) })),
+  )
 }
 
 /** The one extension that differs per certificate, encoded straight with asn1js (it is hot). */
-function subjectKeyIdentifierExtension(keyIdentifier: Buffer): asn1js.Sequence {
+function subjectKeyIdentifierExtension(keyIdentifier: Buffer): Asn1js.Sequence {
   return new asn1js.Sequence({
     value: [
       new asn1js.ObjectIdentifier({ value: asn.id_ce_subjectKeyIdentifier }),
@@ -127,12 +134,12 @@ function colonHex(bytes: Buffer): string {
 }
 
 /** DER decoded once into asn1js blocks, which can then be placed in any number of certificates. */
-const decoded = (bytes: Uint8Array) => asn1js.fromBER(bytes).result as asn1js.BaseBlock
+const decoded = (bytes: Uint8Array) => asn1js.fromBER(bytes).result as Asn1js.BaseBlock
 
 /** The DER SubjectPublicKeyInfo of a key and its key identifier. */
-function publicKeyParts(publicKey: KeyObject): { spki: asn1js.BaseBlock; keyIdentifier: Buffer } {
-  const spki = decoded(publicKey.export({ type: 'spki', format: 'der' })) as asn1js.Sequence
-  const bits = spki.valueBlock.value[1] as asn1js.BitString
+function publicKeyParts(publicKey: KeyObject): { spki: Asn1js.BaseBlock; keyIdentifier: Buffer } {
+  const spki = decoded(publicKey.export({ type: 'spki', format: 'der' })) as Asn1js.Sequence
+  const bits = spki.valueBlock.value[1] as Asn1js.BitString
   // RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey bits, as OpenSSL computes it.
   const keyIdentifier = createHash('sha1').update(bits.valueBlock.valueHexView.subarray(0)).digest()
   return { spki, keyIdentifier }
@@ -142,9 +149,9 @@ function publicKeyParts(publicKey: KeyObject): { spki: asn1js.BaseBlock; keyIden
  * RSA's algorithm identifier carries an explicit NULL, ECDSA's none (RFC 4055, RFC 5758).
  * (Not @peculiar/asn1-rsa's constant: in 2.11.1 its sha256WithRSAEncryption names SHA-512/256.)
  */
-const signatureAlgorithms = new Map<KeyType, asn1js.BaseBlock>()
+const signatureAlgorithms = new Map<KeyType, Asn1js.BaseBlock>()
 
-function signatureAlgorithm(keyType: KeyType): asn1js.BaseBlock {
+function signatureAlgorithm(keyType: KeyType): Asn1js.BaseBlock {
   let algorithm = signatureAlgorithms.get(keyType)
   if (!algorithm) {
     algorithm = decoded(
@@ -164,21 +171,21 @@ export function signatureAlgorithmDer(keyType: KeyType): Buffer {
   return Buffer.from(signatureAlgorithm(keyType).toBER())
 }
 
-function time(date: Date): asn1js.UTCTime | asn1js.GeneralizedTime {
+function time(date: Date): Asn1js.UTCTime | Asn1js.GeneralizedTime {
   // RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
   return date.getUTCFullYear() < 2050 ? new asn1js.UTCTime({ valueDate: date }) : new asn1js.GeneralizedTime({ valueDate: date })
 }
 
 interface CertificateBody {
-  subject: asn1js.BaseBlock
+  subject: Asn1js.BaseBlock
   subjectText: string
   /** The issuer's Name; for a root, undefined (the subject is the issuer). */
-  issuerName?: asn1js.BaseBlock
-  spki: asn1js.BaseBlock
+  issuerName?: Asn1js.BaseBlock
+  spki: Asn1js.BaseBlock
   days: number
   now: Date
   /** Each Extension, in order. */
-  extensions: asn1js.BaseBlock[]
+  extensions: Asn1js.BaseBlock[]
   signer: { privateKey: KeyObject; keyType: KeyType }
 }
 
@@ -267,12 +274,12 @@ export interface IssueRequest {
 
 interface ParsedIssuer {
   /** The issuer's subject and key identifier (SHA-1 of its public key), for other signed structures (the CRL). */
-  subject: asn.Name
+  subject: Asn.Name
   keyIdentifier: Buffer
-  name: asn1js.BaseBlock
-  authorityKeyIdentifier: asn1js.BaseBlock
+  name: Asn1js.BaseBlock
+  authorityKeyIdentifier: Asn1js.BaseBlock
   /** Extensions shared by every certificate of one profile, by profile key. */
-  profiles: Map<string, asn1js.BaseBlock[]>
+  profiles: Map<string, Asn1js.BaseBlock[]>
 }
 
 /** The issuer is parsed once per issuer object, not once per certificate. */
@@ -281,12 +288,12 @@ const parsedIssuers = new WeakMap<Issuer, ParsedIssuer>()
 function parseIssuer(issuer: Issuer): ParsedIssuer {
   let parsed = parsedIssuers.get(issuer)
   if (!parsed) {
-    const tbs = AsnConvert.parse(new NodeX509(issuer.certificatePem).raw, asn.Certificate).tbsCertificate
+    const tbs = asnSchema.AsnConvert.parse(new NodeX509(issuer.certificatePem).raw, asn.Certificate).tbsCertificate
     // The issuer's own subjectKeyIdentifier when it has one (an imported CA may have computed it
     // another way, and OpenSSL matches AKI to SKI byte for byte); else SHA-1 of its public key.
     const ownIdentifier = tbs.extensions?.find((candidate) => candidate.extnID === asn.id_ce_subjectKeyIdentifier)
     const keyIdentifier = ownIdentifier
-      ? Buffer.from(AsnConvert.parse(ownIdentifier.extnValue.buffer, asn.SubjectKeyIdentifier).buffer)
+      ? Buffer.from(asnSchema.AsnConvert.parse(ownIdentifier.extnValue.buffer, asn.SubjectKeyIdentifier).buffer)
       : createHash('sha1').update(Buffer.from(tbs.subjectPublicKeyInfo.subjectPublicKey)).digest()
     parsed = {
       subject: tbs.subject,
@@ -305,7 +312,7 @@ function parseIssuer(issuer: Issuer): ParsedIssuer {
 }
 
 /** The issuer's subject name and key identifier, parsed once per issuer like for certificates. */
-export function issuerIdentity(issuer: Issuer): { subject: asn.Name; keyIdentifier: Buffer } {
+export function issuerIdentity(issuer: Issuer): { subject: Asn.Name; keyIdentifier: Buffer } {
   const { subject, keyIdentifier } = parseIssuer(issuer)
   return { subject, keyIdentifier }
 }
@@ -315,7 +322,7 @@ export function issuerIdentity(issuer: Issuer): { subject: asn.Name; keyIdentifi
  * but the last); keyEncipherment joins digitalSignature for RSA keys, which RSA key exchange in
  * TLS 1.2 needs.
  */
-function constraintExtensions(profile: CertificateProfileSpec, keyType: KeyType): asn1js.BaseBlock[] {
+function constraintExtensions(profile: CertificateProfileSpec, keyType: KeyType): Asn1js.BaseBlock[] {
   const constraints = profile.basicConstraints.ca
     ? new asn.BasicConstraints({ cA: true, pathLenConstraint: profile.basicConstraints.pathLength })
     : new asn.BasicConstraints({ cA: false })
@@ -338,7 +345,7 @@ function constraintExtensions(profile: CertificateProfileSpec, keyType: KeyType)
 }
 
 /** The same for every certificate of a profile and key family: encoded once per issuer. */
-function profileExtensions(issuer: ParsedIssuer, profile: CertificateProfile, keyType: KeyType): asn1js.BaseBlock[] {
+function profileExtensions(issuer: ParsedIssuer, profile: CertificateProfile, keyType: KeyType): Asn1js.BaseBlock[] {
   const spec = profile.kind === 'custom' ? profile.spec : CERTIFICATE_PROFILES[profile.kind]
   // Operators' profiles are keyed by what they encode, so two alike share one encoding.
   const usages = profile.kind === 'custom' ? `${spec.keyUsage.join()}/${spec.extendedKeyUsage?.join()}` : ''
@@ -351,12 +358,12 @@ function profileExtensions(issuer: ParsedIssuer, profile: CertificateProfile, ke
   return extensions
 }
 
-function subjectAlternativeName(names: string[]): asn.SubjectAlternativeName {
+function subjectAlternativeName(names: string[]): Asn.SubjectAlternativeName {
   return new asn.SubjectAlternativeName(names.map((name) => new asn.GeneralName(isIP(name) ? { iPAddress: name } : { dNSName: name })))
 }
 
 /** A profile's typed alternative names (`dns:…`, `uri:…`, `email:…`, `ip:…`) as GeneralNames. */
-function typedAlternativeNames(names: string[]): asn.SubjectAlternativeName {
+function typedAlternativeNames(names: string[]): Asn.SubjectAlternativeName {
   return new asn.SubjectAlternativeName(
     names.map((entry) => {
       const colon = entry.indexOf(':')
@@ -370,7 +377,7 @@ function typedAlternativeNames(names: string[]): asn.SubjectAlternativeName {
 }
 
 /** RFC 5280 §4.2.1.13, non-critical: one DistributionPoint whose fullName is the URI. Encoded once per issuer and URL. */
-function crlDistributionPointExtension(issuer: ParsedIssuer, url: string): asn1js.BaseBlock {
+function crlDistributionPointExtension(issuer: ParsedIssuer, url: string): Asn1js.BaseBlock {
   const key = `crl:${url}`
   let encoded = issuer.profiles.get(key)
   if (!encoded) {
@@ -436,7 +443,7 @@ export interface ReissueRequest {
 export function reissueCertificate(request: ReissueRequest): CertificateFacts {
   const issuer = parseIssuer(request.issuer)
   const previous = new NodeX509(request.previousPem)
-  const tbs = AsnConvert.parse(previous.raw, asn.Certificate).tbsCertificate
+  const tbs = asnSchema.AsnConvert.parse(previous.raw, asn.Certificate).tbsCertificate
   const { spki, keyIdentifier } = publicKeyParts(request.publicKey)
   const extensions = (tbs.extensions ?? [])
     // Where the CRL is published is the CA's setting today, not what it was then.

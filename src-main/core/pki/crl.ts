@@ -1,8 +1,12 @@
 import { sign } from 'node:crypto'
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema'
-import * as asn from '@peculiar/asn1-x509'
+import type * as AsnSchema from '@peculiar/asn1-schema'
+import type * as Asn from '@peculiar/asn1-x509'
 import { type Issuer, issuerIdentity, signatureAlgorithmDer, wholeSecond } from './certificates'
 import { signatureDigest, toPem } from './keys'
+import { lazyModule } from '../lazyModule'
+
+const asn = lazyModule<typeof Asn>('@peculiar/asn1-x509')
+const asnSchema = lazyModule<typeof AsnSchema>('@peculiar/asn1-schema')
 
 /*
  * The certificate revocation list (RFC 5280 §5), a v2 CRL: built with @peculiar/asn1-x509's
@@ -42,8 +46,8 @@ function serialBytes(serial: string): ArrayBuffer {
   return new Uint8Array(positive).buffer
 }
 
-function extension(id: string, value: unknown, critical = false): asn.Extension {
-  return new asn.Extension({ extnID: id, critical, extnValue: new OctetString(AsnConvert.serialize(value)) })
+function extension(id: string, value: unknown, critical = false): Asn.Extension {
+  return new asn.Extension({ extnID: id, critical, extnValue: new asnSchema.OctetString(asnSchema.AsnConvert.serialize(value)) })
 }
 
 /** Signs a CRL over the revoked serials with the CRL number, authority key identifier and reason codes. */
@@ -52,7 +56,7 @@ export function buildCrl(request: CrlRequest): CrlFacts {
   const thisUpdate = wholeSecond(now.getTime())
   const nextUpdate = wholeSecond(now.getTime() + request.days * DAY_MS)
   const { subject, keyIdentifier } = issuerIdentity(request.issuer)
-  const algorithm = AsnConvert.parse(signatureAlgorithmDer(request.issuer.keyType), asn.AlgorithmIdentifier)
+  const algorithm = asnSchema.AsnConvert.parse(signatureAlgorithmDer(request.issuer.keyType), asn.AlgorithmIdentifier)
   const revoked = [...request.revoked].sort((a, b) => a.revokedAt.getTime() - b.revokedAt.getTime())
   const tbsCertList = new asn.TBSCertList({
     version: asn.Version.v2,
@@ -76,9 +80,9 @@ export function buildCrl(request: CrlRequest): CrlFacts {
       extension(asn.id_ce_cRLNumber, new asn.CRLNumber(request.crlNumber)),
     ],
   })
-  const tbs = Buffer.from(AsnConvert.serialize(tbsCertList))
+  const tbs = Buffer.from(asnSchema.AsnConvert.serialize(tbsCertList))
   const signature = sign(signatureDigest(request.issuer.keyType), tbs, request.issuer.privateKey)
   const list = new asn.CertificateList({ tbsCertList, signatureAlgorithm: algorithm, signature: new Uint8Array(signature).buffer })
-  const der = Buffer.from(AsnConvert.serialize(list))
+  const der = Buffer.from(asnSchema.AsnConvert.serialize(list))
   return { der, pem: toPem('X509 CRL', der), thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString() }
 }

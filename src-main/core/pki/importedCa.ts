@@ -1,11 +1,16 @@
 import { type KeyObject, X509Certificate, createPrivateKey } from 'node:crypto'
-import { AsnConvert } from '@peculiar/asn1-schema'
-import * as asn from '@peculiar/asn1-x509'
-import forge from 'node-forge'
+import type * as AsnSchema from '@peculiar/asn1-schema'
+import type * as Asn from '@peculiar/asn1-x509'
+import type Forge from 'node-forge'
 import { CertdeskError } from '../errors'
 import { type Message, message } from '../messages'
 import { KEY_TYPES, type KeyType } from './keyTypes'
 import { exportPrivateKeyPem } from './keys'
+import { lazyModule } from '../lazyModule'
+
+const asn = lazyModule<typeof Asn>('@peculiar/asn1-x509')
+const asnSchema = lazyModule<typeof AsnSchema>('@peculiar/asn1-schema')
+const forge = lazyModule<typeof Forge>('node-forge')
 
 /*
  * An existing CA brought into Certdesk (`ca import`, the first-run screen's import): its
@@ -108,13 +113,13 @@ function supportedKeyType(key: KeyObject): KeyType {
  * certificate itself: Node's `ca` is OpenSSL's X509_check_ca, which folds keyUsage in.
  */
 function constraintsOf(certificate: X509Certificate): { ca: boolean; keyUsage: number | undefined } {
-  const extensions = AsnConvert.parse(certificate.raw, asn.Certificate).tbsCertificate.extensions ?? []
+  const extensions = asnSchema.AsnConvert.parse(certificate.raw, asn.Certificate).tbsCertificate.extensions ?? []
   const find = (id: string) => extensions.find((extension) => extension.extnID === id)?.extnValue.buffer
   const constraints = find(asn.id_ce_basicConstraints)
   const usage = find(asn.id_ce_keyUsage)
   return {
-    ca: constraints !== undefined && AsnConvert.parse(constraints, asn.BasicConstraints).cA,
-    keyUsage: usage === undefined ? undefined : AsnConvert.parse(usage, asn.KeyUsage).toNumber(),
+    ca: constraints !== undefined && asnSchema.AsnConvert.parse(constraints, asn.BasicConstraints).cA,
+    keyUsage: usage === undefined ? undefined : asnSchema.AsnConvert.parse(usage, asn.KeyUsage).toNumber(),
   }
 }
 
@@ -195,7 +200,7 @@ function buildChain(ca: X509Certificate, candidates: readonly X509Certificate[],
 
 /** The key and certificates of a PKCS#12 file; the CA certificate is the one that matches the key. */
 function readPkcs12(bytes: Uint8Array, passphrase: string): { key: KeyObject; certificates: X509Certificate[] } {
-  let bags: forge.pkcs12.Bag[]
+  let bags: Forge.pkcs12.Bag[]
   try {
     const asn1 = forge.asn1.fromDer(Buffer.from(bytes).toString('binary'))
     const p12 = forge.pkcs12.pkcs12FromAsn1(asn1, passphrase)
@@ -208,7 +213,7 @@ function readPkcs12(bytes: Uint8Array, passphrase: string): { key: KeyObject; ce
   const certificates: X509Certificate[] = []
   for (const bag of bags) {
     // forge parses RSA keys and certificates itself; others (EC) it hands back as ASN.1.
-    const parsed = bag as forge.pkcs12.Bag & { asn1?: forge.asn1.Asn1 }
+    const parsed = bag as Forge.pkcs12.Bag & { asn1?: Forge.asn1.Asn1 }
     if (bag.type === forge.pki.oids.certBag) {
       const certificate = bag.cert ? forge.pki.certificateToAsn1(bag.cert) : parsed.asn1
       if (certificate) certificates.push(parseCertificate(Buffer.from(forge.asn1.toDer(certificate).getBytes(), 'binary')))

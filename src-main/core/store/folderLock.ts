@@ -2,9 +2,12 @@ import { createHash } from 'node:crypto'
 import { readFileSync, rmSync, rmdirSync, statSync, writeFileSync } from 'node:fs'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import lockfile from 'proper-lockfile'
+import type Lockfile from 'proper-lockfile'
 import { CertdeskError } from '../errors'
 import { message } from '../messages'
+import { lazyModule } from '../lazyModule'
+
+const lockfile = lazyModule<typeof Lockfile>('proper-lockfile')
 
 export const LOCK_FILE = '.lock'
 /** Who holds the lock: lets the next process clear a lock whose holder was killed (kill -9) at once. */

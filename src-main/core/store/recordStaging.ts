@@ -72,9 +72,11 @@ export function leftoversIn(dataDir: string): string[] {
   }
   try {
     for (const entry of readdirSync(dataDir)) {
-      // atomically's (conf's) temporary index copies, and an interrupted init's vault key. (The
-      // connection log's temporary file is not written under the lock, so it is not swept.)
-      if (entry.startsWith(`${INDEX_FILE}.tmp-`) || /^\.vault\.key\.[0-9a-f]{12}\.tmp$/.test(entry)) found.push(join(dataDir, entry))
+      // Temporary index copies (ours, and those of `conf`, which wrote the index before), and an
+      // interrupted init's vault key. (The connection log's temporary file is not written under
+      // the lock, so it is not swept.)
+      if (entry.startsWith(`${INDEX_FILE}.tmp-`) || /^\.(vault\.key|config\.json)\.[0-9a-f]{12}\.tmp$/.test(entry))
+        found.push(join(dataDir, entry))
     }
     for (const entry of readdirSync(join(dataDir, RECORDS_DIR))) {
       if (isDeadStaging(entry) || /^\..+\.[0-9a-f]{12}\.tmp$/.test(entry)) found.push(join(dataDir, RECORDS_DIR, entry))
