@@ -7,48 +7,93 @@ export interface TableSort {
 }
 
 export interface TableOptions<T> {
+  /**
+   * The text the search looks in, lower case (several fields joined by a newline, so a needle
+   * never matches across two of them). Made once per item each time the list changes, not per keystroke.
+   */
+  searchText: (item: T) => string
   /** Whether an item passes the screen's filters (it reads their refs, so the list follows them). */
   passes?: (item: T) => boolean
-  /** The value each sortable column sorts by. */
+  /** The value each sortable column sorts by: text sorts as people read it (numbers within it by value); numbers and booleans by value. */
   sortBy: Record<string, (item: T) => string | number | boolean>
   /** The order until the operator chooses one: newest first, say. */
   defaultSort: { prop: string; order: 'ascending' | 'descending' }
 }
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' })
-function compare(a: string | number | boolean, b: string | number | boolean): number {
-  return typeof a === 'string' && typeof b === 'string' ? collator.compare(a, b) : Number(a) - Number(b)
+
+/** Whether two values tie in a column's order. */
+function ties(a: string | number | boolean, b: string | number | boolean): boolean {
+  if (typeof a === 'string' && typeof b === 'string') return a === b || collator.compare(a, b) === 0
+  return Number(a) === Number(b)
 }
 
 /**
- * Search, filters, sorting and pagination over a list held in memory, in that order: the whole
- * list is sorted, not just the page shown, and only one page of rows is rendered, so a table of
- * 10,000 certificates or devices stays quick. `reveal` brings an item into view: onto its page,
+ * The list's positions in a column's order (ascending; ties in the list's own order). Each value
+ * is read once, and text compares through the collator only where it differs.
+ */
+function orderBy<T>(items: readonly T[], value: (item: T) => string | number | boolean): number[] {
+  const values = items.map(value)
+  const positions = items.map((_, index) => index)
+  if (values.every((v) => typeof v !== 'string')) {
+    const numbers = values.map(Number)
+    return positions.sort((a, b) => numbers[a]! - numbers[b]! || a - b)
+  }
+  const texts = values.map(String)
+  return positions.sort((a, b) => (texts[a] === texts[b] ? 0 : collator.compare(texts[a]!, texts[b]!)) || a - b)
+}
+
+/**
+ * Search, filters, sorting and pagination over a list held in memory, and only one page of rows
+ * rendered, so a table of 10,000 certificates or devices stays quick (bench/registryScreens.bench.ts):
+ * - the whole list is sorted (not just the page shown) once per list and column, and a keystroke
+ *   or a filter only picks from that order, keeping it;
+ * - the search looks in texts lower-cased once per list (`searchText`), not per keystroke.
+ * The list is expected to be replaced, not changed in place, when an item changes (the registry
+ * store holds its lists in shallow refs). `reveal` brings an item into view: onto its page,
  * clearing the search and filters that hide it.
  */
-export function usePagedSearch<T extends { id: string }>(
-  items: Ref<T[]>,
-  matches: (item: T, needle: string) => boolean,
-  options: TableOptions<T>,
-) {
+export function usePagedSearch<T extends { id: string }>(items: Ref<readonly T[]>, options: TableOptions<T>) {
   const search = ref('')
   const page = ref(1)
   const pageSize = ref(20)
   const sort = ref<TableSort>({ ...options.defaultSort })
+
+  const texts = computed(() => items.value.map(options.searchText))
+  /** Orders already computed for this list, by column (ascending). */
+  const orders = computed(() => ({ list: items.value, byProp: new Map<string, number[]>() }))
+  const sorted = computed(() => {
+    const { prop, order } = sort.value.order ? sort.value : options.defaultSort
+    const key = options.sortBy[prop] ? prop : options.defaultSort.prop
+    const cache = orders.value
+    let ascending = cache.byProp.get(key)
+    if (!ascending) {
+      ascending = orderBy(cache.list, options.sortBy[key]!)
+      cache.byProp.set(key, ascending)
+    }
+    if (order === 'ascending') return ascending
+    // Descending, ties still in the list's own order: reverse the runs of equal values, not each tie.
+    const values = ascending.map((index) => options.sortBy[key]!(cache.list[index]!))
+    const descending: number[] = []
+    let end = ascending.length
+    while (end > 0) {
+      let start = end - 1
+      while (start > 0 && ties(values[start - 1]!, values[end - 1]!)) start--
+      for (let i = start; i < end; i++) descending.push(ascending[i]!)
+      end = start
+    }
+    return descending
+  })
   const searched = computed(() => {
     const needle = search.value.trim().toLowerCase()
-    return needle ? items.value.filter((item) => matches(item, needle)) : items.value
+    if (!needle) return sorted.value
+    const haystacks = texts.value
+    return sorted.value.filter((index) => haystacks[index]!.includes(needle))
   })
   const filtered = computed(() => {
-    const passing = options.passes ? searched.value.filter((item) => options.passes!(item)) : [...searched.value]
-    const { prop, order } = sort.value.order ? sort.value : options.defaultSort
-    const value = options.sortBy[prop] ?? options.sortBy[options.defaultSort.prop]
-    const direction = order === 'descending' ? -1 : 1
-    // Ties keep the list's own order (oldest first), so rows never jump between equal values.
-    return passing
-      .map((item, index) => ({ item, index }))
-      .sort((a, b) => direction * compare(value(a.item), value(b.item)) || a.index - b.index)
-      .map(({ item }) => item)
+    const list = items.value
+    const shown = searched.value.map((index) => list[index]!)
+    return options.passes ? shown.filter((item) => options.passes!(item)) : shown
   })
   const rows = computed(() => filtered.value.slice((page.value - 1) * pageSize.value, page.value * pageSize.value))
 
