@@ -32,7 +32,7 @@ import type { Browser, Page } from 'playwright-core'
 import { generateDeviceKey, newDeviceRecordId } from '../src-main/core/registry/ids'
 import { RegistryStore } from '../src-main/core/store/registryStore'
 import type { DeviceRecord } from '../src-main/core/store/schema'
-import { Workspace } from '../src-main/core/workspace'
+import { type CertificateView, Workspace } from '../src-main/core/workspace'
 // The tests' helpers that import no Vitest (its hooks fail outside a test run).
 import { launchChromium, signIn, waitForScreen } from '../tests/helpers/chromium'
 import { PROJECT_ROOT as ROOT, spawnServe, stopChild } from '../tests/helpers/processes'
@@ -58,7 +58,7 @@ async function fixture(): Promise<string> {
   const started = performance.now()
   const dataDir = join(building, 'data')
   const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
-  const certificates = []
+  const certificates: CertificateView[] = []
   for (let from = 0; from < ROWS; from += 2000) {
     const inputs = Array.from({ length: Math.min(2000, ROWS - from) }, (_, k) => ({ name: certificateName(from + k) }))
     certificates.push(...(await workspace.issueDeviceCertificates(inputs)))
