@@ -29,12 +29,10 @@ import { cp, mkdtemp, rename, rm } from 'node:fs/promises'
 import { availableParallelism, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, Page } from 'playwright-core'
-import { generateDeviceKey, newDeviceRecordId } from '../src-main/core/registry/ids'
-import { RegistryStore } from '../src-main/core/store/registryStore'
-import type { DeviceRecord } from '../src-main/core/store/schema'
-import { type CertificateView, Workspace } from '../src-main/core/workspace'
+import { Workspace } from '../src-main/core/workspace'
 // The tests' helpers that import no Vitest (its hooks fail outside a test run).
 import { launchChromium, signIn, waitForScreen } from '../tests/helpers/chromium'
+import { makeLargeRegistry } from '../tests/helpers/largeRegistry'
 import { PROJECT_ROOT as ROOT, spawnServe, stopChild } from '../tests/helpers/processes'
 
 const ROWS = Number(process.env.BENCH_SCREEN_ROWS ?? 10_000)
@@ -42,54 +40,17 @@ const REPEAT = Number(process.env.BENCH_SCREEN_REPEAT ?? 5)
 const TARGET_MS = 200
 const DEADLINE_MS = 20 * 60_000
 
-const pad = (n: number) => String(n).padStart(5, '0')
-const certificateName = (i: number) => `cert-${pad(i)}`
-const deviceName = (i: number) => `Device ${pad(i)}`
-const deviceIdOf = (i: number) => `dev-${pad(i)}`
-
 /**
- * The folder with ROWS certificates and ROWS devices, made once per machine (a few tens of
- * seconds: the certificates' keys) and kept under the temp dir; later runs copy it.
+ * The folder with ROWS certificates and ROWS devices (tests/helpers/largeRegistry.ts), made once
+ * per machine (a few tens of seconds: the certificates' keys) and kept under the temp dir; later
+ * runs copy it.
  */
 async function fixture(): Promise<string> {
   const cached = join(tmpdir(), `certdesk-bench-registry-${ROWS}`)
   if (existsSync(join(cached, 'data'))) return cached
   const building = await mkdtemp(`${cached}.building-`)
   const started = performance.now()
-  const dataDir = join(building, 'data')
-  const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
-  const certificates: CertificateView[] = []
-  for (let from = 0; from < ROWS; from += 2000) {
-    const inputs = Array.from({ length: Math.min(2000, ROWS - from) }, (_, k) => ({ name: certificateName(from + k) }))
-    certificates.push(...(await workspace.issueDeviceCertificates(inputs)))
-  }
-  // The devices as `createDevice` makes them, in one write (one `createDevice` each rewrites the index 10,000 times).
-  const store = await RegistryStore.open(dataDir)
-  const base = Date.now()
-  const records: DeviceRecord[] = []
-  for (let i = 0; i < ROWS; i++) {
-    const id = newDeviceRecordId()
-    const stamp = new Date(base + i).toISOString()
-    records.push({
-      id,
-      name: deviceName(i),
-      deviceId: deviceIdOf(i),
-      username: deviceIdOf(i),
-      deviceKey: await store.sealDeviceKey(id, generateDeviceKey()),
-      authType: i % 2 === 0 ? 'cert' : 'token',
-      createdAt: stamp,
-      updatedAt: stamp,
-    })
-  }
-  await store.mutate((data) => {
-    records.forEach((record, i) => {
-      data.devices[record.id] = record
-      const certificate = certificates[i]
-      if (record.authType === 'cert' && certificate) {
-        data.bindings.push({ certificateId: certificate.id, deviceRecordId: record.id, createdAt: record.createdAt })
-      }
-    })
-  })
+  await makeLargeRegistry(join(building, 'data'), ROWS)
   await rename(building, cached).catch(async () => rm(building, { recursive: true, force: true }))
   console.log(`(made the ${ROWS}-row folder in ${((performance.now() - started) / 1000).toFixed(1)} s, kept in ${cached})`)
   return cached
