@@ -28,19 +28,43 @@ function ties(a: string | number | boolean, b: string | number | boolean): boole
   return Number(a) === Number(b)
 }
 
+/** A column's order over one list: the positions ascending (ties in the list's own order) and descending (ties still so). */
+interface ColumnOrder {
+  ascending: number[]
+  descending?: number[]
+  values: (string | number | boolean)[]
+}
+
 /**
- * The list's positions in a column's order (ascending; ties in the list's own order). Each value
- * is read once, and text compares through the collator only where it differs.
+ * The orders already computed, per list and column name. Lists are replaced, never changed in
+ * place, so a list is its own cache key, and a screen opened again finds its orders made (a
+ * column name means the same values for the one screen that shows a list).
  */
-function orderBy<T>(items: readonly T[], value: (item: T) => string | number | boolean): number[] {
+const orderCache = new WeakMap<readonly unknown[], Map<string, ColumnOrder>>()
+
+/** Each value read once; text compares through the collator only where it differs. */
+function orderBy<T>(items: readonly T[], value: (item: T) => string | number | boolean): ColumnOrder {
   const values = items.map(value)
   const positions = items.map((_, index) => index)
   if (values.every((v) => typeof v !== 'string')) {
     const numbers = values.map(Number)
-    return positions.sort((a, b) => numbers[a]! - numbers[b]! || a - b)
+    return { values, ascending: positions.sort((a, b) => numbers[a]! - numbers[b]! || a - b) }
   }
   const texts = values.map(String)
-  return positions.sort((a, b) => (texts[a] === texts[b] ? 0 : collator.compare(texts[a]!, texts[b]!)) || a - b)
+  return { values, ascending: positions.sort((a, b) => (texts[a] === texts[b] ? 0 : collator.compare(texts[a]!, texts[b]!)) || a - b) }
+}
+
+/** Descending, ties still in the list's own order: the runs of equal values reversed, not each tie. */
+function reversed({ ascending, values }: ColumnOrder): number[] {
+  const descending: number[] = []
+  let end = ascending.length
+  while (end > 0) {
+    let start = end - 1
+    while (start > 0 && ties(values[ascending[start - 1]!]!, values[ascending[end - 1]!]!)) start--
+    for (let i = start; i < end; i++) descending.push(ascending[i]!)
+    end = start
+  }
+  return descending
 }
 
 /**
@@ -60,29 +84,15 @@ export function usePagedSearch<T extends { id: string }>(items: Ref<readonly T[]
   const sort = ref<TableSort>({ ...options.defaultSort })
 
   const texts = computed(() => items.value.map(options.searchText))
-  /** Orders already computed for this list, by column (ascending). */
-  const orders = computed(() => ({ list: items.value, byProp: new Map<string, number[]>() }))
   const sorted = computed(() => {
     const { prop, order } = sort.value.order ? sort.value : options.defaultSort
     const key = options.sortBy[prop] ? prop : options.defaultSort.prop
-    const cache = orders.value
-    let ascending = cache.byProp.get(key)
-    if (!ascending) {
-      ascending = orderBy(cache.list, options.sortBy[key]!)
-      cache.byProp.set(key, ascending)
-    }
-    if (order === 'ascending') return ascending
-    // Descending, ties still in the list's own order: reverse the runs of equal values, not each tie.
-    const values = ascending.map((index) => options.sortBy[key]!(cache.list[index]!))
-    const descending: number[] = []
-    let end = ascending.length
-    while (end > 0) {
-      let start = end - 1
-      while (start > 0 && ties(values[start - 1]!, values[end - 1]!)) start--
-      for (let i = start; i < end; i++) descending.push(ascending[i]!)
-      end = start
-    }
-    return descending
+    const list = items.value
+    let orders = orderCache.get(list)
+    if (!orders) orderCache.set(list, (orders = new Map()))
+    let column = orders.get(key)
+    if (!column) orders.set(key, (column = orderBy(list, options.sortBy[key]!)))
+    return order === 'ascending' ? column.ascending : (column.descending ??= reversed(column))
   })
   const searched = computed(() => {
     const needle = search.value.trim().toLowerCase()
