@@ -22,17 +22,32 @@ export interface TableOptions<T> {
 
 const collator = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' })
 
-/** Whether two values tie in a column's order. */
-function ties(a: string | number | boolean, b: string | number | boolean): boolean {
-  if (typeof a === 'string' && typeof b === 'string') return a === b || collator.compare(a, b) === 0
-  return Number(a) === Number(b)
+/**
+ * A text's sort key when it has only ASCII letters, digits, spaces, dots and hyphens (most names
+ * in a fleet): lower case, each run of digits as a number padded to 16 places. Compared as plain
+ * strings, these keys order such texts exactly as the collator does (case aside, numbers by value,
+ * space < hyphen < dot < digits < letters), about twice as fast; other texts go through the collator.
+ * Only where the collator's language orders ASCII as the root order does (English, Chinese: the
+ * app's languages); Danish, say, sorts "aa" after "z", so there every text goes through the collator.
+ */
+const FAST_KEYS = ['en', 'zh'].includes(new Intl.Locale(collator.resolvedOptions().locale).language)
+function fastKey(text: string): string | null {
+  if (!FAST_KEYS || !/^[a-z0-9 .-]*$/i.test(text)) return null
+  let tooLong = false
+  const key = text.toLowerCase().replace(/\d+/g, (run) => {
+    const digits = run.replace(/^0+/, '')
+    if (digits.length > 16) tooLong = true
+    return digits.padStart(16, '0')
+  })
+  return tooLong ? null : key
 }
 
 /** A column's order over one list: the positions ascending (ties in the list's own order) and descending (ties still so). */
 interface ColumnOrder {
   ascending: number[]
   descending?: number[]
-  values: (string | number | boolean)[]
+  /** -1, 0 or 1: how the values at two positions of the list compare. */
+  compare: (a: number, b: number) => number
 }
 
 /**
@@ -42,25 +57,33 @@ interface ColumnOrder {
  */
 const orderCache = new WeakMap<readonly unknown[], Map<string, ColumnOrder>>()
 
-/** Each value read once; text compares through the collator only where it differs. */
+/** Each value read once; text by its fast key where both have one, else through the collator. */
 function orderBy<T>(items: readonly T[], value: (item: T) => string | number | boolean): ColumnOrder {
   const values = items.map(value)
   const positions = items.map((_, index) => index)
+  let compare: (a: number, b: number) => number
   if (values.every((v) => typeof v !== 'string')) {
     const numbers = values.map(Number)
-    return { values, ascending: positions.sort((a, b) => numbers[a]! - numbers[b]! || a - b) }
+    compare = (a, b) => Math.sign(numbers[a]! - numbers[b]!)
+  } else {
+    const texts = values.map(String)
+    const keys = texts.map(fastKey)
+    compare = (a, b) => {
+      const [x, y] = [keys[a], keys[b]]
+      if (x != null && y != null) return x < y ? -1 : x > y ? 1 : 0
+      return texts[a] === texts[b] ? 0 : Math.sign(collator.compare(texts[a]!, texts[b]!))
+    }
   }
-  const texts = values.map(String)
-  return { values, ascending: positions.sort((a, b) => (texts[a] === texts[b] ? 0 : collator.compare(texts[a]!, texts[b]!)) || a - b) }
+  return { compare, ascending: positions.sort((a, b) => compare(a, b) || a - b) }
 }
 
 /** Descending, ties still in the list's own order: the runs of equal values reversed, not each tie. */
-function reversed({ ascending, values }: ColumnOrder): number[] {
+function reversed({ ascending, compare }: ColumnOrder): number[] {
   const descending: number[] = []
   let end = ascending.length
   while (end > 0) {
     let start = end - 1
-    while (start > 0 && ties(values[ascending[start - 1]!]!, values[ascending[end - 1]!]!)) start--
+    while (start > 0 && compare(ascending[start - 1]!, ascending[end - 1]!) === 0) start--
     for (let i = start; i < end; i++) descending.push(ascending[i]!)
     end = start
   }
