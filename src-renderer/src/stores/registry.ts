@@ -1,5 +1,5 @@
 import { defineStore } from 'pinia'
-import { computed, ref, shallowRef } from 'vue'
+import { type ShallowRef, computed, ref, shallowRef } from 'vue'
 import type {
   CertificateRequestInput,
   RenewOptions,
@@ -22,10 +22,14 @@ import { errorText } from '../i18n/translate'
  * apply what the operation returns to the lists in place (both sides of a binding included), so a
  * click costs one call and no reload; `refresh` reloads everything, on the main side's `registry`
  * events (the CLI, another window, the broker) and once at start.
+ *
+ * The lists are shallow: with 10,000 certificates and devices, deep reactivity would wrap every
+ * item and every array in it, and each sort or search would go through those wrappers. A change
+ * replaces the list (and the changed items) instead; nothing changes an item in place.
  */
 export const useRegistry = defineStore('registry', () => {
-  const certificates = ref<CertificateView[]>([])
-  const devices = ref<DeviceView[]>([])
+  const certificates = shallowRef<readonly CertificateView[]>([])
+  const devices = shallowRef<readonly DeviceView[]>([])
   const rootCa = ref<RootCaView | null>(null)
   const loading = ref(false)
   /** Set once the first refresh has finished, whatever it found: until then an empty list means nothing. */
@@ -69,57 +73,61 @@ export const useRegistry = defineStore('registry', () => {
     return running
   }
 
-  function put<T extends { id: string }>(list: T[], item: T): void {
-    const index = list.findIndex((entry) => entry.id === item.id)
-    if (index === -1) list.push(item)
-    else list.splice(index, 1, item)
+  /** Replaces the list with one where `item` takes its own place (or comes last, if new). */
+  function put<T extends { id: string }>(list: ShallowRef<readonly T[]>, item: T): void {
+    const index = list.value.findIndex((entry) => entry.id === item.id)
+    list.value = index === -1 ? [...list.value, item] : list.value.with(index, item)
   }
-  const drop = <T extends { id: string }>(list: T[], id: string) => {
-    const index = list.findIndex((entry) => entry.id === id)
-    if (index !== -1) list.splice(index, 1)
+  function drop<T extends { id: string }>(list: ShallowRef<readonly T[]>, id: string): void {
+    if (list.value.some((entry) => entry.id === id)) list.value = list.value.filter((entry) => entry.id !== id)
   }
-  /** The devices' side of a certificate's bindings, from the certificate as the core returned it. */
+  /** The devices' side of a certificate's bindings, from the certificate as the core returned it (one new list, if any changed). */
   function followBindings(certificate: CertificateView): void {
-    for (const device of devices.value) {
-      const bound = certificate.boundDeviceIds.includes(device.deviceId)
+    const bound = new Set(certificate.boundDeviceIds)
+    let changed = false
+    const next = devices.value.map((device) => {
       const listed = device.certificateIds.includes(certificate.id)
-      if (bound && !listed) put(devices.value, { ...device, certificateIds: [...device.certificateIds, certificate.id] })
-      if (!bound && listed) put(devices.value, { ...device, certificateIds: device.certificateIds.filter((id) => id !== certificate.id) })
-    }
+      if (bound.has(device.deviceId) === listed) return device
+      changed = true
+      return listed
+        ? { ...device, certificateIds: device.certificateIds.filter((id) => id !== certificate.id) }
+        : { ...device, certificateIds: [...device.certificateIds, certificate.id] }
+    })
+    if (changed) devices.value = next
   }
   /** A device without its key: the key is handed to the caller once and never kept here. */
   const withoutKey = ({ deviceKey: _key, ...device }: DeviceWithKey): DeviceView => device
 
   async function issueCertificate(input: DeviceCertificateInput): Promise<CertificateView> {
     const certificate = await api.issueDeviceCertificate(input)
-    put(certificates.value, certificate)
+    put(certificates, certificate)
     followBindings(certificate)
     return certificate
   }
   /** A certificate for a device's own key; the answer also says what the request asked for. */
   async function signCertificateRequest(input: CertificateRequestInput): Promise<SignedRequest> {
     const signed = await api.signCertificateRequest(input)
-    put(certificates.value, signed.certificate)
+    put(certificates, signed.certificate)
     followBindings(signed.certificate)
     return signed
   }
   /** The successor, and the old certificate as renewal left it (renamed, perhaps revoked). */
   async function renewCertificate(id: string, options: RenewOptions): Promise<CertificateView> {
     const certificate = await api.renewCertificate(id, options)
-    put(certificates.value, certificate)
-    put(certificates.value, await api.getCertificate(id))
+    put(certificates, certificate)
+    put(certificates, await api.getCertificate(id))
     followBindings(certificate)
     return certificate
   }
   async function updateCertificate(id: string, changes: CertificateUpdate): Promise<CertificateView> {
     const certificate = await api.updateCertificate(id, changes)
-    put(certificates.value, certificate)
+    put(certificates, certificate)
     return certificate
   }
   /** Final: the certificate stays listed, revoked (and disabled). */
   async function revokeCertificate(id: string, reason: RevocationReason): Promise<CertificateView> {
     const certificate = await api.revokeCertificate(id, reason)
-    put(certificates.value, certificate)
+    put(certificates, certificate)
     return certificate
   }
   /** The CA settings (the CRL distribution point) as the core returned them. */
@@ -129,45 +137,49 @@ export const useRegistry = defineStore('registry', () => {
   }
   async function deleteCertificate(id: string): Promise<CertificateView> {
     const certificate = await api.deleteCertificate(id)
-    drop(certificates.value, certificate.id)
+    drop(certificates, certificate.id)
     followBindings({ ...certificate, boundDeviceIds: [] })
     return certificate
   }
   async function bindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView> {
     const certificate = await api.bindDevices(certificateId, deviceIds)
-    put(certificates.value, certificate)
+    put(certificates, certificate)
     followBindings(certificate)
     return certificate
   }
   async function unbindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView> {
     const certificate = await api.unbindDevices(certificateId, deviceIds)
-    put(certificates.value, certificate)
+    put(certificates, certificate)
     followBindings(certificate)
     return certificate
   }
   /** The new device, with its key for the caller to show once. */
   async function createDevice(input: DeviceInput): Promise<DeviceWithKey> {
     const created = await api.createDevice(input)
-    put(devices.value, withoutKey(created))
+    put(devices, withoutKey(created))
     return created
   }
   async function updateDevice(id: string, changes: DeviceUpdate): Promise<DeviceView> {
     const device = await api.updateDevice(id, changes)
-    put(devices.value, device)
+    put(devices, device)
     return device
   }
   /** The new device key, for the caller to show; the old one stops working at once. */
   async function regenerateDeviceKey(id: string): Promise<string> {
     const renewed = await api.regenerateDeviceKey(id)
-    put(devices.value, withoutKey(renewed))
+    put(devices, withoutKey(renewed))
     return renewed.deviceKey
   }
   /** Deleting a device removes its bindings: its certificates lose it too. */
   async function deleteDevice(id: string): Promise<DeviceView> {
     const device = await api.deleteDevice(id)
-    drop(devices.value, device.id)
-    for (const certificate of certificates.value.filter((c) => c.boundDeviceIds.includes(device.deviceId))) {
-      put(certificates.value, { ...certificate, boundDeviceIds: certificate.boundDeviceIds.filter((bound) => bound !== device.deviceId) })
+    drop(devices, device.id)
+    if (certificates.value.some((c) => c.boundDeviceIds.includes(device.deviceId))) {
+      certificates.value = certificates.value.map((c) =>
+        c.boundDeviceIds.includes(device.deviceId)
+          ? { ...c, boundDeviceIds: c.boundDeviceIds.filter((bound) => bound !== device.deviceId) }
+          : c,
+      )
     }
     return device
   }
