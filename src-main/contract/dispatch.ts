@@ -17,6 +17,7 @@ import type {
   Envelope,
   Failure,
   OperationName,
+  ProvisioningProgress,
   SaveResult,
   VaultState,
 } from './types'
@@ -61,6 +62,8 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     dataDir: workspace.dataDir,
     status: () => frontDoor.brokerStatus(),
   })
+  // One provisioning run at a time per front door; its controller cancels it.
+  let provisioning: AbortController | undefined
   const hosted: Pick<CertdeskApi, HostOperation> = {
     // This folder has its root CA: a first-run screen that is still open (a second page) learns so.
     initialiseRootCa: async () => {
@@ -130,12 +133,55 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     saveTesterProfile: async (profileName, request) =>
       savedTesterProfile.parse(await workspace.saveTesterProfile(profileName, { ...request })),
     deleteTesterProfile: async (profileId) => savedTesterProfile.parse(await workspace.deleteTesterProfile(profileId)),
+    previewProvisioning: async (csvText, options) => workspace.previewProvisioning(csvText, options),
+    provisionDevices: async (csvText, { includeDeviceKeys = false, ...options }) => {
+      if (provisioning) throw new CertdeskError('CONFLICT', message('provisioning.alreadyRunning'))
+      const controller = new AbortController()
+      provisioning = controller
+      try {
+        const result = await workspace.provision(csvText, {
+          ...options,
+          signal: controller.signal,
+          onProgress: throttledProgress((progress) => frontDoor.emit({ type: 'provisioning', ...progress })),
+        })
+        let saved: SaveResult = { saved: false }
+        // The registry is written: from here a cancel no longer applies.
+        provisioning = undefined
+        await workspace.deliverProvisioning(result, includeDeviceKeys, {
+          deliver: async (zip) => {
+            saved = await frontDoor.saveFile(`provisioning-${new Date().toISOString().slice(0, 10)}.zip`, zip, 0o600)
+            return saved.saved
+          },
+        })
+        return { ...saved, counts: result.counts, rows: result.rows }
+      } finally {
+        if (provisioning === controller) provisioning = undefined
+      }
+    },
+    cancelProvisioning: async () => {
+      const running = provisioning
+      running?.abort()
+      return running !== undefined
+    },
   }
   return {
     ...forwardTo(workspace),
     ...hosted,
     /** Not an operation: the front door calls it on shutdown. */
     close: () => sessions.closeAll(),
+  }
+}
+
+/** Progress for the page: every change of phase, and within one at most every 100 ms. */
+function throttledProgress(emit: (progress: ProvisioningProgress) => void): (progress: ProvisioningProgress) => void {
+  let phase = ''
+  let last = 0
+  return (progress) => {
+    const now = Date.now()
+    if (progress.phase === phase && now - last < 100 && progress.done < progress.total) return
+    phase = progress.phase
+    last = now
+    emit(progress)
   }
 }
 
