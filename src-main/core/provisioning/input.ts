@@ -73,6 +73,8 @@ function readCsv(text: string): { rows: InputRow[]; problems: ProvisioningProble
   }
   if (header.length === 0) return { rows: [], problems: [problemAt(1, message('provisioning.noRows'))] }
   const problems = checkColumns(header, 1)
+  // A header that is wrong would make every row wrong: its own problems are enough.
+  if (problems.length > 0) return { rows: [], problems }
   const rows = records.map(({ record, info }) => ({ line: info.lines, fields: pickFields(record) }))
   return { rows, problems }
 }
