@@ -78,7 +78,8 @@ function progressReporter(io: CliIo, mode: 'bar' | 'lines' | 'json') {
     const rate = seconds > 0 ? progress.done / seconds : 0
     const eta = rate > 0 ? Math.ceil((progress.total - progress.done) / rate) : undefined
     const counts = progress.total > 0 ? ` ${progress.done}/${progress.total}  ${rate.toFixed(0)}/s  ETA ${eta ?? '?'}s` : ''
-    io.stderr(`\r\u001b[2K${PHASE_WORDS[progress.phase]} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]${counts}`)
+    const bar = progress.total > 0 ? ` [${'#'.repeat(filled)}${'-'.repeat(width - filled)}]${counts}` : '…'
+    io.stderr(`\r\u001b[2K${PHASE_WORDS[progress.phase]}${bar}`)
     barShown = true
   }
   return { report, clearBar }

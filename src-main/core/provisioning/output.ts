@@ -8,11 +8,11 @@ import { BUNDLE_ENTRIES, buildDeviceBundle } from '../bundles/deviceBundle'
 import { writeFailure } from '../store/files'
 import type { ProvisioningResult } from './provision'
 
-export const MANIFEST_FILE = 'manifest.csv'
-export const DEVICE_KEYS_FILE = 'device-keys.csv'
+const MANIFEST_FILE = 'manifest.csv'
+const DEVICE_KEYS_FILE = 'device-keys.csv'
 
 /** One line per row of the file: what it came to, and the certificate its device holds. */
-export function manifestCsv(result: ProvisioningResult): string {
+function manifestCsv(result: ProvisioningResult): string {
   return stringify(
     result.rows.map((row) => ({
       device_id: row.deviceId,
@@ -33,7 +33,7 @@ export function manifestCsv(result: ProvisioningResult): string {
 }
 
 /** The new token devices' keys: their MQTT passwords, in the clear. */
-export function deviceKeysCsv(result: ProvisioningResult): string {
+function deviceKeysCsv(result: ProvisioningResult): string {
   return stringify(
     result.deviceKeys.map((entry) => ({ device_id: entry.deviceId, username: entry.username, device_key: entry.deviceKey })),
     { header: true, columns: ['device_id', 'username', 'device_key'] },

@@ -51,7 +51,7 @@ export interface ProvisionedRow {
 }
 
 /** A certificate device's files, for its bundle. */
-export interface ProvisionedBundle {
+interface ProvisionedBundle {
   deviceId: string
   certificatePem: string
   /** Null for a bound certificate whose key Certdesk does not hold (signed from a request). */
@@ -71,7 +71,7 @@ function throwIfCancelled(signal: AbortSignal | undefined): void {
 }
 
 /** The plan's refusal: every problem is in the plan, the error names the count and the first. */
-export function assertPlanClean(plan: ProvisioningPlan): void {
+function assertPlanClean(plan: ProvisioningPlan): void {
   const first = plan.problems[0]
   if (first === undefined) return
   throw new CertdeskError(
@@ -160,7 +160,7 @@ export async function provision(
       )
     }
     throwIfCancelled(signal)
-    onProgress?.({ phase: 'committing', done: 0, total: plan.rows.length })
+    onProgress?.({ phase: 'committing', done: 0, total: 0 })
     const records = validated.map((input) => minted.get(input.name) as CertificateRecord)
     const committed = await store.mutate(
       (data) => {
