@@ -10,7 +10,7 @@ import {
   mintDeviceCertificate,
   validateInputs,
 } from '../registry/certificates'
-import { applyDeviceUpdate, assertDeviceIdFree } from '../registry/devices'
+import { applyDeviceUpdate } from '../registry/devices'
 import { generateDeviceId, generateDeviceKey, newDeviceRecordId } from '../registry/ids'
 import { findCertificate, findDevice, ownEntry } from '../registry/lookup'
 import type { RegistryStore } from '../store/registryStore'
@@ -164,19 +164,24 @@ export async function provision(
     const records = validated.map((input) => minted.get(input.name) as CertificateRecord)
     const committed = await store.mutate(
       (data) => {
+        // Device IDs and record ids share one namespace (as `createDevice` checks), gathered once.
+        const taken = new Set(Object.values(data.devices).flatMap((device) => [device.deviceId, device.id]))
         for (const { record } of newDevices) {
-          assertDeviceIdFree(data, record.deviceId)
+          if (taken.has(record.deviceId)) throw new CertdeskError('CONFLICT', message('device.idTaken', { deviceId: record.deviceId }))
           if (ownEntry(data.devices, record.id)) throw new CertdeskError('CONFLICT', message('device.idCollision'))
           data.devices[record.id] = record
+          taken.add(record.deviceId).add(record.id)
         }
+        const byDeviceId = new Map(Object.values(data.devices).map((device) => [device.deviceId, device]))
+        const deviceOf = (deviceId: string) => byDeviceId.get(deviceId) ?? findDevice(data, deviceId)
         for (const row of rowsInOrder.filter((planned) => planned.action === 'update')) {
-          applyDeviceUpdate(data, findDevice(data, row.deviceId), { name: row.name, authType: row.authType })
+          applyDeviceUpdate(data, deviceOf(row.deviceId), { name: row.name, authType: row.authType })
         }
         for (const row of rowsInOrder) {
           if (row.bindCertificateId === undefined) continue
           const certificate = findCertificate(data, row.bindCertificateId)
           assertNotRevoked(certificate, 'certificate.revokedNoBind')
-          const device = findDevice(data, row.deviceId)
+          const device = deviceOf(row.deviceId)
           if (data.bindings.some((b) => b.certificateId === certificate.id && b.deviceRecordId === device.id)) continue
           data.bindings.push({ certificateId: certificate.id, deviceRecordId: device.id, createdAt: stamp })
         }

@@ -41,6 +41,16 @@ export interface CertificateUpdate {
   enabled?: boolean
 }
 
+/** The certificates' names, folded as names are compared, to the name as written. */
+function takenNames(data: StoreData): Map<string, string> {
+  return new Map(Object.values(data.certificates).map((certificate) => [certificate.name.toLocaleLowerCase(), certificate.name]))
+}
+
+function assertNameFreeIn(taken: ReadonlyMap<string, string>, name: string): void {
+  const clash = taken.get(name.toLocaleLowerCase())
+  if (clash !== undefined) throw new CertdeskError('CONFLICT', message('certificate.nameTaken', { name: clash }))
+}
+
 function assertNameFree(data: StoreData, name: string, exceptId?: string): void {
   const folded = name.toLocaleLowerCase()
   const clash = Object.values(data.certificates).find(
@@ -93,6 +103,8 @@ export function validateInputs(
   resolveDevice: DeviceResolver = deviceForCertificate,
 ) {
   const seen = new Set<string>()
+  // Folded once: a batch of thousands against thousands must not compare every pair.
+  const taken = takenNames(data)
   return inputs.map((input): ValidatedInput => {
     const name = normaliseName(input.name, 'certificate')
     const profile = findProfile(data, input.profile)
@@ -100,7 +112,7 @@ export function validateInputs(
     const folded = name.toLocaleLowerCase()
     if (seen.has(folded)) throw new CertdeskError('CONFLICT', message('certificate.nameTwice', { name }))
     seen.add(folded)
-    assertNameFree(data, name)
+    assertNameFreeIn(taken, name)
     const device = input.device === undefined ? undefined : resolveDevice(data, input.device)
     if (!device && profileNeedsDevice(profile)) throw invalidInput(message('profile.needsDevice', { profile: profile.name }))
     const keyType = input.keyType ?? profile.keyType ?? issuer.record.keyType
@@ -179,8 +191,9 @@ export async function mintDeviceCertificate(
 
 /** Names the new records in the index, with their devices bound, after checking again under the lock. */
 export function commitIssued(data: StoreData, records: CertificateRecord[], validated: readonly ValidatedInput[]): CertificateView[] {
+  const taken = takenNames(data)
   for (const record of records) {
-    assertNameFree(data, record.name)
+    assertNameFreeIn(taken, record.name)
     if (ownEntry(data.certificates, record.id)) throw new CertdeskError('CONFLICT', message('certificate.idCollision'))
   }
   const stamp = new Date().toISOString()

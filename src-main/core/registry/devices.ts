@@ -27,7 +27,7 @@ export interface DeviceUpdate {
 }
 
 /** Device IDs and internal ids share one namespace, so a reference never means two devices. */
-export function assertDeviceIdFree(data: StoreData, deviceId: string): void {
+function assertDeviceIdFree(data: StoreData, deviceId: string): void {
   const clash = Object.values(data.devices).find((device) => device.deviceId === deviceId || device.id === deviceId)
   if (clash) throw new CertdeskError('CONFLICT', message('device.idTaken', { deviceId }))
 }
