@@ -177,6 +177,8 @@ export const MESSAGES = {
     noRows: 'The file names no devices.',
     tooManyRows: 'The file names {count} devices; provision at most {max} at once.',
     duplicateDeviceId: 'Device ID "{deviceId}" is on line {otherLine} too.',
+    nameTwiceWithoutId:
+      'Device name "{name}" is on line {otherLine} too, both without a device_id: a second run could not tell them apart; give them device IDs or different names.',
     certificateOnToken: 'A token device takes no certificate: leave "certificate" empty, or set auth to cert.',
     ambiguousName: 'Several devices are named "{name}"; give this row its device_id.',
     invalidFile: 'The file has {count} problem(s) and nothing was written; the first, on line {line}: {problem}',

@@ -123,6 +123,13 @@ function planRow({ line, fields }: InputRow, problems: ProvisioningProblem[], co
   const authType = checked(line, problems, () => parseAuthType(fields.auth ?? ''))
   const deviceId = fields.device_id === undefined ? undefined : checked(line, problems, () => validateDeviceId(fields.device_id as string))
   const username = fields.username === undefined ? undefined : checked(line, problems, () => validateUsername(fields.username as string))
+  if (deviceId === undefined && name !== undefined) {
+    // Matched by name on the next run: two such rows could not be told apart then.
+    const key = `name:${name}`
+    const other = context.firstLineOf.get(key)
+    if (other !== undefined) problems.push(problemAt(line, message('provisioning.nameTwiceWithoutId', { name, otherLine: other })))
+    else context.firstLineOf.set(key, line)
+  }
   if (deviceId !== undefined) {
     const other = context.firstLineOf.get(deviceId)
     if (other !== undefined) problems.push(problemAt(line, message('provisioning.duplicateDeviceId', { deviceId, otherLine: other })))

@@ -159,6 +159,8 @@ const core: MessageCatalog = {
     noRows: '该文件中没有任何设备。',
     tooManyRows: '该文件列出了 {count} 台设备；一次最多配置 {max} 台。',
     duplicateDeviceId: '设备编号“{deviceId}”在第 {otherLine} 行也出现了。',
+    nameTwiceWithoutId:
+      '设备名“{name}”在第 {otherLine} 行也出现了，且两行都没有 device_id：再次运行时将无法区分它们；请为它们填写设备编号或使用不同的名称。',
     certificateOnToken: '令牌认证的设备不使用证书：请将“certificate”留空，或把 auth 改为 cert。',
     ambiguousName: '有多台设备名为“{name}”；请为这一行填写 device_id。',
     invalidFile: '该文件有 {count} 个问题，未写入任何内容；第一个问题在第 {line} 行：{problem}',

@@ -45,6 +45,8 @@ describe('checking a provisioning file', () => {
       'Twin,,cert,',
       'Spoof\u202eed,device-0005,cert,',
       'Kind,device-0006,mqtt,',
+      'Same,,cert,',
+      'Same,,token,',
     ].join('\r\n')
     expect(linesOf(text)).toEqual([
       [3, 'validation.deviceIdInvalid'],
@@ -55,10 +57,11 @@ describe('checking a provisioning file', () => {
       [8, 'provisioning.ambiguousName'],
       [9, 'name.deviceUnsafe'],
       [10, 'device.unknownAuthType'],
+      [12, 'provisioning.nameTwiceWithoutId'],
     ])
     const refused = await refusal(workspace.provision(text))
     expect(refused.code).toBe('INVALID_INPUT')
-    expect(refused.message).toMatch(/^The file has 8 problem\(s\) and nothing was written; the first, on line 3: /)
+    expect(refused.message).toMatch(/^The file has 9 problem\(s\) and nothing was written; the first, on line 3: /)
   })
 
   it('checks the header: required and unknown columns, line 1; an unknown profile is line 0', () => {
