@@ -50,12 +50,23 @@ const headerName = (value: string) =>
     .toLowerCase()
     .replace(/[\s-]+/g, '_')
 
+/**
+ * The header row's separator: a comma, or the semicolon or tab that spreadsheets in some
+ * languages write. Decided once from the header, so a `;` inside a later name stays text.
+ */
+function delimiterOf(text: string): string {
+  const header = text.slice(0, text.search(/\r?\n|$/))
+  const count = (separator: string) => header.split(separator).length - 1
+  return [',', ';', '\t'].reduce((best, separator) => (count(separator) > count(best) ? separator : best))
+}
+
 function readCsv(text: string): { rows: InputRow[]; problems: ProvisioningProblem[] } {
   let records: { record: Record<string, string>; info: { lines: number } }[]
   let header: string[] = []
   try {
     records = parse(text, {
       bom: true,
+      delimiter: delimiterOf(text),
       columns: (names: string[]) => (header = names.map(headerName)),
       info: true,
       // A short row (trailing empty columns left out, as spreadsheets do) reads as empty fields.

@@ -81,6 +81,14 @@ describe('checking a provisioning file', () => {
     expect(plan.rows.map((row) => row.line)).toEqual([5])
   })
 
+  it('reads the semicolons and tabs that spreadsheets write, decided by the header', () => {
+    const semicolons = workspace.previewProvisioning('\ufeffname;device_id;auth\r\nPump, north;pump-0000001;cert\r\n')
+    expect(semicolons.problems).toEqual([])
+    expect(semicolons.rows[0]).toMatchObject({ name: 'Pump, north', deviceId: 'pump-0000001', authType: 'cert' })
+    const tabs = workspace.previewProvisioning('name\tauth\nPump; south\ttoken\n')
+    expect(tabs.rows[0]).toMatchObject({ name: 'Pump; south', authType: 'token' })
+  })
+
   it('reads JSON lines with their line numbers', () => {
     const plan = workspace.previewProvisioning(
       ['{"name":"A","auth":"cert","device_id":"device-0001"}', '', 'not json', '[1]', '{"name":"B","auth":"token","colour":1}'].join('\n'),
