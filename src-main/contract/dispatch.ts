@@ -3,6 +3,7 @@ import { message } from '../core/messages'
 import { savedFileName } from '../core/fileNames'
 import type { KeyProtector } from '../core/store/vault'
 import type { Workspace } from '../core/workspace'
+import type { ProvisioningResult } from '../core/provisioning/provision'
 import { readBundleZip } from '../core/bundles/deviceBundle'
 import { EXPORT_FILE_EXTENSIONS, KEY_FORMATS } from '../core/bundles/certificateExports'
 import { profileForRequest } from '../core/tester/profileSources'
@@ -64,6 +65,19 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
   })
   // One provisioning run at a time per front door; its controller cancels it.
   let provisioning: AbortController | undefined
+  /** The last run's result until its zip is saved (a cancelled save dialog can be answered again). */
+  let unsaved: { result: ProvisioningResult; includeDeviceKeys: boolean } | undefined
+  const saveProvisioning = async (run: { result: ProvisioningResult; includeDeviceKeys: boolean }): Promise<SaveResult> => {
+    let saved: SaveResult = { saved: false }
+    await workspace.deliverProvisioning(run.result, run.includeDeviceKeys, {
+      deliver: async (zip) => {
+        saved = await frontDoor.saveFile(`provisioning-${new Date().toISOString().slice(0, 10)}.zip`, zip, 0o600)
+        return saved.saved
+      },
+    })
+    unsaved = saved.saved ? undefined : run
+    return saved
+  }
   const hosted: Pick<CertdeskApi, HostOperation> = {
     // This folder has its root CA: a first-run screen that is still open (a second page) learns so.
     initialiseRootCa: async () => {
@@ -144,19 +158,17 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
           signal: controller.signal,
           onProgress: throttledProgress((progress) => frontDoor.emit({ type: 'provisioning', ...progress })),
         })
-        let saved: SaveResult = { saved: false }
         // The registry is written: from here a cancel no longer applies.
         provisioning = undefined
-        await workspace.deliverProvisioning(result, includeDeviceKeys, {
-          deliver: async (zip) => {
-            saved = await frontDoor.saveFile(`provisioning-${new Date().toISOString().slice(0, 10)}.zip`, zip, 0o600)
-            return saved.saved
-          },
-        })
+        const saved = await saveProvisioning({ result, includeDeviceKeys })
         return { ...saved, counts: result.counts, rows: result.rows }
       } finally {
         if (provisioning === controller) provisioning = undefined
       }
+    },
+    saveProvisioningResult: async () => {
+      if (!unsaved) throw new CertdeskError('NOT_FOUND', message('provisioning.nothingToSave'))
+      return saveProvisioning(unsaved)
     },
     cancelProvisioning: async () => {
       const running = provisioning

@@ -271,4 +271,5 @@ export const ARGUMENTS = {
   previewProvisioning: z.tuple([provisioningText, provisioningOptions]),
   provisionDevices: z.tuple([provisioningText, provisioningOptions.extend({ includeDeviceKeys: z.boolean().optional() })]),
   cancelProvisioning: z.tuple([]),
+  saveProvisioningResult: z.tuple([]),
 } satisfies Record<OperationName, z.ZodType<unknown[]>>

@@ -257,6 +257,11 @@ export interface CertdeskApi {
   provisionDevices(csvText: string, options: ProvisioningRequest): Promise<ProvisioningOutcome>
   /** Cancels the run under way before its write (true if there was one); nothing is written. */
   cancelProvisioning(): Promise<boolean>
+  /**
+   * Offers the last run's result zip again when its save was cancelled (the registry holds the
+   * devices either way); held in the main process until saved. NOT_FOUND when there is none.
+   */
+  saveProvisioningResult(): Promise<SaveResult>
 }
 
 /**
@@ -332,6 +337,7 @@ export const HOST_OPERATIONS = [
   'previewProvisioning',
   'provisionDevices',
   'cancelProvisioning',
+  'saveProvisioningResult',
 ] as const satisfies readonly OperationName[]
 
 /** The operation names, in one list the preload and both servers iterate. */

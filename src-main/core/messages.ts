@@ -184,6 +184,7 @@ export const MESSAGES = {
     invalidFile: 'The file has {count} problem(s) and nothing was written; the first, on line {line}: {problem}',
     cancelled: 'Provisioning was cancelled; nothing was written.',
     outputNotEmpty: '{path} already exists and is not empty; choose a new folder for the bundles.',
+    nothingToSave: 'There is no unsaved provisioning result to save.',
     alreadyRunning: 'A provisioning run is already under way here; wait for it or cancel it.',
   },
   binding: {

@@ -92,6 +92,11 @@ function buildApi(): CertdeskApi {
       if (outcome.location?.startsWith('/download/')) follow(outcome.location)
       return outcome
     }
+    api.saveProvisioningResult = async () => {
+      const saved = unwrap<Awaited<ReturnType<CertdeskApi['saveProvisioningResult']>>>(await callOverHttp('saveProvisioningResult', []))
+      if (saved.location?.startsWith('/download/')) follow(saved.location)
+      return saved
+    }
   }
   return api
 }

@@ -72,6 +72,31 @@ describe('provisioning through the contract', () => {
     expect(workspace.listDevices()).toHaveLength(3)
   })
 
+  it('offers the result again when its save dialog was cancelled, until it is saved', async () => {
+    const answers = [false, true]
+    const saved: Buffer[] = []
+    const dispatch = createDispatcher(
+      implementApi(workspace, {
+        ...headlessFrontDoor(),
+        saveFile: async (_name, data) => {
+          const answer = answers.shift() ?? false
+          if (answer) saved.push(Buffer.from(data))
+          return answer ? { saved: true, location: '/tmp/result.zip' } : { saved: false }
+        },
+      }),
+    )
+    expect(await dispatch('saveProvisioningResult', [])).toMatchObject({ ok: false, code: 'NOT_FOUND' })
+    const outcome = value<ProvisioningOutcome>(await dispatch('provisionDevices', ['name,device_id,auth\nTap,tap-00000001,cert\n', {}]))
+    expect(outcome).toMatchObject({ saved: false, counts: { create: 1 } })
+    expect(value(await dispatch('saveProvisioningResult', []))).toEqual({ saved: true, location: '/tmp/result.zip' })
+    expect(new AdmZip(saved[0]).getEntries().map((entry) => entry.entryName)).toContain('tap-00000001.zip')
+    expect(await dispatch('saveProvisioningResult', [])).toMatchObject({
+      ok: false,
+      code: 'NOT_FOUND',
+      messageKey: 'provisioning.nothingToSave',
+    })
+  })
+
   it('cancels a run before its write: nothing is written, CANCELLED', async () => {
     const late: { dispatch?: ReturnType<typeof createDispatcher> } = {}
     let cancelled = false
