@@ -9,6 +9,8 @@
  * Also what a user at a shell feels: `certdesk cert create` then `certdesk cert export` as real
  * processes, one pair per certificate (BENCH_CLI_N of them, 20 by default; the CLI has no batch
  * command), in the same run, with its ratio to the openssl loop and to the core. Reported, not judged.
+ * And `certdesk provision` making N devices with their certificates, bindings and bundles from one
+ * CSV in one process, with its ratios. Reported, not judged.
  */
 import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -121,6 +123,20 @@ async function timeCliProcesses(keyType: KeyType, folder: string): Promise<numbe
   return (performance.now() - start) / cliCount
 }
 
+/** `certdesk provision`: N devices with certificates, bindings and bundles from one CSV, one process. */
+async function timeCliProvision(keyType: KeyType, folder: string): Promise<number> {
+  const dataDir = join(folder, `provision-${keyType}`)
+  const certdesk = (...args: string[]) =>
+    run(process.execPath, [CLI, '--data', dataDir, ...args], { env: { ...process.env, CERTDESK_HOME: '' } })
+  await certdesk('ca', 'init', '--key-type', keyType)
+  const csv = join(folder, `provision-${keyType}.csv`)
+  const rows = Array.from({ length: count }, (_, i) => `Device ${i},device-${String(i).padStart(6, '0')},cert`)
+  await writeFile(csv, ['name,device_id,auth', ...rows].join('\n'))
+  const start = performance.now()
+  await certdesk('provision', '--csv', csv, '--out', join(folder, `provision-${keyType}-out`))
+  return (performance.now() - start) / count
+}
+
 const folder = await mkdtemp(join(tmpdir(), 'certdesk-bench-'))
 let missed = false
 try {
@@ -130,6 +146,7 @@ try {
     const single = await timeCoreSingle(keyType, folder)
     const openssl = await timeOpenssl(keyType, folder)
     const cli = await timeCliProcesses(keyType, folder)
+    const provision = await timeCliProvision(keyType, folder)
     const ratio = openssl / batch
     const ok = ratio >= targets[keyType]
     missed ||= !ok
@@ -141,6 +158,10 @@ try {
     console.log(
       `${''.padEnd(8)} certdesk processes (cert create + cert export, ${cliCount} in a loop) ${cli.toFixed(2)} ms/cert  ` +
         `vs openssl loop ${(openssl / cli).toFixed(2)}x, vs core one by one ${(cli / single).toFixed(1)}x slower, vs core batch ${(cli / batch).toFixed(1)}x slower  (reported, no target)`,
+    )
+    console.log(
+      `${''.padEnd(8)} certdesk provision (${count} devices from a CSV: devices, certificates, bindings, bundles; one process) ` +
+        `${provision.toFixed(2)} ms/device  vs openssl loop ${(openssl / provision).toFixed(1)}x, vs core batch ${(provision / batch).toFixed(2)}x  (reported, no target)`,
     )
   }
 } finally {

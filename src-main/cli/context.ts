@@ -22,6 +22,8 @@ export interface CliIo {
   stdout: (text: string | Uint8Array) => void
   stderr: (text: string) => void
   env: NodeJS.ProcessEnv
+  /** Standard error is a terminal: progress is drawn as a bar there. */
+  stderrIsTerminal?: boolean
 }
 
 export class UsageError extends Error {}

@@ -7,6 +7,7 @@ import { registerCertCommands } from './commands/cert'
 import { registerDeviceCommands } from './commands/device'
 import { registerFolderCommands } from './commands/folder'
 import { registerProfileCommands } from './commands/profile'
+import { registerProvisionCommand } from './commands/provision'
 import { registerServeCommand } from './commands/serve'
 import { registerTestCommand } from './commands/test'
 import { escapeControlCharacters } from './output'
@@ -48,6 +49,7 @@ export function buildProgram(io: CliIo): Command {
   registerFolderCommands(program, context)
   registerDeviceCommands(program, context)
   registerCertCommands(program, context)
+  registerProvisionCommand(program, context)
   registerProfileCommands(program, context)
   registerBrokerCommands(program, context)
   registerTestCommand(program, context)

@@ -3,6 +3,7 @@ import { message } from '../core/messages'
 import { savedFileName } from '../core/fileNames'
 import type { KeyProtector } from '../core/store/vault'
 import type { Workspace } from '../core/workspace'
+import type { ProvisioningResult } from '../core/provisioning/provision'
 import { readBundleZip } from '../core/bundles/deviceBundle'
 import { EXPORT_FILE_EXTENSIONS, KEY_FORMATS } from '../core/bundles/certificateExports'
 import { profileForRequest } from '../core/tester/profileSources'
@@ -17,6 +18,7 @@ import type {
   Envelope,
   Failure,
   OperationName,
+  ProvisioningProgress,
   SaveResult,
   VaultState,
 } from './types'
@@ -61,6 +63,21 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     dataDir: workspace.dataDir,
     status: () => frontDoor.brokerStatus(),
   })
+  // One provisioning run at a time per front door; its controller cancels it.
+  let provisioning: AbortController | undefined
+  /** The last run's result until its zip is saved (a cancelled save dialog can be answered again). */
+  let unsaved: { result: ProvisioningResult; includeDeviceKeys: boolean } | undefined
+  const saveProvisioning = async (run: { result: ProvisioningResult; includeDeviceKeys: boolean }): Promise<SaveResult> => {
+    let saved: SaveResult = { saved: false }
+    await workspace.deliverProvisioning(run.result, run.includeDeviceKeys, {
+      deliver: async (zip) => {
+        saved = await frontDoor.saveFile(`provisioning-${new Date().toISOString().slice(0, 10)}.zip`, zip, 0o600)
+        return saved.saved
+      },
+    })
+    unsaved = saved.saved ? undefined : run
+    return saved
+  }
   const hosted: Pick<CertdeskApi, HostOperation> = {
     // This folder has its root CA: a first-run screen that is still open (a second page) learns so.
     initialiseRootCa: async () => {
@@ -130,12 +147,53 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
     saveTesterProfile: async (profileName, request) =>
       savedTesterProfile.parse(await workspace.saveTesterProfile(profileName, { ...request })),
     deleteTesterProfile: async (profileId) => savedTesterProfile.parse(await workspace.deleteTesterProfile(profileId)),
+    previewProvisioning: async (csvText, options) => workspace.previewProvisioning(csvText, options),
+    provisionDevices: async (csvText, { includeDeviceKeys = false, ...options }) => {
+      if (provisioning) throw new CertdeskError('CONFLICT', message('provisioning.alreadyRunning'))
+      const controller = new AbortController()
+      provisioning = controller
+      try {
+        const result = await workspace.provision(csvText, {
+          ...options,
+          signal: controller.signal,
+          onProgress: throttledProgress((progress) => frontDoor.emit({ type: 'provisioning', ...progress })),
+        })
+        // The registry is written: from here a cancel no longer applies.
+        provisioning = undefined
+        const saved = await saveProvisioning({ result, includeDeviceKeys })
+        return { ...saved, counts: result.counts, rows: result.rows }
+      } finally {
+        if (provisioning === controller) provisioning = undefined
+      }
+    },
+    saveProvisioningResult: async () => {
+      if (!unsaved) throw new CertdeskError('NOT_FOUND', message('provisioning.nothingToSave'))
+      return saveProvisioning(unsaved)
+    },
+    cancelProvisioning: async () => {
+      const running = provisioning
+      running?.abort()
+      return running !== undefined
+    },
   }
   return {
     ...forwardTo(workspace),
     ...hosted,
     /** Not an operation: the front door calls it on shutdown. */
     close: () => sessions.closeAll(),
+  }
+}
+
+/** Progress for the page: every change of phase, and within one at most every 100 ms. */
+function throttledProgress(emit: (progress: ProvisioningProgress) => void): (progress: ProvisioningProgress) => void {
+  let phase = ''
+  let last = 0
+  return (progress) => {
+    const now = Date.now()
+    if (progress.phase === phase && now - last < 100 && progress.done < progress.total) return
+    phase = progress.phase
+    last = now
+    emit(progress)
   }
 }
 

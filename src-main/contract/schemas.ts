@@ -142,6 +142,14 @@ export const savedTesterProfile: z.ZodType<SavedTesterProfile> = z.object({
   createdAt: z.string(),
 }) as z.ZodType<SavedTesterProfile>
 
+/** A provisioning file as text: 100,000 devices of ~300 characters. */
+const provisioningText = z.string().max(32_000_000)
+const provisioningOptions = z.strictObject({
+  format: z.enum(['csv', 'jsonl']).optional(),
+  profile: profileName.optional(),
+  update: z.boolean().optional(),
+})
+
 export const ARGUMENTS = {
   getRootCa: z.tuple([]),
   // Shapes only: the core checks the name, the validity and the passphrase's length in its own words.
@@ -260,4 +268,8 @@ export const ARGUMENTS = {
   listTesterProfiles: z.tuple([]),
   saveTesterProfile: z.tuple([name, quickTestRequest]),
   deleteTesterProfile: z.tuple([id]),
+  previewProvisioning: z.tuple([provisioningText, provisioningOptions]),
+  provisionDevices: z.tuple([provisioningText, provisioningOptions.extend({ includeDeviceKeys: z.boolean().optional() })]),
+  cancelProvisioning: z.tuple([]),
+  saveProvisioningResult: z.tuple([]),
 } satisfies Record<OperationName, z.ZodType<unknown[]>>

@@ -16,6 +16,9 @@ import type {
   SignedRequest,
 } from '../core/registry/certificates'
 import type { ProfileInput, ProfileUpdate, ProfileView } from '../core/registry/profiles'
+import type { ProvisioningProblem } from '../core/provisioning/input'
+import type { PlannedRow, ProvisioningOptions, ProvisioningPlan } from '../core/provisioning/plan'
+import type { ProvisionedRow, ProvisioningProgress } from '../core/provisioning/provision'
 import type { RootCaOptions } from '../core/registry/rootCa'
 import type { DeviceInput, DeviceUpdate } from '../core/registry/devices'
 import type { CertificateView, DeviceView, DeviceWithKey, RootCaView } from '../core/registry/views'
@@ -53,6 +56,8 @@ export type {
   UserProperty,
 } from '../core/tester/types'
 export type { BrokerStatus, ClientEndpoints } from '../core/broker/types'
+export type { PlannedRow, ProvisionedRow, ProvisioningOptions, ProvisioningPlan, ProvisioningProblem, ProvisioningProgress }
+export { MAX_PROVISIONING_ROWS, PROVISIONING_COLUMNS } from '../core/provisioning/columns'
 export type {
   ErrorParams,
   RevocationReason,
@@ -129,6 +134,22 @@ export type { Message, MessageCatalog, MessageKey } from '../core/messages'
 export interface SaveResult {
   saved: boolean
   location?: string
+}
+
+/** `provisionDevices`' options: the preview's, and whether the token devices' keys go in the result. */
+export interface ProvisioningRequest extends ProvisioningOptions {
+  /** Adds `device-keys.csv` (the new token devices' MQTT passwords) to the result zip. */
+  includeDeviceKeys?: boolean
+}
+
+/**
+ * What a provisioning run came to: the registry is written (all of it) whatever `saved` says;
+ * `saved`/`location` tell where the result zip went (the save dialog, or in browser mode a
+ * one-time download link in `location` that the page follows).
+ */
+export interface ProvisioningOutcome extends SaveResult {
+  counts: ProvisioningPlan['counts']
+  rows: ProvisionedRow[]
 }
 
 /** What `changeKeyProtection` moves the vault key to. */
@@ -221,6 +242,26 @@ export interface CertdeskApi {
   /** Saved without secrets: passwords, keys and passphrases are stripped before writing. */
   saveTesterProfile(name: string, request: QuickTestRequest): Promise<SavedTesterProfile>
   deleteTesterProfile(id: string): Promise<SavedTesterProfile>
+  /**
+   * Checks a provisioning file (CSV with a header row, or JSON lines with `format: 'jsonl'`)
+   * against the registry: every problem with its line (0: an option, such as an unknown
+   * profile), and what each row will do. Writes nothing.
+   */
+  previewProvisioning(csvText: string, options: ProvisioningOptions): Promise<ProvisioningPlan>
+  /**
+   * Provisions the file in one all-or-nothing write, then delivers the result zip (a zip per
+   * certificate device, manifest.csv, and device-keys.csv if asked) through a save dialog or a
+   * download. Progress arrives as `provisioning` events; a file with problems is refused
+   * (INVALID_INPUT, nothing written: preview first), a cancelled run fails with CANCELLED.
+   */
+  provisionDevices(csvText: string, options: ProvisioningRequest): Promise<ProvisioningOutcome>
+  /** Cancels the run under way before its write (true if there was one); nothing is written. */
+  cancelProvisioning(): Promise<boolean>
+  /**
+   * Offers the last run's result zip again when its save was cancelled (the registry holds the
+   * devices either way); held in the main process until saved. NOT_FOUND when there is none.
+   */
+  saveProvisioningResult(): Promise<SaveResult>
 }
 
 /**
@@ -293,6 +334,10 @@ export const HOST_OPERATIONS = [
   'listTesterProfiles',
   'saveTesterProfile',
   'deleteTesterProfile',
+  'previewProvisioning',
+  'provisionDevices',
+  'cancelProvisioning',
+  'saveProvisioningResult',
 ] as const satisfies readonly OperationName[]
 
 /** The operation names, in one list the preload and both servers iterate. */
@@ -347,6 +392,8 @@ export type CertdeskEvent =
   | { type: 'registry' }
   | { type: 'broker'; status: BrokerStatus }
   | { type: 'connection'; entry: ConnectionLogEntry }
+  /** A provisioning run's progress (at most about ten a second, and every change of phase). */
+  | ({ type: 'provisioning' } & ProvisioningProgress)
   | TesterEvent
 
 export const IPC_CHANNEL_PREFIX = 'certdesk:'

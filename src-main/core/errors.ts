@@ -22,6 +22,7 @@ export type CertdeskErrorCode =
   | 'IO'
   | 'INDEX_MISSING'
   | 'KEYCHAIN_REQUIRED'
+  | 'CANCELLED'
 
 /** Values a message names (a device ID, a limit), by name, for a translated sentence. */
 export type ErrorParams = MessageValues

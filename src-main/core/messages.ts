@@ -167,6 +167,26 @@ export const MESSAGES = {
     boundBeforeToken:
       'Device "{deviceId}" is bound to {count} certificate(s) ({certificates}); unbind them before switching it to token authentication.',
   },
+  provisioning: {
+    unreadable: 'The file cannot be read as CSV ({reason}).',
+    jsonInvalid: 'This line is not valid JSON ({reason}).',
+    notObject: 'This line is not a JSON object.',
+    fieldNotText: 'The field "{column}" must be text.',
+    missingColumn: 'The header row has no "{column}" column; a provisioning file needs name and auth.',
+    unknownColumn: 'The header row names an unknown column "{column}"; use {columns}.',
+    noRows: 'The file names no devices.',
+    tooManyRows: 'The file names {count} devices; provision at most {max} at once.',
+    duplicateDeviceId: 'Device ID "{deviceId}" is on line {otherLine} too.',
+    nameTwiceWithoutId:
+      'Device name "{name}" is on line {otherLine} too, both without a device_id: a second run could not tell them apart; give them device IDs or different names.',
+    certificateOnToken: 'A token device takes no certificate: leave "certificate" empty, or set auth to cert.',
+    ambiguousName: 'Several devices are named "{name}"; give this row its device_id.',
+    invalidFile: 'The file has {count} problem(s) and nothing was written; the first, on line {line}: {problem}',
+    cancelled: 'Provisioning was cancelled; nothing was written.',
+    outputNotEmpty: '{path} already exists and is not empty; choose a new folder for the bundles.',
+    nothingToSave: 'There is no unsaved provisioning result to save.',
+    alreadyRunning: 'A provisioning run is already under way here; wait for it or cancel it.',
+  },
   binding: {
     noDevices: 'Name at least one device.',
     tokenDevice: 'Device "{deviceId}" uses token authentication; only devices with certificate authentication can be bound.',

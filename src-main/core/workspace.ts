@@ -52,6 +52,9 @@ import {
   privateKeyExport,
 } from './bundles/certificateExports'
 import { CertdeskError, isCertdeskError } from './errors'
+import { type ProvisioningOptions, type ProvisioningPlan, planProvisioning } from './provisioning/plan'
+import { type ProvisioningResult, type ProvisioningRunOptions, provision } from './provisioning/provision'
+import { provisioningZip, writeProvisioningFolder } from './provisioning/output'
 import { intermediateCertificates } from './pki/importedCa'
 import { message } from './messages'
 import { type AuditEvent, auditContext, readAuditLog, verifyAuditLog } from './store/audit'
@@ -459,6 +462,59 @@ export class Workspace {
       : this.store.readCertificatePem(certificateId).then((certificatePem) => ({ certificatePem, privateKeyPem: null }))
     const [{ certificatePem, privateKeyPem }, rootCertificatePem] = await Promise.all([material, this.rootCertificatePem()])
     return buildDeviceBundle({ certificatePem, privateKeyPem, rootCertificatePem })
+  }
+
+  /** Checks a provisioning file (CSV or JSON lines) against the registry: problems by line, and the plan. */
+  previewProvisioning(text: string, options: ProvisioningOptions = {}): ProvisioningPlan {
+    return planProvisioning(this.store.read(), text, options)
+  }
+
+  /**
+   * Provisions a file: devices, certificates and bindings in one all-or-nothing write (see
+   * provisioning/provision). The result holds the keys in memory; hand it to `deliverProvisioning`.
+   */
+  async provision(text: string, options: ProvisioningRunOptions = {}): Promise<ProvisioningResult> {
+    const issuer = await this.deviceIssuer()
+    const { onProgress: _progress, signal: _signal, ...detail } = options
+    return audited(
+      {
+        action: 'provisioning.run',
+        target: (result) => {
+          const { counts } = result as { counts: ProvisioningResult['counts'] }
+          return `${counts.create} created, ${counts.update} updated, ${counts.skip} skipped, ${counts.certificates} certificates`
+        },
+        detail,
+      },
+      () => provision(this.store, issuer, text, options),
+    )
+  }
+
+  /**
+   * A run's output: a folder (`dir`) or one zip handed to `deliver`. Keys leave here, so the
+   * export is written to the audit log once it arrived, like a bundle.
+   */
+  async deliverProvisioning(
+    result: ProvisioningResult,
+    includeDeviceKeys: boolean,
+    target: { dir: string } | { deliver: Deliver },
+  ): Promise<Buffer | undefined> {
+    const rootCertificatePem = await this.rootCertificatePem()
+    let zip: Buffer | undefined
+    let arrived = true
+    if ('dir' in target) await writeProvisioningFolder(target.dir, result, rootCertificatePem, includeDeviceKeys)
+    else {
+      zip = provisioningZip(result, rootCertificatePem, includeDeviceKeys)
+      arrived = await target.deliver(zip)
+    }
+    const withKeys = result.bundles.filter((bundle) => bundle.privateKeyPem !== null).length
+    const deviceKeys = includeDeviceKeys ? result.deviceKeys.length : 0
+    if (arrived && withKeys + deviceKeys > 0) {
+      await this.recordKeyExport('provisioning.export', `${withKeys} bundles, ${deviceKeys} device keys`, {
+        devices: result.bundles.map((bundle) => bundle.deviceId).slice(0, 10_000),
+        deviceKeys,
+      })
+    }
+    return zip
   }
 
   /** A private key left the store: worth a line in the audit log though the registry is unchanged. */

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { dirname, extname, join } from 'node:path'
 import { CertdeskError } from '../core/errors'
 import { type Message, message } from '../core/messages'
 import { type RunningBroker, startBroker } from '../core/broker/broker'
@@ -74,14 +74,19 @@ export async function startBrowserMode(
       : stoppedBrokerStatus(brokerError ?? message('broker.notInThisWindow'), workspace?.getBrokerSettings() ?? DEFAULT_BROKER_SETTINGS)
 
   let api: ReturnType<typeof implementApi> | undefined
+  let server: RunningServer | undefined
   let dispatch: Dispatch
   let stopWatching = () => {}
   /** Serves the full contract over `opened`, starts the broker if its keys are open, and follows the registry. */
   const serve = async (opened: Workspace) => {
     workspace = opened
     api = implementApi(opened, {
-      saveFile: async () => {
-        throw new CertdeskError('INVALID_INPUT', 'In browser mode files are downloaded by the browser.')
+      // The browser saves: the file waits behind a one-time link (`location`) that the page follows.
+      saveFile: async (suggestedName, data) => {
+        if (!server) throw new CertdeskError('INVALID_INPUT', 'In browser mode files are downloaded by the browser.')
+        const extension = extname(suggestedName)
+        const location = server.offerDownload(suggestedName.slice(0, suggestedName.length - extension.length), extension, Buffer.from(data))
+        return { saved: true, location }
       },
       brokerStatus,
       connectionLog: async () => (broker ? broker.log.recent() : readConnectionLog(opened.dataDir)),
@@ -117,9 +122,9 @@ export async function startBrowserMode(
     })
   }
 
-  let server: RunningServer
+  let started: RunningServer
   try {
-    server = await startServer({
+    started = server = await startServer({
       workspace: () => {
         if (!workspace) throw new CertdeskError('NOT_INITIALISED', message('rootCa.missing', { dataDir: folder.dataDir }))
         return workspace
@@ -141,12 +146,12 @@ export async function startBrowserMode(
   }
 
   return {
-    server,
+    server: started,
     broker: brokerStatus(),
     close: async () => {
       stopWatching()
       await api?.close()
-      await server.close()
+      await started.close()
       await broker?.close()
     },
   }

@@ -27,8 +27,14 @@ export interface ServeOptions {
 export interface RunningServer {
   url: string
   port: number
+  /** Holds a file behind a one-time download link (the path the page follows); browser mode's "save". */
+  offerDownload(fileName: string, extension: string, data: Buffer): string
   close(): Promise<void>
 }
+
+/** Calls whose argument is a whole file the page read (a provisioning CSV): a larger body is allowed. */
+const FILE_CALLS = new Set(['/api/call/previewProvisioning', '/api/call/provisionDevices'])
+const MAX_FILE_BODY_BYTES = 40_000_000
 
 function send(
   response: ServerResponse,
@@ -64,12 +70,12 @@ function decodePath(pathname: string): string {
   }
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
+async function readBody(request: IncomingMessage, limit = MAX_BODY_BYTES): Promise<string> {
   let size = 0
   const chunks: Buffer[] = []
   for await (const chunk of request) {
     size += (chunk as Buffer).length
-    if (size > MAX_BODY_BYTES) throw new Error('too large')
+    if (size > limit) throw new Error('too large')
     chunks.push(chunk as Buffer)
   }
   return Buffer.concat(chunks).toString('utf8')
@@ -136,6 +142,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const workspace = options.workspace()
     if (target.kind === 'root') return download(response, 'root_ca', '.crt', await workspace.rootCertificatePem(), 'application/x-pem-file')
     if (target.kind === 'crl') return download(response, 'crl', '.pem', target.pem, 'application/x-pem-file')
+    if (target.kind === 'file') return download(response, target.fileName, target.extension, target.data, 'application/octet-stream')
     if (target.kind === 'export') {
       const exported = workspace.getCertificate(target.certificateId)
       await workspace.exportCertificate(exported.id, target.format, target.options, async (data) => {
@@ -225,7 +232,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (request.method === 'POST' && url.pathname.startsWith('/api/call/')) {
         let args: unknown
         try {
-          args = (JSON.parse(await readBody(request)) as { args?: unknown }).args ?? []
+          const limit = FILE_CALLS.has(url.pathname) ? MAX_FILE_BODY_BYTES : MAX_BODY_BYTES
+          args = (JSON.parse(await readBody(request, limit)) as { args?: unknown }).args ?? []
         } catch {
           return send(response, 400, JSON.stringify(failure('MALFORMED_REQUEST', 'The request body was not valid JSON.')))
         }
@@ -285,6 +293,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     url: `http://127.0.0.1:${port}/?token=${session.signInToken}`,
     port,
+    offerDownload: (fileName, extension, data) => session.createDownloadLink({ kind: 'file', fileName, extension, data }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

@@ -17,6 +17,8 @@ export type DownloadTarget =
   | { kind: 'export'; certificateId: string; format: ExportFormat; options: CertificateExportOptions }
   /** A CRL made when the link was asked for (it uses up a CRL number then). */
   | { kind: 'crl'; pem: string }
+  /** A file an operation made (a provisioning run's result zip), held in memory until the link is used. */
+  | { kind: 'file'; fileName: string; extension: string; data: Buffer }
 
 /** What a request shows: its cookies, its Authorization header, its session secret. */
 interface Credentials {

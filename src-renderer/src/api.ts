@@ -59,6 +59,11 @@ type DownloadRequest =
 
 async function download(target: DownloadRequest): Promise<{ saved: boolean }> {
   const { url } = unwrap<{ url: string }>(await postOverHttp('/api/download-link', target))
+  return follow(url)
+}
+
+/** Starts the browser's download of a one-time link. */
+function follow(url: string): { saved: boolean } {
   const link = document.createElement('a')
   link.href = url
   link.download = ''
@@ -79,6 +84,19 @@ function buildApi(): CertdeskApi {
     api.saveRootCertificate = () => download({ kind: 'root' })
     api.saveCertificateExport = (certificateId, format, options) => download({ kind: 'export', certificateId, format, options })
     api.saveCrl = (days) => download({ kind: 'crl', days })
+    // The run's result zip waits behind a one-time link (`location`): the browser downloads it.
+    api.provisionDevices = async (csvText, options) => {
+      const outcome = unwrap<Awaited<ReturnType<CertdeskApi['provisionDevices']>>>(
+        await callOverHttp('provisionDevices', [csvText, options]),
+      )
+      if (outcome.location?.startsWith('/download/')) follow(outcome.location)
+      return outcome
+    }
+    api.saveProvisioningResult = async () => {
+      const saved = unwrap<Awaited<ReturnType<CertdeskApi['saveProvisioningResult']>>>(await callOverHttp('saveProvisioningResult', []))
+      if (saved.location?.startsWith('/download/')) follow(saved.location)
+      return saved
+    }
   }
   return api
 }

@@ -11,6 +11,7 @@ import { parseKeyType } from '../../core/pki/keys'
 import { DEFAULT_DEVICE_CERTIFICATE_DAYS, REVOCATION_REASONS, parseRevocationReason } from '../../core/registry/certificates'
 import { type CliContext, environmentValue, keyTypeOption, parseDays, readInputFile, UsageError, writeExport } from '../context'
 import { certificateTable, describeCertificate } from '../output'
+import { certificatesCsv } from '../../core/provisioning/tables'
 import { portableFileName } from '../../core/fileNames'
 import { expiringWithin, parseExpiryWindow } from '../../core/registry/expiry'
 
@@ -75,10 +76,12 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       '--expiring-within <days>',
       'only those that expire within this many days (30d or 30) and have not yet; expired and revoked ones are left out',
     )
-    .action(async (options: { expiringWithin?: string }, command: Command) => {
+    .option('--csv', 'as a CSV table (id, name, cn, status, serial, fingerprint, validity, bound device IDs)')
+    .action(async (options: { expiringWithin?: string; csv?: boolean }, command: Command) => {
       const windowDays = options.expiringWithin === undefined ? undefined : parseExpiryWindow(options.expiringWithin)
       const all = (await open(command)).listCertificates()
       const certificates = windowDays === undefined ? all : expiringWithin(all, windowDays)
+      if (options.csv) return io.stdout(certificatesCsv(certificates))
       const empty = windowDays !== undefined && certificates.length === 0
       print(command, certificates, empty ? `No certificate expires within ${windowDays} days.` : certificateTable(certificates))
     })

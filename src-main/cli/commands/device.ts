@@ -1,12 +1,13 @@
 import type { Command } from 'commander'
 import { isCertdeskError } from '../../core/errors'
 import { parseAuthType } from '../../core/registry/devices'
-import { type CliContext, UsageError } from '../context'
+import { devicesCsv } from '../../core/provisioning/tables'
+import { type CliContext, UsageError, writeExport } from '../context'
 import { describeDevice, deviceTable } from '../output'
 
 /** `certdesk device`: create, list, show, update, regenerate-key, delete. */
 export function registerDeviceCommands(program: Command, context: CliContext): void {
-  const { open, print } = context
+  const { io, open, print, printExport } = context
   const device = program.command('device').description('devices: device ID, username, device key, authentication type')
   device
     .command('create')
@@ -31,6 +32,27 @@ export function registerDeviceCommands(program: Command, context: CliContext): v
     .action(async (_options: unknown, command: Command) => {
       const devices = (await open(command)).listDevices()
       print(command, devices, deviceTable(devices))
+    })
+  device
+    .command('export')
+    .description('the devices as a CSV table: device ID, name, username, auth, bound certificates')
+    .option('--csv', 'as CSV (the only format, and the default)')
+    .option('--out <file>', 'write the table to this file (default: standard output)', '-')
+    .option('--include-device-keys', 'add a device_key column with each device key (the file is then written 0600)')
+    .option('--force', 'replace the file if it exists')
+    .action(async (options: { out: string; includeDeviceKeys?: boolean; force?: boolean }, command: Command) => {
+      const workspace = await open(command)
+      const devices = workspace.listDevices()
+      let keys: Map<string, string> | undefined
+      if (options.includeDeviceKeys) {
+        await workspace.unlock()
+        const records = workspace.snapshot().devices
+        keys = new Map(devices.map((view) => [view.id, workspace.deviceKeyOf(records[view.id])]))
+      }
+      const table = devicesCsv(devices, workspace.listCertificates(), keys)
+      if (options.out === '-') return io.stdout(table)
+      const path = await writeExport(io, options.out, table, keys ? 0o600 : 0o644, Boolean(options.force))
+      printExport(command, path, { path, devices: devices.length }, `Wrote ${path} (${devices.length} devices).`)
     })
   device
     .command('show')

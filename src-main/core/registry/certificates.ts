@@ -41,6 +41,16 @@ export interface CertificateUpdate {
   enabled?: boolean
 }
 
+/** The certificates' names, folded as names are compared, to the name as written. */
+function takenNames(data: StoreData): Map<string, string> {
+  return new Map(Object.values(data.certificates).map((certificate) => [certificate.name.toLocaleLowerCase(), certificate.name]))
+}
+
+function assertNameFreeIn(taken: ReadonlyMap<string, string>, name: string): void {
+  const clash = taken.get(name.toLocaleLowerCase())
+  if (clash !== undefined) throw new CertdeskError('CONFLICT', message('certificate.nameTaken', { name: clash }))
+}
+
 function assertNameFree(data: StoreData, name: string, exceptId?: string): void {
   const folded = name.toLocaleLowerCase()
   const clash = Object.values(data.certificates).find(
@@ -54,9 +64,9 @@ export interface IssueOptions {
   onProgress?: (done: number, total: number) => void
 }
 
-type IssuerWithRecord = Issuer & { record: { keyType: KeyType; notAfter: string } }
+export type IssuerWithRecord = Issuer & { record: { keyType: KeyType; notAfter: string } }
 
-interface ValidatedInput {
+export interface ValidatedInput {
   name: string
   days: number
   keyType: KeyType
@@ -82,8 +92,19 @@ function deviceForCertificate(data: StoreData, reference: string): { recordId: s
   return { recordId: device.id, deviceId: device.deviceId }
 }
 
-function validateInputs(data: StoreData, issuer: IssuerWithRecord, inputs: readonly DeviceCertificateInput[], now: Date) {
+/** How a batch finds the device a certificate is for; provisioning adds devices not yet in the index. */
+type DeviceResolver = (data: StoreData, reference: string) => { recordId: string; deviceId: string }
+
+export function validateInputs(
+  data: StoreData,
+  issuer: IssuerWithRecord,
+  inputs: readonly DeviceCertificateInput[],
+  now: Date,
+  resolveDevice: DeviceResolver = deviceForCertificate,
+) {
   const seen = new Set<string>()
+  // Folded once: a batch of thousands against thousands must not compare every pair.
+  const taken = takenNames(data)
   return inputs.map((input): ValidatedInput => {
     const name = normaliseName(input.name, 'certificate')
     const profile = findProfile(data, input.profile)
@@ -91,8 +112,8 @@ function validateInputs(data: StoreData, issuer: IssuerWithRecord, inputs: reado
     const folded = name.toLocaleLowerCase()
     if (seen.has(folded)) throw new CertdeskError('CONFLICT', message('certificate.nameTwice', { name }))
     seen.add(folded)
-    assertNameFree(data, name)
-    const device = input.device === undefined ? undefined : deviceForCertificate(data, input.device)
+    assertNameFreeIn(taken, name)
+    const device = input.device === undefined ? undefined : resolveDevice(data, input.device)
     if (!device && profileNeedsDevice(profile)) throw invalidInput(message('profile.needsDevice', { profile: profile.name }))
     const keyType = input.keyType ?? profile.keyType ?? issuer.record.keyType
     return { name, days, keyType, enabled: input.enabled ?? true, profile, device }
@@ -126,12 +147,13 @@ function commonNameFor(input: ValidatedInput): string {
  * Signed certificate and its files; the index does not name them yet. The key pair is made
  * here, or the public key is the device's own (a signed request) and no private key is kept.
  */
-async function mintDeviceCertificate(
+export async function mintDeviceCertificate(
   staging: RecordStaging,
   issuer: IssuerWithRecord,
   input: ValidatedInput,
   now: Date,
   devicePublicKey?: KeyObject,
+  keep?: (material: { certificatePem: string; privateKeyPem: string | null }) => void,
 ): Promise<CertificateRecord> {
   const keys = devicePublicKey ? { publicKey: devicePublicKey, privateKey: undefined } : await generateKeyPair(input.keyType)
   const cn = commonNameFor(input)
@@ -144,7 +166,9 @@ async function mintDeviceCertificate(
     now,
   })
   const id = newCertificateRecordId()
-  await staging.write(id, { certificatePem: facts.pem, privateKeyPem: keys.privateKey ? exportPrivateKeyPem(keys.privateKey) : null })
+  const material = { certificatePem: facts.pem, privateKeyPem: keys.privateKey ? exportPrivateKeyPem(keys.privateKey) : null }
+  await staging.write(id, material)
+  keep?.(material)
   const stamp = now.toISOString()
   return {
     id,
@@ -166,9 +190,10 @@ async function mintDeviceCertificate(
 }
 
 /** Names the new records in the index, with their devices bound, after checking again under the lock. */
-function commitIssued(data: StoreData, records: CertificateRecord[], validated: readonly ValidatedInput[]): CertificateView[] {
+export function commitIssued(data: StoreData, records: CertificateRecord[], validated: readonly ValidatedInput[]): CertificateView[] {
+  const taken = takenNames(data)
   for (const record of records) {
-    assertNameFree(data, record.name)
+    assertNameFreeIn(taken, record.name)
     if (ownEntry(data.certificates, record.id)) throw new CertdeskError('CONFLICT', message('certificate.idCollision'))
   }
   const stamp = new Date().toISOString()

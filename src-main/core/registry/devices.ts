@@ -69,26 +69,29 @@ export function listDevices(data: StoreData): DeviceView[] {
 export async function updateDevice(store: RegistryStore, reference: string, update: DeviceUpdate): Promise<DeviceView> {
   const name = update.name === undefined ? undefined : normaliseName(update.name, 'device')
   const authType = update.authType === undefined ? undefined : parseAuthType(update.authType)
-  return store.mutate((data) => {
-    const record = findDevice(data, reference)
-    if (authType === 'token' && record.authType === 'cert') {
-      const bound = bindingsOfDevice(data, record.id)
-      if (bound.length > 0) {
-        throw new CertdeskError(
-          'CONFLICT',
-          message('device.boundBeforeToken', {
-            deviceId: record.deviceId,
-            count: bound.length,
-            certificates: bound.map((b) => b.certificateId).join(', '),
-          }),
-        )
-      }
+  return store.mutate((data) => deviceView(data, applyDeviceUpdate(data, findDevice(data, reference), { name, authType })))
+}
+
+/** The update rules on a record of `data` (under the lock), with name and type already checked. */
+export function applyDeviceUpdate(data: StoreData, record: DeviceRecord, update: DeviceUpdate): DeviceRecord {
+  const { name, authType } = update
+  if (authType === 'token' && record.authType === 'cert') {
+    const bound = bindingsOfDevice(data, record.id)
+    if (bound.length > 0) {
+      throw new CertdeskError(
+        'CONFLICT',
+        message('device.boundBeforeToken', {
+          deviceId: record.deviceId,
+          count: bound.length,
+          certificates: bound.map((b) => b.certificateId).join(', '),
+        }),
+      )
     }
-    if (name !== undefined) record.name = name
-    if (authType !== undefined) record.authType = authType
-    record.updatedAt = new Date().toISOString()
-    return deviceView(data, record)
-  })
+  }
+  if (name !== undefined) record.name = name
+  if (authType !== undefined) record.authType = authType
+  record.updatedAt = new Date().toISOString()
+  return record
 }
 
 export async function regenerateDeviceKey(store: RegistryStore, reference: string): Promise<DeviceWithKey> {

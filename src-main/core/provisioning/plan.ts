@@ -1,0 +1,209 @@
+import { isCertdeskError } from '../errors'
+import { message } from '../messages'
+import { ownEntry } from '../registry/lookup'
+import { parseAuthType } from '../registry/devices'
+import { findProfile } from '../registry/profiles'
+import { normaliseName, validateDeviceId, validateUsername } from '../registry/validation'
+import { bindingsOfDevice } from '../registry/lookup'
+import type { AuthType, CertificateRecord, DeviceRecord, StoreData } from '../store/schema'
+import { type InputFormat, type InputRow, type ProvisioningProblem, problemAt, readProvisioningFile } from './input'
+
+export interface ProvisioningOptions {
+  /** `csv` (a header row) or `jsonl` (one JSON object a line); csv when absent. */
+  format?: InputFormat
+  /** The profile new certificates are issued with; the built-in `default` when absent. */
+  profile?: string
+  /** Rows whose device exists update its name and authentication type; otherwise they are skipped. */
+  update?: boolean
+}
+
+/**
+ * What one row will do: `create` a device, `update` an existing one (with `update`), or `skip`
+ * it because it exists. `deviceId` is empty for a new device whose ID is generated at the run.
+ */
+export interface PlannedRow {
+  line: number
+  action: 'create' | 'update' | 'skip'
+  deviceId: string
+  name: string
+  username: string
+  authType: AuthType
+  /** An existing certificate (its record id) to bind. */
+  bindCertificateId?: string
+  /** Its name, for the preview. */
+  bindCertificateName?: string
+  /** A certificate is issued for this row (named by the device ID) with the run's profile. */
+  issueCertificate: boolean
+}
+
+export interface ProvisioningPlan {
+  problems: ProvisioningProblem[]
+  rows: PlannedRow[]
+  counts: { rows: number; create: number; update: number; skip: number; certificates: number; bindings: number }
+}
+
+/** A certificate named in a row: its record id, its name (any case), or its common name. */
+function certificateNamed(data: StoreData, reference: string, byName: Map<string, CertificateRecord>): CertificateRecord | undefined {
+  return (
+    ownEntry(data.certificates, reference) ??
+    byName.get(reference.toLocaleLowerCase()) ??
+    Object.values(data.certificates).find((certificate) => certificate.cn === reference)
+  )
+}
+
+/** Runs a core validator; its refusal becomes a problem of this line. */
+function checked<T>(line: number, problems: ProvisioningProblem[], check: () => T): T | undefined {
+  try {
+    return check()
+  } catch (error) {
+    if (!isCertdeskError(error) || error.messageKey === undefined) throw error
+    problems.push(problemAt(line, { key: error.messageKey, params: error.params }))
+    return undefined
+  }
+}
+
+/**
+ * Reads and checks the whole file against the registry as it is now: every problem with its
+ * line, and what each row will do. Nothing is written; `provision` runs the same checks again.
+ */
+export function planProvisioning(data: StoreData, text: string, options: ProvisioningOptions = {}): ProvisioningPlan {
+  const read = readProvisioningFile(text, options.format)
+  const problems = [...read.problems]
+  // An option, not a line of the file: line 0.
+  checked(0, problems, () => findProfile(data, options.profile))
+  const devicesById = new Map<string, DeviceRecord>()
+  const devicesByName = new Map<string, DeviceRecord[]>()
+  for (const device of Object.values(data.devices)) {
+    devicesById.set(device.deviceId, device)
+    devicesById.set(device.id, device)
+    devicesByName.set(device.name, [...(devicesByName.get(device.name) ?? []), device])
+  }
+  const certificatesByName = new Map(Object.values(data.certificates).map((record) => [record.name.toLocaleLowerCase(), record]))
+  const firstLineOf = new Map<string, number>()
+  const rows: PlannedRow[] = []
+  for (const row of read.rows) {
+    const planned = planRow(row, problems, {
+      data,
+      devicesById,
+      devicesByName,
+      certificatesByName,
+      firstLineOf,
+      update: options.update === true,
+    })
+    if (planned) rows.push(planned)
+  }
+  problems.sort((a, b) => a.line - b.line)
+  const count = (action: PlannedRow['action']) => rows.filter((row) => row.action === action).length
+  return {
+    problems,
+    rows,
+    counts: {
+      rows: read.rows.length,
+      create: count('create'),
+      update: count('update'),
+      skip: count('skip'),
+      certificates: rows.filter((row) => row.issueCertificate).length,
+      bindings: rows.filter((row) => row.bindCertificateId !== undefined).length,
+    },
+  }
+}
+
+interface PlanContext {
+  data: StoreData
+  devicesById: Map<string, DeviceRecord>
+  devicesByName: Map<string, DeviceRecord[]>
+  certificatesByName: Map<string, CertificateRecord>
+  firstLineOf: Map<string, number>
+  update: boolean
+}
+
+function planRow({ line, fields }: InputRow, problems: ProvisioningProblem[], context: PlanContext): PlannedRow | undefined {
+  const before = problems.length
+  const name = checked(line, problems, () => normaliseName(fields.name ?? '', 'device'))
+  const authType = checked(line, problems, () => parseAuthType(fields.auth ?? ''))
+  const deviceId = fields.device_id === undefined ? undefined : checked(line, problems, () => validateDeviceId(fields.device_id as string))
+  const username = fields.username === undefined ? undefined : checked(line, problems, () => validateUsername(fields.username as string))
+  if (deviceId === undefined && name !== undefined) {
+    // Matched by name on the next run: two such rows could not be told apart then.
+    const key = `name:${name}`
+    const other = context.firstLineOf.get(key)
+    if (other !== undefined) problems.push(problemAt(line, message('provisioning.nameTwiceWithoutId', { name, otherLine: other })))
+    else context.firstLineOf.set(key, line)
+  }
+  if (deviceId !== undefined) {
+    const other = context.firstLineOf.get(deviceId)
+    if (other !== undefined) problems.push(problemAt(line, message('provisioning.duplicateDeviceId', { deviceId, otherLine: other })))
+    else context.firstLineOf.set(deviceId, line)
+  }
+  // The device this row names, if the registry has it: by device ID, or by name when the row has none.
+  let existing: DeviceRecord | undefined
+  if (deviceId !== undefined) existing = context.devicesById.get(deviceId)
+  else if (name !== undefined) {
+    const named = context.devicesByName.get(name) ?? []
+    if (named.length > 1) problems.push(problemAt(line, message('provisioning.ambiguousName', { name })))
+    existing = named.length === 1 ? named[0] : undefined
+  }
+  if (existing && deviceId !== undefined && existing.deviceId !== deviceId) {
+    // The ID is another device's record id: the two share one namespace.
+    problems.push(problemAt(line, message('device.idTaken', { deviceId })))
+  }
+  let bound: CertificateRecord | undefined
+  if (fields.certificate !== undefined) {
+    if (authType === 'token') problems.push(problemAt(line, message('provisioning.certificateOnToken')))
+    else {
+      bound = certificateNamed(context.data, fields.certificate, context.certificatesByName)
+      if (!bound) problems.push(problemAt(line, message('certificate.notFound', { reference: fields.certificate })))
+      else if (bound.status === 'revoked') {
+        problems.push(
+          problemAt(
+            line,
+            message('certificate.revokedNoBind', {
+              name: bound.name,
+              reason: bound.revocationReason ?? 'unspecified',
+              date: bound.revokedAt ?? 'an unknown date',
+            }),
+          ),
+        )
+      }
+    }
+  }
+  if (problems.length > before || name === undefined || authType === undefined) return undefined
+  const action: PlannedRow['action'] = existing ? (context.update ? 'update' : 'skip') : 'create'
+  if (existing && action === 'update' && authType === 'token' && existing.authType === 'cert') {
+    const count = bindingsOfDevice(context.data, existing.id).length
+    if (count > 0) {
+      const certificates = bindingsOfDevice(context.data, existing.id)
+        .map((binding) => binding.certificateId)
+        .join(', ')
+      problems.push(problemAt(line, message('device.boundBeforeToken', { deviceId: existing.deviceId, count, certificates })))
+      return undefined
+    }
+  }
+  const alreadyBound =
+    existing !== undefined &&
+    bound !== undefined &&
+    context.data.bindings.some((b) => b.certificateId === bound.id && b.deviceRecordId === existing.id)
+  const bindsNow = action !== 'skip' && bound !== undefined && !alreadyBound
+  const issueCertificate =
+    authType === 'cert' &&
+    bound === undefined &&
+    (action === 'create' || (action === 'update' && bindingsOfDevice(context.data, existing!.id).length === 0))
+  const finalId = existing?.deviceId ?? deviceId ?? ''
+  // The new certificate takes the device ID as its name: it must be free.
+  if (issueCertificate && finalId !== '' && context.certificatesByName.has(finalId.toLocaleLowerCase())) {
+    problems.push(
+      problemAt(line, message('certificate.nameTaken', { name: context.certificatesByName.get(finalId.toLocaleLowerCase())!.name })),
+    )
+    return undefined
+  }
+  return {
+    line,
+    action,
+    deviceId: finalId,
+    name,
+    username: existing?.username ?? username ?? finalId,
+    authType,
+    ...(bindsNow ? { bindCertificateId: bound!.id, bindCertificateName: bound!.name } : {}),
+    issueCertificate,
+  }
+}
