@@ -83,7 +83,7 @@ describe('Import devices', () => {
     const downloaded = page.waitForEvent('download', { timeout: 120_000 })
     await page.getByTestId('import-run').click()
     // The screenshot once certificates are being issued, so the bar shows a run under way.
-    await expect.poll(() => page.getByTestId('import-phase').innerText(), { intervals: [50] }).toMatch(/Issuing/)
+    await expect.poll(() => page.getByTestId('import-phase').innerText(), { interval: 50 }).toMatch(/Issuing/)
     await page.screenshot({ path: join(SCREENSHOTS, 'import-02-progress.png') })
     await page.getByTestId('import-done').waitFor({ timeout: 120_000 })
     expect(await page.getByTestId('import-done').innerText()).toContain('1000 created, 0 updated, 0 skipped, 500 certificates issued')
@@ -117,7 +117,7 @@ describe('Import devices', () => {
     await chooseFile('cancelled.csv', lines.join('\n'))
     await page.getByTestId('import-preview').waitFor()
     await page.getByTestId('import-run').click()
-    await expect.poll(() => page.getByTestId('import-phase').innerText(), { intervals: [50] }).toMatch(/Issuing/)
+    await expect.poll(() => page.getByTestId('import-phase').innerText(), { interval: 50 }).toMatch(/Issuing/)
     await page.getByTestId('import-cancel').click()
     await expect.poll(() => page.getByTestId('import-error').innerText()).toMatch(/cancel/i)
     // Back at the preview, the file can be run again; the registry is as it was.
