@@ -473,6 +473,7 @@ export default {
     doneCounts: '{create} created, {update} updated, {skip} skipped, {certificates} certificates issued.',
     saved: 'The result (a bundle per certificate device and manifest.csv) was saved.',
     notSaved: 'The registry is written; the result file was not saved.',
+    saveAgain: 'Save the result…',
   },
   keyProtection: {
     change: 'Change…',

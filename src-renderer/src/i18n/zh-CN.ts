@@ -461,6 +461,7 @@ const zhCN: typeof en = {
     doneCounts: '新建 {create}，更新 {update}，跳过 {skip}，签发证书 {certificates}。',
     saved: '结果（每台证书设备一个证书包，以及 manifest.csv）已保存。',
     notSaved: '注册表已写入；结果文件未保存。',
+    saveAgain: '保存结果……',
   },
   keyProtection: {
     change: '更改…',
