@@ -70,6 +70,16 @@ async function serveEmbeddedBroker(dataDir: string): Promise<void> {
   process.stdin.on('error', stop)
   process.stdin.resume()
   process.on('SIGTERM', stop)
+  // BENCH_BROKER_DETAILS=1: where the embedded broker's memory is, after each idle step.
+  process.on('SIGUSR2', () => {
+    const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+    const usage = process.memoryUsage()
+    console.error(
+      `  embedded broker: ${Object.entries(usage)
+        .map(([name, bytes]) => `${name} ${mib(bytes)}`)
+        .join(', ')}`,
+    )
+  })
 }
 
 // ---- Measuring a process.
@@ -275,7 +285,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 async function startEmbedded(fleet: Fleet): Promise<BrokerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', import.meta.filename, 'embedded-broker', fleet.dataDir], {
+  const profile = env.BENCH_BROKER_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_BROKER_CPU_PROFILE}`] : []
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', import.meta.filename, 'embedded-broker', fleet.dataDir], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   let output = ''
@@ -359,6 +370,7 @@ interface Figures {
 async function measure(broker: BrokerProcess, fleet: Fleet): Promise<Figures> {
   await sleep(2_000)
   const restingBytes = rssBytes(broker.pid)
+  if (env.BENCH_BROKER_DETAILS && broker.name === 'Certdesk') process.kill(broker.pid, 'SIGUSR2')
 
   // Idle connections: CPU over the whole connect phase, then memory once it has settled.
   const bytesPerConnection = new Map<number, number>()
@@ -370,6 +382,7 @@ async function measure(broker: BrokerProcess, fleet: Fleet): Promise<Figures> {
     if (Number.isNaN(cpuPerConnectionMs)) cpuPerConnectionMs = ((cpuSeconds(broker.pid) - cpuBefore) * 1000) / idle.length
     await sleep(2_000)
     bytesPerConnection.set(count, (rssBytes(broker.pid) - restingBytes) / count)
+    if (env.BENCH_BROKER_DETAILS && broker.name === 'Certdesk') process.kill(broker.pid, 'SIGUSR2')
   }
   await closeAll(idle)
 

@@ -26,6 +26,8 @@ export class ConnectionLog {
   private readonly entries: ConnectionLogEntry[] = []
   private linesInFile = 0
   private writing: Promise<void> = Promise.resolve()
+  /** Entries recorded while a write was under way: the next write appends them all at once. */
+  private unwritten: ConnectionLogEntry[] = []
   private readonly listeners = new Set<(entry: ConnectionLogEntry) => void>()
 
   private constructor(private readonly dataDir: string) {}
@@ -43,7 +45,16 @@ export class ConnectionLog {
     this.entries.push(entry)
     if (this.entries.length > CONNECTION_LOG_LIMIT) this.entries.splice(0, this.entries.length - CONNECTION_LOG_LIMIT)
     for (const listener of this.listeners) listener(entry)
-    this.writing = this.writing.then(() => this.persist(entry)).catch(() => undefined)
+    // A connection storm is one append per batch, not an open, write and close per entry.
+    this.unwritten.push(entry)
+    if (this.unwritten.length > 1) return
+    this.writing = this.writing
+      .then(() => {
+        const batch = this.unwritten
+        this.unwritten = []
+        return this.persist(batch)
+      })
+      .catch(() => undefined)
   }
 
   /** The newest entries, oldest first. */
@@ -61,10 +72,10 @@ export class ConnectionLog {
     return this.writing
   }
 
-  private async persist(entry: ConnectionLogEntry): Promise<void> {
+  private async persist(batch: ConnectionLogEntry[]): Promise<void> {
     const path = join(this.dataDir, CONNECTION_LOG_FILE)
-    await appendFile(path, JSON.stringify(entry) + '\n', { mode: 0o600 })
-    this.linesInFile += 1
+    await appendFile(path, batch.map((entry) => JSON.stringify(entry) + '\n').join(''), { mode: 0o600 })
+    this.linesInFile += batch.length
     if (this.linesInFile >= 2 * CONNECTION_LOG_LIMIT) {
       const kept = (await readConnectionLog(this.dataDir)).slice(-CONNECTION_LOG_LIMIT)
       await writeFileAtomic(path, kept.map((e) => JSON.stringify(e) + '\n').join(''))
