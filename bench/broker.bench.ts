@@ -6,13 +6,17 @@
  * process over raw TLS sockets (no MQTT library: it would cost more CPU than the brokers).
  *
  * - Resting memory with BENCH_BROKER_DEVICES devices (10,000) and BENCH_BROKER_CERTIFICATES bound
- *   certificates (500) in the registry: reported with its ratio.
+ *   certificates (500) in the registry: reported with its ratio, and the runtime floor.
  * - Broker CPU per TLS connection (handshake + CONNECT with username and device key): reported.
  * - Memory per idle connection at BENCH_BROKER_CONNECTIONS (1000; e.g. "1000,5000"):
  *   target within 1.5× mosquitto.
+ * - Both next to a bare node:tls server with the same certificate (the floor Node's TLS sets).
  * - QoS 0 throughput, BENCH_BROKER_PAIRS (50) publishers each feeding one of as many subscribers,
- *   BENCH_BROKER_WINDOW (1000) messages in flight per pair (publishers outrun a broker that cannot keep up), for BENCH_BROKER_SECONDS (5) after a
- *   1 s warm-up: messages/s delivered (target ≥ 1× mosquitto) and broker CPU per message.
+ *   for BENCH_BROKER_SECONDS (5) after a 1 s warm-up, once per BENCH_BROKER_WINDOWS ("100,1000"):
+ *   messages in flight per pair (at 1,000 the publishers outrun the broker and it queues).
+ *   Messages/s delivered (target ≥ 1× mosquitto) and broker CPU per message.
+ * - BENCH_BROKER_DETAILS=1 (or =snapshots), BENCH_BROKER_CPU_PROFILE=<dir>, BENCH_BROKER_KEEP=1:
+ *   the embedded broker's memory use (heap snapshots), a CPU profile of it, the fleet kept.
  *
  * Exits 1 when a target is missed. Every broker started here is stopped by its PID, and each
  * embedded broker also stops when this process goes away (its stdin closes).
@@ -24,7 +28,7 @@ import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { type TLSSocket, connect as tlsConnect } from 'node:tls'
+import { type TLSSocket, createServer as createTlsServer, connect as tlsConnect } from 'node:tls'
 import { startBroker } from '../src-main/core/broker/broker'
 import { DEFAULT_TOPIC_RULES } from '../src-main/core/broker/topicRules'
 import { generateDeviceKey, newDeviceRecordId } from '../src-main/core/registry/ids'
@@ -37,7 +41,7 @@ const DEVICES = Number(env.BENCH_BROKER_DEVICES ?? 10_000)
 const CERTIFICATES = Number(env.BENCH_BROKER_CERTIFICATES ?? 500)
 const CONNECTIONS = (env.BENCH_BROKER_CONNECTIONS ?? '1000').split(',').map(Number)
 const PAIRS = Number(env.BENCH_BROKER_PAIRS ?? 50)
-const WINDOW = Number(env.BENCH_BROKER_WINDOW ?? 1000)
+const WINDOWS = (env.BENCH_BROKER_WINDOWS ?? '100,1000').split(',').map(Number)
 const SECONDS = Number(env.BENCH_BROKER_SECONDS ?? 5)
 const PAYLOAD_BYTES = 64
 /** Connections opened at once while filling up to the idle count. */
@@ -73,6 +77,7 @@ async function serveEmbeddedBroker(dataDir: string): Promise<void> {
   // BENCH_BROKER_DETAILS=1: where the embedded broker's memory is, after each idle step.
   process.on('SIGUSR2', () => {
     const mib = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
+    ;(globalThis as { gc?: () => void }).gc?.()
     const usage = process.memoryUsage()
     console.error(
       `  embedded broker: ${Object.entries(usage)
@@ -80,6 +85,32 @@ async function serveEmbeddedBroker(dataDir: string): Promise<void> {
         .join(', ')}`,
     )
   })
+}
+
+/**
+ * `tsx bench/broker.bench.ts tls-floor <dir>`: a bare node:tls server with the same certificate
+ * and key (from mosquitto's folder) that answers the first bytes with a CONNACK: no MQTT, no
+ * registry. What Node's TLS costs per connection, so the broker's own share can be told apart.
+ */
+function serveTlsFloor(dir: string): void {
+  const held = new Set<TLSSocket>()
+  const tlsServer = createTlsServer(
+    { key: readFileSync(join(dir, 'keyfile')), cert: readFileSync(join(dir, 'certfile')), minVersion: 'TLSv1.2' },
+    (socket) => {
+      held.add(socket)
+      socket.on('error', () => undefined)
+      socket.once('data', () => socket.write(Buffer.from([0x20, 2, 0, 0])))
+      socket.on('close', () => held.delete(socket))
+    },
+  )
+  const server = createServer({ noDelay: true }, (socket) => tlsServer.emit('connection', socket)).listen(0, '127.0.0.1', () => {
+    process.stdout.write(JSON.stringify({ port: (server.address() as { port: number }).port }) + '\n')
+  })
+  const stop = () => process.exit(0)
+  process.stdin.on('end', stop)
+  process.stdin.on('error', stop)
+  process.stdin.resume()
+  process.on('SIGTERM', stop)
 }
 
 // ---- Measuring a process.
@@ -285,8 +316,15 @@ async function stopChild(child: ChildProcess): Promise<void> {
 }
 
 async function startEmbedded(fleet: Fleet): Promise<BrokerProcess> {
-  const profile = env.BENCH_BROKER_CPU_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_BROKER_CPU_PROFILE}`] : []
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', import.meta.filename, 'embedded-broker', fleet.dataDir], {
+  return startChildServer('Certdesk', 'embedded-broker', fleet.dataDir)
+}
+
+/** This file in a process of its own under tsx, as `mode`; it prints its port when ready. */
+async function startChildServer(name: string, mode: string, dir: string): Promise<BrokerProcess> {
+  const profile: string[] =
+    env.BENCH_BROKER_CPU_PROFILE && mode === 'embedded-broker' ? ['--cpu-prof', `--cpu-prof-dir=${env.BENCH_BROKER_CPU_PROFILE}`] : []
+  if (env.BENCH_BROKER_DETAILS && mode === 'embedded-broker') profile.push('--expose-gc', '--heapsnapshot-signal=SIGUSR1')
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', import.meta.filename, mode, dir], {
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   let output = ''
@@ -296,9 +334,9 @@ async function startEmbedded(fleet: Fleet): Promise<BrokerProcess> {
       const line = output.split('\n').find((text) => text.startsWith('{'))
       if (line) resolve((JSON.parse(line) as { port: number }).port)
     })
-    child.once('exit', (code) => reject(new Error(`embedded broker exited (${code}): ${output}`)))
+    child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${output}`)))
   })
-  return { name: 'Certdesk', pid: child.pid ?? 0, port, stop: () => stopChild(child) }
+  return { name, pid: child.pid ?? 0, port, stop: () => stopChild(child) }
 }
 
 async function freePort(): Promise<number> {
@@ -356,37 +394,60 @@ async function startMosquitto(fleet: Fleet, folder: string): Promise<BrokerProce
   return { name: 'mosquitto', pid: child.pid ?? 0, port, stop: () => stopChild(child) }
 }
 
-// ---- The measurements, the same for both brokers.
+// ---- The measurements, the same for both brokers, the bare node:tls floor, in that order.
+
+interface Throughput {
+  messagesPerSecond: number
+  cpuPerMessageUs: number
+  /** Sent but not delivered a second after the publishers stopped: dropped (mosquitto drops QoS 0 for a full queue) or still queued. */
+  lost: number
+}
 
 interface Figures {
   restingBytes: number
   cpuPerConnectionMs: number
   bytesPerConnection: Map<number, number>
-  messagesPerSecond: number
-  cpuPerMessageUs: number
-  lost: number
+  throughput: Map<number, Throughput>
 }
 
-async function measure(broker: BrokerProcess, fleet: Fleet): Promise<Figures> {
+/** BENCH_BROKER_DETAILS=1: the embedded broker prints its memory use; =snapshots: it also writes heap snapshots. */
+async function details(broker: BrokerProcess): Promise<void> {
+  if (!env.BENCH_BROKER_DETAILS || broker.name !== 'Certdesk') return
+  process.kill(broker.pid, 'SIGUSR2')
+  if (env.BENCH_BROKER_DETAILS !== 'snapshots') return
+  process.kill(broker.pid, 'SIGUSR1')
+  await sleep(8_000)
+}
+
+async function measure(broker: BrokerProcess, fleet: Fleet, connectionsOnly = false): Promise<Figures> {
   await sleep(2_000)
   const restingBytes = rssBytes(broker.pid)
-  if (env.BENCH_BROKER_DETAILS && broker.name === 'Certdesk') process.kill(broker.pid, 'SIGUSR2')
+  await details(broker)
 
   // Idle connections: CPU over the whole connect phase, then memory once it has settled.
   const bytesPerConnection = new Map<number, number>()
   const idle: TLSSocket[] = []
+  // A few connections first, so code either broker loads or compiles on first use is not counted.
+  // Memory per connection is counted from after them too (one-off buffers, caches, code).
+  await closeAll(await connectAll(broker.port, fleet.devices.slice(0, 20)))
+  const baseBytes = rssBytes(broker.pid)
   const cpuBefore = cpuSeconds(broker.pid)
   let cpuPerConnectionMs = NaN
   for (const count of CONNECTIONS) {
     idle.push(...(await connectAll(broker.port, fleet.devices.slice(idle.length, count))))
     if (Number.isNaN(cpuPerConnectionMs)) cpuPerConnectionMs = ((cpuSeconds(broker.pid) - cpuBefore) * 1000) / idle.length
     await sleep(2_000)
-    bytesPerConnection.set(count, (rssBytes(broker.pid) - restingBytes) / count)
-    if (env.BENCH_BROKER_DETAILS && broker.name === 'Certdesk') process.kill(broker.pid, 'SIGUSR2')
+    bytesPerConnection.set(count, (rssBytes(broker.pid) - baseBytes) / count)
+    await details(broker)
   }
   await closeAll(idle)
+  const throughput = new Map<number, Throughput>()
+  if (!connectionsOnly) for (const window of WINDOWS) throughput.set(window, await measureThroughput(broker, fleet, window))
+  return { restingBytes, cpuPerConnectionMs, bytesPerConnection, throughput }
+}
 
-  // QoS 0 throughput: publisher i feeds subscriber i on bench/i, WINDOW messages in flight.
+/** QoS 0: publisher i feeds subscriber i on bench/i, `window` messages in flight per pair. */
+async function measureThroughput(broker: BrokerProcess, fleet: Fleet, window: number): Promise<Throughput> {
   const payload = Buffer.alloc(PAYLOAD_BYTES, 'x')
   let delivered = 0
   let sent = 0
@@ -396,7 +457,7 @@ async function measure(broker: BrokerProcess, fleet: Fleet): Promise<Figures> {
   const subscribers: TLSSocket[] = []
   for (let i = 0; i < PAIRS; i++) {
     const one = publishPacket(`bench/${i}`, payload)
-    batches.push(Buffer.concat(Array.from({ length: WINDOW }, () => one)))
+    batches.push(Buffer.concat(Array.from({ length: window }, () => one)))
     const subscriber = await mqttConnect(broker.port, fleet.devices[i], (count) => {
       delivered += count
       if (!running) return
@@ -409,7 +470,7 @@ async function measure(broker: BrokerProcess, fleet: Fleet): Promise<Figures> {
   }
   for (let i = 0; i < PAIRS; i++) publishers.push(await mqttConnect(broker.port, fleet.devices[PAIRS + i]))
   for (const [i, publisher] of publishers.entries()) {
-    sent += WINDOW
+    sent += window
     publisher.write(batches[i])
   }
   await sleep(1_000)
@@ -421,14 +482,7 @@ async function measure(broker: BrokerProcess, fleet: Fleet): Promise<Figures> {
   running = false
   await sleep(1_000)
   await closeAll([...publishers, ...subscribers])
-  return {
-    restingBytes,
-    cpuPerConnectionMs,
-    bytesPerConnection,
-    messagesPerSecond: messages / seconds,
-    cpuPerMessageUs: (cpu / messages) * 1e6,
-    lost: sent - delivered,
-  }
+  return { messagesPerSecond: messages / seconds, cpuPerMessageUs: (cpu / messages) * 1e6, lost: sent - delivered }
 }
 
 async function main(): Promise<void> {
@@ -440,10 +494,11 @@ async function main(): Promise<void> {
     console.log(`broker: load average ${load()} before setup (2 cores shared: compare ratios, not absolute figures)`)
     const fleet = await makeFleet(folder)
     const results: Record<string, Figures> = {}
-    for (const start of [() => startMosquitto(fleet, folder), () => startEmbedded(fleet)]) {
+    const floor = () => startChildServer('node:tls', 'tls-floor', join(folder, 'mosquitto'))
+    for (const start of [() => startMosquitto(fleet, folder), () => startEmbedded(fleet), floor]) {
       const broker = await start()
       started.push(broker)
-      results[broker.name] = await measure(broker, fleet)
+      results[broker.name] = await measure(broker, fleet, broker.name === 'node:tls')
       await broker.stop()
       console.log(`broker: ${broker.name} measured, load average ${load()}`)
     }
@@ -461,31 +516,48 @@ async function main(): Promise<void> {
       `resting memory with ${DEVICES} devices, ${CERTIFICATES} certificates: ${mib(ours.restingBytes)} vs mosquitto ${mib(theirs.restingBytes)} ` +
         `(${ratio(ours.restingBytes, theirs.restingBytes)}; reported)`,
     )
+    const bare = results['node:tls']
+    line(
+      `  runtime floor: node + tsx + Certdesk's modules, no registry: ${mib(bare.restingBytes)} (${ratio(bare.restingBytes, theirs.restingBytes)} mosquitto); ` +
+        `the broker's own: ${mib(ours.restingBytes - bare.restingBytes)}`,
+    )
     line(
       `broker CPU per TLS connection (handshake + CONNECT): ${ours.cpuPerConnectionMs.toFixed(3)} ms vs mosquitto ` +
         `${theirs.cpuPerConnectionMs.toFixed(3)} ms (${ratio(ours.cpuPerConnectionMs, theirs.cpuPerConnectionMs)}; reported)`,
     )
+    line(
+      `  floor: a bare node:tls server, same certificate: ${bare.cpuPerConnectionMs.toFixed(3)} ms (${ratio(bare.cpuPerConnectionMs, theirs.cpuPerConnectionMs)} mosquitto)`,
+    )
     for (const count of CONNECTIONS) {
       const a = ours.bytesPerConnection.get(count) ?? NaN
       const b = theirs.bytesPerConnection.get(count) ?? NaN
+      const c = bare.bytesPerConnection.get(count) ?? NaN
       line(`memory per idle TLS connection at ${count}: ${kib(a)} vs mosquitto ${kib(b)} (${ratio(a, b)}, target ≤ 1.50×)`, a <= 1.5 * b)
+      line(`  floor: a bare node:tls server: ${kib(c)} (${ratio(c, b)} mosquitto)`)
     }
-    line(
-      `QoS 0, ${PAIRS} publishers → ${PAIRS} subscribers: ${Math.round(ours.messagesPerSecond)} msg/s vs mosquitto ` +
-        `${Math.round(theirs.messagesPerSecond)} msg/s (${ratio(ours.messagesPerSecond, theirs.messagesPerSecond)}, target ≥ 1.00×)`,
-      ours.messagesPerSecond >= theirs.messagesPerSecond,
-    )
-    line(
-      `broker CPU per QoS 0 message: ${ours.cpuPerMessageUs.toFixed(1)} µs vs mosquitto ${theirs.cpuPerMessageUs.toFixed(1)} µs ` +
-        `(${ratio(ours.cpuPerMessageUs, theirs.cpuPerMessageUs)}; lost in flight: ${ours.lost} vs ${theirs.lost})`,
-    )
+    for (const window of WINDOWS) {
+      const a = ours.throughput.get(window)
+      const b = theirs.throughput.get(window)
+      if (!a || !b) continue
+      line(
+        `QoS 0, ${PAIRS} publishers → ${PAIRS} subscribers, ${window} in flight per pair: ${Math.round(a.messagesPerSecond)} msg/s vs mosquitto ` +
+          `${Math.round(b.messagesPerSecond)} msg/s (${ratio(a.messagesPerSecond, b.messagesPerSecond)}, target ≥ 1.00×)`,
+        a.messagesPerSecond >= b.messagesPerSecond,
+      )
+      line(
+        `  broker CPU per message: ${a.cpuPerMessageUs.toFixed(1)} µs vs mosquitto ${b.cpuPerMessageUs.toFixed(1)} µs ` +
+          `(${ratio(a.cpuPerMessageUs, b.cpuPerMessageUs)}); not delivered at the end: ${a.lost} vs ${b.lost}`,
+      )
+    }
     line(`load average ${load()} at the end  ${ok ? 'all targets met' : 'targets MISSED'}`)
     process.exitCode = ok ? 0 : 1
   } finally {
     for (const broker of started) await broker.stop()
-    await rm(folder, { recursive: true, force: true })
+    if (env.BENCH_BROKER_KEEP) console.log(`broker: fleet kept in ${folder}`)
+    else await rm(folder, { recursive: true, force: true })
   }
 }
 
 if (process.argv[2] === 'embedded-broker') await serveEmbeddedBroker(process.argv[3])
+else if (process.argv[2] === 'tls-floor') serveTlsFloor(process.argv[3])
 else await main()
