@@ -166,7 +166,8 @@ function createListener(kind: ListenerKind, setup: ListenerSetup, acceptLimits: 
       ...logReason(message('refusal.tlsHandshake', { error: (error as NodeJS.ErrnoException).code ?? error.message })),
     })
   })
-  return createNetServer((socket) => acceptLimits.admit(socket, kind, tlsServer))
+  // Nagle off, as mosquitto's `set_tcp_nodelay true`: a small PUBLISH or CONNACK leaves at once.
+  return createNetServer({ noDelay: true }, (socket) => acceptLimits.admit(socket, kind, tlsServer))
 }
 
 async function listen(server: Server, host: string, port: number, kind: ListenerKind): Promise<ListenerState> {

@@ -24,8 +24,19 @@ export interface RuledConnection {
   remoteAddress?: string
   /** Set once CONNECT is accepted: whose topic rules apply. */
   subject?: TopicRuleSubject
-  boundRules?: { rules: CompiledTopicRules; bound: BoundTopicRule[] }
+  boundRules?: BoundRules
 }
+
+/** The rule set a connection last checked against, bound to its device, and its decisions so far. */
+interface BoundRules {
+  rules: CompiledTopicRules
+  bound: BoundTopicRule[]
+  /** Decisions by topic (or filter) under these rules: a device uses a handful of topics. */
+  decisions: Record<TopicAccess, Map<string, boolean>>
+}
+
+/** Decisions one connection keeps per access; past this the cache starts again (a client walking topics). */
+const DECISIONS_CACHED = 256
 
 /** What the topic hooks need from the broker. */
 export interface TopicAuthorizationSetup {
@@ -129,10 +140,20 @@ export function enforceTopicRules(aedes: Aedes, data: StoreData, setup: TopicAut
   let savedRules = JSON.stringify(data.broker?.topicRules ?? null)
   const allowedFor = (connection: RuledConnection, access: TopicAccess, topic: string): boolean => {
     if (!connection.subject) return false
-    if (connection.boundRules?.rules !== rules) {
-      connection.boundRules = { rules, bound: bindTopicRules(rules, connection.subject) }
+    let boundRules = connection.boundRules
+    if (boundRules?.rules !== rules) {
+      boundRules = { rules, bound: bindTopicRules(rules, connection.subject), decisions: { publish: new Map(), subscribe: new Map() } }
+      connection.boundRules = boundRules
     }
-    return topicAllowed(connection.boundRules.bound, access, topic)
+    // Every publish and every delivery asks: the rules are matched once per topic, not per message.
+    const decisions = boundRules.decisions[access]
+    let allowed = decisions.get(topic)
+    if (allowed === undefined) {
+      allowed = topicAllowed(boundRules.bound, access, topic)
+      if (decisions.size >= DECISIONS_CACHED) decisions.clear()
+      decisions.set(topic, allowed)
+    }
+    return allowed
   }
   const denials = new DenialLog(setup.record)
 
