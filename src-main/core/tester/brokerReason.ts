@@ -17,9 +17,13 @@ export async function loggedBrokerReason(
   since: number,
   result: Extract<ConnectionLogEntry['result'], 'refused' | 'disconnected'>,
 ): Promise<(ConnectionLogEntry & { reason: string }) | undefined> {
+  // A refusal is logged after the attempt began (`since`): an earlier line is an earlier attempt's,
+  // which the log (written in batches) may still show first. A drop is noticed by the client
+  // after the broker logged it, so its line may be up to a second before `since`.
+  const earliest = result === 'refused' ? since : since - 1000
   for (let attempt = 0; attempt < 10; attempt++) {
     const entry = (await readConnectionLog(dataDir))
-      .filter((e) => e.clientId === clientId && e.result === result && Date.parse(e.time) >= since - 1000)
+      .filter((e) => e.clientId === clientId && e.result === result && Date.parse(e.time) >= earliest)
       .at(-1)
     if (entry?.reason) return { ...entry, reason: entry.reason }
     await new Promise((resolve) => setTimeout(resolve, 50))
