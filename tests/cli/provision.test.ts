@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { Workspace } from '../../src-main/core/workspace'
 import { folderSnapshot } from '../helpers/cliChecks'
 import { connect, helloRoundTrip, runBroker } from '../helpers/fleet'
+import { runUntilEcho, seedScript } from '../helpers/seedScripts'
 import { PROJECT_ROOT, openssl, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
 const DEVICES = 1_000
@@ -141,13 +142,17 @@ describe(`provisioning ${DEVICES} devices from a CSV, through the CLI as a proce
         await client.endAsync()
       }
       // The seed's own paho example, run from a provisioned bundle folder as the seed lays it out.
-      const script = (await readFile(join(PROJECT_ROOT, 'tests/fixtures/seed/two_way.py'), 'utf8'))
-        .replaceAll("'ef14be2cfd2f555397bde858750cbda8'", `'${deviceIdOf(7)}'`)
-        .replaceAll("'iot.actorcloud.io'", "'localhost'")
-        .replaceAll('PORT = 8884', `PORT = ${broker.mutual.port}`)
       const deviceDir = join(outDir, deviceIdOf(7))
-      await writeFile(join(deviceDir, 'two_way.py'), script)
-      const output = await runUntil(join(deviceDir, 'two_way.py'), deviceDir, `topic: /hello, payload: b'{"hello": "world"}'`)
+      const script = await seedScript(
+        'two_way.py',
+        [
+          ["'ef14be2cfd2f555397bde858750cbda8'", `'${deviceIdOf(7)}'`],
+          ["'iot.actorcloud.io'", "'localhost'"],
+          ['PORT = 8884', `PORT = ${broker.mutual.port}`],
+        ],
+        deviceDir,
+      )
+      const output = await runUntilEcho(script, deviceDir)
       expect(output).toContain('Connected with result code 0')
     } finally {
       await broker.close()
@@ -204,28 +209,6 @@ describe(`provisioning ${DEVICES} devices from a CSV, through the CLI as a proce
     })
   })
 })
-
-/** Runs a seed script until it prints `expected`, then stops it. */
-function runUntil(script: string, cwd: string, expected: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('/usr/bin/python3', [script], { cwd, env: { ...process.env, PYTHONUNBUFFERED: '1' } })
-    let output = ''
-    const timer = setTimeout(() => {
-      child.kill()
-      reject(new Error(`no echo within 15 s; output:\n${output}`))
-    }, 15_000)
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes(expected)) {
-        clearTimeout(timer)
-        child.kill()
-        resolve(output)
-      }
-    }
-    child.stdout.on('data', collect)
-    child.stderr.on('data', collect)
-  })
-}
 
 /** Starts `certdesk provision` and resolves once it reports certificates being made. */
 function startProvisioning(

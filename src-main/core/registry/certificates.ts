@@ -3,7 +3,7 @@ import { CertdeskError, invalidInput } from '../errors'
 import { message } from '../messages'
 import { forEachConcurrently } from '../concurrency'
 import { type KeyObject, createPublicKey } from 'node:crypto'
-import { type Issuer, issueCertificate, reissueCertificate } from '../pki/certificates'
+import { type CertificateFacts, type Issuer, issueCertificate, reissueCertificate } from '../pki/certificates'
 import { type CertificateRequestFacts, parseCertificateRequest } from '../pki/certificateRequests'
 import { type KeyType, exportPrivateKeyPem, generateKeyPair } from '../pki/keys'
 import type { RecordStaging, RegistryStore } from '../store/registryStore'
@@ -169,24 +169,26 @@ export async function mintDeviceCertificate(
   const material = { certificatePem: facts.pem, privateKeyPem: keys.privateKey ? exportPrivateKeyPem(keys.privateKey) : null }
   await staging.write(id, material)
   keep?.(material)
-  const stamp = now.toISOString()
-  return {
-    id,
+  return newCertificateRecord(id, facts, now.toISOString(), {
     name: input.name,
     cn,
     enabled: input.enabled,
-    status: 'active',
     keyType: input.keyType,
-    serial: facts.serial,
-    fingerprint256: facts.fingerprint256,
-    notBefore: facts.notBefore,
-    notAfter: facts.notAfter,
-    createdAt: stamp,
-    updatedAt: stamp,
     keyOrigin: keys.privateKey ? 'generated' : 'csr',
     hasPrivateKey: Boolean(keys.privateKey),
     ...(input.profile.builtIn ? {} : { profile: input.profile.name }),
-  }
+  })
+}
+
+/** An active certificate's record: what it says (the signed facts) and what the registry adds. */
+function newCertificateRecord(
+  id: string,
+  facts: CertificateFacts,
+  stamp: string,
+  fields: Pick<CertificateRecord, 'name' | 'cn' | 'enabled' | 'keyType' | 'keyOrigin' | 'hasPrivateKey' | 'renewedFrom' | 'profile'>,
+): CertificateRecord {
+  const { serial, fingerprint256, notBefore, notAfter } = facts
+  return { id, ...fields, status: 'active', serial, fingerprint256, notBefore, notAfter, createdAt: stamp, updatedAt: stamp }
 }
 
 /** Names the new records in the index, with their devices bound, after checking again under the lock. */
@@ -359,24 +361,16 @@ export async function renewCertificate(
           previous.name = supersededName(previous)
           assertNameFree(data, previous.name, previous.id)
         } else assertNameFree(data, name)
-        const record: CertificateRecord = {
-          id,
+        const record = newCertificateRecord(id, facts, stamp, {
           name,
           cn: previous.cn,
           enabled: previous.status === 'revoked' ? true : previous.enabled,
-          status: 'active',
           keyType: previous.keyType,
-          serial: facts.serial,
-          fingerprint256: facts.fingerprint256,
-          notBefore: facts.notBefore,
-          notAfter: facts.notAfter,
-          createdAt: stamp,
-          updatedAt: stamp,
           keyOrigin: sameKey ? previous.keyOrigin : 'generated',
           hasPrivateKey: privateKeyPem !== null,
           renewedFrom: previous.id,
           ...(previous.profile ? { profile: previous.profile } : {}),
-        }
+        })
         data.certificates[id] = record
         for (const binding of bindingsOfCertificate(data, previous.id)) {
           data.bindings.push({ certificateId: id, deviceRecordId: binding.deviceRecordId, createdAt: stamp })

@@ -1,14 +1,10 @@
-import { spawn } from 'node:child_process'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { RunningBroker } from '../../../src-main/core/broker/broker'
-import { PROJECT_ROOT, command, temporaryFolder } from '../../helpers/tools'
+import { command, temporaryFolder } from '../../helpers/tools'
+import { SEED_ECHO, runUntilEcho, seedScript } from '../../helpers/seedScripts'
 import { type Fleet, makeFleet, runBroker } from '../../helpers/fleet'
-
-/** Debian's interpreter, which has python3-paho-mqtt 1.x (the `python3` first on PATH may not). */
-const PYTHON = '/usr/bin/python3'
-const EXPECTED_MESSAGE = `topic: /hello, payload: b'{"hello": "world"}'`
 
 let fleet: Fleet
 let broker: RunningBroker
@@ -18,61 +14,35 @@ beforeAll(async () => {
   broker = await runBroker(fleet.workspace)
 })
 
-/** The seed's script with only host, port, credentials and file paths replaced. */
-async function seedScript(name: string, replacements: [string, string][], dir = fleet.bundleDir): Promise<string> {
-  let text = await readFile(join(PROJECT_ROOT, 'tests/fixtures/seed', name), 'utf8')
-  for (const [from, to] of replacements) {
-    expect(text, `${name} should contain ${from}`).toContain(from)
-    text = text.replaceAll(from, to)
-  }
-  const path = join(dir, name)
-  await writeFile(path, text)
-  return path
-}
-
-/** Runs a script that loops forever until it prints the echoed message, then stops it. */
-function runUntilEcho(script: string, env: NodeJS.ProcessEnv, cwd = fleet.bundleDir): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [script], { cwd, env: { ...process.env, ...env, PYTHONUNBUFFERED: '1' } })
-    let output = ''
-    const timer = setTimeout(() => {
-      child.kill()
-      reject(new Error(`no echo within 15 s; output:\n${output}`))
-    }, 15_000)
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes(EXPECTED_MESSAGE)) {
-        clearTimeout(timer)
-        child.kill()
-        resolve(output)
-      }
-    }
-    child.stdout.on('data', collect)
-    child.stderr.on('data', collect)
-  })
-}
-
 describe("the seed's Python examples (paho-mqtt 1.x) against the embedded broker", () => {
   it('one-way TLS: client_id, username and device key, server verified against the root CA', async () => {
-    const script = await seedScript('one_way.py', [
-      ["'6198289b38939358305813fe41551483b1f0'", `'${fleet.tokenDevice.deviceId}'`],
-      ["'2312686198f5722ef570b855694655f1b475'", `'${fleet.tokenDevice.deviceKey}'`],
-      ["'iot.actorcloud.io'", "'localhost'"],
-      ['PORT = 8883', `PORT = ${broker.oneWay.port}`],
-    ])
+    const script = await seedScript(
+      'one_way.py',
+      [
+        ["'6198289b38939358305813fe41551483b1f0'", `'${fleet.tokenDevice.deviceId}'`],
+        ["'2312686198f5722ef570b855694655f1b475'", `'${fleet.tokenDevice.deviceKey}'`],
+        ["'iot.actorcloud.io'", "'localhost'"],
+        ['PORT = 8883', `PORT = ${broker.oneWay.port}`],
+      ],
+      fleet.bundleDir,
+    )
     // The example trusts the system's CA store; point OpenSSL's default store at Certdesk's root.
-    const output = await runUntilEcho(script, { SSL_CERT_FILE: join(fleet.bundleDir, 'common_certs/root_ca.crt') })
+    const output = await runUntilEcho(script, fleet.bundleDir, { SSL_CERT_FILE: join(fleet.bundleDir, 'common_certs/root_ca.crt') })
     expect(output).toContain('Connected with result code 0')
-    expect(output).toContain(EXPECTED_MESSAGE)
+    expect(output).toContain(SEED_ECHO)
   })
 
   it('mutual TLS: the bundle from Certdesk, unpacked as the seed shows', async () => {
-    const script = await seedScript('two_way.py', [
-      ["'ef14be2cfd2f555397bde858750cbda8'", `'${fleet.certDevice.deviceId}'`],
-      ["'iot.actorcloud.io'", "'localhost'"],
-      ['PORT = 8884', `PORT = ${broker.mutual.port}`],
-    ])
-    const output = await runUntilEcho(script, {})
+    const script = await seedScript(
+      'two_way.py',
+      [
+        ["'ef14be2cfd2f555397bde858750cbda8'", `'${fleet.certDevice.deviceId}'`],
+        ["'iot.actorcloud.io'", "'localhost'"],
+        ['PORT = 8884', `PORT = ${broker.mutual.port}`],
+      ],
+      fleet.bundleDir,
+    )
+    const output = await runUntilEcho(script, fleet.bundleDir)
     expect(output).toContain('Connected with result code 0')
     expect(
       broker.log.recent().some((e) => e.listener === 'mutual' && e.clientId === fleet.certDevice.deviceId && e.result === 'accepted'),
@@ -119,7 +89,7 @@ describe("the seed's Python examples (paho-mqtt 1.x) against the embedded broker
       ],
       dir,
     )
-    const output = await runUntilEcho(script, {}, dir)
+    const output = await runUntilEcho(script, dir)
     expect(output).toContain('Connected with result code 0')
     expect(broker.log.recent().some((e) => e.listener === 'mutual' && e.clientId === device.deviceId && e.result === 'accepted')).toBe(true)
   })
