@@ -92,8 +92,8 @@ export interface CliContext {
   /** The data folder: `--data`, else `$CERTDESK_HOME`, else the desktop app's folder. */
   dataDir: (command: Command) => string
   open: (command: Command, actor?: AuditActor) => Promise<Workspace>
-  /** The result: JSON with `--json`, else the human text. */
-  print: (command: Command, value: unknown, human: string) => void
+  /** The result: JSON with `--json`, else the human text (a function for text that costs to build, as a table of 10,000 rows). */
+  print: (command: Command, value: unknown, human: string | (() => string)) => void
   /** After an export: the usual report, or with `--out -` (stdout holds the file) a line on stderr. */
   printExport: (command: Command, path: string, value: unknown, human: string) => void
 }
@@ -105,8 +105,12 @@ export function createCliContext(io: CliIo): CliContext {
     Workspace.open(dataDir(command), { passphrase: passphraseFrom(globals(command), io.env), actor })
   // Human text carries names and client ids that others chose: escape their control characters
   // so a refused client cannot rewrite the operator's terminal (JSON escapes them by itself).
-  const print = (command: Command, value: unknown, human: string) =>
-    io.stdout(globals(command).json ? `${JSON.stringify(value, null, 2)}\n` : `${escapeControlCharacters(human)}\n`)
+  const print = (command: Command, value: unknown, human: string | (() => string)) =>
+    io.stdout(
+      globals(command).json
+        ? `${JSON.stringify(value, null, 2)}\n`
+        : `${escapeControlCharacters(typeof human === 'function' ? human() : human)}\n`,
+    )
 
   /** After an export: the usual report, or with `--out -` (stdout holds the file) a line on stderr. */
   const printExport = (command: Command, path: string, value: unknown, human: string) =>

@@ -83,7 +83,7 @@ export function registerCertCommands(program: Command, context: CliContext): voi
       const certificates = windowDays === undefined ? all : expiringWithin(all, windowDays)
       if (options.csv) return io.stdout(certificatesCsv(certificates))
       const empty = windowDays !== undefined && certificates.length === 0
-      print(command, certificates, empty ? `No certificate expires within ${windowDays} days.` : certificateTable(certificates))
+      print(command, certificates, () => (empty ? `No certificate expires within ${windowDays} days.` : certificateTable(certificates)))
     })
   cert
     .command('show')

@@ -31,7 +31,7 @@ export function registerDeviceCommands(program: Command, context: CliContext): v
     .description('list devices')
     .action(async (_options: unknown, command: Command) => {
       const devices = (await open(command)).listDevices()
-      print(command, devices, deviceTable(devices))
+      print(command, devices, () => deviceTable(devices))
     })
   device
     .command('export')
