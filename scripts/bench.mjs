@@ -12,8 +12,8 @@ const STEPS = [
   ['broker vs mosquitto', 'npx', ['tsx', 'bench/broker.bench.ts']],
   ['registry screens', 'npx', ['tsx', 'bench/registryScreens.bench.ts']],
   ['tester stream', 'npx', ['tsx', 'bench/testerStream.bench.ts']],
-  ['provisioning', 'npx', ['tsx', 'bench/provisioning.bench.ts']],
   ['store scaling', 'npx', ['tsx', 'bench/store.bench.ts']],
+  ['provisioning', 'npx', ['tsx', 'bench/provisioning.bench.ts']],
 ]
 
 const missed = []
