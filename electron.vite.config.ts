@@ -1,7 +1,7 @@
 import { relative, resolve } from 'node:path'
 import vue from '@vitejs/plugin-vue'
 import { defineConfig } from 'electron-vite'
-import type { Plugin } from 'vite'
+import { type Plugin, normalizePath } from 'vite'
 
 const CLI_ENTRY = resolve('src-main/cli/index.ts')
 
@@ -18,9 +18,10 @@ function cliStamp(): Plugin {
       startedAt = Date.now()
     },
     generateBundle() {
-      const root = resolve('.')
+      // Rollup's ids use forward slashes on every system (C:/… on Windows): compare like with like.
+      const root = normalizePath(resolve('.'))
       const sources = new Set<string>()
-      const pending = [CLI_ENTRY]
+      const pending = [normalizePath(CLI_ENTRY)]
       for (let id = pending.pop(); id !== undefined; id = pending.pop()) {
         if (sources.has(id)) continue
         sources.add(id)
@@ -29,7 +30,10 @@ function cliStamp(): Plugin {
           if (next.startsWith(root) && !next.includes('/node_modules/') && !sources.has(next)) pending.push(next)
         }
       }
-      const stamp = { builtAt: startedAt, sources: [...sources].map((id) => relative(root, id)).sort() }
+      // The build's own configuration too: a change there makes a different CLI from the same sources.
+      const configuration = ['electron.vite.config.ts', 'package.json', 'tsconfig.json', 'tsconfig.node.json']
+      const built = [...sources].map((id) => normalizePath(relative(root, id)))
+      const stamp = { builtAt: startedAt, sources: [...built, ...configuration].sort() }
       this.emitFile({ type: 'asset', fileName: 'cli.stamp.json', source: `${JSON.stringify(stamp, null, 2)}\n` })
     },
   }

@@ -181,6 +181,10 @@ export const MESSAGES = {
       'Device name "{name}" is on line {otherLine} too, both without a device_id: a second run could not tell them apart; give them device IDs or different names.',
     certificateOnToken: 'A token device takes no certificate: leave "certificate" empty, or set auth to cert.',
     ambiguousName: 'Several devices are named "{name}"; give this row its device_id.',
+    certificateAmbiguous:
+      'Several certificates have the common name "{reference}" (a renewal keeps it); name the certificate by its name or id.',
+    certificateExpired:
+      'Certificate "{name}" expired on {date}; a device cannot use it. Name another one, or leave the column empty for a new one.',
     invalidFile: 'The file has {count} problem(s) and nothing was written; the first, on line {line}: {problem}',
     cancelled: 'Provisioning was cancelled; nothing was written.',
     outputNotEmpty: '{path} already exists and is not empty; choose a new folder for the bundles.',

@@ -517,6 +517,18 @@ export class Workspace {
     return zip
   }
 
+  /**
+   * Every device's key by record id, for a table the operator asked to hold them (`device export
+   * --include-device-keys`): keys leaving the store, so written to the audit log.
+   */
+  async exportDeviceKeys(): Promise<Map<string, string>> {
+    await this.unlock()
+    const devices = Object.values(this.store.read().devices)
+    const keys = new Map(devices.map((record) => [record.id, this.deviceKeyOf(record)]))
+    await this.recordKeyExport('device.export-keys', `${keys.size} devices`, { devices: keys.size })
+    return keys
+  }
+
   /** A private key left the store: worth a line in the audit log though the registry is unchanged. */
   private recordKeyExport(action: string, target: string, detail?: Record<string, unknown>): Promise<void> {
     return audited({ action, target, detail }, () => this.store.mutate(() => undefined))

@@ -197,6 +197,12 @@ describe(`provisioning ${DEVICES} devices from a CSV, through the CLI as a proce
     const keyed = await rowsOf(withKeys)
     const tokenKeys = await rowsOf(join(outDir, 'device-keys.csv'))
     expect(keyed.find((row) => row.device_id === tokenKeys[0].device_id)?.device_key).toBe(tokenKeys[0].device_key)
+    // Keys left the store: the audit log says so, as it does for bundles.
+    const audit = (await readFile(join(dataDir, 'audit.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
+    expect(audit.at(-1)).toMatchObject({ action: 'device.export-keys', actor: 'cli', detail: { devices: DEVICES } })
     const certificates = parse((await runCertdesk(['--data', dataDir, 'cert', 'list', '--csv'])).stdout, { columns: true }) as Record<
       string,
       string
@@ -261,6 +267,19 @@ describe('a provisioning run that does not finish changes nothing', () => {
     expect(result.stderr).toMatch(/certdesk: 3 problem\(s\) in .*bad\.csv; nothing was written\.\n$/)
     expect(await folderSnapshot(dataDir)).toEqual(before)
     await expect(stat(join(folder, 'bad-out'))).rejects.toThrow()
+  })
+
+  it('an output that cannot be written is refused before the registry is: the keys are never lost', async () => {
+    const before = await folderSnapshot(dataDir)
+    const small = join(folder, 'small.csv')
+    await writeFile(small, fleetCsv(3, 'nowhere'))
+    const zip = await runCertdesk(['--data', dataDir, 'provision', '--csv', small, '--zip', join(folder, 'no-such-folder', 'out.zip')])
+    expect(zip.code).toBe(1)
+    expect(zip.stderr).toMatch(/no-such-folder/)
+    // A file where the output folder's parent should be.
+    const out = await runCertdesk(['--data', dataDir, 'provision', '--csv', small, '--out', join(small, 'out')])
+    expect(out.code).toBe(1)
+    expect(await folderSnapshot(dataDir)).toEqual(before)
   })
 
   it('kill -9 in the middle leaves the registry loadable and as it was', async () => {

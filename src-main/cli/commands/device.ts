@@ -43,12 +43,7 @@ export function registerDeviceCommands(program: Command, context: CliContext): v
     .action(async (options: { out: string; includeDeviceKeys?: boolean; force?: boolean }, command: Command) => {
       const workspace = await open(command)
       const devices = workspace.listDevices()
-      let keys: Map<string, string> | undefined
-      if (options.includeDeviceKeys) {
-        await workspace.unlock()
-        const records = workspace.snapshot().devices
-        keys = new Map(devices.map((view) => [view.id, workspace.deviceKeyOf(records[view.id])]))
-      }
+      const keys = options.includeDeviceKeys ? await workspace.exportDeviceKeys() : undefined
       const table = devicesCsv(devices, workspace.listCertificates(), keys)
       if (options.out === '-') return io.stdout(table)
       const path = await writeExport(io, options.out, table, keys ? 0o600 : 0o644, Boolean(options.force))

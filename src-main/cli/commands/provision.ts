@@ -1,13 +1,12 @@
-import { existsSync } from 'node:fs'
+import { rmdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import type { Command } from 'commander'
-import { CertdeskError, isCertdeskError } from '../../core/errors'
-import { message } from '../../core/messages'
+import { isCertdeskError } from '../../core/errors'
 import type { ProvisioningProblem } from '../../core/provisioning/input'
-import { assertOutputFolderFree } from '../../core/provisioning/output'
+import { prepareOutputFolder } from '../../core/provisioning/output'
 import type { ProvisioningPlan } from '../../core/provisioning/plan'
 import type { ProvisioningProgress, ProvisioningResult } from '../../core/provisioning/provision'
-import { writeExportFile } from '../../core/store/files'
+import { assertExportTarget, writeExportFile } from '../../core/store/files'
 import { type CliContext, type CliIo, ReportedFailure, UsageError, readInputFile } from '../context'
 import { escapeControlCharacters } from '../output'
 
@@ -152,8 +151,9 @@ export function registerProvisionCommand(program: Command, context: CliContext):
       const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)
       const target: { dir: string } | { zip: string } =
         options.zip !== undefined ? { zip: resolve(options.zip) } : { dir: resolve(options.out ?? `certdesk-provisioning-${stamp}`) }
-      if ('dir' in target) await assertOutputFolderFree(target.dir)
-      else if (!options.force && existsSync(target.zip)) throw new CertdeskError('CONFLICT', message('file.exists', { path: target.zip }))
+      // Made (or checked writable) now: refused after the registry's write, the keys would be lost.
+      const madeFolder = 'dir' in target ? await prepareOutputFolder(target.dir) : false
+      if ('zip' in target) await assertExportTarget(target.zip, Boolean(options.force))
 
       const mode = json ? 'json' : io.stderrIsTerminal ? 'bar' : 'lines'
       const progress = progressReporter(io, mode)
@@ -187,6 +187,8 @@ export function registerProvisionCommand(program: Command, context: CliContext):
       } catch (error) {
         progress.clearBar()
         if (isCertdeskError(error) && error.code === 'CANCELLED') io.stderr('\n')
+        // Nothing written: the folder made for the output goes again (it is still empty).
+        if (!committed && madeFolder && 'dir' in target) await rmdir(target.dir).catch(() => undefined)
         throw error
       } finally {
         process.off('SIGINT', onSignal)

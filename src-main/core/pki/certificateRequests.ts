@@ -98,9 +98,14 @@ export function parseCertificateRequest(text: string): CertificateRequestFacts {
   for (const attribute of info.attributes) {
     if (attribute.type !== OID_EXTENSION_REQUEST) continue
     for (const value of attribute.values) {
-      for (const requested of asnSchema.AsnConvert.parse(value, asn.Extensions)) {
-        requestedExtensions.push(EXTENSION_NAMES[requested.extnID] ?? requested.extnID)
+      let requested: Asn.Extension[]
+      try {
+        requested = asnSchema.AsnConvert.parse(value, asn.Extensions)
+      } catch {
+        // Signed by the device's key, yet not what PKCS#9 says an extension request is.
+        throw invalidInput(message('csr.unreadable'))
       }
+      for (const extension of requested) requestedExtensions.push(EXTENSION_NAMES[extension.extnID] ?? extension.extnID)
     }
   }
   return { publicKey, keyType, requestedSubject: nameText(info.subject), requestedExtensions }

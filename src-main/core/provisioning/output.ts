@@ -68,7 +68,7 @@ async function writeNew(path: string, data: string, mode: number): Promise<void>
 }
 
 /** Refuses a folder that holds anything: a run never mixes its bundles with older ones. */
-export async function assertOutputFolderFree(dir: string): Promise<void> {
+async function assertOutputFolderFree(dir: string): Promise<void> {
   let entries: string[]
   try {
     entries = await readdir(dir)
@@ -79,6 +79,20 @@ export async function assertOutputFolderFree(dir: string): Promise<void> {
     throw writeFailure(error, dir)
   }
   if (entries.length > 0) throw new CertdeskError('CONFLICT', message('provisioning.outputNotEmpty', { path: dir }))
+}
+
+/**
+ * Makes the (new or empty) output folder before a run, so a folder that cannot be written is
+ * refused before the registry is; returns whether it was made here (to remove it if the run
+ * writes nothing).
+ */
+export async function prepareOutputFolder(dir: string): Promise<boolean> {
+  await assertOutputFolderFree(dir)
+  try {
+    return (await mkdir(dir, { recursive: true, mode: 0o700 })) !== undefined
+  } catch (error) {
+    throw writeFailure(error, dir)
+  }
 }
 
 /**

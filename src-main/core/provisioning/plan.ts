@@ -42,13 +42,20 @@ export interface ProvisioningPlan {
   counts: { rows: number; create: number; update: number; skip: number; certificates: number; bindings: number }
 }
 
-/** A certificate named in a row: its record id, its name (any case), or its common name. */
-function certificateNamed(data: StoreData, reference: string, byName: Map<string, CertificateRecord>): CertificateRecord | undefined {
-  return (
-    ownEntry(data.certificates, reference) ??
-    byName.get(reference.toLocaleLowerCase()) ??
-    Object.values(data.certificates).find((certificate) => certificate.cn === reference)
-  )
+/**
+ * A certificate named in a row: its record id, its name (any case), or its common name — which a
+ * renewal shares with its predecessor, so a common name that is not one certificate's is
+ * `ambiguous` (the row must name it by id or name), never the first one found.
+ */
+function certificateNamed(
+  data: StoreData,
+  reference: string,
+  byName: Map<string, CertificateRecord>,
+): CertificateRecord | 'ambiguous' | undefined {
+  const direct = ownEntry(data.certificates, reference) ?? byName.get(reference.toLocaleLowerCase())
+  if (direct) return direct
+  const byCommonName = Object.values(data.certificates).filter((certificate) => certificate.cn === reference)
+  return byCommonName.length > 1 ? 'ambiguous' : byCommonName[0]
 }
 
 /** Runs a core validator; its refusal becomes a problem of this line. */
@@ -81,6 +88,7 @@ export function planProvisioning(data: StoreData, text: string, options: Provisi
   const certificatesByName = new Map(Object.values(data.certificates).map((record) => [record.name.toLocaleLowerCase(), record]))
   const firstLineOf = new Map<string, number>()
   const rows: PlannedRow[] = []
+  const now = Date.now()
   for (const row of read.rows) {
     const planned = planRow(row, problems, {
       data,
@@ -89,6 +97,7 @@ export function planProvisioning(data: StoreData, text: string, options: Provisi
       certificatesByName,
       firstLineOf,
       update: options.update === true,
+      now,
     })
     if (planned) rows.push(planned)
   }
@@ -115,6 +124,8 @@ interface PlanContext {
   certificatesByName: Map<string, CertificateRecord>
   firstLineOf: Map<string, number>
   update: boolean
+  /** When the plan is made, for a named certificate's expiry. */
+  now: number
 }
 
 function planRow({ line, fields }: InputRow, problems: ProvisioningProblem[], context: PlanContext): PlannedRow | undefined {
@@ -151,9 +162,14 @@ function planRow({ line, fields }: InputRow, problems: ProvisioningProblem[], co
   if (fields.certificate !== undefined) {
     if (authType === 'token') problems.push(problemAt(line, message('provisioning.certificateOnToken')))
     else {
-      bound = certificateNamed(context.data, fields.certificate, context.certificatesByName)
-      if (!bound) problems.push(problemAt(line, message('certificate.notFound', { reference: fields.certificate })))
-      else if (bound.status === 'revoked') {
+      const named = certificateNamed(context.data, fields.certificate, context.certificatesByName)
+      bound = named === 'ambiguous' ? undefined : named
+      if (named === 'ambiguous') {
+        problems.push(problemAt(line, message('provisioning.certificateAmbiguous', { reference: fields.certificate })))
+      } else if (!bound) problems.push(problemAt(line, message('certificate.notFound', { reference: fields.certificate })))
+      else if (Date.parse(bound.notAfter) <= context.now) {
+        problems.push(problemAt(line, message('provisioning.certificateExpired', { name: bound.name, date: bound.notAfter.slice(0, 10) })))
+      } else if (bound.status === 'revoked') {
         problems.push(
           problemAt(
             line,

@@ -354,6 +354,12 @@ export async function renewCertificate(
     return await store.mutate(
       (data) => {
         const previous = findCertificate(data, old.id)
+        // Checked again under the lock: a revocation (say, keyCompromise) may have landed while
+        // the successor was being made, and its key must not be certified again.
+        if (previous.status === 'revoked' && sameKey) {
+          const key = fromRequest ? 'certificate.renewRevokedFromRequest' : 'certificate.renewRevokedSameKey'
+          throw new CertdeskError('CONFLICT', message(key, { name: previous.name }))
+        }
         if (ownEntry(data.certificates, id)) throw new CertdeskError('CONFLICT', message('certificate.idCollision'))
         const stamp = new Date().toISOString()
         const name = newName ?? previous.name

@@ -42,8 +42,8 @@ export function lifecycleStates(
 }
 
 /**
- * How many certificates expire within the window and how many have expired (revoked ones are left
- * out: they are done with), and how close the root CA's own expiry is.
+ * How many certificates expire within the window and how many have expired (revoked and renewed
+ * ones are left out: they are done with), and how close the root CA's own expiry is.
  */
 export interface ExpirySummary {
   expiring: number
@@ -53,15 +53,32 @@ export interface ExpirySummary {
   caExpiring: boolean
 }
 
+/** What the expiry rules read of a certificate. */
+interface ExpiringCertificate {
+  id: string
+  status: 'active' | 'revoked'
+  notAfter: string
+  renewedFrom?: string
+}
+
+/**
+ * Certificates that still ask for the operator's attention: not revoked, and not already renewed
+ * (a predecessor stays valid until it expires, so devices can switch at their own pace, but it
+ * has a successor: warning about it again would be noise).
+ */
+function needingAttention<T extends ExpiringCertificate>(certificates: readonly T[]): T[] {
+  const renewed = new Set(certificates.map((certificate) => certificate.renewedFrom).filter((id) => id !== undefined))
+  return certificates.filter((certificate) => certificate.status !== 'revoked' && !renewed.has(certificate.id))
+}
+
 export function expirySummary(
-  certificates: readonly { status: 'active' | 'revoked'; notAfter: string }[],
+  certificates: readonly ExpiringCertificate[],
   rootCa: { notAfter: string } | null,
   now = Date.now(),
 ): ExpirySummary {
   let expiring = 0
   let expired = 0
-  for (const certificate of certificates) {
-    if (certificate.status === 'revoked') continue
+  for (const certificate of needingAttention(certificates)) {
     const state = expiryState(certificate.notAfter, now)
     if (state === 'expiring') expiring += 1
     if (state === 'expired') expired += 1
@@ -80,13 +97,7 @@ export function parseExpiryWindow(value: string): number {
   return days
 }
 
-/** The certificates that expire within `windowDays` from now and have not yet (revoked ones left out). */
-export function expiringWithin<T extends { status: 'active' | 'revoked'; notAfter: string }>(
-  certificates: readonly T[],
-  windowDays: number,
-  now = Date.now(),
-): T[] {
-  return certificates.filter(
-    (certificate) => certificate.status !== 'revoked' && expiryState(certificate.notAfter, now, windowDays) === 'expiring',
-  )
+/** The certificates that expire within `windowDays` from now and have not yet (revoked and renewed ones left out). */
+export function expiringWithin<T extends ExpiringCertificate>(certificates: readonly T[], windowDays: number, now = Date.now()): T[] {
+  return needingAttention(certificates).filter((certificate) => expiryState(certificate.notAfter, now, windowDays) === 'expiring')
 }

@@ -163,6 +163,8 @@ const core: MessageCatalog = {
       '设备名“{name}”在第 {otherLine} 行也出现了，且两行都没有 device_id：再次运行时将无法区分它们；请为它们填写设备编号或使用不同的名称。',
     certificateOnToken: '令牌认证的设备不使用证书：请将“certificate”留空，或把 auth 改为 cert。',
     ambiguousName: '有多台设备名为“{name}”；请为这一行填写 device_id。',
+    certificateAmbiguous: '有多个证书的通用名称为“{reference}”（续期会保留通用名称）；请用证书的名称或编号指定它。',
+    certificateExpired: '证书“{name}”已于 {date} 过期，设备无法使用；请指定其他证书，或留空以签发新证书。',
     invalidFile: '该文件有 {count} 个问题，未写入任何内容；第一个问题在第 {line} 行：{problem}',
     cancelled: '批量配置已取消；未写入任何内容。',
     outputNotEmpty: '{path} 已存在且不为空；请为证书包另选一个新文件夹。',

@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs'
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
 import { beforeEach, describe, expect, it } from 'vitest'
@@ -62,6 +62,29 @@ describe('checking a provisioning file', () => {
     const refused = await refusal(workspace.provision(text))
     expect(refused.code).toBe('INVALID_INPUT')
     expect(refused.message).toMatch(/^The file has 9 problem\(s\) and nothing was written; the first, on line 3: /)
+  })
+
+  it('refuses a certificate named by a common name that a renewal shares, and an expired one', async () => {
+    const old = await workspace.issueDeviceCertificate({ name: 'Shared', days: 1 })
+    const renewed = await workspace.renewCertificate(old.id, { days: 30 })
+    // Both certificates now have the same common name: which one is meant cannot be told.
+    expect(renewed.cn).toBe(old.cn)
+    const text = ['name,device_id,auth,certificate', `By cn,device-0101,cert,${old.cn}`, `By name,device-0102,cert,${renewed.name}`].join(
+      '\n',
+    )
+    expect(linesOf(text)).toEqual([[2, 'provisioning.certificateAmbiguous']])
+    // An expired one: its validity moved into the past in the index, as time would.
+    const expired = await workspace.issueDeviceCertificate({ name: 'Expired' })
+    const index = join(dataDir, 'config.json')
+    const data = JSON.parse(readFileSync(index, 'utf8'))
+    data.certificates[expired.id].notAfter = '2020-01-01T00:00:00.000Z'
+    writeFileSync(index, JSON.stringify(data))
+    const reopened = await Workspace.open(dataDir)
+    const problems = reopened.previewProvisioning(['name,device_id,auth,certificate', 'Late,device-0103,cert,Expired'].join('\n')).problems
+    expect(problems.map((problem) => [problem.line, problem.messageKey])).toEqual([[2, 'provisioning.certificateExpired']])
+    expect(problems[0].message).toBe(
+      'Certificate "Expired" expired on 2020-01-01; a device cannot use it. Name another one, or leave the column empty for a new one.',
+    )
   })
 
   it('checks the header: required and unknown columns, line 1; an unknown profile is line 0', () => {

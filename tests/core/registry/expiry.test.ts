@@ -11,7 +11,13 @@ import {
 
 const NOW = Date.parse('2026-06-01T12:00:00Z')
 const inDays = (days: number) => new Date(NOW + days * 86_400_000).toISOString()
-const certificate = (days: number, status: 'active' | 'revoked' = 'active', enabled = true) => ({ notAfter: inDays(days), status, enabled })
+let ids = 0
+const certificate = (days: number, status: 'active' | 'revoked' = 'active', enabled = true) => ({
+  id: `crt_${ids++}`,
+  notAfter: inDays(days),
+  status,
+  enabled,
+})
 
 describe('the expiry rule (CLI, Certificates, Authority and the notice on start)', () => {
   it('calls a certificate expiring within the window, expired once past, valid beyond', () => {
@@ -44,6 +50,10 @@ describe('the expiry rule (CLI, Certificates, Authority and the notice on start)
     expect(expirySummary([], { notAfter: inDays(CA_EXPIRY_WARNING_DAYS - 1) }, NOW).caExpiring).toBe(true)
     expect(expirySummary([], { notAfter: inDays(-2) }, NOW)).toMatchObject({ caDaysLeft: -2, caExpiring: true })
     expect(expiringWithin(list, 30, NOW)).toEqual([list[0], list[1]])
+    // Renewed: the predecessor stays valid for its devices, but it has a successor — no warning.
+    const successor = { ...certificate(395), renewedFrom: list[0].id }
+    expect(expirySummary([...list, successor], null, NOW)).toMatchObject({ expiring: 1, expired: 1 })
+    expect(expiringWithin([...list, successor], 30, NOW)).toEqual([list[1]])
   })
 
   it('reads a window as Nd or N days, and refuses anything else in one sentence', () => {

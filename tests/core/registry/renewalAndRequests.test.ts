@@ -126,6 +126,18 @@ describe('renewing a certificate', () => {
   })
 })
 
+describe('renewal racing a revocation', () => {
+  it('does not certify a key revoked while its successor was being made', async () => {
+    const workspace = fleet.workspace
+    const certificate = await workspace.issueDeviceCertificate({ name: 'Raced' })
+    // The renewal reads the old key and signs before its write; the revocation's write lands first.
+    const renewing = workspace.renewCertificate(certificate.id, { sameKey: true })
+    await workspace.revokeCertificate(certificate.id, 'keyCompromise')
+    await expect(renewing).rejects.toMatchObject({ messageKey: 'certificate.renewRevokedSameKey' })
+    expect(workspace.listCertificates().filter((c) => c.renewedFrom === certificate.id)).toEqual([])
+  })
+})
+
 describe("signing a device's own request", () => {
   it("certifies the device's key with the profile's subject, keeps no private key, and bundles without one", async () => {
     const workspace = fleet.workspace
