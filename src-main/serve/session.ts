@@ -84,6 +84,9 @@ export class BrowserSession {
     if (this.downloads.size >= MAX_PENDING_DOWNLOADS) this.downloads.delete(this.downloads.keys().next().value as string)
     const id = randomBytes(24).toString('base64url')
     this.downloads.set(id, { target, expires: now + DOWNLOAD_LINK_TTL_MS })
+    // A target may hold private keys (a bundle, a provisioning run's zip): gone from memory when
+    // the link dies, not when some later link happens to sweep it.
+    setTimeout(() => this.downloads.delete(id), DOWNLOAD_LINK_TTL_MS).unref()
     return `/download/${id}`
   }
 
