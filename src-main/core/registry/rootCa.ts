@@ -91,7 +91,9 @@ async function importRootCa(dataDir: string, input: ImportedCaInput, options: Ro
         notAfter: ca.notAfter,
         createdAt: new Date().toISOString(),
         origin: 'imported',
-        crlNumber: 1,
+        // The CA may have published CRLs before, and RFC 5280 §5.2.3 wants their numbers to keep
+        // growing: start from the time in seconds, above any counter it used (gaps are allowed).
+        crlNumber: Math.floor(Date.now() / 1000),
       }
     },
   )

@@ -54,12 +54,15 @@ beforeAll(async () => {
 describe('importing an existing CA', () => {
   it('imports a self-signed EC root: its key sealed, origin imported, devices and CRL verified by openssl', async () => {
     const dataDir = join(dir, 'data-ec')
+    const importedAt = Math.floor(Date.now() / 1000)
     const workspace = await Workspace.initialise(dataDir, { imported: await pemInput(ecRoot), actor: 'cli' })
     const root = workspace.getRootCa()
     const original = new X509Certificate(await text(ecRoot.certificate))
     expect(root).toMatchObject({ keyType: 'ec-p256', fingerprint256: original.fingerprint256, commonName: 'ec-root', origin: 'imported' })
     expect(root.subject).toBe('O=Example Fleet, CN=ec-root')
-    expect(workspace.snapshot().rootCa).toMatchObject({ origin: 'imported', commonName: 'ec-root', crlNumber: 1 })
+    expect(workspace.snapshot().rootCa).toMatchObject({ origin: 'imported', commonName: 'ec-root' })
+    // CRL numbers go on growing from wherever the CA left them: they start from the import's time.
+    expect(workspace.snapshot().rootCa?.crlNumber).toBeGreaterThanOrEqual(importedAt)
     // Sealed like a generated key: the record file holds no PEM private key.
     const record = await text(join(dataDir, 'records', 'root-ca.json'))
     expect(record).not.toMatch(/PRIVATE KEY/)
@@ -78,6 +81,8 @@ describe('importing an existing CA', () => {
     const crlPath = join(dir, 'ec.crl')
     await writeFile(crlPath, crl.pem)
     await openssl(['crl', '-in', crlPath, '-CAfile', ecRoot.certificate, '-verify', '-noout'])
+    expect(await openssl(['crl', '-in', crlPath, '-noout', '-crlnumber'])).toBe(`crlNumber=0x${crl.crlNumber.toString(16).toUpperCase()}\n`)
+    expect(crl.crlNumber).toBeGreaterThanOrEqual(importedAt)
     expect(await openssl(['crl', '-in', crlPath, '-noout', '-text'])).toMatch(
       /Authority Key Identifier:\s*(keyid:)?01:02:03:04:05:06:07:08:09:0A:0B:0C:0D:0E:0F:10/,
     )
