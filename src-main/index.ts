@@ -10,7 +10,7 @@ import { writeExportFile } from './core/store/files'
 import type { KeyProtector } from './core/store/vault'
 import { watchRegistry } from './core/registry/watchRegistry'
 import { Workspace } from './core/workspace'
-import { type Dispatch, createDispatcher, implementApi } from './contract/dispatch'
+import { type Dispatch, contentsOf, createDispatcher, implementApi } from './contract/dispatch'
 import { BROKER_WAITS_FOR_ROOT_CA, createFirstRunDispatcher } from './contract/firstRun'
 import { type BrokerStatus, type CertdeskEvent, IPC_EVENT_CHANNEL } from './contract/types'
 import { registerIpcHandlers, trustedSender } from './ipc/registerIpc'
@@ -130,7 +130,7 @@ void app.whenReady().then(async () => {
         const options = { defaultPath: suggestedName }
         const choice = await (mainWindow ? dialog.showSaveDialog(mainWindow, options) : dialog.showSaveDialog(options))
         if (choice.canceled || !choice.filePath) return { saved: false }
-        await writeExportFile(choice.filePath, data, mode, true)
+        await writeExportFile(choice.filePath, await contentsOf(data), mode, true)
         return { saved: true, location: choice.filePath }
       },
       brokerStatus: () => brokerStatus,

@@ -1,6 +1,7 @@
 import { CertdeskError, isCertdeskError } from '../core/errors'
 import { message } from '../core/messages'
 import { savedFileName } from '../core/fileNames'
+import { validateCrlDays } from '../core/registry/crl'
 import type { KeyProtector } from '../core/store/vault'
 import type { Workspace } from '../core/workspace'
 import type { ProvisioningResult } from '../core/provisioning/provision'
@@ -24,9 +25,17 @@ import type {
 } from './types'
 import { HOST_OPERATIONS, OPERATIONS, WORKSPACE_OPERATIONS, failure } from './types'
 
+/**
+ * A file to save, or what makes it once the user has chosen where: for a file whose making uses
+ * something up (a CRL number), so a cancelled dialog uses nothing.
+ */
+export type FileContents = Buffer | string | (() => Promise<Buffer | string>)
+
+export const contentsOf = async (data: FileContents): Promise<Buffer | string> => (typeof data === 'function' ? data() : data)
+
 /** What only a front door can do: show a save dialog (Electron) and report the broker. */
 export interface FrontDoor {
-  saveFile(suggestedName: string, data: Buffer | string, mode: number): Promise<SaveResult>
+  saveFile(suggestedName: string, data: FileContents, mode: number): Promise<SaveResult>
   brokerStatus(): BrokerStatus
   connectionLog(): Promise<ConnectionLogEntry[]>
   /** Tells the page something it did not ask for (tester messages, say). */
@@ -125,7 +134,11 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
       })
       return result
     },
-    saveCrl: async (days) => frontDoor.saveFile('crl.pem', (await workspace.generateCrl({ days })).pem, 0o644),
+    // Made once the dialog has a place for it: a cancelled dialog uses up no CRL number.
+    saveCrl: async (days) => {
+      validateCrlDays(days)
+      return frontDoor.saveFile('crl.pem', async () => (await workspace.generateCrl({ days })).pem, 0o644)
+    },
     getBrokerStatus: async () => frontDoor.brokerStatus(),
     getConnectionLog: () => frontDoor.connectionLog(),
     runQuickTest: async (request) => runQuickTest(await profileForRequest(workspace, request), { certdeskDataDir: workspace.dataDir }),

@@ -8,7 +8,7 @@ import { BROKER_WAITS_FOR_UNLOCK, brokerStartFailure, stoppedBrokerStatus } from
 import { DEFAULT_BROKER_SETTINGS } from '../core/broker/settings'
 import { watchRegistry } from '../core/registry/watchRegistry'
 import { Workspace } from '../core/workspace'
-import { type Dispatch, createDispatcher, implementApi } from '../contract/dispatch'
+import { type Dispatch, contentsOf, createDispatcher, implementApi } from '../contract/dispatch'
 import { BROKER_WAITS_FOR_ROOT_CA, createFirstRunDispatcher } from '../contract/firstRun'
 import type { BrokerStatus, CertdeskEvent } from '../contract/types'
 import { type RunningServer, startServer } from './server'
@@ -85,7 +85,8 @@ export async function startBrowserMode(
       saveFile: async (suggestedName, data) => {
         if (!server) throw new CertdeskError('INVALID_INPUT', 'In browser mode files are downloaded by the browser.')
         const extension = extname(suggestedName)
-        const location = server.offerDownload(suggestedName.slice(0, suggestedName.length - extension.length), extension, Buffer.from(data))
+        const contents = Buffer.from(await contentsOf(data))
+        const location = server.offerDownload(suggestedName.slice(0, suggestedName.length - extension.length), extension, contents)
         return { saved: true, location }
       },
       brokerStatus,

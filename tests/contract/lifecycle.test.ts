@@ -1,6 +1,6 @@
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createDispatcher, implementApi } from '../../src-main/contract/dispatch'
+import { contentsOf, createDispatcher, implementApi } from '../../src-main/contract/dispatch'
 import type { Envelope, RootCaView } from '../../src-main/contract/types'
 import { Workspace } from '../../src-main/core/workspace'
 import { headlessFrontDoor } from '../helpers/frontDoor'
@@ -26,7 +26,7 @@ beforeAll(async () => {
     implementApi(workspace, {
       ...headlessFrontDoor(),
       saveFile: async (name, data, mode) => {
-        saved.push({ name, data: Buffer.from(data), mode })
+        saved.push({ name, data: Buffer.from(await contentsOf(data)), mode })
         return { saved: true, location: `/saved/${name}` }
       },
     }),
@@ -96,6 +96,15 @@ describe('saveCrl and the CRL distribution point', () => {
     const text = await openssl(['crl', '-noout', '-text'], saved[0].data.toString())
     expect(text).toContain(`Serial Number: ${revoked.serial}`)
     expect(await dispatch('saveCrl', [0])).toMatchObject({ ok: false, code: 'INVALID_INPUT', messageKey: 'validation.crlDays' })
+  })
+
+  it('makes the CRL only once the dialog has a place for it: a cancelled dialog uses up no CRL number', async () => {
+    const cancelling = createDispatcher(implementApi(workspace, { ...headlessFrontDoor(), saveFile: async () => ({ saved: false }) }))
+    const before = workspace.snapshot().rootCa?.crlNumber
+    expect(value(await cancelling('saveCrl', [3]))).toEqual({ saved: false })
+    expect(workspace.snapshot().rootCa?.crlNumber).toBe(before)
+    // Days are checked before any dialog opens.
+    expect(await cancelling('saveCrl', [0])).toMatchObject({ ok: false, messageKey: 'validation.crlDays' })
   })
 
   it('sets and clears the distribution point, refusing a URL that is not http(s) with its sentence', async () => {

@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import AdmZip from 'adm-zip'
 import { beforeAll, describe, expect, it } from 'vitest'
-import { createDispatcher, implementApi } from '../../src-main/contract/dispatch'
+import { contentsOf, createDispatcher, implementApi } from '../../src-main/contract/dispatch'
 import type { CertdeskEvent, Envelope, ProvisioningOutcome, ProvisioningPlan } from '../../src-main/contract/types'
 import { Workspace } from '../../src-main/core/workspace'
 import { headlessFrontDoor } from '../helpers/frontDoor'
@@ -45,7 +45,7 @@ describe('provisioning through the contract', () => {
         ...headlessFrontDoor(),
         emit: (event) => events.push(event),
         saveFile: async (name, data, mode) => {
-          saved.push({ name, data: Buffer.from(data), mode })
+          saved.push({ name, data: Buffer.from(await contentsOf(data)), mode })
           return { saved: true, location: `/tmp/${name}` }
         },
       }),
@@ -80,7 +80,7 @@ describe('provisioning through the contract', () => {
         ...headlessFrontDoor(),
         saveFile: async (_name, data) => {
           const answer = answers.shift() ?? false
-          if (answer) saved.push(Buffer.from(data))
+          if (answer) saved.push(Buffer.from(await contentsOf(data)))
           return answer ? { saved: true, location: '/tmp/result.zip' } : { saved: false }
         },
       }),

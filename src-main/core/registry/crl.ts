@@ -7,6 +7,9 @@ import { validateDays } from './validation'
 export const DEFAULT_CRL_DAYS = 7
 const MAX_CRL_DAYS = 366
 
+/** A CRL's days to its next update, checked before anything asks where to save it. */
+export const validateCrlDays = (days: number | undefined) => validateDays(days ?? DEFAULT_CRL_DAYS, 'crl', MAX_CRL_DAYS)
+
 export interface CrlOptions {
   /** Days until nextUpdate. */
   days?: number
@@ -21,7 +24,7 @@ export type GeneratedCrl = CrlFacts & { crlNumber: number; revoked: number }
  * number and the list are taken in one registry change, so two CRLs never share a number.
  */
 export async function generateCrl(store: RegistryStore, issuer: Issuer, options: CrlOptions = {}): Promise<GeneratedCrl> {
-  const days = validateDays(options.days ?? DEFAULT_CRL_DAYS, 'crl', MAX_CRL_DAYS)
+  const days = validateCrlDays(options.days)
   return store.mutate((data) => {
     const rootCa = data.rootCa
     if (!rootCa) throw new Error('generateCrl: the folder has no root CA')
