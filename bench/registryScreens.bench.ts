@@ -34,6 +34,7 @@ import { Workspace } from '../src-main/core/workspace'
 import { launchChromium, signIn, waitForScreen } from '../tests/helpers/chromium'
 import { makeLargeRegistry } from '../tests/helpers/largeRegistry'
 import { PROJECT_ROOT as ROOT, spawnServe, stopChild } from '../tests/helpers/processes'
+import { runBench } from './runBench'
 
 const ROWS = Number(process.env.BENCH_SCREEN_ROWS ?? 10_000)
 const REPEAT = Number(process.env.BENCH_SCREEN_REPEAT ?? 5)
@@ -374,20 +375,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.on('exit', () => serve?.kill('SIGTERM'))
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(130))
-const deadline = setTimeout(() => {
-  console.error(`registry screens: no result within ${DEADLINE_MS / 1000} s; stopping.`)
-  process.exit(2)
-}, DEADLINE_MS)
-main().then(
-  (code) => {
-    clearTimeout(deadline)
-    process.exitCode = code
-  },
-  (error: unknown) => {
-    clearTimeout(deadline)
-    console.error(`registry screens: ${error instanceof Error ? error.stack : String(error)}`)
-    process.exitCode = 1
-  },
-)
+runBench('registry screens', DEADLINE_MS, main, () => serve?.kill('SIGTERM'))

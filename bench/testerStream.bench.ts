@@ -35,6 +35,7 @@ import { Workspace } from '../src-main/core/workspace'
 // The tests' helpers that import no Vitest (its hooks fail outside a test run).
 import { launchChromium, signIn, waitForScreen } from '../tests/helpers/chromium'
 import { PROJECT_ROOT as ROOT, freePort, spawnServe, stopChild } from '../tests/helpers/processes'
+import { runBench } from './runBench'
 const SLOW_SECONDS = Number(process.env.BENCH_STREAM_SECONDS ?? 60)
 const FAST_SECONDS = Number(process.env.BENCH_FAST_SECONDS ?? 20)
 const CLICK_EVERY_MS = 3000
@@ -346,21 +347,4 @@ async function main(): Promise<number> {
   }
 }
 
-// However this process ends (the deadline, a signal, a closed pipe), `serve` ends with it.
-process.on('exit', () => serve?.kill('SIGTERM'))
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => process.exit(130))
-const deadline = setTimeout(() => {
-  console.error(`tester stream: no result within ${DEADLINE_MS / 1000} s; stopping.`)
-  process.exit(2)
-}, DEADLINE_MS)
-main().then(
-  (code) => {
-    clearTimeout(deadline)
-    process.exitCode = code
-  },
-  (error: unknown) => {
-    clearTimeout(deadline)
-    console.error(`tester stream: ${error instanceof Error ? error.message : String(error)}`)
-    process.exitCode = 1
-  },
-)
+runBench('tester stream', DEADLINE_MS, main, () => serve?.kill('SIGTERM'))
