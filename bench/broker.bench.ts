@@ -21,7 +21,7 @@
  * Exits 1 when a target is missed. Every broker started here is stopped by its PID, and each
  * embedded broker also stops when this process goes away (its stdin closes).
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -35,6 +35,7 @@ import { generateDeviceKey, newDeviceRecordId } from '../src-main/core/registry/
 import { RegistryStore } from '../src-main/core/store/registryStore'
 import type { DeviceRecord } from '../src-main/core/store/schema'
 import { Workspace } from '../src-main/core/workspace'
+import { freePort, stopChild } from '../tests/helpers/processes'
 
 const env = process.env
 const DEVICES = Number(env.BENCH_BROKER_DEVICES ?? 10_000)
@@ -306,15 +307,6 @@ interface BrokerProcess {
   stop(): Promise<void>
 }
 
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = once(child, 'exit')
-  child.kill('SIGTERM')
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000)
-  await exited
-  clearTimeout(timer)
-}
-
 async function startEmbedded(fleet: Fleet): Promise<BrokerProcess> {
   return startChildServer('Certdesk', 'embedded-broker', fleet.dataDir)
 }
@@ -337,14 +329,6 @@ async function startChildServer(name: string, mode: string, dir: string): Promis
     child.once('exit', (code) => reject(new Error(`${name} exited (${code}): ${output}`)))
   })
   return { name, pid: child.pid ?? 0, port, stop: () => stopChild(child) }
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function startMosquitto(fleet: Fleet, folder: string): Promise<BrokerProcess> {

@@ -1,6 +1,7 @@
 import { X509Certificate } from 'node:crypto'
-import { readFile, readdir } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { expectCliRefusal, folderSnapshot } from '../helpers/cliChecks'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { type ExternalCa, encryptKey, exportPkcs12, makeExpiredRoot, makeIntermediate, makeRoot } from '../helpers/externalCa'
 import { command, openssl, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
@@ -9,28 +10,10 @@ let folder: string
 let root: ExternalCa
 let intermediate: ExternalCa
 
-/** A refusal: the exit code, one plain sentence on stderr, nothing on stdout. */
-async function expectRefusal(args: string[], exitCode: number, pattern: RegExp, env: NodeJS.ProcessEnv = {}) {
-  const result = await runCertdesk(args, env)
-  expect(result.code, result.stderr).toBe(exitCode)
-  expect(result.stdout).toBe('')
-  const lines = result.stderr.trimEnd().split('\n')
-  expect(lines, result.stderr).toHaveLength(1)
-  expect(lines[0]).toMatch(/^certdesk: /)
-  expect(lines[0]).toMatch(pattern)
-}
-
-async function listing(dataDir: string): Promise<Record<string, string> | 'absent'> {
-  try {
-    const files: Record<string, string> = {}
-    for (const entry of await readdir(dataDir, { withFileTypes: true, recursive: true })) {
-      if (entry.isFile()) files[join(entry.parentPath, entry.name)] = await readFile(join(entry.parentPath, entry.name), 'utf8')
-    }
-    return files
-  } catch {
-    return 'absent'
-  }
-}
+const expectRefusal = (args: string[], exitCode: number, pattern: RegExp, env: NodeJS.ProcessEnv = {}) =>
+  expectCliRefusal(args, pattern, { exitCode, env })
+/** The data folder's files, or 'absent' when a refusal left no folder at all. */
+const listing = (dataDir: string) => folderSnapshot(dataDir).catch(() => 'absent' as const)
 
 beforeAll(async () => {
   folder = await temporaryFolder('certdesk-cli-import-')

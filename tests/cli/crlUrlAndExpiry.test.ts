@@ -1,5 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { expectCliRefusal } from '../helpers/cliChecks'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { openssl, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
@@ -10,16 +11,7 @@ let folder: string
 let dataDir: string
 const cd = (...args: string[]) => ['--data', dataDir, ...args]
 
-/** A refusal: the exit code, one plain sentence on stderr, nothing on stdout. */
-async function expectRefusal(args: string[], exitCode: number, pattern: RegExp) {
-  const result = await runCertdesk(args)
-  expect(result.code, result.stderr).toBe(exitCode)
-  expect(result.stdout).toBe('')
-  const lines = result.stderr.trimEnd().split('\n')
-  expect(lines, result.stderr).toHaveLength(1)
-  expect(lines[0]).toMatch(/^certdesk: /)
-  expect(lines[0]).toMatch(pattern)
-}
+const expectRefusal = (args: string[], exitCode: number, pattern: RegExp) => expectCliRefusal(args, pattern, { exitCode })
 
 /** The certificate as `openssl x509 -text` prints it. */
 async function certificateText(id: string): Promise<string> {

@@ -5,7 +5,7 @@ import { beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import type { CertificateView } from '../../src-main/contract/types'
 import { SCREENSHOTS, openScreen, screenshotWhenSettled, signedInPagePerTest, waitForScreen } from '../helpers/browser'
 import { startServe } from '../helpers/serve'
-import { command, openssl, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { command, openssl, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
 
 // The lifecycle dialogs (issue 11): a profile and a device in the create dialog, a device's own
 // request signed from the Certificates screen, and renewal from the certificate page. Each test
@@ -34,10 +34,7 @@ beforeAll(async () => {
   folder = await temporaryFolder('certdesk-lifecycle-screens-')
   dataDir = join(folder, 'data')
   await cli('ca', 'init', '--key-type', 'ec-p256')
-  await writeFile(
-    join(folder, 'root_ca.crt'),
-    await command('node', [join(process.cwd(), 'bin/certdesk.mjs'), '--data', dataDir, 'ca', 'export', '--out', '-']),
-  )
+  await writeFile(join(folder, 'root_ca.crt'), (await runCertdesk(['--data', dataDir, 'ca', 'export', '--out', '-'])).stdout)
   const served = await startServe(dataDir, { args: ['--no-broker'] })
   await session.signIn(served.url)
   origin = session.origin

@@ -16,12 +16,16 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-/** Stops a child process and waits until it has exited (at once if it already has). */
+/**
+ * Stops a child process and waits until it has exited (at once if it already has); one that
+ * ignores SIGTERM for 5 s is killed, so nothing outlives the run.
+ */
 export function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
   child.kill('SIGTERM')
-  return exited
+  const stubborn = setTimeout(() => child.kill('SIGKILL'), 5_000).unref()
+  return exited.finally(() => clearTimeout(stubborn))
 }
 
 export interface ServeProcess {

@@ -3,10 +3,11 @@
 // the same values, the page words the core's English exactly as the CLI does, no template holds
 // literal user-facing text, every key the code names exists, and every error the core raises on
 // purpose is a sentence of the catalog.
-import { readFileSync, readdirSync, statSync } from 'node:fs'
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { babelParse, parse } from 'vue/compiler-sfc'
 import { describe, expect, it } from 'vitest'
+import { temporaryFolder } from '../helpers/tools'
 import { MESSAGES, type MessageKey, fillTemplate, messageTemplate } from '../../src-main/core/messages'
 import { DIAGNOSIS_MESSAGES } from '../../src-main/core/tester/diagnosis'
 import type { DiagnosisCode } from '../../src-main/core/tester/types'
@@ -328,12 +329,29 @@ describe('keys the code names', () => {
   })
 })
 
+// A sentence given as a string to the core's errors would reach the page in English only.
+const SENTENCE_AS_TEXT = /(new CertdeskError\(\s*'[A-Z_]+',\s*|invalidInput\(\s*)(['"`])/g
+
 describe("the core's errors", () => {
-  // A sentence given as a string here would reach the page in English only.
-  const SENTENCE_AS_TEXT = /(new CertdeskError\(\s*'[A-Z_]+',\s*|invalidInput\(\s*)(['"`])/g
   it.each(filesUnder(CORE, /\.ts$/).map((path) => [where(path), path]))('%s raises only sentences of the catalog', (_name, path) => {
     const source = readFileSync(path, 'utf8')
     const plain = [...source.matchAll(SENTENCE_AS_TEXT)].map((match) => `${where(path)}:${source.slice(0, match.index).split('\n').length}`)
     expect(plain).toEqual([])
+  })
+})
+
+// The scanners above pass when they find nothing; here each must find what it looks for, so a
+// scanner that silently stopped working (a parser's node numbers, a regex) fails instead.
+describe('the scanners themselves', () => {
+  it('find literal text in a template, the keys code names, and a sentence raised as plain text', async () => {
+    expect(VUE_FILES.length).toBeGreaterThan(10)
+    expect(CODE_FILES.length).toBeGreaterThan(VUE_FILES.length)
+    const dir = await temporaryFolder('certdesk-i18n-scanners-')
+    const vue = join(dir, 'Sample.vue')
+    writeFileSync(vue, "<template><div><p>Save</p><el-button :title=\"'Delete it'\">{{ t('common.save') }}</el-button></div></template>\n")
+    expect(literalTexts(vue).map((found) => found.replace(/^.*: /, ''))).toEqual(['Save', 'Delete it'])
+    expect(namedKeys(vue)).toEqual([{ line: 1, key: 'common.save', prefix: false }])
+    const core = "throw new CertdeskError('CONFLICT', 'plain English')\nthrow invalidInput(`also plain`)\n"
+    expect([...core.matchAll(SENTENCE_AS_TEXT)]).toHaveLength(2)
   })
 })

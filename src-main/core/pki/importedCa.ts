@@ -5,7 +5,7 @@ import type Forge from 'node-forge'
 import { CertdeskError } from '../errors'
 import { type Message, message } from '../messages'
 import { KEY_TYPES, type KeyType } from './keyTypes'
-import { exportPrivateKeyPem } from './keys'
+import { exportPrivateKeyPem, keyTypeOf } from './keys'
 import { lazyModule } from '../lazyModule'
 
 const asn = lazyModule<typeof Asn>('@peculiar/asn1-x509')
@@ -86,25 +86,19 @@ function parseCertificate(pem: string | Buffer): X509Certificate {
   }
 }
 
-/** The key type Certdesk names for a key, or a description of the one it does not support. */
-function keyTypeOf(key: KeyObject): KeyType | string {
+/** How to name a key Certdesk does not issue with, in the refusal. */
+function describeUnsupportedKey(key: KeyObject): string {
   const details = key.asymmetricKeyDetails ?? {}
-  if (key.asymmetricKeyType === 'rsa') {
-    const type = `rsa${details.modulusLength}`
-    return KEY_TYPES.find((known) => known === type) ?? `RSA ${details.modulusLength}-bit`
-  }
-  if (key.asymmetricKeyType === 'ec') {
-    if (details.namedCurve === 'prime256v1') return 'ec-p256'
-    if (details.namedCurve === 'secp384r1') return 'ec-p384'
-    return `EC ${details.namedCurve ?? 'with explicit parameters'}`
-  }
+  if (key.asymmetricKeyType === 'rsa') return `RSA ${details.modulusLength}-bit`
+  if (key.asymmetricKeyType === 'ec') return `EC ${details.namedCurve ?? 'with explicit parameters'}`
   return String(key.asymmetricKeyType ?? 'unknown').toUpperCase()
 }
 
 function supportedKeyType(key: KeyObject): KeyType {
-  const type = keyTypeOf(key)
-  const known = KEY_TYPES.find((candidate) => candidate === type)
-  if (known === undefined) throw refuse(message('caImport.keyTypeUnsupported', { found: type, choices: KEY_TYPES.join(', ') }))
+  const known = keyTypeOf(key)
+  if (known === undefined) {
+    throw refuse(message('caImport.keyTypeUnsupported', { found: describeUnsupportedKey(key), choices: KEY_TYPES.join(', ') }))
+  }
   return known
 }
 

@@ -1,7 +1,11 @@
-import { CsvError, parse } from 'csv-parse/sync'
+import type * as CsvParse from 'csv-parse/sync'
+import { lazyModule } from '../lazyModule'
 import { type Message, renderMessage, message } from '../messages'
 
 import { MAX_PROVISIONING_ROWS, PROVISIONING_COLUMNS, type ProvisioningColumn } from './columns'
+
+// Loaded when a file is read: every other command starts without it.
+const csvParse = lazyModule<typeof CsvParse>('csv-parse/sync')
 
 const REQUIRED_COLUMNS: readonly ProvisioningColumn[] = ['name', 'auth']
 
@@ -64,7 +68,7 @@ function readCsv(text: string): { rows: InputRow[]; problems: ProvisioningProble
   let records: { record: Record<string, string>; info: { lines: number } }[]
   let header: string[] = []
   try {
-    records = parse(text, {
+    records = csvParse.parse(text, {
       bom: true,
       delimiter: delimiterOf(text),
       columns: (names: string[]) => (header = names.map(headerName)),
@@ -76,8 +80,8 @@ function readCsv(text: string): { rows: InputRow[]; problems: ProvisioningProble
     }) as typeof records
   } catch (error) {
     const line =
-      error instanceof CsvError && typeof (error as CsvError & { lines?: number }).lines === 'number'
-        ? (error as CsvError & { lines: number }).lines
+      error instanceof csvParse.CsvError && typeof (error as CsvParse.CsvError & { lines?: number }).lines === 'number'
+        ? (error as CsvParse.CsvError & { lines: number }).lines
         : 1
     const reason = error instanceof Error ? error.message.replace(/\.$/, '') : String(error)
     return { rows: [], problems: [problemAt(line, message('provisioning.unreadable', { reason }))] }

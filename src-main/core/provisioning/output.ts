@@ -1,19 +1,24 @@
 import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import AdmZip from 'adm-zip'
-import { stringify } from 'csv-stringify/sync'
+import type AdmZip from 'adm-zip'
+import type * as CsvStringify from 'csv-stringify/sync'
+import { lazyExport, lazyModule } from '../lazyModule'
 import { CertdeskError } from '../errors'
 import { message } from '../messages'
 import { BUNDLE_ENTRIES, buildDeviceBundle } from '../bundles/deviceBundle'
 import { writeFailure } from '../store/files'
 import type { ProvisioningResult } from './provision'
 
+// Loaded when a table or a zip is written: every other command starts without them.
+const csvStringify = lazyModule<typeof CsvStringify>('csv-stringify/sync')
+const admZip = lazyExport<typeof AdmZip>('adm-zip')
+
 const MANIFEST_FILE = 'manifest.csv'
 const DEVICE_KEYS_FILE = 'device-keys.csv'
 
 /** One line per row of the file: what it came to, and the certificate its device holds. */
 function manifestCsv(result: ProvisioningResult): string {
-  return stringify(
+  return csvStringify.stringify(
     result.rows.map((row) => ({
       device_id: row.deviceId,
       name: row.name,
@@ -34,7 +39,7 @@ function manifestCsv(result: ProvisioningResult): string {
 
 /** The new token devices' keys: their MQTT passwords, in the clear. */
 function deviceKeysCsv(result: ProvisioningResult): string {
-  return stringify(
+  return csvStringify.stringify(
     result.deviceKeys.map((entry) => ({ device_id: entry.deviceId, username: entry.username, device_key: entry.deviceKey })),
     { header: true, columns: ['device_id', 'username', 'device_key'] },
   )
@@ -47,7 +52,7 @@ const STORED = 0
  * `manifest.csv`, and `device-keys.csv` (entry mode 0600) when asked for.
  */
 export function provisioningZip(result: ProvisioningResult, rootCertificatePem: string, includeDeviceKeys: boolean): Buffer {
-  const zip = new AdmZip()
+  const zip = new (admZip())()
   const add = (name: string, data: Buffer, mode: number) => {
     zip.addFile(name, data, '', mode).header.method = STORED
   }
@@ -105,12 +110,7 @@ export async function writeProvisioningFolder(
   rootCertificatePem: string,
   includeDeviceKeys: boolean,
 ): Promise<void> {
-  await assertOutputFolderFree(dir)
-  try {
-    await mkdir(dir, { recursive: true, mode: 0o700 })
-  } catch (error) {
-    throw writeFailure(error, dir)
-  }
+  await prepareOutputFolder(dir)
   for (const bundle of result.bundles) {
     const folder = join(dir, bundle.deviceId)
     try {

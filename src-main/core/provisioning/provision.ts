@@ -177,12 +177,16 @@ export async function provision(
         for (const row of rowsInOrder.filter((planned) => planned.action === 'update')) {
           applyDeviceUpdate(data, deviceOf(row.deviceId), { name: row.name, authType: row.authType })
         }
+        // The bindings there are, as keys: one pass, not one scan of every binding per row.
+        const bound = new Set(data.bindings.map((b) => `${b.certificateId}\0${b.deviceRecordId}`))
         for (const row of rowsInOrder) {
           if (row.bindCertificateId === undefined) continue
           const certificate = findCertificate(data, row.bindCertificateId)
           assertNotRevoked(certificate, 'certificate.revokedNoBind')
           const device = deviceOf(row.deviceId)
-          if (data.bindings.some((b) => b.certificateId === certificate.id && b.deviceRecordId === device.id)) continue
+          const key = `${certificate.id}\0${device.id}`
+          if (bound.has(key)) continue
+          bound.add(key)
           data.bindings.push({ certificateId: certificate.id, deviceRecordId: device.id, createdAt: stamp })
         }
         const views = commitIssued(data, records, validated)
@@ -191,9 +195,10 @@ export async function provision(
       { staged: staging },
     )
     const viewsByName = new Map(committed.views.map((view) => [view.name, view]))
+    const after = store.read()
     const boundViews = new Map(
       rowsInOrder.flatMap((row) =>
-        row.bindCertificateId === undefined ? [] : [[row.bindCertificateId, findCertificate(store.read(), row.bindCertificateId)] as const],
+        row.bindCertificateId === undefined ? [] : [[row.bindCertificateId, findCertificate(after, row.bindCertificateId)] as const],
       ),
     )
     const rows: ProvisionedRow[] = []

@@ -1,5 +1,9 @@
-import { stringify } from 'csv-stringify/sync'
+import type * as CsvStringify from 'csv-stringify/sync'
+import { lazyModule } from '../lazyModule'
 import type { CertificateView, DeviceView } from '../registry/views'
+
+// Loaded when a table or a zip is written: every other command starts without them.
+const csvStringify = lazyModule<typeof CsvStringify>('csv-stringify/sync')
 
 /**
  * The devices as a table (`device export --csv`): device IDs, names, usernames, authentication
@@ -12,7 +16,7 @@ export function devicesCsv(
 ): string {
   const names = new Map(certificates.map((certificate) => [certificate.id, certificate.name]))
   const columns = ['device_id', 'name', 'username', 'auth', 'certificates', 'created_at', ...(deviceKeys ? ['device_key'] : [])]
-  return stringify(
+  return csvStringify.stringify(
     devices.map((device) => ({
       device_id: device.deviceId,
       name: device.name,
@@ -28,7 +32,7 @@ export function devicesCsv(
 
 /** The certificates as a table (`cert list --csv`), bound devices by device ID. */
 export function certificatesCsv(certificates: readonly CertificateView[]): string {
-  return stringify(
+  return csvStringify.stringify(
     certificates.map((certificate) => ({
       id: certificate.id,
       name: certificate.name,

@@ -11,7 +11,8 @@ import { type CertificateRecord, REVOCATION_REASON_CODES, type RevocationReason,
 import { generateCommonName, newCertificateRecordId } from './ids'
 import { bindingsOfCertificate, findCertificate, findDevice, ownEntry } from './lookup'
 import { type ProfileView, fillAlternativeNames, findProfile, profileNeedsDevice } from './profiles'
-import { normaliseName, validateDays } from './validation'
+import { NAME_MAX_LENGTH, normaliseName, validateDays } from './validation'
+import { DAY_MS } from './expiry'
 import { type CertificateView, certificateView, indexBindings } from './views'
 import { CERTIFICATE_PROFILES } from '../pki/profiles'
 
@@ -79,7 +80,7 @@ export interface ValidatedInput {
 /** Refuses a validity past the root CA's own expiry: a device would distrust the rest of it. */
 function validateDeviceDays(days: number, issuer: IssuerWithRecord, now: Date): number {
   validateDays(days, 'certificate', MAX_DEVICE_CERTIFICATE_DAYS)
-  if (now.getTime() + days * 86_400_000 > Date.parse(issuer.record.notAfter)) {
+  if (now.getTime() + days * DAY_MS > Date.parse(issuer.record.notAfter)) {
     throw new CertdeskError('INVALID_INPUT', message('certificate.outlivesRoot', { days, expires: issuer.record.notAfter.slice(0, 10) }))
   }
   return days
@@ -301,9 +302,6 @@ export interface RenewOptions {
   /** The new certificate's name; by default it takes the old name and the old one is renamed. */
   name?: string
 }
-
-const DAY_MS = 86_400_000
-const NAME_MAX_LENGTH = 64
 
 /** The old certificate's name once its successor takes the name: "<name> (serial 4A3F21B0)". */
 function supersededName(record: CertificateRecord): string {

@@ -4,7 +4,7 @@
 import { CertdeskError } from '../errors'
 import { message } from '../messages'
 
-const DAY_MS = 86_400_000
+export const DAY_MS = 86_400_000
 /** A certificate is "expiring" when it expires within this many days (and has not yet). */
 export const EXPIRING_WITHIN_DAYS = 30
 /** The root CA's expiry is called out when it is this close. */

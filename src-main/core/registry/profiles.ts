@@ -1,7 +1,7 @@
 import { isIP } from 'node:net'
 import { CertdeskError, invalidInput } from '../errors'
 import { message } from '../messages'
-import { isKeyType, KEY_TYPES } from '../pki/keyTypes'
+import { parseKeyType } from '../pki/keys'
 import {
   CERTIFICATE_PROFILES,
   COMMON_NAME_SOURCES,
@@ -101,9 +101,7 @@ function alternativeName(entry: unknown): string {
 
 /** Every field checked, with one sentence for the first that is wrong. */
 function validateProfile(name: string, fields: Omit<DeviceProfile, 'name'>): DeviceProfile {
-  if (fields.keyType !== undefined && !isKeyType(fields.keyType)) {
-    throw invalidInput(message('keyType.unknown', { value: String(fields.keyType), choices: KEY_TYPES.join(', ') }))
-  }
+  if (fields.keyType !== undefined) parseKeyType(String(fields.keyType))
   if (!COMMON_NAME_SOURCES.includes(fields.commonName as CommonNameSource)) {
     throw invalidInput(message('profile.badCommonName', { value: String(fields.commonName), choices: COMMON_NAME_SOURCES.join(', ') }))
   }

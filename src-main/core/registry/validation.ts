@@ -1,7 +1,7 @@
 import { invalidInput } from '../errors'
 import { message } from '../messages'
 
-const NAME_MAX_LENGTH = 64
+export const NAME_MAX_LENGTH = 64
 
 /** C0 and C1 controls, DEL, and the bidirectional controls that can make a name read backwards (U+202E). */
 // eslint-disable-next-line no-control-regex

@@ -1,5 +1,6 @@
 import { KEY_TYPES } from '../pki/keyTypes'
-import { COMMON_NAME_SOURCES, END_ENTITY_KEY_USAGES } from '../pki/profiles'
+import { COMMON_NAME_SOURCES, END_ENTITY_KEY_USAGES, EXTENDED_KEY_USAGES } from '../pki/profiles'
+import { REVOCATION_REASON_CODES } from './schema'
 import {
   array,
   boolean,
@@ -49,17 +50,7 @@ const certificate = object({
   enabled: boolean,
   status: oneOf(['active', 'revoked']),
   revokedAt: optional(timestamp),
-  revocationReason: optional(
-    oneOf([
-      'unspecified',
-      'keyCompromise',
-      'caCompromise',
-      'affiliationChanged',
-      'superseded',
-      'cessationOfOperation',
-      'privilegeWithdrawn',
-    ]),
-  ),
+  revocationReason: optional(oneOf(Object.keys(REVOCATION_REASON_CODES))),
   updatedAt: timestamp,
   keyOrigin: oneOf(['generated', 'csr']),
   hasPrivateKey: boolean,
@@ -130,7 +121,7 @@ const storeDataSchema = object({
         country: optional(string()),
         subjectAltNames: array(string()),
         keyUsage: array(oneOf(END_ENTITY_KEY_USAGES)),
-        extendedKeyUsage: array(oneOf(['clientAuth', 'serverAuth'])),
+        extendedKeyUsage: array(oneOf(Object.keys(EXTENDED_KEY_USAGES))),
         createdAt: timestamp,
         updatedAt: timestamp,
       }),

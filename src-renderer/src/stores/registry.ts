@@ -81,6 +81,12 @@ export const useRegistry = defineStore('registry', () => {
   function drop<T extends { id: string }>(list: ShallowRef<readonly T[]>, id: string): void {
     if (list.value.some((entry) => entry.id === id)) list.value = list.value.filter((entry) => entry.id !== id)
   }
+  /** A certificate as the core returned it, in the list, with its devices' side of the bindings. */
+  function placeCertificate(certificate: CertificateView): CertificateView {
+    put(certificates, certificate)
+    followBindings(certificate)
+    return certificate
+  }
   /** The devices' side of a certificate's bindings, from the certificate as the core returned it (one new list, if any changed). */
   function followBindings(certificate: CertificateView): void {
     const bound = new Set(certificate.boundDeviceIds)
@@ -100,24 +106,19 @@ export const useRegistry = defineStore('registry', () => {
 
   async function issueCertificate(input: DeviceCertificateInput): Promise<CertificateView> {
     const certificate = await api.issueDeviceCertificate(input)
-    put(certificates, certificate)
-    followBindings(certificate)
-    return certificate
+    return placeCertificate(certificate)
   }
   /** A certificate for a device's own key; the answer also says what the request asked for. */
   async function signCertificateRequest(input: CertificateRequestInput): Promise<SignedRequest> {
     const signed = await api.signCertificateRequest(input)
-    put(certificates, signed.certificate)
-    followBindings(signed.certificate)
+    placeCertificate(signed.certificate)
     return signed
   }
   /** The successor, and the old certificate as renewal left it (renamed, perhaps revoked). */
   async function renewCertificate(id: string, options: RenewOptions): Promise<CertificateView> {
     const certificate = await api.renewCertificate(id, options)
-    put(certificates, certificate)
     put(certificates, await api.getCertificate(id))
-    followBindings(certificate)
-    return certificate
+    return placeCertificate(certificate)
   }
   async function updateCertificate(id: string, changes: CertificateUpdate): Promise<CertificateView> {
     const certificate = await api.updateCertificate(id, changes)
@@ -143,15 +144,11 @@ export const useRegistry = defineStore('registry', () => {
   }
   async function bindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView> {
     const certificate = await api.bindDevices(certificateId, deviceIds)
-    put(certificates, certificate)
-    followBindings(certificate)
-    return certificate
+    return placeCertificate(certificate)
   }
   async function unbindDevices(certificateId: string, deviceIds: string[]): Promise<CertificateView> {
     const certificate = await api.unbindDevices(certificateId, deviceIds)
-    put(certificates, certificate)
-    followBindings(certificate)
-    return certificate
+    return placeCertificate(certificate)
   }
   /** The new device, with its key for the caller to show once. */
   async function createDevice(input: DeviceInput): Promise<DeviceWithKey> {

@@ -80,7 +80,7 @@ describe('renewing a certificate', () => {
       cert: await readFile(join(dir, 'common.crt')),
       key: await readFile(join(dir, 'common.key')),
     })
-    expect(await helloRoundTrip(client)).toBeTruthy()
+    expect(await helloRoundTrip(client)).toBe('{"hello":"world"}')
     await client.endAsync()
     expect(workspace.getAuditLog().entries.at(-1)).toMatchObject({ action: 'certificate.export' })
     expect(workspace.getAuditLog().entries.some((e) => e.action === 'certificate.renew' && e.target === renewed.id)).toBe(true)
@@ -193,7 +193,7 @@ describe("signing a device's own request", () => {
       cert: await readFile(join(dir, 'common.crt')),
       key: await readFile(key),
     })
-    expect(await helloRoundTrip(client)).toBeTruthy()
+    expect(await helloRoundTrip(client)).toBe('{"hello":"world"}')
     await client.endAsync()
 
     // Renewal keeps the device's key (Certdesk has no other); a revoked one must be re-requested.
