@@ -289,9 +289,9 @@ async function makeFleet(folder: string): Promise<Fleet> {
   }
   // One write for the whole fleet (device by device, each write rewrites the whole index).
   await store.mutate((data) => {
-    for (const record of records) data.devices[record.id] = record
+    for (const record of records) data.devices.put(record)
     certificates.forEach((certificate, i) => {
-      data.bindings.push({ certificateId: certificate.id, deviceRecordId: records[DEVICES - certificates.length + i].id, createdAt: stamp })
+      data.bindings.add({ certificateId: certificate.id, deviceRecordId: records[DEVICES - certificates.length + i].id, createdAt: stamp })
     })
   })
   const material = await workspace.ensureBrokerServerCertificate([])

@@ -9,7 +9,7 @@
  * Exits 1 when the target is missed, or when the CLI build is stale.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtemp, rm, stat } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Workspace } from '../src-main/core/workspace'
@@ -87,8 +87,16 @@ try {
   const largeWorkspace = await folderWith(root, large)
   const bigCore = await costs(largeWorkspace)
   const bigCommands = await commandCosts(join(root, `n${large}`))
-  const indexBytes = (await stat(join(root, `n${large}`, 'config.json'))).size
-  console.log(`store scaling: one change at ${large} entries vs ${SMALL} (target ≤ ${TARGET}×); index ${(indexBytes / 1e6).toFixed(1)} MB`)
+  const headBytes = (await stat(join(root, `n${large}`, 'config.json'))).size
+  const tables = (await readdir(join(root, `n${large}`, 'tables'), { recursive: true, withFileTypes: true })).filter((entry) =>
+    entry.isFile(),
+  )
+  let tableBytes = 0
+  for (const entry of tables) tableBytes += (await stat(join(entry.parentPath, entry.name))).size
+  console.log(
+    `store scaling: one change at ${large} entries vs ${SMALL} (target ≤ ${TARGET}×); head ${(headBytes / 1e3).toFixed(1)} kB, ` +
+      `tables ${(tableBytes / 1e6).toFixed(1)} MB in ${tables.length} files`,
+  )
   console.log(
     `load average ${loadavg()
       .map((value) => value.toFixed(2))

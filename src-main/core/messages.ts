@@ -211,6 +211,7 @@ export const MESSAGES = {
     indexNotRegistry: '{where} is not a Certdesk registry, or it is damaged.',
     indexNewer: '{where} was written by a newer Certdesk (schema {version}; this one reads up to {supported}); upgrade Certdesk.',
     indexDamaged: '{where} is damaged ({problem}); restore it from a backup or run "certdesk doctor".',
+    tableFileMissing: '{path}, named by the registry index, cannot be read; restore it from a backup or run "certdesk doctor".',
   },
   lock: {
     held: 'Another Certdesk process has held the lock on {dataDir} for too long; try again when it has finished.',

@@ -523,7 +523,7 @@ export class Workspace {
    */
   async exportDeviceKeys(): Promise<Map<string, string>> {
     await this.unlock()
-    const devices = Object.values(this.store.read().devices)
+    const devices = this.store.read().devices.all()
     const keys = new Map(devices.map((record) => [record.id, this.deviceKeyOf(record)]))
     await this.recordKeyExport('device.export-keys', `${keys.size} devices`, { devices: keys.size })
     return keys

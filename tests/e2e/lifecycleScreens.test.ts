@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { promisify } from 'node:util'
 import { join } from 'node:path'
 import type { Page } from 'playwright-core'
@@ -7,6 +7,7 @@ import { beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vit
 import { SCREENSHOTS, openScreen, screenshotWhenSettled, signIn, signedInPagePerTest, waitForScreen } from '../helpers/browser'
 import { startServe } from '../helpers/serve'
 import { openssl, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { editStoredRecord } from '../helpers/storedRegistry'
 
 // Issue 11's screens in browser mode: status badges, revoking, the export menu, the CRL and its
 // distribution point on Authority, and the expiry summary and notice. One served folder for the
@@ -259,10 +260,7 @@ describe('expiry on Authority and on start', () => {
     const old = await run<Certificate>('cert', 'create', '--name', 'old', '--days', '20')
     const revoked = await run<Certificate>('cert', 'create', '--name', 'revoked soon', '--days', '5')
     await run('cert', 'revoke', revoked.id)
-    const indexPath = join(own, 'config.json')
-    const index = JSON.parse(await readFile(indexPath, 'utf8')) as { certificates: Record<string, { notAfter: string }> }
-    index.certificates[old.id].notAfter = new Date(Date.now() - 3 * 86_400_000).toISOString()
-    await writeFile(indexPath, JSON.stringify(index, null, 2))
+    editStoredRecord(own, 'certificates', old.id, (record) => (record.notAfter = new Date(Date.now() - 3 * 86_400_000).toISOString()))
 
     const served = await startServe(own, { args: ['--no-broker'] })
     const context = await session.browser.newContext({ viewport: VIEWPORT })

@@ -46,10 +46,10 @@ export async function makeLargeRegistry(dataDir: string, count: number): Promise
   }
   await store.mutate((data) => {
     records.forEach((record, i) => {
-      data.devices[record.id] = record
+      data.devices.put(record)
       const certificate = certificates[i]
       if (record.authType === 'cert' && certificate) {
-        data.bindings.push({ certificateId: certificate.id, deviceRecordId: record.id, createdAt: record.createdAt })
+        data.bindings.add({ certificateId: certificate.id, deviceRecordId: record.id, createdAt: record.createdAt })
       }
     })
   })

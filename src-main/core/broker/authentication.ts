@@ -1,7 +1,7 @@
 import { isReservedId } from '../registry/validation'
 import { constantTimeEqual } from '../crypto'
 import { type Message, message, renderMessage } from '../messages'
-import type { CertificateRecord, DeviceRecord, StoreData } from '../store/schema'
+import type { DeviceRecord, StoreData } from '../store/schema'
 import type { ListenerKind } from './types'
 
 /** What the client showed: MQTT CONNECT fields, and on the mutual port its TLS certificate. */
@@ -34,39 +34,9 @@ const refuse = (reasonMessage: Message, returnCode: RefusalCode): Decision => ({
   returnCode,
 })
 
-/** What a CONNECT looks up in a registry snapshot, by key instead of by a scan of every entry. */
-interface RegistryIndex {
-  devicesByDeviceId: Map<string, DeviceRecord>
-  certificatesByFingerprint: Map<string, CertificateRecord>
-  /** `certificateId \0 deviceRecordId` of every binding. */
-  bindings: Set<string>
-}
-
-/**
- * Built once per snapshot (a registry change makes a new one), so a CONNECT at 10,000 devices
- * costs a few map lookups instead of scans that allocate an array of every device.
- */
-const indexes = new WeakMap<StoreData, RegistryIndex>()
-
-function indexOf(data: StoreData): RegistryIndex {
-  let index = indexes.get(data)
-  if (index) return index
-  index = { devicesByDeviceId: new Map(), certificatesByFingerprint: new Map(), bindings: new Set() }
-  // The first entry wins, as the scans this replaces did.
-  for (const device of Object.values(data.devices)) {
-    if (!index.devicesByDeviceId.has(device.deviceId)) index.devicesByDeviceId.set(device.deviceId, device)
-  }
-  for (const certificate of Object.values(data.certificates)) {
-    if (!index.certificatesByFingerprint.has(certificate.fingerprint256))
-      index.certificatesByFingerprint.set(certificate.fingerprint256, certificate)
-  }
-  for (const binding of data.bindings) index.bindings.add(`${binding.certificateId}\u0000${binding.deviceRecordId}`)
-  indexes.set(data, index)
-  return index
-}
-
+/** The device whose device ID is the client_id: a point lookup, so a CONNECT reads one record. */
 function findDevice(data: StoreData, clientId: string): DeviceRecord | undefined {
-  return indexOf(data).devicesByDeviceId.get(clientId)
+  return data.devices.byDeviceId(clientId)
 }
 
 /** Opens a device's sealed key (the broker's unlocked workspace does it). */
@@ -106,7 +76,7 @@ function mutual(data: StoreData, attempt: ConnectAttempt, now: Date): Decision {
   if (!presented) return refuse(message('refusal.noClientCertificate'), 5)
   if (!presented.authorized) return refuse(chainProblem(presented.authorizationError), 5)
   // By fingerprint, not common name: a certificate is exactly the one Certdesk issued.
-  const certificate = indexOf(data).certificatesByFingerprint.get(presented.fingerprint256)
+  const certificate = data.certificates.byFingerprint(presented.fingerprint256)
   if (!certificate) return refuse(message('refusal.certificateUnknown'), 5)
   if (certificate.status === 'revoked') {
     const reason = certificate.revocationReason ?? 'unspecified'
@@ -119,8 +89,7 @@ function mutual(data: StoreData, attempt: ConnectAttempt, now: Date): Decision {
   if (!device) return refuse(message('refusal.unknownDevice', { clientId: attempt.clientId }), 2)
   const { deviceId } = device
   if (device.authType !== 'cert') return refuse(message('refusal.tokenDeviceOnMutual', { deviceId }), 5)
-  const bound = indexOf(data).bindings.has(`${certificate.id}\u0000${device.id}`)
-  if (!bound) return refuse(message('refusal.certificateNotBound', { deviceId }), 5)
+  if (!data.bindings.has(certificate.id, device.id)) return refuse(message('refusal.certificateNotBound', { deviceId }), 5)
   if (attempt.username !== device.username) return refuse(message('refusal.wrongUsername', { deviceId }), 4)
   return { accepted: true, device, certificateId: certificate.id }
 }

@@ -1,10 +1,8 @@
 import { isCertdeskError } from '../errors'
 import { message } from '../messages'
-import { ownEntry } from '../registry/lookup'
 import { parseAuthType } from '../registry/devices'
 import { findProfile } from '../registry/profiles'
 import { normaliseName, validateDeviceId, validateUsername } from '../registry/validation'
-import { bindingsOfDevice } from '../registry/lookup'
 import type { AuthType, CertificateRecord, DeviceRecord, StoreData } from '../store/schema'
 import { type InputFormat, type InputRow, type ProvisioningProblem, problemAt, readProvisioningFile } from './input'
 
@@ -47,15 +45,23 @@ export interface ProvisioningPlan {
  * renewal shares with its predecessor, so a common name that is not one certificate's is
  * `ambiguous` (the row must name it by id or name), never the first one found.
  */
-function certificateNamed(
-  data: StoreData,
-  reference: string,
-  byName: Map<string, CertificateRecord>,
-): CertificateRecord | 'ambiguous' | undefined {
-  const direct = ownEntry(data.certificates, reference) ?? byName.get(reference.toLocaleLowerCase())
+function certificateNamed(context: PlanContext, reference: string): CertificateRecord | 'ambiguous' | undefined {
+  const { certificates } = context.data
+  const direct = certificates.get(reference) ?? certificates.byName(reference)
   if (direct) return direct
-  const byCommonName = Object.values(data.certificates).filter((certificate) => certificate.cn === reference)
-  return byCommonName.length > 1 ? 'ambiguous' : byCommonName[0]
+  const named = certificates.withCommonName(reference)
+  return named.length > 1 ? 'ambiguous' : named[0]
+}
+
+function groupBy<T>(records: readonly T[], keyOf: (record: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>()
+  for (const record of records) {
+    const key = keyOf(record)
+    const group = groups.get(key)
+    if (group) group.push(record)
+    else groups.set(key, [record])
+  }
+  return groups
 }
 
 /** Runs a core validator; its refusal becomes a problem of this line. */
@@ -78,27 +84,10 @@ export function planProvisioning(data: StoreData, text: string, options: Provisi
   const problems = [...read.problems]
   // An option, not a line of the file: line 0.
   checked(0, problems, () => findProfile(data, options.profile))
-  const devicesById = new Map<string, DeviceRecord>()
-  const devicesByName = new Map<string, DeviceRecord[]>()
-  for (const device of Object.values(data.devices)) {
-    devicesById.set(device.deviceId, device)
-    devicesById.set(device.id, device)
-    devicesByName.set(device.name, [...(devicesByName.get(device.name) ?? []), device])
-  }
-  const certificatesByName = new Map(Object.values(data.certificates).map((record) => [record.name.toLocaleLowerCase(), record]))
-  const firstLineOf = new Map<string, number>()
+  const context: PlanContext = { data, firstLineOf: new Map(), update: options.update === true, now: Date.now() }
   const rows: PlannedRow[] = []
-  const now = Date.now()
   for (const row of read.rows) {
-    const planned = planRow(row, problems, {
-      data,
-      devicesById,
-      devicesByName,
-      certificatesByName,
-      firstLineOf,
-      update: options.update === true,
-      now,
-    })
+    const planned = planRow(row, problems, context)
     if (planned) rows.push(planned)
   }
   problems.sort((a, b) => a.line - b.line)
@@ -119,9 +108,8 @@ export function planProvisioning(data: StoreData, text: string, options: Provisi
 
 interface PlanContext {
   data: StoreData
-  devicesById: Map<string, DeviceRecord>
-  devicesByName: Map<string, DeviceRecord[]>
-  certificatesByName: Map<string, CertificateRecord>
+  /** Devices by name: no lookup finds them (names need not be unique), so built when a row first needs one. */
+  devicesByName?: Map<string, DeviceRecord[]>
   firstLineOf: Map<string, number>
   update: boolean
   /** When the plan is made, for a named certificate's expiry. */
@@ -148,8 +136,9 @@ function planRow({ line, fields }: InputRow, problems: ProvisioningProblem[], co
   }
   // The device this row names, if the registry has it: by device ID, or by name when the row has none.
   let existing: DeviceRecord | undefined
-  if (deviceId !== undefined) existing = context.devicesById.get(deviceId)
+  if (deviceId !== undefined) existing = context.data.devices.byDeviceId(deviceId) ?? context.data.devices.get(deviceId)
   else if (name !== undefined) {
+    context.devicesByName ??= groupBy(context.data.devices.all(), (device) => device.name)
     const named = context.devicesByName.get(name) ?? []
     if (named.length > 1) problems.push(problemAt(line, message('provisioning.ambiguousName', { name })))
     existing = named.length === 1 ? named[0] : undefined
@@ -162,7 +151,7 @@ function planRow({ line, fields }: InputRow, problems: ProvisioningProblem[], co
   if (fields.certificate !== undefined) {
     if (authType === 'token') problems.push(problemAt(line, message('provisioning.certificateOnToken')))
     else {
-      const named = certificateNamed(context.data, fields.certificate, context.certificatesByName)
+      const named = certificateNamed(context, fields.certificate)
       bound = named === 'ambiguous' ? undefined : named
       if (named === 'ambiguous') {
         problems.push(problemAt(line, message('provisioning.certificateAmbiguous', { reference: fields.certificate })))
@@ -186,30 +175,25 @@ function planRow({ line, fields }: InputRow, problems: ProvisioningProblem[], co
   if (problems.length > before || name === undefined || authType === undefined) return undefined
   const action: PlannedRow['action'] = existing ? (context.update ? 'update' : 'skip') : 'create'
   if (existing && action === 'update' && authType === 'token' && existing.authType === 'cert') {
-    const count = bindingsOfDevice(context.data, existing.id).length
+    const bindings = context.data.bindings.ofDevice(existing.id)
+    const count = bindings.length
     if (count > 0) {
-      const certificates = bindingsOfDevice(context.data, existing.id)
-        .map((binding) => binding.certificateId)
-        .join(', ')
+      const certificates = bindings.map((binding) => binding.certificateId).join(', ')
       problems.push(problemAt(line, message('device.boundBeforeToken', { deviceId: existing.deviceId, count, certificates })))
       return undefined
     }
   }
-  const alreadyBound =
-    existing !== undefined &&
-    bound !== undefined &&
-    context.data.bindings.some((b) => b.certificateId === bound.id && b.deviceRecordId === existing.id)
+  const alreadyBound = existing !== undefined && bound !== undefined && context.data.bindings.has(bound.id, existing.id)
   const bindsNow = action !== 'skip' && bound !== undefined && !alreadyBound
   const issueCertificate =
     authType === 'cert' &&
     bound === undefined &&
-    (action === 'create' || (action === 'update' && bindingsOfDevice(context.data, existing!.id).length === 0))
+    (action === 'create' || (action === 'update' && context.data.bindings.ofDevice(existing!.id).length === 0))
   const finalId = existing?.deviceId ?? deviceId ?? ''
   // The new certificate takes the device ID as its name: it must be free.
-  if (issueCertificate && finalId !== '' && context.certificatesByName.has(finalId.toLocaleLowerCase())) {
-    problems.push(
-      problemAt(line, message('certificate.nameTaken', { name: context.certificatesByName.get(finalId.toLocaleLowerCase())!.name })),
-    )
+  const nameTaken = issueCertificate && finalId !== '' ? context.data.certificates.byName(finalId) : undefined
+  if (nameTaken) {
+    problems.push(problemAt(line, message('certificate.nameTaken', { name: nameTaken.name })))
     return undefined
   }
   return {

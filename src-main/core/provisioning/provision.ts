@@ -12,7 +12,7 @@ import {
 } from '../registry/certificates'
 import { applyDeviceUpdate } from '../registry/devices'
 import { generateDeviceId, generateDeviceKey, newDeviceRecordId } from '../registry/ids'
-import { findCertificate, findDevice, ownEntry } from '../registry/lookup'
+import { findCertificate, findDevice } from '../registry/lookup'
 import type { RegistryStore } from '../store/registryStore'
 import type { CertificateRecord, DeviceRecord, StoreData } from '../store/schema'
 import { type PlannedRow, type ProvisioningOptions, type ProvisioningPlan, planProvisioning } from './plan'
@@ -164,30 +164,26 @@ export async function provision(
     const records = validated.map((input) => minted.get(input.name) as CertificateRecord)
     const committed = await store.mutate(
       (data) => {
-        // Device IDs and record ids share one namespace (as `createDevice` checks), gathered once.
-        const taken = new Set(Object.values(data.devices).flatMap((device) => [device.deviceId, device.id]))
+        // Device IDs and record ids share one namespace (as `createDevice` checks); the devices
+        // added here count too, so two rows cannot take one ID.
         for (const { record } of newDevices) {
-          if (taken.has(record.deviceId)) throw new CertdeskError('CONFLICT', message('device.idTaken', { deviceId: record.deviceId }))
-          if (ownEntry(data.devices, record.id)) throw new CertdeskError('CONFLICT', message('device.idCollision'))
-          data.devices[record.id] = record
-          taken.add(record.deviceId).add(record.id)
+          if (data.devices.byDeviceId(record.deviceId) ?? data.devices.get(record.deviceId)) {
+            throw new CertdeskError('CONFLICT', message('device.idTaken', { deviceId: record.deviceId }))
+          }
+          if (data.devices.has(record.id)) throw new CertdeskError('CONFLICT', message('device.idCollision'))
+          data.devices.put(record)
         }
-        const byDeviceId = new Map(Object.values(data.devices).map((device) => [device.deviceId, device]))
-        const deviceOf = (deviceId: string) => byDeviceId.get(deviceId) ?? findDevice(data, deviceId)
+        const deviceOf = (deviceId: string) => data.devices.byDeviceId(deviceId) ?? findDevice(data, deviceId)
         for (const row of rowsInOrder.filter((planned) => planned.action === 'update')) {
           applyDeviceUpdate(data, deviceOf(row.deviceId), { name: row.name, authType: row.authType })
         }
-        // The bindings there are, as keys: one pass, not one scan of every binding per row.
-        const bound = new Set(data.bindings.map((b) => `${b.certificateId}\0${b.deviceRecordId}`))
         for (const row of rowsInOrder) {
           if (row.bindCertificateId === undefined) continue
           const certificate = findCertificate(data, row.bindCertificateId)
           assertNotRevoked(certificate, 'certificate.revokedNoBind')
           const device = deviceOf(row.deviceId)
-          const key = `${certificate.id}\0${device.id}`
-          if (bound.has(key)) continue
-          bound.add(key)
-          data.bindings.push({ certificateId: certificate.id, deviceRecordId: device.id, createdAt: stamp })
+          if (data.bindings.has(certificate.id, device.id)) continue
+          data.bindings.add({ certificateId: certificate.id, deviceRecordId: device.id, createdAt: stamp })
         }
         const views = commitIssued(data, records, validated)
         return { views, counts: plan.counts }

@@ -24,13 +24,13 @@ export async function bindDevices(store: RegistryStore, certificateReference: st
       if (device.authType !== 'cert') {
         throw new CertdeskError('CONFLICT', message('binding.tokenDevice', { deviceId: device.deviceId }))
       }
-      if (data.bindings.some((b) => b.certificateId === certificate.id && b.deviceRecordId === device.id)) {
+      if (data.bindings.has(certificate.id, device.id)) {
         throw new CertdeskError('CONFLICT', message('binding.alreadyBound', { deviceId: device.deviceId, certificate: certificate.name }))
       }
     }
     const stamp = new Date().toISOString()
     for (const device of devices) {
-      data.bindings.push({ certificateId: certificate.id, deviceRecordId: device.id, createdAt: stamp })
+      data.bindings.add({ certificateId: certificate.id, deviceRecordId: device.id, createdAt: stamp })
     }
     return certificateView(data, certificate)
   })
@@ -42,12 +42,11 @@ export async function unbindDevices(store: RegistryStore, certificateReference: 
     const certificate = findCertificate(data, certificateReference)
     const devices = references.map((reference) => findDevice(data, reference))
     for (const device of devices) {
-      if (!data.bindings.some((b) => b.certificateId === certificate.id && b.deviceRecordId === device.id)) {
+      if (!data.bindings.has(certificate.id, device.id)) {
         throw new CertdeskError('CONFLICT', message('binding.notBound', { deviceId: device.deviceId, certificate: certificate.name }))
       }
     }
-    const removed = new Set(devices.map((device) => device.id))
-    data.bindings = data.bindings.filter((b) => !(b.certificateId === certificate.id && removed.has(b.deviceRecordId)))
+    for (const device of devices) data.bindings.remove(certificate.id, device.id)
     return certificateView(data, certificate)
   })
 }

@@ -9,7 +9,7 @@ import { type KeyType, exportPrivateKeyPem, generateKeyPair } from '../pki/keys'
 import type { RecordStaging, RegistryStore } from '../store/registryStore'
 import { type CertificateRecord, REVOCATION_REASON_CODES, type RevocationReason, type StoreData } from '../store/schema'
 import { generateCommonName, newCertificateRecordId } from './ids'
-import { bindingsOfCertificate, findCertificate, findDevice, ownEntry } from './lookup'
+import { findCertificate, findDevice } from './lookup'
 import { type ProfileView, fillAlternativeNames, findProfile, profileNeedsDevice } from './profiles'
 import { NAME_MAX_LENGTH, normaliseName, validateDays } from './validation'
 import { DAY_MS } from './expiry'
@@ -42,22 +42,10 @@ export interface CertificateUpdate {
   enabled?: boolean
 }
 
-/** The certificates' names, folded as names are compared, to the name as written. */
-function takenNames(data: StoreData): Map<string, string> {
-  return new Map(Object.values(data.certificates).map((certificate) => [certificate.name.toLocaleLowerCase(), certificate.name]))
-}
-
-function assertNameFreeIn(taken: ReadonlyMap<string, string>, name: string): void {
-  const clash = taken.get(name.toLocaleLowerCase())
-  if (clash !== undefined) throw new CertdeskError('CONFLICT', message('certificate.nameTaken', { name: clash }))
-}
-
+/** Names are unique ignoring case; `exceptId` is the certificate being renamed, which may keep its own. */
 function assertNameFree(data: StoreData, name: string, exceptId?: string): void {
-  const folded = name.toLocaleLowerCase()
-  const clash = Object.values(data.certificates).find(
-    (certificate) => certificate.id !== exceptId && certificate.name.toLocaleLowerCase() === folded,
-  )
-  if (clash) throw new CertdeskError('CONFLICT', message('certificate.nameTaken', { name: clash.name }))
+  const clash = data.certificates.byName(name)
+  if (clash && clash.id !== exceptId) throw new CertdeskError('CONFLICT', message('certificate.nameTaken', { name: clash.name }))
 }
 
 export interface IssueOptions {
@@ -104,8 +92,6 @@ export function validateInputs(
   resolveDevice: DeviceResolver = deviceForCertificate,
 ) {
   const seen = new Set<string>()
-  // Folded once: a batch of thousands against thousands must not compare every pair.
-  const taken = takenNames(data)
   return inputs.map((input): ValidatedInput => {
     const name = normaliseName(input.name, 'certificate')
     const profile = findProfile(data, input.profile)
@@ -113,7 +99,7 @@ export function validateInputs(
     const folded = name.toLocaleLowerCase()
     if (seen.has(folded)) throw new CertdeskError('CONFLICT', message('certificate.nameTwice', { name }))
     seen.add(folded)
-    assertNameFreeIn(taken, name)
+    assertNameFree(data, name)
     const device = input.device === undefined ? undefined : resolveDevice(data, input.device)
     if (!device && profileNeedsDevice(profile)) throw invalidInput(message('profile.needsDevice', { profile: profile.name }))
     const keyType = input.keyType ?? profile.keyType ?? issuer.record.keyType
@@ -194,25 +180,23 @@ function newCertificateRecord(
 
 /** Names the new records in the index, with their devices bound, after checking again under the lock. */
 export function commitIssued(data: StoreData, records: CertificateRecord[], validated: readonly ValidatedInput[]): CertificateView[] {
-  const taken = takenNames(data)
   for (const record of records) {
-    assertNameFreeIn(taken, record.name)
-    if (ownEntry(data.certificates, record.id)) throw new CertdeskError('CONFLICT', message('certificate.idCollision'))
+    assertNameFree(data, record.name)
+    if (data.certificates.has(record.id)) throw new CertdeskError('CONFLICT', message('certificate.idCollision'))
   }
   const stamp = new Date().toISOString()
   records.forEach((record, index) => {
-    data.certificates[record.id] = record
+    data.certificates.put(record)
     const device = validated[index].device
     // Looked up again: the device may have changed since validation, outside the lock.
     if (device)
-      data.bindings.push({
+      data.bindings.add({
         certificateId: record.id,
         deviceRecordId: deviceForCertificate(data, device.recordId).recordId,
         createdAt: stamp,
       })
   })
-  const bindings = indexBindings(data)
-  return records.map((record) => certificateView(data, record, bindings))
+  return records.map((record) => certificateView(data, record))
 }
 
 /**
@@ -358,12 +342,14 @@ export async function renewCertificate(
           const key = fromRequest ? 'certificate.renewRevokedFromRequest' : 'certificate.renewRevokedSameKey'
           throw new CertdeskError('CONFLICT', message(key, { name: previous.name }))
         }
-        if (ownEntry(data.certificates, id)) throw new CertdeskError('CONFLICT', message('certificate.idCollision'))
+        if (data.certificates.has(id)) throw new CertdeskError('CONFLICT', message('certificate.idCollision'))
         const stamp = new Date().toISOString()
         const name = newName ?? previous.name
         if (newName === undefined) {
-          previous.name = supersededName(previous)
-          assertNameFree(data, previous.name, previous.id)
+          // Checked before the rename: afterwards a lookup by that name could find `previous` itself.
+          const superseded = supersededName(previous)
+          assertNameFree(data, superseded, previous.id)
+          previous.name = superseded
         } else assertNameFree(data, name)
         const record = newCertificateRecord(id, facts, stamp, {
           name,
@@ -375,9 +361,9 @@ export async function renewCertificate(
           renewedFrom: previous.id,
           ...(previous.profile ? { profile: previous.profile } : {}),
         })
-        data.certificates[id] = record
-        for (const binding of bindingsOfCertificate(data, previous.id)) {
-          data.bindings.push({ certificateId: id, deviceRecordId: binding.deviceRecordId, createdAt: stamp })
+        data.certificates.put(record)
+        for (const binding of data.bindings.ofCertificate(previous.id)) {
+          data.bindings.add({ certificateId: id, deviceRecordId: binding.deviceRecordId, createdAt: stamp })
         }
         if (options.revokeOld && previous.status !== 'revoked') {
           Object.assign(previous, { status: 'revoked', revokedAt: stamp, revocationReason: 'superseded', enabled: false })
@@ -394,7 +380,8 @@ export async function renewCertificate(
 
 export function listCertificates(data: StoreData): CertificateView[] {
   const bindings = indexBindings(data)
-  return Object.values(data.certificates)
+  return data.certificates
+    .all()
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
     .map((record) => certificateView(data, record, bindings))
 }
@@ -462,16 +449,16 @@ export async function revokeCertificate(store: RegistryStore, reference: string,
 export async function deleteCertificate(store: RegistryStore, reference: string): Promise<CertificateView> {
   const removed = await store.mutate((data) => {
     const record = findCertificate(data, reference)
-    const bound = bindingsOfCertificate(data, record.id)
+    const bound = data.bindings.ofCertificate(record.id)
     if (bound.length > 0) {
-      const deviceIds = bound.map((binding) => ownEntry(data.devices, binding.deviceRecordId)?.deviceId).join(', ')
+      const deviceIds = bound.map((binding) => data.devices.get(binding.deviceRecordId)?.deviceId).join(', ')
       throw new CertdeskError(
         'CONFLICT',
         message('certificate.boundBeforeDelete', { name: record.name, count: bound.length, devices: deviceIds }),
       )
     }
     const view = certificateView(data, record)
-    delete data.certificates[record.id]
+    data.certificates.delete(record.id)
     return view
   })
   await store.removeRecordFiles(removed.id)

@@ -29,7 +29,8 @@ export async function generateCrl(store: RegistryStore, issuer: Issuer, options:
     const rootCa = data.rootCa
     if (!rootCa) throw new Error('generateCrl: the folder has no root CA')
     const crlNumber = rootCa.crlNumber
-    const revoked = Object.values(data.certificates)
+    const revoked = data.certificates
+      .all()
       .filter((certificate) => certificate.status === 'revoked')
       .map((certificate) => ({
         serial: certificate.serial,

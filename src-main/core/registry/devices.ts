@@ -3,7 +3,7 @@ import { message } from '../messages'
 import type { RegistryStore } from '../store/registryStore'
 import type { AuthType, DeviceRecord, StoreData } from '../store/schema'
 import { generateDeviceId, generateDeviceKey, newDeviceRecordId } from './ids'
-import { bindingsOfDevice, findDevice, ownEntry } from './lookup'
+import { findDevice } from './lookup'
 import { normaliseName, validateDeviceId, validateUsername } from './validation'
 import { type DeviceView, type DeviceWithKey, deviceView, indexBindings } from './views'
 
@@ -28,7 +28,7 @@ export interface DeviceUpdate {
 
 /** Device IDs and internal ids share one namespace, so a reference never means two devices. */
 function assertDeviceIdFree(data: StoreData, deviceId: string): void {
-  const clash = Object.values(data.devices).find((device) => device.deviceId === deviceId || device.id === deviceId)
+  const clash = data.devices.byDeviceId(deviceId) ?? data.devices.get(deviceId)
   if (clash) throw new CertdeskError('CONFLICT', message('device.idTaken', { deviceId }))
 }
 
@@ -52,15 +52,16 @@ export async function createDevice(store: RegistryStore, input: DeviceInput): Pr
   }
   return store.mutate((data) => {
     assertDeviceIdFree(data, deviceId)
-    if (ownEntry(data.devices, record.id)) throw new CertdeskError('CONFLICT', message('device.idCollision'))
-    data.devices[record.id] = record
+    if (data.devices.has(record.id)) throw new CertdeskError('CONFLICT', message('device.idCollision'))
+    data.devices.put(record)
     return { ...deviceView(data, record), deviceKey }
   })
 }
 
 export function listDevices(data: StoreData): DeviceView[] {
   const bindings = indexBindings(data)
-  return Object.values(data.devices)
+  return data.devices
+    .all()
     .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id))
     .map((record) => deviceView(data, record, bindings))
 }
@@ -76,7 +77,7 @@ export async function updateDevice(store: RegistryStore, reference: string, upda
 export function applyDeviceUpdate(data: StoreData, record: DeviceRecord, update: DeviceUpdate): DeviceRecord {
   const { name, authType } = update
   if (authType === 'token' && record.authType === 'cert') {
-    const bound = bindingsOfDevice(data, record.id)
+    const bound = data.bindings.ofDevice(record.id)
     if (bound.length > 0) {
       throw new CertdeskError(
         'CONFLICT',
@@ -117,8 +118,8 @@ export async function deleteDevice(store: RegistryStore, reference: string): Pro
   return store.mutate((data) => {
     const record = findDevice(data, reference)
     const view = deviceView(data, record)
-    data.bindings = data.bindings.filter((binding) => binding.deviceRecordId !== record.id)
-    delete data.devices[record.id]
+    for (const binding of data.bindings.ofDevice(record.id)) data.bindings.remove(binding.certificateId, record.id)
+    data.devices.delete(record.id)
     return view
   })
 }

@@ -1,5 +1,4 @@
 import { DEFAULT_PROFILE_NAME } from '../pki/profiles'
-import { ownEntry } from './lookup'
 import type {
   BrokerServerCertificateRecord,
   CertificateRecord,
@@ -100,11 +99,12 @@ function append(map: Map<string, string[]>, key: string, value: string): void {
   else map.set(key, [value])
 }
 
+/** Reads every binding: for a list of the whole table, never for one record's view. */
 export function indexBindings(data: StoreData): BindingIndex {
   const deviceIdsByCertificate = new Map<string, string[]>()
   const certificateIdsByDevice = new Map<string, string[]>()
-  for (const binding of data.bindings) {
-    const deviceId = ownEntry(data.devices, binding.deviceRecordId)?.deviceId
+  for (const binding of data.bindings.all()) {
+    const deviceId = data.devices.get(binding.deviceRecordId)?.deviceId
     if (deviceId === undefined) continue
     append(deviceIdsByCertificate, binding.certificateId, deviceId)
     append(certificateIdsByDevice, binding.deviceRecordId, binding.certificateId)
@@ -112,7 +112,21 @@ export function indexBindings(data: StoreData): BindingIndex {
   return { deviceIdsByCertificate, certificateIdsByDevice }
 }
 
-export function certificateView(data: StoreData, record: CertificateRecord, bindings: BindingIndex = indexBindings(data)): CertificateView {
+/** The device IDs bound to one certificate, from its own bindings (a binding to a missing device is left out). */
+function boundDeviceIdsOf(data: StoreData, certificateId: string): string[] {
+  return data.bindings.ofCertificate(certificateId).flatMap((binding) => {
+    const device = data.devices.get(binding.deviceRecordId)
+    return device ? [device.deviceId] : []
+  })
+}
+
+/** The certificates bound to one device, from its own bindings. */
+function boundCertificateIdsOf(data: StoreData, deviceRecordId: string): string[] {
+  return data.bindings.ofDevice(deviceRecordId).map((binding) => binding.certificateId)
+}
+
+/** One certificate as shown; a list passes the index it built once (`indexBindings`). */
+export function certificateView(data: StoreData, record: CertificateRecord, bindings?: BindingIndex): CertificateView {
   const { id, name, cn, enabled, status, keyType, serial, fingerprint256, notBefore, notAfter, createdAt, updatedAt } = record
   return {
     id,
@@ -128,7 +142,7 @@ export function certificateView(data: StoreData, record: CertificateRecord, bind
     createdAt,
     updatedAt,
     ...(record.status === 'revoked' ? { revokedAt: record.revokedAt, revocationReason: record.revocationReason } : {}),
-    boundDeviceIds: bindings.deviceIdsByCertificate.get(record.id) ?? [],
+    boundDeviceIds: bindings ? (bindings.deviceIdsByCertificate.get(record.id) ?? []) : boundDeviceIdsOf(data, record.id),
     keyOrigin: record.keyOrigin,
     hasPrivateKey: record.hasPrivateKey,
     profile: record.profile ?? DEFAULT_PROFILE_NAME,
@@ -136,7 +150,8 @@ export function certificateView(data: StoreData, record: CertificateRecord, bind
   }
 }
 
-export function deviceView(data: StoreData, record: DeviceRecord, bindings: BindingIndex = indexBindings(data)): DeviceView {
+/** One device as shown; a list passes the index it built once (`indexBindings`). */
+export function deviceView(data: StoreData, record: DeviceRecord, bindings?: BindingIndex): DeviceView {
   const { id, name, deviceId, username, authType, createdAt, updatedAt } = record
   return {
     id,
@@ -146,6 +161,6 @@ export function deviceView(data: StoreData, record: DeviceRecord, bindings: Bind
     authType,
     createdAt,
     updatedAt,
-    certificateIds: bindings.certificateIdsByDevice.get(record.id) ?? [],
+    certificateIds: bindings ? (bindings.certificateIdsByDevice.get(record.id) ?? []) : boundCertificateIdsOf(data, record.id),
   }
 }

@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
-import { copyFile, mkdir } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isCertdeskError } from '../errors'
 import { LOCK_FILE, clearDeadLock, lockHolderIsGone, withFolderLock } from './folderLock'
@@ -57,8 +57,14 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
   if (!existsSync(join(dataDir, INDEX_FILE))) {
     const backups = existsSync(dataDir) ? indexBackups(dataDir) : []
     if (options.restoreIndex && backups.length > 0) {
-      await withFolderLock(dataDir, () => copyFile(join(dataDir, backups[0]), join(dataDir, INDEX_FILE)))
-      add('index', 'repaired', `${INDEX_FILE} was missing; restored it from ${backups[0]}. Changes made after that backup are not in it.`)
+      const kept = await RegistryStore.restoreIndex(dataDir, backups[0])
+      add(
+        'index',
+        'repaired',
+        kept === 'tables'
+          ? `${INDEX_FILE} was missing; restored it from ${backups[0]} with the table files on disk, so only settings changed after that backup are not in it.`
+          : `${INDEX_FILE} was missing; restored it from ${backups[0]}. Changes made after that backup are not in it.`,
+      )
     } else {
       const hint =
         backups.length > 0 ? `run "certdesk doctor --restore-index" to restore it from ${backups[0]}` : 'restore it from your own backup'
@@ -147,7 +153,8 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
 
   // Device keys (MQTT passwords) are sealed too: each must open, or the broker refuses its device.
   if (store.isUnlocked()) {
-    const unreadable = Object.values(data.devices).filter((device) => {
+    const devices = data.devices.all()
+    const unreadable = devices.filter((device) => {
       try {
         store.openDeviceKey(device)
         return false
@@ -155,7 +162,7 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
         return true
       }
     })
-    if (unreadable.length === 0) add('device keys', 'ok', `All ${Object.keys(data.devices).length} device keys open.`)
+    if (unreadable.length === 0) add('device keys', 'ok', `All ${devices.length} device keys open.`)
     else {
       add(
         'device keys',
@@ -214,18 +221,30 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
 
   // 6. Bindings that point at nothing.
   const dangling = (d: typeof data) =>
-    d.bindings.filter((b) => !Object.hasOwn(d.certificates, b.certificateId) || !Object.hasOwn(d.devices, b.deviceRecordId))
+    d.bindings.all().filter((b) => !d.certificates.has(b.certificateId) || !d.devices.has(b.deviceRecordId))
   const count = dangling(data).length
-  if (count === 0) add('bindings', 'ok', `All ${data.bindings.length} bindings name an existing certificate and device.`)
+  if (count === 0) add('bindings', 'ok', `All ${data.bindings.all().length} bindings name an existing certificate and device.`)
   else if (options.repair) {
     await auditContext.run({ action: 'doctor.remove-bindings', detail: { count } }, () =>
       store.mutate((d) => {
-        const broken = new Set(dangling(d))
-        d.bindings = d.bindings.filter((b) => !broken.has(b))
+        for (const binding of dangling(d)) d.bindings.remove(binding.certificateId, binding.deviceRecordId)
       }),
     )
     add('bindings', 'repaired', `Removed ${count} binding(s) to a certificate or device that no longer exists.`)
   } else add('bindings', 'problem', `${count} binding(s) name a certificate or device that does not exist; --repair removes them.`)
+
+  // 7. The lookup keys (device IDs, names, fingerprints) against the records they find.
+  const keyProblems = store.lookupKeyProblems()
+  if (keyProblems.length === 0) add('lookups', 'ok', 'Every device ID, certificate name and fingerprint finds its record.')
+  else if (options.repair) {
+    await auditContext.run({ action: 'doctor.rebuild-lookups', detail: { count: keyProblems.length } }, () => store.rebuildLookupKeys())
+    add('lookups', 'repaired', `Rebuilt ${keyProblems.length} lookup key(s) from the records.`)
+  } else
+    add(
+      'lookups',
+      'problem',
+      `${keyProblems.length} lookup key(s) do not match the records (${keyProblems.slice(0, 3).join(', ')}${keyProblems.length > 3 ? ', …' : ''}); --repair rebuilds them.`,
+    )
 
   return report()
 }

@@ -3,9 +3,9 @@ import { join } from 'node:path'
 import { CertdeskError } from '../errors'
 import { message } from '../messages'
 import { processOfThisHostIsGone } from './folderLock'
-import { indexProblem } from './indexSchema'
+import { headProblem, indexProblem } from './indexSchema'
 import { INDEX_FILE, INIT_MARKER, OWN_ENTRIES, RECORDS_DIR } from './layout'
-import { SCHEMA_VERSION, type StoreData, migrate } from './schema'
+import { type HeadFile, LAST_WHOLE_SCHEMA, SCHEMA_VERSION, type WholeIndex, migrate } from './schema'
 import { VAULT_KEY_FILE } from './vault'
 
 /** What is wrong with a data folder that has no readable index: missing, a file, foreign, or keys without their index. */
@@ -62,8 +62,11 @@ export function initInterrupted(dataDir: string): boolean {
   }
 }
 
+/** A parsed `config.json`: a schema-3 head, or a whole index from before the tables (to upgrade). */
+export type ParsedIndex = { head: HeadFile; whole?: undefined } | { head?: undefined; whole: WholeIndex; fromSchema: number }
+
 /** Checks the shape well enough that later code can trust the types. */
-export function parseIndex(dataDir: string, text: string): StoreData & { migratedFrom?: number } {
+export function parseIndex(dataDir: string, text: string): ParsedIndex {
   const where = join(dataDir, INDEX_FILE)
   let raw: unknown
   try {
@@ -75,7 +78,7 @@ export function parseIndex(dataDir: string, text: string): StoreData & { migrate
     typeof raw === 'object' &&
     raw !== null &&
     typeof (raw as { vault?: { protection?: unknown } }).vault?.protection === 'string' &&
-    typeof (raw as { certificates?: unknown }).certificates === 'object'
+    (typeof (raw as { certificates?: unknown }).certificates === 'object' || typeof (raw as { tables?: unknown }).tables === 'object')
   if (!looksLikeIndex) {
     throw new CertdeskError('CORRUPT_STORE', message('store.indexNotRegistry', { where }))
   }
@@ -84,10 +87,15 @@ export function parseIndex(dataDir: string, text: string): StoreData & { migrate
   if (typeof version === 'number' && version > SCHEMA_VERSION) {
     throw new CertdeskError('NEWER_STORE', message('store.indexNewer', { where, version, supported: SCHEMA_VERSION }))
   }
-  const { data, migrated } = migrate(record)
+  if (typeof version === 'number' && version > LAST_WHOLE_SCHEMA) {
+    const problem = headProblem(record)
+    if (problem !== undefined) throw new CertdeskError('CORRUPT_STORE', message('store.indexDamaged', { where, problem }))
+    return { head: record as unknown as HeadFile }
+  }
+  const { data } = migrate(record)
   const problem = indexProblem(data)
   if (problem !== undefined) {
     throw new CertdeskError('CORRUPT_STORE', message('store.indexDamaged', { where, problem }))
   }
-  return migrated ? { ...data, migratedFrom: typeof version === 'number' ? version : 1 } : data
+  return { whole: data, fromSchema: typeof version === 'number' ? version : 1 }
 }

@@ -69,8 +69,11 @@ const device = object({
   updatedAt: timestamp,
 })
 
-const storeDataSchema = object({
+const binding = object({ certificateId: string(), deviceRecordId: string(), createdAt: timestamp })
+
+const headFields = {
   schemaVersion: integer(),
+  unsealedDeviceKeys: optional(boolean),
   vault,
   rootCa: nullable(
     object({
@@ -82,9 +85,6 @@ const storeDataSchema = object({
       crlDistributionPoint: optional(string({ min: 1 })),
     }),
   ),
-  certificates: record(certificate),
-  devices: record(device),
-  bindings: array(object({ certificateId: string(), deviceRecordId: string(), createdAt: timestamp })),
   // Shapes only: values (ports in range, valid filters) are the broker's to judge, with sentences.
   broker: optional(
     object({
@@ -127,11 +127,48 @@ const storeDataSchema = object({
       }),
     ),
   ),
+}
+
+/** Schema 2's index, everything in one file (a folder to upgrade, a backup). */
+const wholeIndexSchema = object({
+  ...headFields,
+  certificates: record(certificate),
+  devices: record(device),
+  bindings: array(binding),
 })
+
+/** Schema 3's head: the small fields, and which file holds each bucket of the tables. */
+const headSchema = object({
+  ...headFields,
+  tables: object({
+    generation: integer({ min: 0 }),
+    files: record(integer({ min: 0 })),
+  }),
+})
+
+const bucketSchemas = {
+  certificates: record(certificate),
+  devices: record(device),
+  bindings: record(array(binding)),
+  keys: record(union(string(), array(string()))),
+}
+
+function describe(problem: { path: (string | number)[]; message: string } | undefined): string | undefined {
+  if (problem === undefined) return undefined
+  return `${problem.path.join('.') || '(top)'}: ${problem.message}`
+}
+
+/** The first problem in a parsed head (schema 3), as "rootCa.serial: expected string, received number", or undefined. */
+export function headProblem(data: unknown): string | undefined {
+  return describe(headSchema(data, []))
+}
+
+/** The first problem in one bucket file of a table, with the table's name first in its path. */
+export function bucketProblem(table: keyof typeof bucketSchemas, bucket: unknown): string | undefined {
+  return describe(bucketSchemas[table](bucket, [table]))
+}
 
 /** The first problem in a parsed index, as "certificates.crt_x.enabled: expected boolean, received string", or undefined. */
 export function indexProblem(data: unknown): string | undefined {
-  const problem = storeDataSchema(data, [])
-  if (problem === undefined) return undefined
-  return `${problem.path.join('.') || '(top)'}: ${problem.message}`
+  return describe(wholeIndexSchema(data, []))
 }

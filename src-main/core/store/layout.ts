@@ -11,6 +11,8 @@ export const INDEX_FILE = 'config.json'
 export const INDEX_BACKUP_FILE = 'config.json.bak'
 /** One file per certificate: its PEM and its private key, sealed under the vault key. */
 export const RECORDS_DIR = 'records'
+/** The registry's tables, in bucket files named by the commit that wrote them (`tableFiles.ts`). */
+export const TABLES_DIR = 'tables'
 /** New records are written here first and moved into `records/` under the lock with the index. */
 export const STAGING_PREFIX = '.staging-'
 /** Present while `ca init` runs; names its process, so a crashed init can be told from a lost index. */
@@ -22,6 +24,7 @@ export const OWN_ENTRIES = new Set([
   LOCK_FILE,
   LOCK_OWNER_FILE,
   RECORDS_DIR,
+  TABLES_DIR,
   'broker-log.jsonl',
   AUDIT_FILE,
   `${AUDIT_FILE}.previous`,

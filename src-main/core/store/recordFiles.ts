@@ -67,7 +67,7 @@ export async function removeRecordFile(dataDir: string, recordId: string): Promi
 
 /** The records the index names: the root CA's (always), its certificates' and the broker's. */
 export function namedRecordIds(data: StoreData): Set<string> {
-  const named = new Set<string>([ROOT_CA_RECORD_ID, ...Object.keys(data.certificates)])
+  const named = new Set<string>([ROOT_CA_RECORD_ID, ...data.certificates.all().map((certificate) => certificate.id)])
   if (data.broker?.serverCertificate) named.add(data.broker.serverCertificate.recordId)
   return named
 }
@@ -77,7 +77,7 @@ export function expectedFingerprint(data: StoreData, recordId: string): string |
   if (recordId === ROOT_CA_RECORD_ID) return data.rootCa?.fingerprint256
   const server = data.broker?.serverCertificate
   if (server?.recordId === recordId) return server.fingerprint256
-  return Object.hasOwn(data.certificates, recordId) ? data.certificates[recordId].fingerprint256 : undefined
+  return data.certificates.get(recordId)?.fingerprint256
 }
 
 /**

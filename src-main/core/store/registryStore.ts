@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto'
-import { existsSync, linkSync, readFileSync, readdirSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs'
 import { copyFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { CertdeskError } from '../errors'
@@ -7,11 +18,33 @@ import { message } from '../messages'
 import { ensurePrivateDirectory, writeFailure, writeFileAtomic } from './files'
 import { HOST_TAG, withFolderLock } from './folderLock'
 import { AUDIT_FILE, appendAuditEntry, auditContext } from './audit'
-import { type AuditActor, type KeyProtectionKind, SCHEMA_VERSION, type StoreData, type VaultState } from './schema'
+import {
+  type AuditActor,
+  type HeadFile,
+  type KeyProtectionKind,
+  SCHEMA_VERSION,
+  type StoreData,
+  type VaultState,
+  type WholeIndex,
+} from './schema'
+import { headOf, tablesOverWholeIndex } from './tables'
+import {
+  BucketCache,
+  TABLE_NAMES,
+  type TableMap,
+  TableFiles,
+  fileTables,
+  fillTables,
+  namedTableFiles,
+  tableFilesOnDisk,
+  lookupKeyProblems,
+  rebuildLookupKeys,
+  tableMapFromDisk,
+} from './tableFiles'
 import { type SealedBox, VAULT_KEY_FILE, type VaultProtection, createVault } from './vault'
 import { VaultAccess } from './vaultAccess'
-import { describeFolderProblem, initInterrupted, parseIndex } from './folderChecks'
-import { INDEX_BACKUP_FILE, INDEX_FILE, INIT_MARKER, RECORDS_DIR, ROOT_CA_RECORD_ID, STAGING_PREFIX } from './layout'
+import { type ParsedIndex, describeFolderProblem, initInterrupted, parseIndex } from './folderChecks'
+import { INDEX_BACKUP_FILE, INDEX_FILE, INIT_MARKER, RECORDS_DIR, ROOT_CA_RECORD_ID, STAGING_PREFIX, TABLES_DIR } from './layout'
 import { checkedCertificatePem, expectedFingerprint, readRecordFile, removeRecordFile, writeRecordFile } from './recordFiles'
 import { RecordStaging, leftoversIn } from './recordStaging'
 
@@ -21,13 +54,15 @@ export { INDEX_BACKUP_FILE, INDEX_FILE, RECORDS_DIR, ROOT_CA_RECORD_ID, RecordSt
 export type StoreOptions = VaultProtection & { actor?: AuditActor }
 
 /**
- * Writes the index in electron-store's format (JSON indented with tabs, mode 0600), replaced
- * atomically (temporary file, fsync, rename). Written here rather than through `conf`, which
- * parses the whole index again when it is opened and once more on every write (three parses
- * of a 10 MB index per change, with ours) and takes ~50 ms to load.
+ * Writes the head in electron-store's format (JSON indented with tabs, mode 0600), replaced
+ * atomically (temporary file, fsync, rename): the commit point of every change.
  */
-function writeIndex(dataDir: string, data: StoreData): Promise<void> {
-  return writeFileAtomic(join(dataDir, INDEX_FILE), JSON.stringify(data, undefined, '\t'))
+function writeHead(dataDir: string, head: HeadFile): Promise<void> {
+  return writeFileAtomic(join(dataDir, INDEX_FILE), JSON.stringify(head, undefined, '\t'))
+}
+
+function ensureTableFolders(dataDir: string): void {
+  for (const table of TABLE_NAMES) mkdirSync(join(dataDir, TABLES_DIR, table), { recursive: true, mode: 0o700 })
 }
 
 /** Serialises async work within this process; the file lock does the same across processes. */
@@ -50,7 +85,9 @@ export class RegistryStore {
   private readonly queue = new Queue()
   private readonly vault: VaultAccess
   /** The last index parsed, and the file identity (inode, size, times) it was parsed from. */
-  private cached: { identity: string; data: StoreData } | undefined
+  private cached: { identity: string; head: HeadFile; data: StoreData } | undefined
+  /** Parsed table files, shared by every read of this process. */
+  private readonly buckets = new BucketCache()
 
   private constructor(
     readonly dataDir: string,
@@ -75,12 +112,14 @@ export class RegistryStore {
     const { actor, ...protection } = options
     const store = new RegistryStore(dataDir, protection, actor)
     // Parsed (and schema-checked) once here; later reads reuse it until the file changes.
-    const { migratedFrom } = store.readWithMigrationInfo()
+    const parsed = store.parseIndexFile()
     // An init killed after writing its index (before removing its marker) did finish: the marker
     // must not later make a lost index look like an unfinished init.
     rmSync(join(dataDir, INIT_MARKER), { force: true })
-    if (leftoversIn(dataDir).length > 0) await withFolderLock(dataDir, async () => store.sweepLeftovers())
-    if (migratedFrom !== undefined) await store.upgrade(migratedFrom)
+    if (parsed.whole !== undefined) await withFolderLock(dataDir, async () => store.upgradeInLock())
+    if (leftoversIn(dataDir).length > 0 || store.unnamedTableFiles().length > 0) {
+      await withFolderLock(dataDir, async () => store.sweepLeftovers())
+    }
     await store.vault.sealPlaintextDeviceKeys()
     return store
   }
@@ -120,7 +159,7 @@ export class RegistryStore {
       const protection = { passphrase: options.passphrase, keychain: options.keychain }
       const vault = await createVault(dataDir, protection)
       const store = new RegistryStore(dataDir, protection, options.actor, vault.key)
-      const data: StoreData = {
+      const whole: WholeIndex = {
         schemaVersion: SCHEMA_VERSION,
         vault: vault.record,
         rootCa: null,
@@ -128,6 +167,7 @@ export class RegistryStore {
         devices: {},
         bindings: [],
       }
+      const data = tablesOverWholeIndex(whole)
       await build(store, data)
       const { seq, hash } = appendAuditEntry(
         dataDir,
@@ -141,35 +181,74 @@ export class RegistryStore {
         undefined,
       )
       data.audit = { seq, hash }
-      await writeIndex(dataDir, data)
+      await store.writeTablesFrom({ ...whole, ...headOf(data) }, 1)
       unlinkSync(join(dataDir, INIT_MARKER))
       return store
     })
   }
 
-  /** Writes a migrated index back, keeping the file as it was so a migration can be undone by hand. */
-  private async upgrade(fromSchema: number): Promise<void> {
-    const index = join(this.dataDir, INDEX_FILE)
-    await copyFile(index, `${index}.schema-${fromSchema}.bak`)
-    await this.mutate(() => undefined)
+  /**
+   * Puts a backup in place of a lost `config.json` (under the lock). A schema-3 head's own record
+   * of the table files is as old as the backup, while the files are current: it gets the newest
+   * file of every bucket on disk instead, so only its small fields are as old as the backup.
+   */
+  static async restoreIndex(dataDir: string, backupFile: string): Promise<'tables' | 'backup'> {
+    return withFolderLock(dataDir, async () => {
+      const text = readFileSync(join(dataDir, backupFile), 'utf8')
+      const parsed = parseIndex(dataDir, text)
+      if (parsed.head === undefined) {
+        await writeFileAtomic(join(dataDir, INDEX_FILE), text)
+        return 'backup'
+      }
+      await writeFileAtomic(
+        join(dataDir, INDEX_FILE),
+        JSON.stringify({ ...parsed.head, tables: tableMapFromDisk(dataDir) }, undefined, '\t'),
+      )
+      return 'tables'
+    })
   }
 
   /**
-   * Parses the index from disk. The file's identity is taken before reading, so a write racing
-   * the read only makes the next read parse again; a migrated index is not cached until it has
-   * been written back at the current schema.
+   * Upgrades a whole index (schema 1 or 2) to the tables, keeping the file as it was so the upgrade
+   * can be undone by hand. Under the lock; again if another process upgraded first, nothing to do.
    */
-  private readWithMigrationInfo(): StoreData & { migratedFrom?: number } {
-    const identity = this.indexIdentity()
+  private async upgradeInLock(): Promise<void> {
+    const parsed = this.parseIndexFile()
+    if (parsed.whole === undefined) return
+    const index = join(this.dataDir, INDEX_FILE)
+    await copyFile(index, `${index}.schema-${parsed.fromSchema}.bak`)
+    // Files of an earlier head (a schema-2 backup restored over a schema-3 folder) stay apart.
+    const generation = Math.max(0, ...tableFilesOnDisk(this.dataDir).map((file) => file.generation)) + 1
+    await this.writeTablesFrom(parsed.whole, generation)
+    this.sweepUnnamedTableFiles()
+  }
+
+  /** Writes a whole index as tables (every bucket a new file of `generation`) and the head naming them. */
+  private async writeTablesFrom(whole: WholeIndex, generation: number): Promise<void> {
+    ensureTableFolders(this.dataDir)
+    const map: TableMap = { generation: 0, files: {} }
+    const files = new TableFiles(this.dataDir, () => map, this.buckets, 'change')
+    fillTables(fileTables(files), whole)
+    const written = files.writeChanged(generation)
+    const head: HeadFile = { ...headOf(whole), schemaVersion: SCHEMA_VERSION, tables: { generation, files: written.files } }
+    if (Object.values(whole.devices).some((device) => typeof device.deviceKey === 'string')) head.unsealedDeviceKeys = true
+    try {
+      await writeHead(this.dataDir, head)
+    } catch (error) {
+      for (const path of written.written) rmSync(path, { force: true })
+      throw error
+    }
+  }
+
+  /** `config.json` as it is on disk now, parsed and checked. */
+  private parseIndexFile(): ParsedIndex {
     let text: string
     try {
       text = readFileSync(join(this.dataDir, INDEX_FILE), 'utf8')
     } catch {
       throw describeFolderProblem(this.dataDir)
     }
-    const parsed = parseIndex(this.dataDir, text)
-    if (identity !== undefined && parsed.migratedFrom === undefined) this.cached = { identity, data: parsed }
-    return parsed
+    return parseIndex(this.dataDir, text)
   }
 
   /**
@@ -185,15 +264,41 @@ export class RegistryStore {
     }
   }
 
+  /** The tables of `head` for reading: buckets load when a lookup needs them, shared and cached. */
+  private readView(head: HeadFile): StoreData {
+    const files = new TableFiles(
+      this.dataDir,
+      () => head.tables,
+      this.buckets,
+      'read',
+      () => this.latestTableMap(),
+    )
+    return { ...headOf(head), ...fileTables(files) }
+  }
+
+  /** The newest head's table map, for a read that found its bucket file retired by a later commit. */
+  private latestTableMap(): TableMap {
+    const parsed = this.parseIndexFile()
+    if (parsed.head === undefined)
+      throw new CertdeskError('CORRUPT_STORE', message('store.indexNotRegistry', { where: join(this.dataDir, INDEX_FILE) }))
+    return parsed.head.tables
+  }
+
   /**
-   * The index at the current schema, as it is on disk now. Parsed again only when the file has
-   * changed (by this process or another), so reads stay cheap at thousands of certificates.
-   * The result is shared: read it, do not change it (changes go through `mutate`).
+   * The registry as it is on disk now. The head is parsed again only when its file has changed
+   * (by this process or another), and table files only when a lookup needs one it has not read,
+   * so reads stay cheap at thousands of certificates. The result is shared: read it, do not
+   * change it (changes go through `mutate`). The same object comes back until the head changes.
    */
   read(): StoreData {
     const identity = this.indexIdentity()
     if (identity !== undefined && this.cached?.identity === identity) return this.cached.data
-    const { migratedFrom: _migratedFrom, ...data } = this.readWithMigrationInfo()
+    const parsed = this.parseIndexFile()
+    // A whole index put back by hand while this process runs: read as it is; the next change upgrades it.
+    if (parsed.whole !== undefined) return tablesOverWholeIndex(parsed.whole)
+    const data = this.readView(parsed.head)
+    this.buckets.keepOnly(namedTableFiles(this.dataDir, parsed.head.tables))
+    if (identity !== undefined) this.cached = { identity, head: parsed.head, data }
     return data
   }
 
@@ -203,28 +308,69 @@ export class RegistryStore {
    * outside the lock.
    */
   mutate<T>(change: (data: StoreData) => T, options: { staged?: RecordStaging } = {}): Promise<T> {
+    return this.commit((data) => change(data), options)
+  }
+
+  /** The lookup keys that differ from what the records say: `doctor`'s check. */
+  lookupKeyProblems(): string[] {
+    const parsed = this.parseIndexFile()
+    if (parsed.head === undefined) return []
+    const { tables } = parsed.head
+    return lookupKeyProblems(new TableFiles(this.dataDir, () => tables, this.buckets, 'read'))
+  }
+
+  /** Rebuilds the lookup keys from the records: `doctor --repair`. */
+  async rebuildLookupKeys(): Promise<void> {
+    await this.commit((_data, files) => rebuildLookupKeys(files))
+  }
+
+  private commit<T>(change: (data: StoreData, files: TableFiles) => T, options: { staged?: RecordStaging } = {}): Promise<T> {
     return this.queue.run(() =>
       withFolderLock(this.dataDir, async () => {
-        // A private copy: if `change` throws halfway, the shared cached index is untouched.
-        const data = structuredClone(this.read())
-        const result = change(data)
-        // The entry is flushed before the index that records it as the head: a crash in between
-        // leaves one entry past the head, never a change without its entry.
+        let parsed = this.parseIndexFile()
+        if (parsed.whole !== undefined) {
+          await this.upgradeInLock()
+          parsed = this.parseIndexFile()
+        }
+        // The head is parsed anew, so it is this change's own; the tables hand out private copies.
+        const head = parsed.head as HeadFile
+        const files = new TableFiles(this.dataDir, () => head.tables, this.buckets, 'change')
+        const tables = fileTables(files)
+        const data: StoreData = { ...headOf(head), ...tables }
+        const result = change(data, files)
+        tables.certificates.reconcileKeys()
+        tables.devices.reconcileKeys()
+        // The entry is flushed before the head that records it: a crash in between leaves one
+        // entry past the head, never a change without its entry.
         const event = auditContext.getStore()
         const entry = event === undefined ? undefined : appendAuditEntry(this.dataDir, data.audit, this.actor, event, result)
         if (entry) data.audit = { seq: entry.seq, hash: entry.hash }
+        const generation = head.tables.generation + 1
+        let written: ReturnType<TableFiles['writeChanged']>
+        try {
+          ensureTableFolders(this.dataDir)
+          written = files.writeChanged(generation)
+        } catch (error) {
+          entry?.undo()
+          throw writeFailure(error, join(this.dataDir, TABLES_DIR))
+        }
+        const next: HeadFile = { ...headOf(data), tables: { generation, files: written.files } }
         this.keepPreviousIndex()
         try {
-          await writeIndex(this.dataDir, data)
+          await writeHead(this.dataDir, next)
         } catch (error) {
+          for (const path of written.written) rmSync(path, { force: true })
           entry?.undo()
           throw writeFailure(error, join(this.dataDir, INDEX_FILE))
         }
         // Index first, then the files it now names: killed in between, the next open finishes the
         // move (sweepLeftovers), and a reader in between finds them in staging (readRecordFile).
         options.staged?.moveIntoPlace()
+        // Readers holding the old head find these gone and read the new head's files instead.
+        for (const path of written.retired) rmSync(path, { force: true })
+        this.buckets.keepOnly(namedTableFiles(this.dataDir, next.tables))
         const identity = this.indexIdentity()
-        if (identity !== undefined) this.cached = { identity, data }
+        if (identity !== undefined) this.cached = { identity, head: next, data: this.readView(next) }
         return result
       }),
     )
@@ -260,13 +406,47 @@ export class RegistryStore {
       for (const entry of readdirSync(this.dataDir).filter((name) => name.startsWith(`${INDEX_FILE}.`) && name.endsWith('.bak'))) {
         const path = join(this.dataDir, entry)
         try {
-          const data = JSON.parse(readFileSync(path, 'utf8')) as StoreData
-          if (change(data)) await writeFileAtomic(path, JSON.stringify(data, null, '\t'))
+          const backup = JSON.parse(readFileSync(path, 'utf8')) as WholeIndex | HeadFile
+          // A head (schema 3) holds no table: the change sees empty ones and only its fields are kept.
+          const whole: WholeIndex = 'tables' in backup ? { ...backup, certificates: {}, devices: {}, bindings: [] } : backup
+          const data = tablesOverWholeIndex(whole)
+          if (!change(data)) continue
+          const rewritten =
+            'tables' in backup
+              ? { ...headOf(data), tables: backup.tables }
+              : { ...headOf(data), certificates: whole.certificates, devices: whole.devices, bindings: whole.bindings }
+          await writeFileAtomic(path, JSON.stringify(rewritten, null, '\t'))
         } catch {
           // A backup that is not an index is left as it is.
         }
       }
     })
+  }
+
+  /**
+   * Table files the head does not name: a commit's new files when it was killed before its head,
+   * or its old ones when killed after. Only a writer holding the lock makes new ones, so under the
+   * lock every unnamed file is a leftover.
+   */
+  unnamedTableFiles(): string[] {
+    let parsed: ParsedIndex
+    try {
+      parsed = this.parseIndexFile()
+    } catch {
+      return []
+    }
+    if (parsed.head === undefined) return []
+    const named = namedTableFiles(this.dataDir, parsed.head.tables)
+    return tableFilesOnDisk(this.dataDir)
+      .map((file) => file.path)
+      .filter((path) => !named.has(path))
+  }
+
+  /** Removes the unnamed table files; call with the folder lock held. */
+  private sweepUnnamedTableFiles(): string[] {
+    const unnamed = this.unnamedTableFiles()
+    for (const path of unnamed) rmSync(path, { force: true })
+    return unnamed
   }
 
   /** A place to write new records before the index names them; see `RecordStaging`. */
@@ -342,7 +522,7 @@ export class RegistryStore {
    */
   sweepLeftovers(): string[] {
     const data = this.read()
-    const swept = leftoversIn(this.dataDir)
+    const swept = [...leftoversIn(this.dataDir), ...this.sweepUnnamedTableFiles()]
     for (const path of swept) {
       if (basename(path).startsWith(STAGING_PREFIX)) {
         for (const name of readdirSync(path)) {

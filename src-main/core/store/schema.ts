@@ -2,6 +2,8 @@
 import type { Message } from '../messages'
 import type { KeyType } from '../pki/keyTypes'
 import type { DeviceProfile } from '../pki/profiles'
+import type { TableMap } from './tableFiles'
+import type { BindingTable, CertificateTable, DeviceTable } from './tables'
 
 /** AES-256-GCM output, base64 fields so it sits in JSON. */
 export interface SealedBox {
@@ -42,7 +44,12 @@ export interface VaultState {
  * `conf`). It holds metadata only: certificate PEMs and encrypted private keys live in files of
  * their own, so adding a certificate rewrites a few hundred bytes of index, not every key.
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
+/**
+ * The last schema that kept everything in `config.json`. Steps up to it are pure (`migrate`);
+ * the step to 3 writes the tables' files (`RegistryStore`), keeping the file as `config.json.schema-2.bak`.
+ */
+export const LAST_WHOLE_SCHEMA = 2
 
 export type AuthType = 'token' | 'cert'
 
@@ -131,7 +138,7 @@ export interface DeviceRecord {
   updatedAt: string
 }
 
-interface BindingRecord {
+export interface BindingRecord {
   certificateId: string
   /** The device's internal id (not its device ID). */
   deviceRecordId: string
@@ -223,13 +230,26 @@ export interface AuditHead {
   hash: string
 }
 
-export interface StoreData {
-  schemaVersion: number
-  vault: VaultRecord
-  rootCa: RootCaRecord | null
+/**
+ * The index as schema 2 kept it: one file holding everything (`config.json`). Read to migrate a
+ * folder written before the tables (schema 3), and as the shape `doctor` checks backups in.
+ */
+export interface WholeIndex extends RegistryHead {
   certificates: Record<string, CertificateRecord>
   devices: Record<string, DeviceRecord>
   bindings: BindingRecord[]
+}
+
+/** Schema 3's `config.json`: the head's fields, and where the tables' files are (`tableFiles.ts`). */
+export interface HeadFile extends RegistryHead {
+  tables: TableMap
+}
+
+/** What the index holds besides the three tables: small, read and written whole. */
+export interface RegistryHead {
+  schemaVersion: number
+  vault: VaultRecord
+  rootCa: RootCaRecord | null
   /** Absent until the broker first runs (optional, so no schema step is needed for it). */
   broker?: {
     /** Saved before a setting existed, it is absent: brokerSettings() fills in the defaults. */
@@ -244,6 +264,21 @@ export interface StoreData {
   testerProfiles?: Record<string, TesterProfileRecord>
   /** Device-certificate profiles by lower-case name; absent until the first is created. */
   profiles?: Record<string, ProfileRecord>
+  /**
+   * Set when a folder upgraded from before sealing holds device keys in the clear, until they are
+   * sealed: so an open looks at one flag, not at every device.
+   */
+  unsealedDeviceKeys?: true
+}
+
+/**
+ * The registry as the core reads and changes it: the head's fields, and the three tables behind
+ * lookups (`tables.ts`), so one change reads and writes what it touches, not the whole registry.
+ */
+export interface StoreData extends RegistryHead {
+  certificates: CertificateTable
+  devices: DeviceTable
+  bindings: BindingTable
 }
 
 type Migration = (data: Record<string, unknown>) => Record<string, unknown>
@@ -269,16 +304,16 @@ const MIGRATIONS: Record<number, Migration> = {
   },
 }
 
-/** Returns the data at the current schema, and whether anything changed. */
-export function migrate(data: Record<string, unknown>): { data: StoreData; migrated: boolean } {
+/** Returns a whole index at schema 2 (`LAST_WHOLE_SCHEMA`), and whether anything changed. */
+export function migrate(data: Record<string, unknown>): { data: WholeIndex; migrated: boolean } {
   let version = typeof data.schemaVersion === 'number' ? data.schemaVersion : 1
   let current = data
   const startVersion = version
-  while (version < SCHEMA_VERSION) {
+  while (version < LAST_WHOLE_SCHEMA) {
     const step = MIGRATIONS[version]
     if (!step) throw new Error(`No migration from schema ${version}.`)
     current = step(structuredClone(current))
     version += 1
   }
-  return { data: current as unknown as StoreData, migrated: version !== startVersion }
+  return { data: current as unknown as WholeIndex, migrated: version !== startVersion }
 }

@@ -176,8 +176,9 @@ export class VaultAccess {
    * and in its backups, when the vault can be opened; otherwise they stay until it can.
    */
   async sealPlaintextDeviceKeys(): Promise<void> {
-    const inTheClear = (data: StoreData) => Object.values(data.devices).some((device) => typeof device.deviceKey === 'string')
-    if (!inTheClear(this.index.read())) return
+    const inTheClear = (data: StoreData) => data.devices.all().some((device) => typeof device.deviceKey === 'string')
+    // Only an upgrade from a folder that had them sets the flag: no open reads every device for this.
+    if (this.index.read().unsealedDeviceKeys !== true) return
     try {
       await this.key()
     } catch {
@@ -185,9 +186,10 @@ export class VaultAccess {
     }
     const key = this.unlockedKey as Buffer
     const sealAll = (data: StoreData) => {
-      for (const device of Object.values(data.devices ?? {})) {
+      for (const device of data.devices.all()) {
         if (typeof device.deviceKey === 'string') device.deviceKey = sealDeviceKeyWith(key, device.id, device.deviceKey)
       }
+      delete data.unsealedDeviceKeys
     }
     await this.index.mutate(sealAll)
     // Backups (the previous index, migration copies) are indexes too: no key stays readable there.

@@ -190,6 +190,7 @@ const core: MessageCatalog = {
     indexNotRegistry: '{where} 不是 Certdesk 注册表，或者已损坏。',
     indexNewer: '{where} 是由更新版本的 Certdesk 写入的（架构 {version}；当前版本最高读取 {supported}）；请升级 Certdesk。',
     indexDamaged: '{where} 已损坏（{problem}）；请从备份恢复，或运行“certdesk doctor”。',
+    tableFileMissing: '注册表索引所指的 {path} 无法读取；请从备份恢复，或运行“certdesk doctor”。',
   },
   lock: {
     held: '另一个 Certdesk 进程占用 {dataDir} 的锁太久了；请等它结束后再试。',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { type ConnectAttempt, decideConnection } from '../../../src-main/core/broker/authentication'
 import type { CertificateRecord, DeviceRecord, StoreData } from '../../../src-main/core/store/schema'
+import { tablesOverWholeIndex } from '../../../src-main/core/store/tables'
 
 // The seed's rules as a pure function, checked without a broker: one table row per rule.
 const NOW = new Date('2026-06-01T00:00:00Z')
@@ -40,14 +41,14 @@ function device(id: string, deviceId: string, authType: 'token' | 'cert'): Devic
 }
 
 function registry(certificateOverrides: Partial<CertificateRecord> = {}, bound = true): StoreData {
-  return {
+  return tablesOverWholeIndex({
     schemaVersion: 2,
     vault: { protection: 'keyfile' },
     rootCa: null,
     certificates: { crt_aaaaaaaaaa: certificate(certificateOverrides) },
     devices: { dev_token: device('dev_token', 'meter-0001', 'token'), dev_cert: device('dev_cert', 'pump-0001', 'cert') },
     bindings: bound ? [{ certificateId: 'crt_aaaaaaaaaa', deviceRecordId: 'dev_cert', createdAt: '' }] : [],
-  }
+  })
 }
 
 // The test registry keeps device keys in the clear; the broker's reader opens sealed ones.

@@ -1,18 +1,17 @@
-import { readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { checkDataFolder } from '../../../src-main/core/store/doctor'
 import { connect, helloRoundTrip, makeFleet, runBroker } from '../../helpers/fleet'
+import { editStoredRecord } from '../../helpers/storedRegistry'
 
 describe('a damaged registry', () => {
   it('a device key that cannot be decrypted refuses that device and leaves the broker serving the others', async () => {
     const fleet = await makeFleet()
     const broker = await runBroker(fleet.workspace)
-    const indexPath = join(fleet.workspace.dataDir, 'config.json')
-    const index = JSON.parse(await readFile(indexPath, 'utf8'))
-    const sealed = index.devices[fleet.tokenDevice.id].deviceKey
-    sealed.tag = Buffer.alloc(16).toString('base64')
-    await writeFile(indexPath, JSON.stringify(index))
+    editStoredRecord(fleet.workspace.dataDir, 'devices', fleet.tokenDevice.id, (device) => {
+      ;(device.deviceKey as { tag: string }).tag = Buffer.alloc(16).toString('base64')
+    })
 
     await expect(
       connect(broker.oneWay.port, {

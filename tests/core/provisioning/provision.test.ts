@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
 import { beforeEach, describe, expect, it } from 'vitest'
@@ -6,6 +6,7 @@ import { isCertdeskError } from '../../../src-main/core/errors'
 import { Workspace } from '../../../src-main/core/workspace'
 import { folderSnapshot } from '../../helpers/cliChecks'
 import { temporaryFolder } from '../../helpers/tools'
+import { editStoredRecord } from '../../helpers/storedRegistry'
 
 let workspace: Workspace
 let dataDir: string
@@ -75,10 +76,7 @@ describe('checking a provisioning file', () => {
     expect(linesOf(text)).toEqual([[2, 'provisioning.certificateAmbiguous']])
     // An expired one: its validity moved into the past in the index, as time would.
     const expired = await workspace.issueDeviceCertificate({ name: 'Expired' })
-    const index = join(dataDir, 'config.json')
-    const data = JSON.parse(readFileSync(index, 'utf8'))
-    data.certificates[expired.id].notAfter = '2020-01-01T00:00:00.000Z'
-    writeFileSync(index, JSON.stringify(data))
+    editStoredRecord(dataDir, 'certificates', expired.id, (record) => (record.notAfter = '2020-01-01T00:00:00.000Z'))
     const reopened = await Workspace.open(dataDir)
     const problems = reopened.previewProvisioning(['name,device_id,auth,certificate', 'Late,device-0103,cert,Expired'].join('\n')).problems
     expect(problems.map((problem) => [problem.line, problem.messageKey])).toEqual([[2, 'provisioning.certificateExpired']])

@@ -67,7 +67,7 @@ describe('revoking a certificate', () => {
 
   it('is final: enabling, binding, exporting and revoking again are refused with one sentence, nothing changed', async () => {
     const workspace = fleet.workspace
-    const before = JSON.stringify(workspace.snapshot().certificates[revoked.id])
+    const before = JSON.stringify(workspace.snapshot().certificates.get(revoked.id))
     const other = await workspace.createDevice({ name: 'Other', authType: 'cert', deviceId: 'doomed-02' })
     const refusals = [
       () => workspace.updateCertificate(revoked.id, { enabled: true }),
@@ -98,7 +98,7 @@ describe('revoking a certificate', () => {
     expect(messages[6]).toMatch(/its bundle cannot be exported\.$/)
     // Its certificate is public and stays exportable (to show a broker what was revoked, say).
     expect((await workspace.exportCertificate(revoked.id, 'pem')).toString()).toMatch(/^-----BEGIN CERTIFICATE-----/)
-    expect(JSON.stringify(workspace.snapshot().certificates[revoked.id])).toBe(before)
+    expect(JSON.stringify(workspace.snapshot().certificates.get(revoked.id))).toBe(before)
     // It stays in the registry, and the audit log says who revoked it and why.
     expect(workspace.getCertificate(revoked.id).status).toBe('revoked')
     const entry = workspace.getAuditLog().entries.find((e) => e.action === 'certificate.revoke')

@@ -5,6 +5,7 @@ import { readFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { checkDataFolder } from '../../../src-main/core/store/doctor'
+import { RegistryStore } from '../../../src-main/core/store/registryStore'
 import { Workspace } from '../../../src-main/core/workspace'
 import { PROJECT_ROOT, temporaryFolder } from '../../helpers/tools'
 
@@ -41,19 +42,22 @@ describe('kill -9 in the middle of batch writes', () => {
       expect(workspace.getAuditLog().verification).toMatchObject({ intact: true, problems: [] })
       // Every certificate the index names has its file, holding that very certificate.
       const data = workspace.snapshot()
-      for (const certificate of Object.values(data.certificates)) {
+      for (const certificate of data.certificates.all()) {
         const record = JSON.parse(await readFile(join(dataDir, 'records', `${certificate.id}.json`), 'utf8'))
         expect(new X509Certificate(record.certificatePem).fingerprint256).toBe(certificate.fingerprint256)
       }
       // And nothing else: no staging folders, no temporary files, no orphan records.
       const records = (await readdir(join(dataDir, 'records'))).filter((name) => name !== 'root-ca.json')
       expect(records.sort()).toEqual(
-        Object.keys(data.certificates)
-          .map((id) => `${id}.json`)
+        data.certificates
+          .all()
+          .map((certificate) => `${certificate.id}.json`)
           .sort(),
       )
       expect((await readdir(dataDir)).filter((name) => name.includes('.tmp'))).toEqual([])
+      // No table file that the head does not name (a killed commit's new or old buckets).
+      expect((await RegistryStore.open(dataDir)).unnamedTableFiles()).toEqual([])
     }
-    expect(Object.keys((await Workspace.open(dataDir)).snapshot().certificates).length).toBeGreaterThan(0)
+    expect((await Workspace.open(dataDir)).snapshot().certificates.all().length).toBeGreaterThan(0)
   })
 })

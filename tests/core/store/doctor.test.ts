@@ -10,6 +10,7 @@ import { checkDataFolder } from '../../../src-main/core/store/doctor'
 import { HOST_TAG, clearDeadLock } from '../../../src-main/core/store/folderLock'
 import { Workspace } from '../../../src-main/core/workspace'
 import { runCertdesk, runCertdeskJson, temporaryFolder } from '../../helpers/tools'
+import { editStoredEntry, editStoredRecord, readStoredRegistry } from '../../helpers/storedRegistry'
 
 /** The pid of a process that has certainly ended. */
 function deadPid(): number {
@@ -108,9 +109,10 @@ describe('certdesk doctor', () => {
     const ino = (await stat(join(dataDir, '.lock'))).ino
     await writeFile(join(dataDir, '.lock.owner'), JSON.stringify({ pid, host: hostname(), ino }))
     // A binding whose device is gone (an index restored from an older backup can hold one).
-    const index = JSON.parse(await readFile(join(dataDir, 'config.json'), 'utf8'))
-    index.bindings.push({ certificateId: certificate.id, deviceRecordId: 'dev_gone000000', createdAt: new Date().toISOString() })
-    await writeFile(join(dataDir, 'config.json'), JSON.stringify(index))
+    editStoredEntry(dataDir, 'bindings', certificate.id, (bindings = []) => [
+      ...bindings,
+      { certificateId: certificate.id, deviceRecordId: 'dev_gone000000', createdAt: new Date().toISOString() },
+    ])
 
     const before = await checkDataFolder(dataDir)
     const status = Object.fromEntries(before.findings.map((f) => [f.check, f.status]))
@@ -133,7 +135,7 @@ describe('certdesk doctor', () => {
     const repaired = await checkDataFolder(dataDir, { repair: true })
     expect(repaired.healthy).toBe(true)
     expect(existsSync(join(dataDir, 'orphaned', 'crt_orphan0000.json'))).toBe(true)
-    expect(workspace.snapshot().bindings).toHaveLength(1)
+    expect(workspace.snapshot().bindings.all().length).toBe(1)
     expect((await checkDataFolder(dataDir)).findings.every((f) => f.status === 'ok')).toBe(true)
   })
 
@@ -166,15 +168,13 @@ describe('certdesk doctor', () => {
 
   it('an index with a field of the wrong type is reported in one sentence, not a crash', async () => {
     const { dataDir } = await folderWithFleet()
-    const index = JSON.parse(await readFile(join(dataDir, 'config.json'), 'utf8'))
-    const [id] = Object.keys(index.certificates)
-    index.certificates[id].enabled = 'yes'
-    await writeFile(join(dataDir, 'config.json'), JSON.stringify(index))
+    const [id] = Object.keys(readStoredRegistry(dataDir).certificates)
+    editStoredRecord(dataDir, 'certificates', id, (record) => (record.enabled = 'yes'))
     const result = await runCertdesk(['--data', dataDir, 'cert', 'list'])
     expect(result.code).toBe(1)
     expect(result.stderr.trim()).toMatch(
       new RegExp(
-        `^certdesk: .*config\\.json is damaged \\(certificates\\.${id}\\.enabled: .*\\); restore it from a backup or run "certdesk doctor"\\.$`,
+        `^certdesk: .*tables/certificates/[0-9a-f]{2}\\.\\d+\\.json is damaged \\(certificates\\.${id}\\.enabled: .*\\); restore it from a backup or run "certdesk doctor"\\.$`,
       ),
     )
     expect(await readdir(dataDir)).toContain('config.json.bak')

@@ -12,7 +12,8 @@ import {
   removeRecordFile,
   writeRecordFile,
 } from '../../../src-main/core/store/recordFiles'
-import type { StoreData } from '../../../src-main/core/store/schema'
+import type { StoreData, WholeIndex } from '../../../src-main/core/store/schema'
+import { tablesOverWholeIndex } from '../../../src-main/core/store/tables'
 import { codeOf } from '../../helpers/errors'
 import { temporaryFolder } from '../../helpers/tools'
 
@@ -27,7 +28,7 @@ function indexNaming(records: {
   certificates?: Record<string, string>
   server?: { recordId: string; fingerprint256: string }
 }): StoreData {
-  return {
+  return tablesOverWholeIndex({
     rootCa: records.rootCa === undefined ? null : { fingerprint256: records.rootCa },
     certificates: Object.fromEntries(
       Object.entries(records.certificates ?? {}).map(([id, fingerprint256]) => [id, { id, fingerprint256 }]),
@@ -35,7 +36,7 @@ function indexNaming(records: {
     devices: {},
     bindings: [],
     ...(records.server ? { broker: { serverCertificate: records.server } } : {}),
-  } as unknown as StoreData
+  } as unknown as WholeIndex)
 }
 
 const sealed = { iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' }

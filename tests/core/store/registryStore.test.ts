@@ -5,6 +5,7 @@ import { SCHEMA_VERSION } from '../../../src-main/core/store/schema'
 import { Workspace } from '../../../src-main/core/workspace'
 import { runCertdesk, runCertdeskJson, temporaryFolder } from '../../helpers/tools'
 import { codeOf } from '../../helpers/errors'
+import { editStoredRecord, readStoredRegistry, writeWholeIndex } from '../../helpers/storedRegistry'
 
 /** Every file below a folder, recursively. */
 async function allFiles(folder: string): Promise<string[]> {
@@ -41,9 +42,8 @@ describe('keys at rest', () => {
     expect(workspace.getDevice(meter.id)).not.toHaveProperty('deviceKey')
     expect(await workspace.revealDeviceKey(meter.deviceId)).toBe(meter.deviceKey)
     // A sealed key copied onto another device does not open there.
-    const index = JSON.parse(await readFile(join(dataDir, 'config.json'), 'utf8'))
-    index.devices[pump.id].deviceKey = index.devices[meter.id].deviceKey
-    await writeFile(join(dataDir, 'config.json'), JSON.stringify(index))
+    const meterKey = readStoredRegistry(dataDir).devices[meter.id].deviceKey
+    editStoredRecord(dataDir, 'devices', pump.id, (record) => (record.deviceKey = meterKey))
     expect(await codeOf((await Workspace.open(dataDir)).revealDeviceKey(pump.id))).toBe('CORRUPT_STORE')
   })
 
@@ -51,15 +51,18 @@ describe('keys at rest', () => {
     const dataDir = join(await temporaryFolder(), 'data')
     const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
     const meter = await workspace.createDevice({ name: 'Meter', authType: 'token' })
-    // Put the key back in the clear, as Certdesk 0.1 stored it, in the index and in a migration backup.
-    const index = JSON.parse(await readFile(join(dataDir, 'config.json'), 'utf8'))
+    // Make it the folder Certdesk 0.1 wrote: one index file, the key in the clear, and a migration backup.
+    const index = readStoredRegistry(dataDir)
     index.devices[meter.id].deviceKey = meter.deviceKey
-    await writeFile(join(dataDir, 'config.json'), JSON.stringify(index))
+    writeWholeIndex(dataDir, index)
     await writeFile(join(dataDir, 'config.json.schema-1.bak'), JSON.stringify(index))
     const reopened = await Workspace.open(dataDir)
     expect(await reopened.revealDeviceKey(meter.id)).toBe(meter.deviceKey)
     for (const file of await allFiles(dataDir)) expect(await readFile(file, 'utf8'), file).not.toContain(meter.deviceKey)
     expect(JSON.parse(await readFile(join(dataDir, 'config.json.schema-1.bak'), 'utf8')).devices[meter.id].deviceKey).toHaveProperty('tag')
+    // The upgrade's own backup of the schema-2 file too, and the flag that made the open look is gone.
+    expect(JSON.parse(await readFile(join(dataDir, 'config.json.schema-2.bak'), 'utf8')).devices[meter.id].deviceKey).toHaveProperty('tag')
+    expect(JSON.parse(await readFile(join(dataDir, 'config.json'), 'utf8'))).not.toHaveProperty('unsealedDeviceKeys')
   })
 
   it('a passphrase protects the vault: required, and a wrong one is refused', async () => {
@@ -139,8 +142,12 @@ describe('schema migration', () => {
     const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
     const certificate = await workspace.issueDeviceCertificate({ name: 'Old' })
     const index = join(dataDir, 'config.json')
-    // Rewrite the index the way schema 1 stored it: no version, status, key origin or CRL number.
-    const current = JSON.parse(await readFile(index, 'utf8'))
+    // Rewrite the index the way schema 1 stored it: one file, no version, status, key origin or CRL number.
+    const current = readStoredRegistry(dataDir) as unknown as {
+      rootCa: Record<string, unknown>
+      certificates: object
+      schemaVersion?: number
+    }
     delete current.schemaVersion
     delete current.rootCa.crlNumber
     delete current.rootCa.origin
@@ -149,14 +156,14 @@ describe('schema migration', () => {
       delete record.keyOrigin
       delete record.hasPrivateKey
     }
-    const schemaOne = JSON.stringify(current, null, '\t')
-    await writeFile(index, schemaOne)
+    writeWholeIndex(dataDir, current)
+    const schemaOne = await readFile(index, 'utf8')
 
     const reopened = await Workspace.open(dataDir)
     expect(reopened.getCertificate(certificate.id).status).toBe('active')
-    const migrated = JSON.parse(await readFile(index, 'utf8'))
-    expect(migrated.schemaVersion).toBe(SCHEMA_VERSION)
-    expect(migrated.rootCa.crlNumber).toBe(1)
+    expect(JSON.parse(await readFile(index, 'utf8')).schemaVersion).toBe(SCHEMA_VERSION)
+    const migrated = readStoredRegistry(dataDir)
+    expect(migrated.rootCa?.crlNumber).toBe(1)
     expect(migrated.certificates[certificate.id]).toMatchObject({ status: 'active', keyOrigin: 'generated', hasPrivateKey: true })
     expect(await readFile(`${index}.schema-1.bak`, 'utf8')).toBe(schemaOne)
   })

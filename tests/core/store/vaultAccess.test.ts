@@ -1,17 +1,18 @@
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { DeviceRecord, SealedBox, StoreData } from '../../../src-main/core/store/schema'
+import type { DeviceRecord, SealedBox, StoreData, VaultRecord, WholeIndex } from '../../../src-main/core/store/schema'
+import { tablesOverWholeIndex } from '../../../src-main/core/store/tables'
 import { createVault } from '../../../src-main/core/store/vault'
 import { type IndexAccess, VaultAccess } from '../../../src-main/core/store/vaultAccess'
 import { codeOf } from '../../helpers/errors'
 import { temporaryFolder } from '../../helpers/tools'
 
 /** An index in memory standing in for the store, with one backup and a count of reads. */
-function memoryIndex(data: StoreData) {
+function memoryIndex(whole: WholeIndex) {
   const index = {
-    data,
-    backup: structuredClone(data),
+    data: tablesOverWholeIndex(whole),
+    backup: tablesOverWholeIndex(structuredClone(whole)),
     reads: 0,
     read: () => {
       index.reads += 1
@@ -27,11 +28,25 @@ function device(id: string, deviceKey: SealedBox | string): DeviceRecord {
   return { id, deviceKey } as DeviceRecord
 }
 
+function wholeIndex(vault: VaultRecord, devices: Record<string, DeviceRecord> = {}): WholeIndex {
+  const inTheClear = Object.values(devices).some((device) => typeof device.deviceKey === 'string')
+  // As an upgrade from before sealing leaves the head: flagged, so an open need not look at every device.
+  return {
+    vault,
+    devices,
+    certificates: {},
+    bindings: [],
+    rootCa: null,
+    schemaVersion: 1,
+    ...(inTheClear ? { unsealedDeviceKeys: true } : {}),
+  }
+}
+
 /** A folder whose vault key sits in a key file, and an index that says so. */
 async function keyFileVault(devices: Record<string, DeviceRecord> = {}) {
   const dataDir = await temporaryFolder()
   const { record, key } = await createVault(dataDir, {})
-  const index = memoryIndex({ vault: record, devices, certificates: {}, bindings: [], rootCa: null, schemaVersion: 1 } as StoreData)
+  const index = memoryIndex(wholeIndex(record, devices))
   return { dataDir, key, index, vault: new VaultAccess(dataDir, {}, index) }
 }
 
@@ -70,15 +85,17 @@ describe('vault access', () => {
     const { index, vault } = await keyFileVault({ dev_a: device('dev_a', 'secret-a') })
     await vault.sealPlaintextDeviceKeys()
     for (const data of [index.data, index.backup]) {
-      expect(data.devices.dev_a.deviceKey).toHaveProperty('tag')
-      expect(vault.openDeviceKey(data.devices.dev_a)).toBe('secret-a')
+      const record = data.devices.get('dev_a') as DeviceRecord
+      expect(record.deviceKey).toHaveProperty('tag')
+      expect(vault.openDeviceKey(record)).toBe('secret-a')
     }
+    expect(index.data.unsealedDeviceKeys).toBeUndefined()
   })
 
   it('a passphrase that does not open the vault is not kept; a short new one is refused', async () => {
     const dataDir = await temporaryFolder()
     const { record } = await createVault(dataDir, { passphrase: 'the right passphrase' })
-    const index = memoryIndex({ vault: record, devices: {}, certificates: {}, bindings: [], rootCa: null, schemaVersion: 1 } as StoreData)
+    const index = memoryIndex(wholeIndex(record))
     const vault = new VaultAccess(dataDir, {}, index)
     expect(await vault.state()).toEqual({ protection: 'passphrase', unlocked: false })
     expect(await codeOf(vault.unlockWithPassphrase('the wrong passphrase'))).toBe('WRONG_PASSPHRASE')
