@@ -175,9 +175,25 @@ void app.whenReady().then(async () => {
   })
 })
 
-app.on('before-quit', () => {
-  broker?.postMessage({ type: 'stop' })
-  void closeApi?.()
+/** How long a quit waits for the broker process to write its last log batch and exit. */
+const BROKER_STOP_WAIT_MS = 5_000
+let stoppedForQuit = false
+
+// Electron ends utility processes when the app exits: the quit waits for the broker process to
+// close (which writes the connection log's pending batch) and exit, then quits again.
+app.on('before-quit', (event) => {
+  if (stoppedForQuit) return
+  event.preventDefault()
+  stoppedForQuit = true
+  const running = broker
+  const brokerExited = running
+    ? new Promise<void>((resolve) => {
+        running.once('exit', () => resolve())
+        running.postMessage({ type: 'stop' })
+        setTimeout(resolve, BROKER_STOP_WAIT_MS)
+      })
+    : Promise.resolve()
+  void Promise.allSettled([brokerExited, closeApi?.()]).then(() => app.quit())
 })
 
 app.on('window-all-closed', () => {

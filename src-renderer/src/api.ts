@@ -64,13 +64,41 @@ async function download(target: DownloadRequest): Promise<{ saved: boolean }> {
 
 /** Starts the browser's download of a one-time link. */
 function follow(url: string): { saved: boolean } {
+  clickDownload(url, '')
+  return { saved: true }
+}
+
+/** The browser's own download of `href`; an empty name lets the server's Content-Disposition name it. */
+function clickDownload(href: string, fileName: string): void {
   const link = document.createElement('a')
-  link.href = url
-  link.download = ''
+  link.href = href
+  link.download = fileName
   document.body.appendChild(link)
   link.click()
   link.remove()
-  return { saved: true }
+}
+
+/** How long the fetched zip stays behind its object URL: the browser's download has read it by then. */
+const FETCHED_DOWNLOAD_TTL_MS = 60_000
+
+/**
+ * A provisioning run's zip: the page fetches the one-time link itself and hands the bytes to the
+ * browser's download, so "saved" means the file reached the browser, not only that a link was made
+ * (a followed link cannot tell the page whether it was fetched).
+ */
+async function fetchDownload(url: string): Promise<boolean> {
+  try {
+    const response = await fetch(url)
+    if (!response.ok) return false
+    // The server names the file (provisioning-<date>.zip, ASCII); a blob URL has no name of its own.
+    const fileName = /filename="([^"]+)"/.exec(response.headers.get('content-disposition') ?? '')?.[1] ?? ''
+    const objectUrl = URL.createObjectURL(await response.blob())
+    clickDownload(objectUrl, fileName)
+    setTimeout(() => URL.revokeObjectURL(objectUrl), FETCHED_DOWNLOAD_TTL_MS)
+    return true
+  } catch {
+    return false
+  }
 }
 
 function buildApi(): CertdeskApi {
@@ -84,18 +112,18 @@ function buildApi(): CertdeskApi {
     api.saveRootCertificate = () => download({ kind: 'root' })
     api.saveCertificateExport = (certificateId, format, options) => download({ kind: 'export', certificateId, format, options })
     api.saveCrl = (days) => download({ kind: 'crl', days })
-    // The run's result zip waits behind a one-time link (`location`): the browser downloads it.
+    // The run's result zip waits behind a one-time link (`location`): the page fetches it (fetchDownload).
     api.provisionDevices = async (csvText, options) => {
       const outcome = unwrap<Awaited<ReturnType<CertdeskApi['provisionDevices']>>>(
         await callOverHttp('provisionDevices', [csvText, options]),
       )
-      if (outcome.location?.startsWith('/download/')) follow(outcome.location)
-      return outcome
+      if (!outcome.location?.startsWith('/download/')) return outcome
+      return { ...outcome, saved: await fetchDownload(outcome.location) }
     }
     api.saveProvisioningResult = async () => {
       const saved = unwrap<Awaited<ReturnType<CertdeskApi['saveProvisioningResult']>>>(await callOverHttp('saveProvisioningResult', []))
-      if (saved.location?.startsWith('/download/')) follow(saved.location)
-      return saved
+      if (!saved.location?.startsWith('/download/')) return saved
+      return { ...saved, saved: await fetchDownload(saved.location) }
     }
   }
   return api

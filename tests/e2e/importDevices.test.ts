@@ -89,6 +89,9 @@ describe('Import devices', () => {
     expect(await page.getByTestId('import-done').innerText()).toContain('1000 created, 0 updated, 0 skipped, 500 certificates issued')
     const zip = join(folder, 'result.zip')
     await (await downloaded).saveAs(zip)
+    expect(await page.getByTestId('import-done').innerText()).toContain(
+      'The result (a bundle per certificate device and manifest.csv) was saved.',
+    )
     const entries = (await command('unzip', ['-Z1', zip])).trim().split('\n')
     expect(entries).toContain('manifest.csv')
     expect(entries.filter((entry) => entry.endsWith('.zip'))).toHaveLength(500)
@@ -108,6 +111,20 @@ describe('Import devices', () => {
     expect(await page.getByTestId('import-counts').innerText()).toContain('0 new, 0 to update, 1000 already there')
     expect(await page.getByTestId('import-run').isDisabled()).toBe(true)
     expect((await deviceIds()).size).toBe(1001)
+  })
+
+  it('says the result was not saved when the browser never got its download link', async () => {
+    // The one-time link fails as a dropped connection would: the page must not call the zip saved.
+    await page.route('**/download/**', (route) => route.abort())
+    await chooseFile('unfetched.csv', 'name,device_id,auth\nUnfetched,unfetched-0001,cert\n')
+    await page.getByTestId('import-preview').waitFor()
+    await page.getByTestId('import-run').click()
+    await page.getByTestId('import-done').waitFor({ timeout: 60_000 })
+    const done = await page.getByTestId('import-done').innerText()
+    expect(done).toContain('1 created')
+    expect(done).toContain('The registry is written; the result file was not saved.')
+    expect(await page.getByTestId('import-save-again').isVisible()).toBe(true)
+    await page.unroute('**/download/**')
   })
 
   it('cancels a run under way: nothing is written, and the dialog says so', async () => {

@@ -329,6 +329,55 @@ describe('keys the code names', () => {
   })
 })
 
+// ElMessageBox opens outside the app's el-config-provider, so its buttons stay in Element Plus's
+// English unless each call names them from the catalog.
+const MESSAGE_BOX_BUTTONS = ['confirmButtonText', 'cancelButtonText']
+
+interface AstNode {
+  type: string
+  loc?: { start: { line: number } }
+  [field: string]: unknown
+}
+
+/** ElMessageBox.confirm / prompt / alert calls in a .ts or .vue file, as `line` and whether they name both buttons. */
+function messageBoxCalls(path: string): { line: number; namesButtons: boolean }[] {
+  const text = readFileSync(path, 'utf8')
+  const { descriptor } = path.endsWith('.vue') ? parse(text, { filename: path }) : { descriptor: undefined }
+  const blocks = descriptor
+    ? [descriptor.script, descriptor.scriptSetup].flatMap((block) =>
+        block ? [{ code: block.content, firstLine: block.loc.start.line - 1 }] : [],
+      )
+    : [{ code: text, firstLine: 0 }]
+  const found: { line: number; namesButtons: boolean }[] = []
+  const visit = (node: unknown, firstLine: number): void => {
+    if (Array.isArray(node)) return node.forEach((child) => visit(child, firstLine))
+    if (!node || typeof node !== 'object' || typeof (node as AstNode).type !== 'string') return
+    const call = node as AstNode & { callee?: AstNode & { object?: AstNode; property?: AstNode }; arguments?: AstNode[] }
+    if (
+      call.type === 'CallExpression' &&
+      call.callee?.type === 'MemberExpression' &&
+      call.callee.object?.name === 'ElMessageBox' &&
+      ['confirm', 'prompt', 'alert'].includes(call.callee.property?.name as string)
+    ) {
+      const options = call.arguments?.find((argument) => argument.type === 'ObjectExpression') as { properties: AstNode[] } | undefined
+      const named = new Set(options?.properties.map((property) => (property.key as AstNode | undefined)?.name))
+      found.push({ line: firstLine + (call.loc?.start.line ?? 0), namesButtons: MESSAGE_BOX_BUTTONS.every((name) => named.has(name)) })
+    }
+    for (const [field, child] of Object.entries(node)) if (field !== 'loc') visit(child, firstLine)
+  }
+  for (const { code, firstLine } of blocks) visit(babelParse(code, { plugins: ['typescript'], sourceType: 'module' }).program, firstLine)
+  return found
+}
+
+describe('message boxes', () => {
+  it('name their confirm and cancel buttons from the catalog in every call', () => {
+    const calls = CODE_FILES.flatMap((path) => messageBoxCalls(path).map((call) => ({ ...call, at: `${where(path)}:${call.line}` })))
+    // The scan found the calls (a silently broken scan would pass over an empty list).
+    expect(calls.length).toBeGreaterThanOrEqual(9)
+    expect(calls.filter((call) => !call.namesButtons).map((call) => call.at)).toEqual([])
+  })
+})
+
 // A sentence given as a string to the core's errors would reach the page in English only.
 const SENTENCE_AS_TEXT = /(new CertdeskError\(\s*'[A-Z_]+',\s*|invalidInput\(\s*)(['"`])/g
 
@@ -353,5 +402,20 @@ describe('the scanners themselves', () => {
     expect(namedKeys(vue)).toEqual([{ line: 1, key: 'common.save', prefix: false }])
     const core = "throw new CertdeskError('CONFLICT', 'plain English')\nthrow invalidInput(`also plain`)\n"
     expect([...core.matchAll(SENTENCE_AS_TEXT)]).toHaveLength(2)
+    const boxes = join(dir, 'Boxes.vue')
+    writeFileSync(
+      boxes,
+      [
+        '<script setup lang="ts">',
+        "await ElMessageBox.confirm(t('a'), { type: 'warning' })",
+        "await ElMessageBox.prompt(t('a'), t('b'), { confirmButtonText: t('c'), cancelButtonText: t('d') })",
+        '</script>',
+        '',
+      ].join('\n'),
+    )
+    expect(messageBoxCalls(boxes)).toEqual([
+      { line: 2, namesButtons: false },
+      { line: 3, namesButtons: true },
+    ])
   })
 })

@@ -74,9 +74,14 @@ export class ConnectionLog {
     return () => this.listeners.delete(listener)
   }
 
-  /** Resolves when everything recorded so far is on disk. */
-  flushed(): Promise<void> {
-    return this.writing
+  /** Resolves when everything recorded so far is on disk, including entries recorded while it waits. */
+  async flushed(): Promise<void> {
+    // A socket closing as the broker stops may record after the wait began: wait for its batch too.
+    let writing: Promise<void>
+    do {
+      writing = this.writing
+      await writing
+    } while (writing !== this.writing)
   }
 
   private async persist(batch: ConnectionLogEntry[]): Promise<void> {
