@@ -218,6 +218,7 @@ export const MESSAGES = {
     readOnly: 'Certdesk cannot write in {dataDir} (read-only file system).',
     denied: 'Certdesk cannot write in {dataDir} (permission denied).',
     failed: 'Certdesk cannot lock {dataDir} ({reason}).',
+    lost: 'This change to {dataDir} stalled for more than 10 seconds and another Certdesk process took over the lock; nothing was changed. Try again.',
   },
   file: {
     isFolder: '{path} is a folder, not a regular file; give the path of a file to write.',

@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process'
-import { readFile, stat, writeFile } from 'node:fs/promises'
+import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { PROJECT_ROOT, openssl, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { editStoredEntry } from '../helpers/storedRegistry'
 
 const execFileAsync = promisify(execFile)
 const ENV = { EXPORT_PASS: 'a long export passphrase' }
@@ -126,9 +127,8 @@ describe('cert export --format', () => {
 
   it('refuses key formats for a certificate without a private key, but still exports its certificate', async () => {
     const id = (await runCertdeskJson<{ id: string }>(['--data', dataDir, 'cert', 'create', '--name', 'From a CSR'])).id
-    const recordFile = join(dataDir, 'records', `${id}.json`)
-    const record = JSON.parse(await readFile(recordFile, 'utf8')) as { privateKey: unknown }
-    await writeFile(recordFile, JSON.stringify({ ...record, privateKey: null }))
+    // As a certificate signed from a device's request is stored: no private key in its record.
+    editStoredEntry(dataDir, 'records', id, (record) => ({ ...record, privateKey: null }))
     for (const format of ['zip', 'p12', 'key']) {
       const target = join(folder, `csr.${format}`)
       const passphrase = format === 'zip' ? [] : ['--export-passphrase-env', 'EXPORT_PASS']

@@ -66,7 +66,9 @@ run device list
     const fullCertificate = outcome(output, 'cert create --name full')
     expect(fullCertificate.exit).toBe(1)
     expect(fullCertificate.stderr).toMatch(
-      new RegExp(`^certdesk: The disk is full, so ${folder}/data/records/crt_\\w+\\.json was not written; nothing was changed\\.$`),
+      new RegExp(
+        `^certdesk: The disk is full, so ${folder}/data/tables/(certificates|keys|records)/[0-9a-f]{2}\\.\\d+\\.json was not written; nothing was changed\\.$`,
+      ),
     )
     expect(output).toContain('INDEX-UNCHANGED')
     expect(output).toContain('AUDIT-UNCHANGED')

@@ -1,16 +1,23 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- a test's hand edit of stored JSON */
 // A data folder's registry as files, for tests that damage, downgrade or inspect what is on disk.
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { HeadFile, WholeIndex } from '../../src-main/core/store/schema'
 import { type TableName, bucketPath, slotOf } from '../../src-main/core/store/tableFiles'
 
-const readHead = (dataDir: string) => JSON.parse(readFileSync(join(dataDir, 'config.json'), 'utf8')) as HeadFile
+/** The head, `config.json`, as parsed JSON. */
+export const readStoredHead = (dataDir: string) => JSON.parse(readFileSync(join(dataDir, 'config.json'), 'utf8')) as HeadFile
+const readHead = readStoredHead
 
 function bucketsOf(dataDir: string, head: HeadFile, table: string): Record<string, unknown>[] {
   return Object.entries(head.tables.files)
     .filter(([slot]) => slot.startsWith(`${table}/`))
     .map(([slot, generation]) => JSON.parse(readFileSync(bucketPath(dataDir, slot, generation), 'utf8')) as Record<string, unknown>)
+}
+
+/** The records table (each certificate's PEM and sealed key) by record id. */
+export function storedRecords(dataDir: string): Record<string, { certificatePem: string; privateKey: unknown }> {
+  return Object.assign({}, ...bucketsOf(dataDir, readHead(dataDir), 'records'))
 }
 
 /** Everything the folder's registry holds, as one schema-2 index (head fields, tables whole). */
@@ -56,8 +63,17 @@ export function editStoredRecord(
   })
 }
 
-/** Makes the folder one that an earlier Certdesk wrote: everything in config.json, no tables. */
+/**
+ * Makes the folder one that an earlier Certdesk wrote: everything in config.json, a file per
+ * record in records/, no tables.
+ */
 export function writeWholeIndex(dataDir: string, whole: WholeIndex | Record<string, unknown>): void {
+  if (existsSync(join(dataDir, 'tables'))) {
+    mkdirSync(join(dataDir, 'records'), { recursive: true, mode: 0o700 })
+    for (const [recordId, record] of Object.entries(storedRecords(dataDir))) {
+      writeFileSync(join(dataDir, 'records', `${recordId}.json`), `${JSON.stringify(record)}\n`, { mode: 0o600 })
+    }
+  }
   rmSync(join(dataDir, 'tables'), { recursive: true, force: true })
   writeFileSync(join(dataDir, 'config.json'), JSON.stringify(whole, null, '\t'), { mode: 0o600 })
 }

@@ -81,8 +81,8 @@ export async function ensureServerCertificate(
     createdAt: now.toISOString(),
   }
   const privateKeyPem = exportPrivateKeyPem(keys.privateKey)
-  // Each issuance gets its own record file, moved in with the index that names it: a broker
-  // reading at any moment finds a matching pair, and the replaced pair is removed only afterwards.
+  // Each issuance gets its own record, written in the commit that names it, which also removes
+  // the replaced one: a broker reading at any moment finds a matching pair.
   const staging = await store.stageRecords()
   let outcome: { kept: BrokerServerCertificateRecord } | { replaced: BrokerServerCertificateRecord | undefined }
   try {
@@ -95,6 +95,7 @@ export async function ensureServerCertificate(
           return { kept: current }
         }
         data.broker = { ...data.broker, serverCertificate: record }
+        if (current) staging.remove(current.recordId)
         return { replaced: current }
       },
       { staged: staging },
@@ -106,6 +107,5 @@ export async function ensureServerCertificate(
     // Another broker issued one first; use that (ours was never moved in).
     return { record: outcome.kept, ...(await store.readRecordMaterial(outcome.kept.recordId)) }
   }
-  if (outcome.replaced) await store.removeRecordFiles(outcome.replaced.recordId)
   return { record, certificatePem: facts.pem, privateKeyPem }
 }

@@ -6,6 +6,7 @@ import { lazyExport, lazyModule } from '../lazyModule'
 import { CertdeskError } from '../errors'
 import { message } from '../messages'
 import { BUNDLE_ENTRIES, buildDeviceBundle } from '../bundles/deviceBundle'
+import { forEachConcurrently } from '../concurrency'
 import { writeFailure } from '../store/files'
 import type { ProvisioningResult } from './provision'
 
@@ -14,6 +15,8 @@ const csvStringify = lazyModule<typeof CsvStringify>('csv-stringify/sync')
 const admZip = lazyExport<typeof AdmZip>('adm-zip')
 
 const MANIFEST_FILE = 'manifest.csv'
+/** Bundles written at once: enough to keep libuv's four threads busy. */
+const BUNDLE_WRITE_CONCURRENCY = 16
 const DEVICE_KEYS_FILE = 'device-keys.csv'
 
 /** One line per row of the file: what it came to, and the certificate its device holds. */
@@ -111,17 +114,21 @@ export async function writeProvisioningFolder(
   includeDeviceKeys: boolean,
 ): Promise<void> {
   await prepareOutputFolder(dir)
-  for (const bundle of result.bundles) {
+  // Several bundles at once: each file is a few round trips to libuv's pool, and one after
+  // another they left the pool idle most of the time (4 ms a device at 2,000 devices).
+  await forEachConcurrently(result.bundles, BUNDLE_WRITE_CONCURRENCY, async (bundle) => {
     const folder = join(dir, bundle.deviceId)
     try {
       await mkdir(join(folder, 'common_certs'), { recursive: true, mode: 0o700 })
     } catch (error) {
       throw writeFailure(error, folder)
     }
-    await writeNew(join(folder, BUNDLE_ENTRIES.certificate), bundle.certificatePem, 0o644)
-    if (bundle.privateKeyPem !== null) await writeNew(join(folder, BUNDLE_ENTRIES.privateKey), bundle.privateKeyPem, 0o600)
-    await writeNew(join(folder, BUNDLE_ENTRIES.rootCertificate), rootCertificatePem, 0o644)
-  }
+    await Promise.all([
+      writeNew(join(folder, BUNDLE_ENTRIES.certificate), bundle.certificatePem, 0o644),
+      bundle.privateKeyPem === null ? undefined : writeNew(join(folder, BUNDLE_ENTRIES.privateKey), bundle.privateKeyPem, 0o600),
+      writeNew(join(folder, BUNDLE_ENTRIES.rootCertificate), rootCertificatePem, 0o644),
+    ])
+  })
   await writeNew(join(dir, MANIFEST_FILE), manifestCsv(result), 0o644)
   if (includeDeviceKeys) await writeNew(join(dir, DEVICE_KEYS_FILE), deviceKeysCsv(result), 0o600)
 }

@@ -96,7 +96,7 @@ export function validateInputs(
     const name = normaliseName(input.name, 'certificate')
     const profile = findProfile(data, input.profile)
     const days = validateDeviceDays(input.days ?? profile.days, issuer, now)
-    const folded = name.toLocaleLowerCase()
+    const folded = name.toLowerCase()
     if (seen.has(folded)) throw new CertdeskError('CONFLICT', message('certificate.nameTwice', { name }))
     seen.add(folded)
     assertNameFree(data, name)
@@ -447,20 +447,24 @@ export async function revokeCertificate(store: RegistryStore, reference: string,
 
 /** Refused while devices are bound, so a device never silently loses its certificate. */
 export async function deleteCertificate(store: RegistryStore, reference: string): Promise<CertificateView> {
-  const removed = await store.mutate((data) => {
-    const record = findCertificate(data, reference)
-    const bound = data.bindings.ofCertificate(record.id)
-    if (bound.length > 0) {
-      const deviceIds = bound.map((binding) => data.devices.get(binding.deviceRecordId)?.deviceId).join(', ')
-      throw new CertdeskError(
-        'CONFLICT',
-        message('certificate.boundBeforeDelete', { name: record.name, count: bound.length, devices: deviceIds }),
-      )
-    }
-    const view = certificateView(data, record)
-    data.certificates.delete(record.id)
-    return view
-  })
-  await store.removeRecordFiles(removed.id)
-  return removed
+  // Its record (PEM and key) goes in the same commit.
+  const records = await store.stageRecords()
+  return store.mutate(
+    (data) => {
+      const record = findCertificate(data, reference)
+      const bound = data.bindings.ofCertificate(record.id)
+      if (bound.length > 0) {
+        const deviceIds = bound.map((binding) => data.devices.get(binding.deviceRecordId)?.deviceId).join(', ')
+        throw new CertdeskError(
+          'CONFLICT',
+          message('certificate.boundBeforeDelete', { name: record.name, count: bound.length, devices: deviceIds }),
+        )
+      }
+      const view = certificateView(data, record)
+      data.certificates.delete(record.id)
+      records.remove(record.id)
+      return view
+    },
+    { staged: records },
+  )
 }

@@ -41,10 +41,10 @@ export async function initialiseRootCa(dataDir: string, options: RootCaOptions):
   return RegistryStore.initialise(
     dataDir,
     { passphrase: options.passphrase, keychain: options.keychain, actor: options.actor },
-    async (store, data) => {
+    async (data, staging) => {
       const keys = await generateKeyPair(keyType)
       const facts = buildRootCertificate({ keys, keyType, commonName, days })
-      await store.writeRecordMaterial(ROOT_CA_RECORD_ID, {
+      await staging.write(ROOT_CA_RECORD_ID, {
         certificatePem: facts.pem,
         privateKeyPem: exportPrivateKeyPem(keys.privateKey),
       })
@@ -76,8 +76,8 @@ async function importRootCa(dataDir: string, input: ImportedCaInput, options: Ro
   return RegistryStore.initialise(
     dataDir,
     { passphrase: options.passphrase, keychain: options.keychain, actor: options.actor },
-    async (store, data) => {
-      await store.writeRecordMaterial(ROOT_CA_RECORD_ID, {
+    async (data, staging) => {
+      await staging.write(ROOT_CA_RECORD_ID, {
         certificatePem: [ca.certificatePem, ...ca.chainPems].join(''),
         privateKeyPem: ca.privateKeyPem,
       })

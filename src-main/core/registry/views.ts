@@ -103,7 +103,9 @@ function append(map: Map<string, string[]>, key: string, value: string): void {
 export function indexBindings(data: StoreData): BindingIndex {
   const deviceIdsByCertificate = new Map<string, string[]>()
   const certificateIdsByDevice = new Map<string, string[]>()
-  for (const binding of data.bindings.all()) {
+  // In the order they were made (the table keeps them by certificate), as one device's view has them.
+  const bindings = [...data.bindings.all()].sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+  for (const binding of bindings) {
     const deviceId = data.devices.get(binding.deviceRecordId)?.deviceId
     if (deviceId === undefined) continue
     append(deviceIdsByCertificate, binding.certificateId, deviceId)

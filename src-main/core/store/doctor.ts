@@ -1,15 +1,15 @@
-import { existsSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { existsSync, readdirSync, rmSync } from 'node:fs'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isCertdeskError } from '../errors'
-import { LOCK_FILE, clearDeadLock, lockHolderIsGone, withFolderLock } from './folderLock'
-import { INDEX_BACKUP_FILE, INDEX_FILE, RECORDS_DIR, RegistryStore, leftoversIn } from './registryStore'
-import { certificateFault, namedRecordIds, readRecordFile, recordPath } from './recordFiles'
+import { LOCK_FILE, clearDeadLock, lockHolderIsGone } from './folderLock'
+import { INDEX_BACKUP_FILE, INDEX_FILE, RegistryStore, leftoversIn, unnamedTableFilesIn } from './registryStore'
+import { certificateFault, namedRecordIds } from './recordFiles'
 import { VAULT_KEY_FILE } from './vault'
 import { auditContext } from './audit'
 import type { AuditActor } from './schema'
 
-/** Where repair moves record files the index does not name: kept, never deleted (they hold keys). */
+/** Where repair writes records the index does not name: kept, never deleted (they hold keys). */
 const ORPHANED_DIR = 'orphaned'
 
 interface DoctorFinding {
@@ -35,13 +35,16 @@ export interface DoctorOptions {
   actor?: AuditActor
 }
 
-/** The index backups in a folder, newest first: the last-write backup, then migration backups. */
+/**
+ * The index backups in a folder, newest first: the last write's backup, then the migration
+ * backups by schema, newest schema first. By name, not by time: a protection change rewrites
+ * every backup, and an older schema's file must never win over the last write's.
+ */
 function indexBackups(dataDir: string): string[] {
-  return readdirSync(dataDir)
-    .filter((entry) => entry === INDEX_BACKUP_FILE || /^config\.json\.schema-\d+\.bak$/.test(entry))
-    .map((entry) => ({ entry, time: statSync(join(dataDir, entry)).mtimeMs }))
-    .sort((a, b) => b.time - a.time)
-    .map(({ entry }) => entry)
+  const schemaOf = (entry: string) => Number(/^config\.json\.schema-(\d+)\.bak$/.exec(entry)?.[1] ?? -1)
+  const entries = readdirSync(dataDir)
+  const migrations = entries.filter((entry) => schemaOf(entry) >= 0).sort((a, b) => schemaOf(b) - schemaOf(a))
+  return [...(entries.includes(INDEX_BACKUP_FILE) ? [INDEX_BACKUP_FILE] : []), ...migrations]
 }
 
 /**
@@ -74,7 +77,8 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
   }
   // 2. Leftovers of killed processes, and a lock whose holder is gone. Every open of the folder
   // sweeps them (under the lock), so they are counted before and after this one.
-  const leftoversBefore = leftoversIn(dataDir).length
+  const leftovers = () => leftoversIn(dataDir).length + unnamedTableFilesIn(dataDir).length
+  const leftoversBefore = leftovers()
   const deadLock = existsSync(join(dataDir, LOCK_FILE)) && lockHolderIsGone(dataDir)
   let store: RegistryStore
   try {
@@ -84,7 +88,14 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
     return report()
   }
   add('index', 'ok', `${INDEX_FILE} is readable and well-formed.`)
-  const leftoversAfter = leftoversIn(dataDir).length
+  // The table files the index names: every later check reads them.
+  const tableProblems = store.tableFileProblems()
+  if (tableProblems.length > 0) {
+    for (const problem of tableProblems) add('tables', 'problem', problem)
+    return report()
+  }
+  add('tables', 'ok', 'Every table file the index names is there and well-formed.')
+  const leftoversAfter = leftovers()
   if (leftoversBefore > leftoversAfter)
     add(
       'leftovers',
@@ -179,43 +190,38 @@ export async function checkDataFolder(dataDir: string, options: DoctorOptions = 
   for (const recordId of named) {
     let problem: string | undefined
     try {
-      const fault = certificateFault(data, recordId, (await readRecordFile(dataDir, recordId)).certificatePem)
+      const fault = certificateFault(data, recordId, (await store.readRecord(recordId)).certificatePem)
       if (fault === 'unreadable') problem = 'is damaged'
       else if (fault === 'different') problem = 'holds a different certificate than the index records'
     } catch {
-      problem = existsSync(recordPath(dataDir, recordId)) ? 'is damaged' : 'is missing'
+      problem = 'is missing'
     }
     if (problem !== undefined) {
       damaged += 1
-      add('records', 'problem', `The record file of ${recordId} ${problem}; restore ${RECORDS_DIR}/${recordId}.json from a backup.`)
+      add('records', 'problem', `The record of ${recordId} ${problem}; restore the data folder from a backup.`)
     }
   }
-  if (damaged === 0) add('records', 'ok', `All ${named.size} record files match the fingerprints in the index.`)
+  if (damaged === 0) add('records', 'ok', `All ${named.size} records match the fingerprints in the index.`)
 
-  // 5. Record files the index does not name. Listed again under the lock before anything moves:
-  // a batch committing meanwhile (index first, then its files) must not look orphaned.
-  const orphansIn = (current: typeof data) => {
-    const names = namedRecordIds(current)
-    return readdirSync(join(dataDir, RECORDS_DIR), { withFileTypes: true })
-      .filter((entry) => entry.isFile() && entry.name.endsWith('.json') && !names.has(entry.name.slice(0, -5)))
-      .map((entry) => entry.name)
-  }
-  const orphans = orphansIn(data)
-  if (orphans.length === 0) add('orphans', 'ok', 'No record file is unknown to the index.')
+  // 5. Records the index does not name (a hand edit, a restore of the tables from elsewhere).
+  const orphans = store.recordIds().filter((recordId) => !named.has(recordId))
+  if (orphans.length === 0) add('orphans', 'ok', 'No record is unknown to the index.')
   else if (options.repair) {
     const aside = join(dataDir, ORPHANED_DIR)
-    const moved = await withFolderLock(dataDir, async () => {
-      const confirmed = orphansIn(store.read())
-      await mkdir(aside, { recursive: true, mode: 0o700 })
-      for (const name of confirmed) renameSync(join(dataDir, RECORDS_DIR, name), join(aside, name))
-      return confirmed.length
-    })
-    add('orphans', 'repaired', `Moved ${moved} record file(s) the index does not name to ${aside} (kept: they hold private keys).`)
+    await mkdir(aside, { recursive: true, mode: 0o700 })
+    // Written aside first (sealed, as they were), then removed from the tables in one commit.
+    for (const recordId of orphans) {
+      await writeFile(join(aside, `${recordId}.json`), `${JSON.stringify(await store.readRecord(recordId))}\n`, { mode: 0o600 })
+    }
+    await auditContext.run({ action: 'doctor.set-aside-records', detail: { count: orphans.length } }, () =>
+      store.removeUnnamedRecords(orphans),
+    )
+    add('orphans', 'repaired', `Moved ${orphans.length} record(s) the index does not name to ${aside} (kept: they hold private keys).`)
   } else {
     add(
       'orphans',
       'problem',
-      `${orphans.length} record file(s) are not named by the index (${orphans.slice(0, 3).join(', ')}${orphans.length > 3 ? ', …' : ''}); --repair sets them aside.`,
+      `${orphans.length} record(s) are not named by the index (${orphans.slice(0, 3).join(', ')}${orphans.length > 3 ? ', …' : ''}); --repair sets them aside.`,
     )
   }
 

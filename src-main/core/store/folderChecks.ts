@@ -4,7 +4,7 @@ import { CertdeskError } from '../errors'
 import { message } from '../messages'
 import { processOfThisHostIsGone } from './folderLock'
 import { headProblem, indexProblem } from './indexSchema'
-import { INDEX_FILE, INIT_MARKER, OWN_ENTRIES, RECORDS_DIR } from './layout'
+import { INDEX_FILE, INIT_MARKER, OWN_ENTRIES, RECORDS_DIR, TABLES_DIR } from './layout'
 import { type HeadFile, LAST_WHOLE_SCHEMA, SCHEMA_VERSION, type WholeIndex, migrate } from './schema'
 import { VAULT_KEY_FILE } from './vault'
 
@@ -49,6 +49,16 @@ function keyMaterialIn(dataDir: string): string[] {
     // No records folder.
   }
   if (records.length > 0) found.push(`${records.length} record file${records.length === 1 ? '' : 's'} in ${RECORDS_DIR}/`)
+  // Schema 3 keeps the records (each certificate's sealed key) in the tables.
+  let recordTables: string[] = []
+  try {
+    recordTables = readdirSync(join(dataDir, TABLES_DIR, 'records')).filter((entry) => entry.endsWith('.json'))
+  } catch {
+    // No tables.
+  }
+  if (recordTables.length > 0) {
+    found.push(`${recordTables.length} file${recordTables.length === 1 ? '' : 's'} of records in ${TABLES_DIR}/records/`)
+  }
   return found
 }
 

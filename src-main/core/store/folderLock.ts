@@ -92,7 +92,7 @@ const LOCK_WAIT_MS = 30_000
  * Takes the lock, waiting only while another process holds it: any other failure (a read-only
  * or full file system, no permission) is reported at once instead of after the whole wait.
  */
-async function acquire(dataDir: string): Promise<() => Promise<void>> {
+async function acquire(dataDir: string, onCompromised: () => void): Promise<() => Promise<void>> {
   const deadline = Date.now() + LOCK_WAIT_MS
   for (let attempt = 0; ; attempt++) {
     try {
@@ -103,7 +103,7 @@ async function acquire(dataDir: string): Promise<() => Promise<void>> {
         update: 2_000,
         retries: 0,
         // A lock lost to a stall is reported by the write that follows it, not by a crash.
-        onCompromised: () => undefined,
+        onCompromised,
       })
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() > deadline) throw describeLockFailure(dataDir, error)
@@ -112,21 +112,38 @@ async function acquire(dataDir: string): Promise<() => Promise<void>> {
   }
 }
 
-/** Runs `work` holding the data folder's lock, against every other Certdesk process. */
-export async function withFolderLock<T>(dataDir: string, work: () => Promise<T>): Promise<T> {
+/**
+ * Runs `work` holding the data folder's lock, against every other Certdesk process. `stillHeld`
+ * tells a writer, just before its commit point, whether the lock is still its own: a process
+ * stalled past the lock's staleness (10 s: suspended, a very slow disk) may have lost it.
+ */
+export async function withFolderLock<T>(dataDir: string, work: (stillHeld: () => boolean) => Promise<T>): Promise<T> {
   clearDeadLock(dataDir)
-  const release = await acquire(dataDir)
+  let compromised = false
+  const release = await acquire(dataDir, () => (compromised = true))
   const ownerPath = join(dataDir, LOCK_OWNER_FILE)
+  let ino: number | undefined
   try {
-    const owner: LockOwner = { pid: process.pid, host: hostname(), ino: statSync(join(dataDir, LOCK_FILE)).ino }
+    ino = statSync(join(dataDir, LOCK_FILE)).ino
+    const owner: LockOwner = { pid: process.pid, host: hostname(), ino }
     writeFileSync(ownerPath, JSON.stringify(owner), { mode: 0o600 })
   } catch {
     // Only a convenience for crash recovery; the lock itself holds.
   }
+  const stillHeld = () => {
+    if (compromised) return false
+    try {
+      const owner = JSON.parse(readFileSync(ownerPath, 'utf8')) as LockOwner
+      return owner.pid === process.pid && owner.host === hostname() && statSync(join(dataDir, LOCK_FILE)).ino === ino
+    } catch {
+      return false
+    }
+  }
   try {
-    return await work()
+    return await work(stillHeld)
   } finally {
-    rmSync(ownerPath, { force: true })
+    // A lock taken over is the new holder's, and so is its owner file.
+    if (!compromised) rmSync(ownerPath, { force: true })
     await release().catch(() => undefined)
   }
 }

@@ -151,6 +151,12 @@ const bucketSchemas = {
   devices: record(device),
   bindings: record(array(binding)),
   keys: record(union(string(), array(string()))),
+  records: record(
+    object({
+      certificatePem: string({ min: 1 }),
+      privateKey: nullable(object({ format: string(), iv: string(), tag: string(), data: string() })),
+    }),
+  ),
 }
 
 function describe(problem: { path: (string | number)[]; message: string } | undefined): string | undefined {

@@ -9,11 +9,13 @@ export const ROOT_CA_RECORD_ID = 'root-ca'
 export const INDEX_FILE = 'config.json'
 /** The index as it was before the last write: what to restore if config.json is lost. */
 export const INDEX_BACKUP_FILE = 'config.json.bak'
-/** One file per certificate: its PEM and its private key, sealed under the vault key. */
+/** Schema 2 kept one file per certificate here (its PEM and sealed key); the tables hold them since. */
 export const RECORDS_DIR = 'records'
 /** The registry's tables, in bucket files named by the commit that wrote them (`tableFiles.ts`). */
 export const TABLES_DIR = 'tables'
-/** New records are written here first and moved into `records/` under the lock with the index. */
+/** Schema 2's records folder (a file per record), set aside when the folder is upgraded. */
+export const LEGACY_RECORDS_BACKUP = 'records.schema-2.bak'
+/** Schema 2 wrote new records here first, moved into `records/` with the index that named them. */
 export const STAGING_PREFIX = '.staging-'
 /** Present while `ca init` runs; names its process, so a crashed init can be told from a lost index. */
 export const INIT_MARKER = '.init-in-progress'
@@ -24,6 +26,7 @@ export const OWN_ENTRIES = new Set([
   LOCK_FILE,
   LOCK_OWNER_FILE,
   RECORDS_DIR,
+  LEGACY_RECORDS_BACKUP,
   TABLES_DIR,
   'broker-log.jsonl',
   AUDIT_FILE,

@@ -1,13 +1,11 @@
-// Record files (records/<id>.json): their format, and the one reader and writer of it, used by
-// the store and by doctor alike.
+// Records: a certificate's PEM and its sealed private key. Kept in the `records` table since
+// schema 3 (one file per certificate, `records/<id>.json`, before); their checks against the index.
 import { X509Certificate } from 'node:crypto'
-import { readdirSync } from 'node:fs'
-import { readFile, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CertdeskError } from '../errors'
 import { message } from '../messages'
-import { ensurePrivateDirectory, writeFileAtomic } from './files'
-import { RECORDS_DIR, ROOT_CA_RECORD_ID, STAGING_PREFIX } from './layout'
+import { RECORDS_DIR, ROOT_CA_RECORD_ID } from './layout'
 import type { SealedBox, StoreData } from './schema'
 
 /** One certificate's file: its PEM and its private key sealed under the vault key (`vaultAccess`). */
@@ -17,52 +15,27 @@ export interface RecordFile {
   privateKey: (SealedBox & { format: string }) | null
 }
 
-export function recordPath(dataDir: string, recordId: string): string {
-  return join(dataDir, RECORDS_DIR, `${recordId}.json`)
-}
-
 /**
- * Writes certificate and sealed key as one file: one atomic write and one flush per certificate,
- * and the two can never get out of step. `folder` is `records/` or a staging folder in it.
+ * A schema-2 record file, `records/<id>.json`, parsed: read once, when its folder is upgraded to
+ * the tables (which hold records since schema 3). A damaged one is a `CORRUPT_STORE` error.
  */
-export async function writeRecordFile(
-  folder: string,
-  recordId: string,
-  certificatePem: string,
-  privateKey: SealedBox | null,
-): Promise<void> {
-  await ensurePrivateDirectory(folder)
-  const file: RecordFile = { certificatePem, privateKey: privateKey === null ? null : { format: 'aes-256-gcm', ...privateKey } }
-  await writeFileAtomic(join(folder, `${recordId}.json`), JSON.stringify(file) + '\n')
-}
-
-/** A record's file, or (in the instant between a commit's index write and its move) its staged copy. */
-async function readRecordText(dataDir: string, recordId: string): Promise<string> {
+export async function readLegacyRecordFile(dataDir: string, recordId: string): Promise<RecordFile> {
   try {
-    return await readFile(recordPath(dataDir, recordId), 'utf8')
-  } catch (error) {
-    const recordsDir = join(dataDir, RECORDS_DIR)
-    for (const entry of readdirSync(recordsDir).filter((name) => name.startsWith(STAGING_PREFIX))) {
-      const staged = await readFile(join(recordsDir, entry, `${recordId}.json`), 'utf8').catch(() => undefined)
-      if (staged !== undefined) return staged
-    }
-    throw error
-  }
-}
-
-/** A record's file, parsed; a missing or damaged one is a `CORRUPT_STORE` error. */
-export async function readRecordFile(dataDir: string, recordId: string): Promise<RecordFile> {
-  try {
-    const file = JSON.parse(await readRecordText(dataDir, recordId)) as RecordFile
-    if (typeof file.certificatePem !== 'string') throw new Error('no certificate')
-    return file
+    return parseRecord(await readFile(join(dataDir, RECORDS_DIR, `${recordId}.json`), 'utf8'))
   } catch (error) {
     throw new CertdeskError('CORRUPT_STORE', message('store.recordDamaged', { recordId }), { cause: error })
   }
 }
 
-export async function removeRecordFile(dataDir: string, recordId: string): Promise<void> {
-  await rm(recordPath(dataDir, recordId), { force: true })
+function parseRecord(text: string): RecordFile {
+  const file = JSON.parse(text) as RecordFile
+  if (typeof file.certificatePem !== 'string') throw new Error('no certificate')
+  return file
+}
+
+/** A record as the tables keep it: the certificate, and its private key sealed under the vault key. */
+export function recordFileOf(certificatePem: string, privateKey: SealedBox | null): RecordFile {
+  return { certificatePem, privateKey: privateKey === null ? null : { format: 'aes-256-gcm', ...privateKey } }
 }
 
 /** The records the index names: the root CA's (always), its certificates' and the broker's. */

@@ -1,68 +1,55 @@
-import { readdirSync, renameSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
-import { CertdeskError } from '../errors'
-import { writeFailure } from './files'
 import { processOfThisHostIsGone } from './folderLock'
 import { INDEX_FILE, RECORDS_DIR, STAGING_PREFIX } from './layout'
-import type { RegistryStore } from './registryStore'
+import type { RecordFile } from './recordFiles'
 
 /**
- * New record files (a batch of certificates, a broker identity) written in a folder of their own
- * until the index names them. A crash before that leaves only this folder, which the next open
- * removes once its process is gone; the records folder never holds keys the index does not know.
+ * Record files (a certificate's PEM and sealed key) made before the change that names them, held
+ * here until `RegistryStore.mutate` writes them in that change's commit: a crash or a refusal
+ * before it leaves nothing on disk. A change may also `remove` records (a deleted certificate's,
+ * a replaced broker identity's), in the same commit.
  */
 export class RecordStaging {
-  private readonly written = new Set<string>()
-  /** Set when committed records could not be moved: the folder must stay until they are. */
-  private keep = false
+  private readonly written = new Map<string, RecordFile>()
+  private readonly removed = new Set<string>()
 
-  constructor(
-    private readonly store: RegistryStore,
-    readonly dir: string,
-    private readonly recordsDir: string,
-  ) {}
+  constructor(private readonly seal: (recordId: string, material: RecordMaterial) => Promise<RecordFile>) {}
 
-  async write(recordId: string, material: { certificatePem: string; privateKeyPem: string | null }): Promise<void> {
-    try {
-      await this.store.writeRecordMaterial(recordId, material, this.dir)
-    } catch (error) {
-      // Name the folder the operator knows, not the staging folder.
-      throw error instanceof CertdeskError && error.code === 'IO'
-        ? writeFailure(error.cause, join(this.recordsDir, `${recordId}.json`))
-        : error
-    }
-    this.written.add(recordId)
+  async write(recordId: string, material: RecordMaterial): Promise<void> {
+    this.written.set(recordId, await this.seal(recordId, material))
   }
 
-  /** Leaves a record out of the commit (a change that decided not to name it); `discard` removes it. */
+  /** Leaves a record out of the commit (a change that decided not to name it). */
   forget(recordId: string): void {
     this.written.delete(recordId)
   }
 
-  /**
-   * Called by `mutate` under the lock, right after the index that names these records is written.
-   * A file that cannot be moved stays here, where readers look too (`readRecordFile`), and is
-   * moved by the next open once this process is gone; the committed change is not undone.
-   */
-  moveIntoPlace(): void {
-    for (const recordId of this.written) {
-      try {
-        renameSync(join(this.dir, `${recordId}.json`), join(this.recordsDir, `${recordId}.json`))
-      } catch {
-        this.keep = true
-      }
-    }
-    this.written.clear()
+  /** Removes a record in the commit; called inside the change, once it knows which. */
+  remove(recordId: string): void {
+    this.removed.add(recordId)
   }
 
-  async discard(): Promise<void> {
+  /** What the commit writes and removes. */
+  changes(): { written: [string, RecordFile][]; removed: string[] } {
+    return { written: [...this.written], removed: [...this.removed] }
+  }
+
+  discard(): void {
     this.written.clear()
-    if (!this.keep) await rm(this.dir, { recursive: true, force: true })
+    this.removed.clear()
   }
 }
 
-/** Temporary files and staging folders that a killed process left behind. */
+export interface RecordMaterial {
+  certificatePem: string
+  /** Null for a certificate signed from a device's own request: Certdesk never held its key. */
+  privateKeyPem: string | null
+}
+
+/**
+ * Temporary files and (from schema 2) staging folders that a killed process left behind.
+ */
 export function leftoversIn(dataDir: string): string[] {
   const found: string[] = []
   const isDeadStaging = (entry: string) => {
@@ -78,11 +65,15 @@ export function leftoversIn(dataDir: string): string[] {
       if (entry.startsWith(`${INDEX_FILE}.tmp-`) || /^\.(vault\.key|config\.json)\.[0-9a-f]{12}\.tmp$/.test(entry))
         found.push(join(dataDir, entry))
     }
+  } catch {
+    // A folder that is not there has nothing left over.
+  }
+  try {
     for (const entry of readdirSync(join(dataDir, RECORDS_DIR))) {
       if (isDeadStaging(entry) || /^\..+\.[0-9a-f]{12}\.tmp$/.test(entry)) found.push(join(dataDir, RECORDS_DIR, entry))
     }
   } catch {
-    // A folder that is not there has nothing left over.
+    // Schema 3 keeps no records folder.
   }
   return found
 }

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto'
 import {
   existsSync,
   linkSync,
@@ -9,6 +8,7 @@ import {
   rmSync,
   statSync,
   unlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs'
 import { copyFile } from 'node:fs/promises'
@@ -38,17 +38,34 @@ import {
   namedTableFiles,
   tableFilesOnDisk,
   lookupKeyProblems,
+  namedTableFileProblems,
   rebuildLookupKeys,
   tableMapFromDisk,
 } from './tableFiles'
 import { type SealedBox, VAULT_KEY_FILE, type VaultProtection, createVault } from './vault'
 import { VaultAccess } from './vaultAccess'
 import { type ParsedIndex, describeFolderProblem, initInterrupted, parseIndex } from './folderChecks'
-import { INDEX_BACKUP_FILE, INDEX_FILE, INIT_MARKER, RECORDS_DIR, ROOT_CA_RECORD_ID, STAGING_PREFIX, TABLES_DIR } from './layout'
-import { checkedCertificatePem, expectedFingerprint, readRecordFile, removeRecordFile, writeRecordFile } from './recordFiles'
-import { RecordStaging, leftoversIn } from './recordStaging'
+import {
+  INDEX_BACKUP_FILE,
+  INDEX_FILE,
+  INIT_MARKER,
+  LEGACY_RECORDS_BACKUP,
+  RECORDS_DIR,
+  ROOT_CA_RECORD_ID,
+  STAGING_PREFIX,
+  TABLES_DIR,
+} from './layout'
+import {
+  type RecordFile,
+  checkedCertificatePem,
+  expectedFingerprint,
+  namedRecordIds,
+  readLegacyRecordFile,
+  recordFileOf,
+} from './recordFiles'
+import { type RecordMaterial, RecordStaging, leftoversIn } from './recordStaging'
 
-export { INDEX_BACKUP_FILE, INDEX_FILE, RECORDS_DIR, ROOT_CA_RECORD_ID, RecordStaging, leftoversIn }
+export { INDEX_BACKUP_FILE, INDEX_FILE, ROOT_CA_RECORD_ID, RecordStaging, leftoversIn }
 
 /** How a store is opened: what unlocks its vault, and who its changes are recorded as. */
 export type StoreOptions = VaultProtection & { actor?: AuditActor }
@@ -63,6 +80,25 @@ function writeHead(dataDir: string, head: HeadFile): Promise<void> {
 
 function ensureTableFolders(dataDir: string): void {
   for (const table of TABLE_NAMES) mkdirSync(join(dataDir, TABLES_DIR, table), { recursive: true, mode: 0o700 })
+}
+
+/**
+ * Table files the folder's head does not name: a commit's new files when it was killed before its
+ * head, or its old ones when killed after. Only a writer holding the lock makes new ones, so under
+ * the lock every unnamed file is a leftover.
+ */
+export function unnamedTableFilesIn(dataDir: string): string[] {
+  let parsed: ParsedIndex
+  try {
+    parsed = parseIndex(dataDir, readFileSync(join(dataDir, INDEX_FILE), 'utf8'))
+  } catch {
+    return []
+  }
+  if (parsed.head === undefined) return []
+  const named = namedTableFiles(dataDir, parsed.head.tables)
+  return tableFilesOnDisk(dataDir)
+    .map((file) => file.path)
+    .filter((path) => !named.has(path))
 }
 
 /** Serialises async work within this process; the file lock does the same across processes. */
@@ -88,6 +124,8 @@ export class RegistryStore {
   private cached: { identity: string; head: HeadFile; data: StoreData } | undefined
   /** Parsed table files, shared by every read of this process. */
   private readonly buckets = new BucketCache()
+  /** The files behind each read view, for the records (which the core's tables do not show). */
+  private readonly viewFiles = new WeakMap<StoreData, TableFiles>()
 
   private constructor(
     readonly dataDir: string,
@@ -116,22 +154,26 @@ export class RegistryStore {
     // An init killed after writing its index (before removing its marker) did finish: the marker
     // must not later make a lost index look like an unfinished init.
     rmSync(join(dataDir, INIT_MARKER), { force: true })
-    if (parsed.whole !== undefined) await withFolderLock(dataDir, async () => store.upgradeInLock())
+    // Leftovers first: a schema-2 folder's staged records finish their move before the upgrade reads them.
     if (leftoversIn(dataDir).length > 0 || store.unnamedTableFiles().length > 0) {
       await withFolderLock(dataDir, async () => store.sweepLeftovers())
     }
+    if (parsed.whole !== undefined) await withFolderLock(dataDir, async () => store.upgradeInLock())
+    // An upgrade killed after its head, before it set the old records folder aside.
+    else if (existsSync(join(dataDir, RECORDS_DIR))) await withFolderLock(dataDir, async () => store.setLegacyRecordsAside())
     await store.vault.sealPlaintextDeviceKeys()
     return store
   }
 
   /**
-   * Creates a data folder. `build` runs with the new vault unlocked and writes its files through
-   * the store; the index is written last, so an interrupted init leaves no half-made registry.
+   * Creates a data folder. `build` runs with the new vault unlocked and stages its records (the
+   * root CA's); they are written with the tables, the head last, so an interrupted init leaves
+   * no half-made registry.
    */
   static async initialise(
     dataDir: string,
     options: StoreOptions,
-    build: (store: RegistryStore, data: StoreData) => Promise<void>,
+    build: (data: StoreData, staging: RecordStaging) => Promise<void>,
   ): Promise<RegistryStore> {
     try {
       const stats = statSync(dataDir)
@@ -150,6 +192,7 @@ export class RegistryStore {
       if (initInterrupted(dataDir)) {
         rmSync(join(dataDir, VAULT_KEY_FILE), { force: true })
         rmSync(join(dataDir, RECORDS_DIR), { recursive: true, force: true })
+        rmSync(join(dataDir, TABLES_DIR), { recursive: true, force: true })
         rmSync(join(dataDir, AUDIT_FILE), { force: true })
       } else if (existsSync(join(dataDir, AUDIT_FILE))) {
         // The log of a registry that is gone: kept aside, so the new CA's log starts its own chain.
@@ -168,7 +211,8 @@ export class RegistryStore {
         bindings: [],
       }
       const data = tablesOverWholeIndex(whole)
-      await build(store, data)
+      const staging = await store.stageRecords()
+      await build(data, staging)
       const { seq, hash } = appendAuditEntry(
         dataDir,
         undefined,
@@ -181,7 +225,7 @@ export class RegistryStore {
         undefined,
       )
       data.audit = { seq, hash }
-      await store.writeTablesFrom({ ...whole, ...headOf(data) }, 1)
+      await store.writeTablesFrom({ ...whole, ...headOf(data) }, 1, staging.changes().written)
       unlinkSync(join(dataDir, INIT_MARKER))
       return store
     })
@@ -202,7 +246,7 @@ export class RegistryStore {
       }
       await writeFileAtomic(
         join(dataDir, INDEX_FILE),
-        JSON.stringify({ ...parsed.head, tables: tableMapFromDisk(dataDir) }, undefined, '\t'),
+        JSON.stringify({ ...parsed.head, tables: tableMapFromDisk(dataDir, parsed.head.tables.generation + 1) }, undefined, '\t'),
       )
       return 'tables'
     })
@@ -218,17 +262,47 @@ export class RegistryStore {
     const index = join(this.dataDir, INDEX_FILE)
     await copyFile(index, `${index}.schema-${parsed.fromSchema}.bak`)
     // Files of an earlier head (a schema-2 backup restored over a schema-3 folder) stay apart.
-    const generation = Math.max(0, ...tableFilesOnDisk(this.dataDir).map((file) => file.generation)) + 1
-    await this.writeTablesFrom(parsed.whole, generation)
-    this.sweepUnnamedTableFiles()
+    // Schema 2 kept a file per record; they move into the records table (the folder is kept aside).
+    // A schema-2 backup restored over schema-3 tables finds its records there instead.
+    const tables = tableFilesOnDisk(this.dataDir)
+    const existingMap = tableMapFromDisk(this.dataDir)
+    const existing = new TableFiles(this.dataDir, () => existingMap, this.buckets, 'read')
+    const records: [string, RecordFile][] = []
+    for (const recordId of namedRecordIds(tablesOverWholeIndex(parsed.whole))) {
+      if (existsSync(join(this.dataDir, RECORDS_DIR, `${recordId}.json`))) {
+        records.push([recordId, await readLegacyRecordFile(this.dataDir, recordId)])
+      } else {
+        const record = existing.entry('records', recordId) as RecordFile | undefined
+        if (record !== undefined) records.push([recordId, record])
+      }
+    }
+    if (tables.length > 0) {
+      // Never swept: the tables the restored backup replaces may hold changes made after it.
+      renameSync(join(this.dataDir, TABLES_DIR), join(this.dataDir, `.${TABLES_DIR}-replaced-${existingMap.generation}`))
+    }
+    await this.writeTablesFrom(parsed.whole, 1, records)
+    this.setLegacyRecordsAside()
   }
 
-  /** Writes a whole index as tables (every bucket a new file of `generation`) and the head naming them. */
-  private async writeTablesFrom(whole: WholeIndex, generation: number): Promise<void> {
+  /**
+   * Renames a schema-2 records folder (a file per record) once the head that replaced it is
+   * written: kept beside `config.json.schema-2.bak` (its keys stay sealed), out of the tables' way.
+   */
+  private setLegacyRecordsAside(): void {
+    if (this.parseIndexFile().head === undefined) return
+    if (!existsSync(join(this.dataDir, RECORDS_DIR))) return
+    const aside = join(this.dataDir, LEGACY_RECORDS_BACKUP)
+    rmSync(aside, { recursive: true, force: true })
+    renameSync(join(this.dataDir, RECORDS_DIR), aside)
+  }
+
+  /** Writes a whole index and its records as tables (each bucket a new file of `generation`), then the head. */
+  private async writeTablesFrom(whole: WholeIndex, generation: number, records: [string, RecordFile][]): Promise<void> {
     ensureTableFolders(this.dataDir)
     const map: TableMap = { generation: 0, files: {} }
     const files = new TableFiles(this.dataDir, () => map, this.buckets, 'change')
     fillTables(fileTables(files), whole)
+    for (const [recordId, record] of records) files.setEntry('records', recordId, record)
     const written = files.writeChanged(generation)
     const head: HeadFile = { ...headOf(whole), schemaVersion: SCHEMA_VERSION, tables: { generation, files: written.files } }
     if (Object.values(whole.devices).some((device) => typeof device.deviceKey === 'string')) head.unsealedDeviceKeys = true
@@ -273,7 +347,9 @@ export class RegistryStore {
       'read',
       () => this.latestTableMap(),
     )
-    return { ...headOf(head), ...fileTables(files) }
+    const data = { ...headOf(head), ...fileTables(files) }
+    this.viewFiles.set(data, files)
+    return data
   }
 
   /** The newest head's table map, for a read that found its bucket file retired by a later commit. */
@@ -326,7 +402,7 @@ export class RegistryStore {
 
   private commit<T>(change: (data: StoreData, files: TableFiles) => T, options: { staged?: RecordStaging } = {}): Promise<T> {
     return this.queue.run(() =>
-      withFolderLock(this.dataDir, async () => {
+      withFolderLock(this.dataDir, async (stillHeld) => {
         let parsed = this.parseIndexFile()
         if (parsed.whole !== undefined) {
           await this.upgradeInLock()
@@ -338,6 +414,9 @@ export class RegistryStore {
         const tables = fileTables(files)
         const data: StoreData = { ...headOf(head), ...tables }
         const result = change(data, files)
+        const staged = options.staged?.changes()
+        for (const [recordId, record] of staged?.written ?? []) files.setEntry('records', recordId, record)
+        for (const recordId of staged?.removed ?? []) files.deleteEntry('records', recordId)
         tables.certificates.reconcileKeys()
         tables.devices.reconcileKeys()
         // The entry is flushed before the head that records it: a crash in between leaves one
@@ -355,6 +434,12 @@ export class RegistryStore {
           throw writeFailure(error, join(this.dataDir, TABLES_DIR))
         }
         const next: HeadFile = { ...headOf(data), tables: { generation, files: written.files } }
+        // Stalled past the lock's staleness, another process may have taken the folder over (and
+        // swept these files as a killed commit's): then this change must not be committed.
+        if (!stillHeld() || written.written.some((path) => !existsSync(path))) {
+          for (const path of written.written) rmSync(path, { force: true })
+          throw new CertdeskError('LOCKED', message('lock.lost', { dataDir: this.dataDir }))
+        }
         this.keepPreviousIndex()
         try {
           await writeHead(this.dataDir, next)
@@ -363,9 +448,6 @@ export class RegistryStore {
           entry?.undo()
           throw writeFailure(error, join(this.dataDir, INDEX_FILE))
         }
-        // Index first, then the files it now names: killed in between, the next open finishes the
-        // move (sweepLeftovers), and a reader in between finds them in staging (readRecordFile).
-        options.staged?.moveIntoPlace()
         // Readers holding the old head find these gone and read the new head's files instead.
         for (const path of written.retired) rmSync(path, { force: true })
         this.buckets.keepOnly(namedTableFiles(this.dataDir, next.tables))
@@ -415,7 +497,10 @@ export class RegistryStore {
             'tables' in backup
               ? { ...headOf(data), tables: backup.tables }
               : { ...headOf(data), certificates: whole.certificates, devices: whole.devices, bindings: whole.bindings }
+          // Its time kept: doctor tells backups apart by name, but an operator looks at times.
+          const { atime, mtime } = statSync(path)
           await writeFileAtomic(path, JSON.stringify(rewritten, null, '\t'))
+          utimesSync(path, atime, mtime)
         } catch {
           // A backup that is not an index is left as it is.
         }
@@ -423,23 +508,15 @@ export class RegistryStore {
     })
   }
 
-  /**
-   * Table files the head does not name: a commit's new files when it was killed before its head,
-   * or its old ones when killed after. Only a writer holding the lock makes new ones, so under the
-   * lock every unnamed file is a leftover.
-   */
+  /** Table files the head does not name (`unnamedTableFilesIn`). */
   unnamedTableFiles(): string[] {
-    let parsed: ParsedIndex
-    try {
-      parsed = this.parseIndexFile()
-    } catch {
-      return []
-    }
-    if (parsed.head === undefined) return []
-    const named = namedTableFiles(this.dataDir, parsed.head.tables)
-    return tableFilesOnDisk(this.dataDir)
-      .map((file) => file.path)
-      .filter((path) => !named.has(path))
+    return unnamedTableFilesIn(this.dataDir)
+  }
+
+  /** Table files the head names that are missing or damaged: `doctor`'s first look at the tables. */
+  tableFileProblems(): string[] {
+    const parsed = this.parseIndexFile()
+    return parsed.head === undefined ? [] : namedTableFileProblems(this.dataDir, parsed.head.tables)
   }
 
   /** Removes the unnamed table files; call with the folder lock held. */
@@ -449,11 +526,41 @@ export class RegistryStore {
     return unnamed
   }
 
-  /** A place to write new records before the index names them; see `RecordStaging`. */
+  /** Where new records wait, sealed, for the change that names them; see `RecordStaging`. */
   async stageRecords(): Promise<RecordStaging> {
-    const dir = join(this.dataDir, RECORDS_DIR, `${STAGING_PREFIX}${HOST_TAG}-${process.pid}-${randomBytes(4).toString('hex')}`)
-    await ensurePrivateDirectory(dir)
-    return new RecordStaging(this, dir, join(this.dataDir, RECORDS_DIR))
+    return new RecordStaging((recordId, material) => this.sealRecord(recordId, material))
+  }
+
+  private async sealRecord(recordId: string, material: RecordMaterial): Promise<RecordFile> {
+    const privateKey = material.privateKeyPem === null ? null : await this.vault.sealPrivateKey(recordId, material.privateKeyPem)
+    return recordFileOf(material.certificatePem, privateKey)
+  }
+
+  /** The ids of every record the tables hold, named or not: `doctor`'s orphan check. */
+  recordIds(): string[] {
+    const files = this.viewFiles.get(this.read())
+    return files === undefined ? [] : files.entriesOf('records').map(([recordId]) => recordId)
+  }
+
+  /** Removes records the index does not name (re-checked under the lock): `doctor --repair`. */
+  async removeUnnamedRecords(recordIds: readonly string[]): Promise<void> {
+    await this.commit((data, files) => {
+      const named = namedRecordIds(data)
+      for (const recordId of recordIds) if (!named.has(recordId)) files.deleteEntry('records', recordId)
+    })
+  }
+
+  /**
+   * A record as the registry holds it now (its key sealed); a missing one is a `CORRUPT_STORE`
+   * error. (A whole schema-2 index put back by hand is read with its record files until upgraded.)
+   */
+  async readRecord(recordId: string): Promise<RecordFile> {
+    const data = this.read()
+    const files = this.viewFiles.get(data)
+    if (files === undefined) return readLegacyRecordFile(this.dataDir, recordId)
+    const record = files.entry('records', recordId) as RecordFile | undefined
+    if (record === undefined) throw new CertdeskError('CORRUPT_STORE', message('store.recordDamaged', { recordId }))
+    return record
   }
 
   // The vault, as the front doors and the registry see it (`VaultAccess` does the work).
@@ -503,22 +610,10 @@ export class RegistryStore {
   }
 
   /**
-   * Writes a record's certificate and (sealed) private key as one file. A record without a key
-   * (a certificate signed from a device's own CSR) stores `null`.
-   */
-  async writeRecordMaterial(
-    recordId: string,
-    material: { certificatePem: string; privateKeyPem: string | null },
-    folder = join(this.dataDir, RECORDS_DIR),
-  ) {
-    const privateKey = material.privateKeyPem === null ? null : await this.vault.sealPrivateKey(recordId, material.privateKeyPem)
-    await writeRecordFile(folder, recordId, material.certificatePem, privateKey)
-  }
-
-  /**
-   * Finishes what killed processes left: a staging folder's records that the index names are
-   * moved into place (their commit got as far as the index), the rest are deleted with their
-   * folder, and temporary files go. Call with the folder lock held.
+   * Finishes what killed processes left: table files the head does not name; temporary files;
+   * and in a schema-2 folder (before its upgrade), a staging folder's records that the index
+   * names are moved into place (their commit got as far as the index), the rest deleted with
+   * their folder. Call with the folder lock held.
    */
   sweepLeftovers(): string[] {
     const data = this.read()
@@ -542,22 +637,17 @@ export class RegistryStore {
    * certificate file is reported, never handed to a device or a broker.
    */
   async readCertificatePem(recordId: string): Promise<string> {
-    return checkedCertificatePem(this.read(), recordId, (await readRecordFile(this.dataDir, recordId)).certificatePem)
+    return checkedCertificatePem(this.read(), recordId, (await this.readRecord(recordId)).certificatePem)
   }
 
   /** Certificate and decrypted private key, read together. Needs the vault unlocked. */
   async readRecordMaterial(recordId: string): Promise<{ certificatePem: string; privateKeyPem: string }> {
     // The file is read while the vault unlocks (a passphrase costs a scrypt run).
-    const [file] = await Promise.all([readRecordFile(this.dataDir, recordId), this.vault.key()])
+    const [file] = await Promise.all([this.readRecord(recordId), this.vault.key()])
     if (file.privateKey === null) {
       throw new CertdeskError('NOT_FOUND', message('certificate.noPrivateKey', { recordId }))
     }
     const privateKeyPem = await this.vault.openPrivateKey(recordId, file.privateKey)
     return { certificatePem: checkedCertificatePem(this.read(), recordId, file.certificatePem), privateKeyPem }
-  }
-
-  /** Removes a record's file; used after the index no longer names it. */
-  async removeRecordFiles(recordId: string): Promise<void> {
-    await removeRecordFile(this.dataDir, recordId)
   }
 }

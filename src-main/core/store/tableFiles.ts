@@ -6,8 +6,8 @@
 // a commit writes the buckets it changed as new files named by its generation, then replaces the
 // head (`config.json`), which names the current file of every bucket. The head's rename is the
 // commit point: killed before it, the new files are leftovers; after it, the old ones are.
-import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs'
-import { join } from 'node:path'
+import { type Dirent, closeSync, fsyncSync, openSync, readFileSync, readdirSync, rmSync, writeSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import { CertdeskError } from '../errors'
 import { message } from '../messages'
 import { writeFailure } from './files'
@@ -22,10 +22,12 @@ export const BUCKETS = 64
 /**
  * `keys` holds what lookups go by: `d:<device ID>` → device id, `n:<lower-case name>` and
  * `f:<SHA-256 fingerprint>` → certificate id, `c:<common name>` → the ids of the certificates
- * with it (oldest first: a renewal keeps the subject), `b:<device id>` → the ids of the certificates bound
- * to it. `bindings` holds each certificate's bindings under its id.
+ * with it (oldest first: a renewal keeps the subject), `b:<device id>` → the ids of the
+ * certificates bound to it. `bindings` holds each certificate's bindings under its id.
+ * `records` holds each certificate's PEM and sealed private key (`recordFiles.RecordFile`) under
+ * its record id: the store's alone, never handed to the core as a table.
  */
-export const TABLE_NAMES = ['certificates', 'devices', 'bindings', 'keys'] as const
+export const TABLE_NAMES = ['certificates', 'devices', 'bindings', 'keys', 'records'] as const
 export type TableName = (typeof TABLE_NAMES)[number]
 
 /** The head's record of the tables' files. */
@@ -65,15 +67,16 @@ export function namedTableFiles(dataDir: string, map: TableMap): Set<string> {
 export function tableFilesOnDisk(dataDir: string): { path: string; slot: string; generation: number }[] {
   const found: { path: string; slot: string; generation: number }[] = []
   for (const table of TABLE_NAMES) {
-    let entries: string[]
+    let entries: Dirent[]
     try {
-      entries = readdirSync(join(dataDir, TABLES_DIR, table))
+      entries = readdirSync(join(dataDir, TABLES_DIR, table), { withFileTypes: true })
     } catch {
       continue
     }
-    for (const entry of entries) {
-      const match = /^([0-9a-f]{2})\.(\d+)\.json$/.exec(entry)
-      const path = join(dataDir, TABLES_DIR, table, entry)
+    // Files only: a folder someone made here is not Certdesk's to sweep.
+    for (const entry of entries.filter((candidate) => candidate.isFile())) {
+      const match = /^([0-9a-f]{2})\.(\d+)\.json$/.exec(entry.name)
+      const path = join(dataDir, TABLES_DIR, table, entry.name)
       if (match) found.push({ path, slot: `${table}/${match[1]}`, generation: Number(match[2]) })
       else found.push({ path, slot: '', generation: -1 })
     }
@@ -82,16 +85,39 @@ export function tableFilesOnDisk(dataDir: string): { path: string; slot: string;
 }
 
 /**
- * The map a head lost with its file would have had: the newest file of every bucket. (A commit
- * killed before its head was written leaves newer files; they are taken too, which is what that
- * commit meant. Its audit entry, written first, says so.)
+ * The map a head lost with its file would have had: per bucket, the newest file that reads whole,
+ * up to generation `upTo` (the lost head's, when a backup says it: files past it are a commit
+ * killed before its head).
  */
-export function tableMapFromDisk(dataDir: string): TableMap {
+export function tableMapFromDisk(dataDir: string, upTo = Number.POSITIVE_INFINITY): TableMap {
+  const candidates = tableFilesOnDisk(dataDir)
+    .filter((file) => file.slot !== '' && file.generation <= upTo)
+    .sort((a, b) => b.generation - a.generation)
   const files: Record<string, number> = {}
-  for (const { slot, generation } of tableFilesOnDisk(dataDir)) {
-    if (slot !== '' && (files[slot] ?? -1) < generation) files[slot] = generation
+  for (const { path, slot, generation } of candidates) {
+    if (files[slot] !== undefined) continue
+    try {
+      parseBucket(path, slot, readFileSync(path, 'utf8'))
+      files[slot] = generation
+    } catch {
+      // Half written or damaged: an older file of the bucket, if any, is taken instead.
+    }
   }
   return { generation: Math.max(0, ...Object.values(files)), files }
+}
+
+/** What is wrong with the files a head names: missing or damaged ones, one sentence each. */
+export function namedTableFileProblems(dataDir: string, map: TableMap): string[] {
+  const problems: string[] = []
+  for (const [slot, generation] of Object.entries(map.files)) {
+    const path = bucketPath(dataDir, slot, generation)
+    try {
+      parseBucket(path, slot, readFileSync(path, 'utf8'))
+    } catch (error) {
+      problems.push(missingOrDamaged(error, path).message)
+    }
+  }
+  return problems
 }
 
 /** Parsed bucket files by path. Files are never rewritten, so an entry stays true while the file exists. */
@@ -130,13 +156,23 @@ function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException)?.code === 'ENOENT'
 }
 
+/** A change's own value for one entry, and the entry's JSON before the change (undefined: it was not there). */
+interface OwnEntry {
+  before: string | undefined
+  value: unknown
+}
+
+const DELETED = Symbol('deleted')
+
 /**
- * The tables of one head, read lazily by bucket. In 'read' mode buckets are shared (cached) and a
- * file that a newer commit retired is read from the newest head instead; in 'change' mode (under
- * the folder lock) each bucket is the change's own copy, and `commit` writes those that differ.
+ * The tables of one head, read lazily by bucket. In 'read' mode entries are shared (cached, read
+ * only) and a file that a newer commit retired is read from the newest head instead. In 'change'
+ * mode (under the folder lock) every entry handed out is the change's own copy, parsed anew, and
+ * `writeChanged` writes the buckets of the entries that differ: a change that only looks at a
+ * bucket neither copies nor rewrites it.
  */
 export class TableFiles {
-  private readonly loaded = new Map<string, { text: string | undefined; original: Bucket | undefined; bucket: Bucket }>()
+  private readonly own = new Map<string, Map<string, OwnEntry>>()
 
   constructor(
     private readonly dataDir: string,
@@ -147,92 +183,135 @@ export class TableFiles {
     private readonly latest: () => TableMap = map,
   ) {}
 
-  private shared(slot: string): { text: string; bucket: Bucket } | undefined {
+  private shared(slot: string): Bucket {
     const generation = this.map().files[slot]
-    if (generation === undefined) return undefined
+    if (generation === undefined) return EMPTY
+    const path = bucketPath(this.dataDir, slot, generation)
     try {
-      return this.cache.get(bucketPath(this.dataDir, slot, generation), slot)
+      return this.cache.get(path, slot).bucket
     } catch (error) {
-      if (!isMissing(error) || this.mode === 'change') throw missingOrDamaged(error, bucketPath(this.dataDir, slot, generation))
+      if (!isMissing(error) || this.mode === 'change') throw missingOrDamaged(error, path)
       // Retired by a commit after this head was read: the newest head has the bucket's file.
       const newest = this.latest().files[slot]
-      if (newest === undefined) return undefined
-      return this.cache.get(bucketPath(this.dataDir, slot, newest), slot)
+      if (newest === undefined) return EMPTY
+      if (newest === generation) throw missingOrDamaged(error, path)
+      const newestPath = bucketPath(this.dataDir, slot, newest)
+      try {
+        return this.cache.get(newestPath, slot).bucket
+      } catch (retryError) {
+        throw missingOrDamaged(retryError, newestPath)
+      }
     }
   }
 
-  bucket(slot: string): Bucket {
-    const seen = this.loaded.get(slot)
-    if (seen) return seen.bucket
-    const shared = this.shared(slot)
-    if (this.mode === 'read') return shared?.bucket ?? EMPTY
-    // The change's own copy, parsed anew from the text: nothing shared is ever edited.
-    const copy = shared === undefined ? {} : (JSON.parse(shared.text) as Bucket)
-    this.loaded.set(slot, { text: shared?.text, original: shared?.bucket, bucket: copy })
-    return copy
+  private ownEntries(slot: string): Map<string, OwnEntry> {
+    let entries = this.own.get(slot)
+    if (!entries) this.own.set(slot, (entries = new Map()))
+    return entries
+  }
+
+  /** The change's own entry for a key, made on first touch from the shared one. */
+  private ownEntry(slot: string, key: string): OwnEntry {
+    const entries = this.ownEntries(slot)
+    let entry = entries.get(key)
+    if (!entry) {
+      const bucket = this.shared(slot)
+      const before = Object.hasOwn(bucket, key) ? JSON.stringify(bucket[key]) : undefined
+      entry = { before, value: before === undefined ? DELETED : JSON.parse(before) }
+      entries.set(key, entry)
+    }
+    return entry
   }
 
   entry(table: TableName, key: string): unknown {
-    const bucket = this.bucket(slotOf(table, key))
-    return Object.hasOwn(bucket, key) ? bucket[key] : undefined
+    const slot = slotOf(table, key)
+    if (this.mode === 'read') {
+      const bucket = this.shared(slot)
+      return Object.hasOwn(bucket, key) ? bucket[key] : undefined
+    }
+    const value = this.ownEntry(slot, key).value
+    return value === DELETED ? undefined : value
   }
 
   setEntry(table: TableName, key: string, value: unknown): void {
-    this.bucket(slotOf(table, key))[key] = value
+    this.ownEntry(slotOf(table, key), key).value = value
   }
 
   deleteEntry(table: TableName, key: string): boolean {
-    const bucket = this.bucket(slotOf(table, key))
-    if (!Object.hasOwn(bucket, key)) return false
-    delete bucket[key]
+    const entry = this.ownEntry(slotOf(table, key), key)
+    if (entry.value === DELETED) return false
+    entry.value = DELETED
     return true
   }
 
   private slotsOf(table: TableName): string[] {
-    return Object.keys(this.map().files).filter((slot) => slot.startsWith(`${table}/`))
+    const slots = new Set(Object.keys(this.map().files).filter((slot) => slot.startsWith(`${table}/`)))
+    // In a change, buckets it filled that the head does not name yet count too.
+    for (const slot of this.own.keys()) if (slot.startsWith(`${table}/`)) slots.add(slot)
+    return [...slots]
   }
 
   entriesOf(table: TableName): [string, unknown][] {
-    return this.slotsOf(table).flatMap((slot) => Object.entries(this.bucket(slot)))
+    const found: [string, unknown][] = []
+    for (const slot of this.slotsOf(table)) {
+      const keys = new Set(Object.keys(this.shared(slot)))
+      for (const key of this.own.get(slot)?.keys() ?? []) keys.add(key)
+      for (const key of keys) {
+        const value = this.entry(table, key)
+        if (value !== undefined) found.push([key, value])
+      }
+    }
+    return found
   }
 
   valuesOf(table: TableName): unknown[] {
-    const slots = new Set(this.slotsOf(table))
-    // In a change, buckets it filled that the head does not name yet count too.
-    for (const slot of this.loaded.keys()) if (slot.startsWith(`${table}/`)) slots.add(slot)
-    return [...slots].flatMap((slot) => Object.values(this.bucket(slot)))
+    return this.entriesOf(table).map(([, value]) => value)
   }
 
-  /** The loaded buckets as they were before the change, for the commit's index upkeep. */
-  originals(table: TableName): { original: Bucket; bucket: Bucket }[] {
-    return [...this.loaded.entries()]
-      .filter(([slot]) => slot.startsWith(`${table}/`))
-      .map(([, { original, bucket }]) => ({ original: original ?? EMPTY, bucket }))
+  /** The records of a table a change touched that were there before and still are: before, and now. */
+  editedIn(table: TableName): { key: string; before: unknown; after: unknown }[] {
+    const edited: { key: string; before: unknown; after: unknown }[] = []
+    for (const [slot, entries] of this.own) {
+      if (!slot.startsWith(`${table}/`)) continue
+      for (const [key, { before, value }] of entries) {
+        if (before !== undefined && value !== DELETED) edited.push({ key, before: JSON.parse(before), after: value })
+      }
+    }
+    return edited
   }
 
   /**
-   * Writes every bucket the change altered as a new file of `generation` (flushed), and returns
-   * the map to put in the new head with the files it retires. A failure removes what it wrote.
+   * Writes every bucket with an entry the change altered as a new file of `generation` (each
+   * flushed, then their folders), and returns the map to put in the new head with the files it
+   * retires. A failure removes what it wrote.
    */
   writeChanged(generation: number): { files: Record<string, number>; written: string[]; retired: string[] } {
     const files = { ...this.map().files }
     const written: string[] = []
     const retired: string[] = []
     try {
-      for (const [slot, { text, bucket }] of this.loaded) {
-        const empty = Object.keys(bucket).length === 0
-        const next = empty ? undefined : JSON.stringify(bucket)
-        if (next === text || (empty && text === undefined)) continue
+      for (const [slot, entries] of this.own) {
+        const changes = [...entries].filter(([, { before, value }]) =>
+          value === DELETED ? before !== undefined : JSON.stringify(value) !== before,
+        )
+        if (changes.length === 0) continue
+        const bucket: Bucket = { ...this.shared(slot) }
+        for (const [key, { value }] of changes) {
+          if (value === DELETED) delete bucket[key]
+          else bucket[key] = value
+        }
         if (files[slot] !== undefined) retired.push(bucketPath(this.dataDir, slot, files[slot]))
-        if (next === undefined) {
+        if (Object.keys(bucket).length === 0) {
           delete files[slot]
           continue
         }
         const path = bucketPath(this.dataDir, slot, generation)
-        writeNewFile(path, next)
+        writeNewFile(path, JSON.stringify(bucket))
         written.push(path)
         files[slot] = generation
       }
+      // The new names must be as durable as the files before a head names them.
+      for (const folder of new Set(written.map((path) => dirname(path)))) syncFolder(folder)
     } catch (error) {
       for (const path of written) rmSync(path, { force: true })
       throw error
@@ -248,17 +327,38 @@ function missingOrDamaged(error: unknown, path: string): CertdeskError {
   return new CertdeskError('CORRUPT_STORE', message('store.tableFileMissing', { path }), { cause: error })
 }
 
-/** A new file, flushed: it is named by the head only after this returns. */
+function syncFolder(folder: string): void {
+  const fd = openSync(folder, 'r')
+  try {
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/**
+ * A new file, flushed: it is named by the head only after this returns. A file already there
+ * under this name is one no head names (a newer generation than the head's, written by a commit
+ * killed before its head): under the lock it is a leftover, replaced.
+ */
 function writeNewFile(path: string, text: string): void {
   let fd: number | undefined
   try {
-    fd = openSync(path, 'wx', 0o600)
+    try {
+      fd = openSync(path, 'wx', 0o600)
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error
+      rmSync(path)
+      fd = openSync(path, 'wx', 0o600)
+    }
     writeSync(fd, text)
     fsyncSync(fd)
   } catch (error) {
-    if (fd !== undefined) closeSync(fd)
-    fd = undefined
-    rmSync(path, { force: true })
+    if (fd !== undefined) {
+      closeSync(fd)
+      fd = undefined
+      rmSync(path, { force: true })
+    }
     throw writeFailure(error, path)
   } finally {
     if (fd !== undefined) closeSync(fd)
@@ -283,12 +383,14 @@ class FileTable<T extends { id: string }> implements Table<T> {
     return []
   }
 
-  private addKeys(record: T): void {
-    for (const key of this.lookupKeys(record)) this.files.setEntry('keys', key, record.id)
-    for (const key of this.sharedKeys(record)) {
-      const ids = (this.files.entry('keys', key) as string[] | undefined) ?? []
-      if (!ids.includes(record.id)) this.files.setEntry('keys', key, [...ids, record.id])
+  private addKey(key: string, id: string, shared: boolean): void {
+    if (!shared) {
+      this.files.setEntry('keys', key, id)
+      return
     }
+    const ids = this.files.entry('keys', key) as string[] | undefined
+    if (ids === undefined) this.files.setEntry('keys', key, [id])
+    else if (!ids.includes(id)) ids.push(id)
   }
 
   private dropKey(key: string, id: string, shared: boolean): void {
@@ -302,6 +404,21 @@ class FileTable<T extends { id: string }> implements Table<T> {
     else this.files.setEntry('keys', key, rest)
   }
 
+  /**
+   * Moves a record's lookup keys from what `before` had to what `after` has, touching only the
+   * keys that differ (a replaced record keeps its place in a shared key's list).
+   */
+  private rekey(id: string, before: T | undefined, after: T | undefined): void {
+    const keys = (record: T | undefined, shared: boolean) =>
+      record === undefined ? [] : shared ? this.sharedKeys(record) : this.lookupKeys(record)
+    for (const shared of [false, true]) {
+      const old = keys(before, shared)
+      const next = keys(after, shared)
+      for (const key of old) if (!next.includes(key)) this.dropKey(key, id, shared)
+      for (const key of next) if (!old.includes(key)) this.addKey(key, id, shared)
+    }
+  }
+
   get(id: string): T | undefined {
     return this.files.entry(this.name, id) as T | undefined
   }
@@ -312,22 +429,17 @@ class FileTable<T extends { id: string }> implements Table<T> {
 
   put(record: T): void {
     const previous = this.get(record.id)
-    if (previous) this.dropKeys(previous)
+    const before = previous === undefined ? undefined : (JSON.parse(JSON.stringify(previous)) as T)
     this.files.setEntry(this.name, record.id, record)
-    this.addKeys(record)
+    this.rekey(record.id, before, record)
   }
 
   delete(id: string): boolean {
     const previous = this.get(id)
     if (!previous) return false
-    this.dropKeys(previous)
     this.files.deleteEntry(this.name, id)
+    this.rekey(id, previous, undefined)
     return true
-  }
-
-  private dropKeys(record: T): void {
-    for (const key of this.lookupKeys(record)) this.dropKey(key, record.id, false)
-    for (const key of this.sharedKeys(record)) this.dropKey(key, record.id, true)
   }
 
   all(): T[] {
@@ -344,31 +456,18 @@ class FileTable<T extends { id: string }> implements Table<T> {
     return ids.map((id) => this.get(id)).filter((record) => record !== undefined)
   }
 
-  /** Brings the lookup keys in line with records a change edited in place (a renamed certificate). */
+  /**
+   * Brings the lookup keys in line with records a change edited in place (a renamed certificate):
+   * from each record as it was before the change to as it is now. Idempotent after `put`.
+   */
   reconcileKeys(): void {
-    for (const { original, bucket } of this.files.originals(this.name)) {
-      for (const id of Object.keys(bucket)) {
-        // Added and deleted records had their keys kept by `put` and `delete`; only an edit in
-        // place that changed a key is left, and the rest are compared without a lookup.
-        if (!Object.hasOwn(original, id) || !Object.hasOwn(bucket, id)) continue
-        const before = original[id] as T
-        const after = bucket[id] as T
-        const unique = this.lookupKeys(after)
-        const shared = this.sharedKeys(after)
-        const beforeUnique = this.lookupKeys(before)
-        const beforeShared = this.sharedKeys(before)
-        if (unique.join('\0') === beforeUnique.join('\0') && shared.join('\0') === beforeShared.join('\0')) continue
-        for (const key of beforeUnique) if (!unique.includes(key)) this.dropKey(key, id, false)
-        for (const key of beforeShared) if (!shared.includes(key)) this.dropKey(key, id, true)
-        this.addKeys(after)
-      }
-    }
+    for (const { key, before, after } of this.files.editedIn(this.name)) this.rekey(key, before as T, after as T)
   }
 }
 
 class FileCertificateTable extends FileTable<CertificateRecord> implements CertificateTable {
   protected lookupKeys(record: CertificateRecord): string[] {
-    return [`n:${record.name.toLocaleLowerCase()}`, `f:${record.fingerprint256}`]
+    return [`n:${record.name.toLowerCase()}`, `f:${record.fingerprint256}`]
   }
 
   protected sharedKeys(record: CertificateRecord): string[] {
@@ -388,7 +487,7 @@ class FileCertificateTable extends FileTable<CertificateRecord> implements Certi
   }
 
   byName(name: string) {
-    return this.byKey(`n:${name.toLocaleLowerCase()}`)
+    return this.byKey(`n:${name.toLowerCase()}`)
   }
 }
 
@@ -403,37 +502,59 @@ class FileDeviceTable extends FileTable<DeviceRecord> implements DeviceTable {
 }
 
 class FileBindingTable implements BindingTable {
+  /** Each certificate's bound devices as a set, built on first use: `has` is one lookup (CONNECT). */
+  private readonly boundSets = new Map<string, Set<string>>()
+
   constructor(private readonly files: TableFiles) {}
 
+  /** The stored list itself: in a change, the change's own (add and remove edit it). */
+  private listOf(certificateId: string): BindingRecord[] | undefined {
+    return this.files.entry('bindings', certificateId) as BindingRecord[] | undefined
+  }
+
+  private boundSet(certificateId: string): Set<string> {
+    let set = this.boundSets.get(certificateId)
+    if (!set) {
+      set = new Set((this.listOf(certificateId) ?? []).map((binding) => binding.deviceRecordId))
+      this.boundSets.set(certificateId, set)
+    }
+    return set
+  }
+
   ofCertificate(certificateId: string): BindingRecord[] {
-    return [...((this.files.entry('bindings', certificateId) as BindingRecord[] | undefined) ?? [])]
+    return [...(this.listOf(certificateId) ?? [])]
   }
 
   ofDevice(deviceRecordId: string): BindingRecord[] {
     const certificateIds = (this.files.entry('keys', `b:${deviceRecordId}`) as string[] | undefined) ?? []
     return certificateIds.flatMap((certificateId) =>
-      this.ofCertificate(certificateId).filter((binding) => binding.deviceRecordId === deviceRecordId),
+      (this.listOf(certificateId) ?? []).filter((binding) => binding.deviceRecordId === deviceRecordId),
     )
   }
 
   has(certificateId: string, deviceRecordId: string): boolean {
-    return this.ofCertificate(certificateId).some((binding) => binding.deviceRecordId === deviceRecordId)
+    return this.boundSet(certificateId).has(deviceRecordId)
   }
 
   add(binding: BindingRecord): void {
-    if (this.has(binding.certificateId, binding.deviceRecordId)) return
-    this.files.setEntry('bindings', binding.certificateId, [...this.ofCertificate(binding.certificateId), binding])
-    const deviceKey = `b:${binding.deviceRecordId}`
-    const certificateIds = (this.files.entry('keys', deviceKey) as string[] | undefined) ?? []
-    this.files.setEntry('keys', deviceKey, [...certificateIds, binding.certificateId])
+    const { certificateId, deviceRecordId } = binding
+    if (this.has(certificateId, deviceRecordId)) return
+    const list = this.listOf(certificateId)
+    if (list === undefined) this.files.setEntry('bindings', certificateId, [binding])
+    else list.push(binding)
+    this.boundSet(certificateId).add(deviceRecordId)
+    const deviceKey = `b:${deviceRecordId}`
+    const certificateIds = this.files.entry('keys', deviceKey) as string[] | undefined
+    if (certificateIds === undefined) this.files.setEntry('keys', deviceKey, [certificateId])
+    else certificateIds.push(certificateId)
   }
 
   remove(certificateId: string, deviceRecordId: string): boolean {
-    const list = this.ofCertificate(certificateId)
-    const rest = list.filter((binding) => binding.deviceRecordId !== deviceRecordId)
-    if (rest.length === list.length) return false
+    if (!this.has(certificateId, deviceRecordId)) return false
+    const rest = (this.listOf(certificateId) ?? []).filter((binding) => binding.deviceRecordId !== deviceRecordId)
     if (rest.length === 0) this.files.deleteEntry('bindings', certificateId)
     else this.files.setEntry('bindings', certificateId, rest)
+    this.boundSet(certificateId).delete(deviceRecordId)
     const deviceKey = `b:${deviceRecordId}`
     const others = ((this.files.entry('keys', deviceKey) as string[] | undefined) ?? []).filter((id) => id !== certificateId)
     if (others.length === 0) this.files.deleteEntry('keys', deviceKey)
@@ -470,7 +591,7 @@ function expectedLookupKeys(files: TableFiles): Map<string, string | string[]> {
   const push = (key: string, id: string) => expected.set(key, [...((expected.get(key) as string[] | undefined) ?? []), id])
   const certificates = (files.valuesOf('certificates') as CertificateRecord[]).sort((a, b) => a.createdAt.localeCompare(b.createdAt))
   for (const certificate of certificates) {
-    expected.set(`n:${certificate.name.toLocaleLowerCase()}`, certificate.id)
+    expected.set(`n:${certificate.name.toLowerCase()}`, certificate.id)
     expected.set(`f:${certificate.fingerprint256}`, certificate.id)
     push(`c:${certificate.cn}`, certificate.id)
   }

@@ -95,8 +95,8 @@ class WholeCertificateTable extends WholeTable<CertificateRecord> implements Cer
   }
 
   byName(name: string) {
-    const wanted = name.toLocaleLowerCase()
-    return this.find((record) => record.name.toLocaleLowerCase() === wanted)
+    const wanted = name.toLowerCase()
+    return this.find((record) => record.name.toLowerCase() === wanted)
   }
 
   byFingerprint(fingerprint256: string) {
@@ -136,7 +136,7 @@ class WholeBindingTable implements BindingTable {
   }
 
   all() {
-    return this.whole.bindings
+    return [...this.whole.bindings]
   }
 }
 

@@ -197,6 +197,7 @@ const core: MessageCatalog = {
     readOnly: 'Certdesk 无法写入 {dataDir}（只读文件系统）。',
     denied: 'Certdesk 无法写入 {dataDir}（权限不足）。',
     failed: 'Certdesk 无法锁定 {dataDir}（{reason}）。',
+    lost: '对 {dataDir} 的这次更改停滞超过 10 秒，锁已被另一个 Certdesk 进程接管；没有做任何更改。请重试。',
   },
   file: {
     isFolder: '{path} 是文件夹，不是普通文件；请给出要写入的文件路径。',

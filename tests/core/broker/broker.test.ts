@@ -1,4 +1,4 @@
-import { readFile, readdir, writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { Aedes } from 'aedes'
@@ -10,6 +10,7 @@ import type { RunningBroker } from '../../../src-main/core/broker/broker'
 import { Workspace } from '../../../src-main/core/workspace'
 import { type Fleet, closedWithin, connect, helloRoundTrip, makeFleet, runBroker, unpackBundle, issuerOf } from '../../helpers/fleet'
 import { runCertdesk, temporaryFolder } from '../../helpers/tools'
+import { storedRecords } from '../../helpers/storedRegistry'
 
 let fleet: Fleet
 let broker: RunningBroker
@@ -352,9 +353,9 @@ describe('listeners and server certificate', () => {
     const renewed = await fleet.workspace.ensureBrokerServerCertificate([])
     expect(renewed.record.fingerprint256).not.toBe(current.record.fingerprint256)
     expect(Date.parse(renewed.record.notAfter) - Date.now()).toBeGreaterThan(390 * 86_400_000)
-    // The replaced pair's file is gone; the new one is the only broker record left.
-    const records = (await readdir(join(fleet.workspace.dataDir, 'records'))).filter((name) => name.startsWith('broker-server-'))
-    expect(records).toEqual([`${renewed.record.recordId}.json`])
+    // The replaced pair's record is gone (in the same commit); the new one is the only broker record left.
+    const records = Object.keys(storedRecords(fleet.workspace.dataDir)).filter((id) => id.startsWith('broker-server-'))
+    expect(records).toEqual([renewed.record.recordId])
   })
 })
 

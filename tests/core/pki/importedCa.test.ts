@@ -8,6 +8,7 @@ import { Workspace } from '../../../src-main/core/workspace'
 import { type ExternalCa, encryptKey, exportPkcs12, makeExpiredRoot, makeIntermediate, makeRoot } from '../../helpers/externalCa'
 import { unpackBundle } from '../../helpers/fleet'
 import { openssl, temporaryFolder } from '../../helpers/tools'
+import { storedRecords } from '../../helpers/storedRegistry'
 
 let dir: string
 let ecRoot: ExternalCa
@@ -63,9 +64,10 @@ describe('importing an existing CA', () => {
     expect(workspace.snapshot().rootCa).toMatchObject({ origin: 'imported', commonName: 'ec-root' })
     // CRL numbers go on growing from wherever the CA left them: they start from the import's time.
     expect(workspace.snapshot().rootCa?.crlNumber).toBeGreaterThanOrEqual(importedAt)
-    // Sealed like a generated key: the record file holds no PEM private key.
-    const record = await text(join(dataDir, 'records', 'root-ca.json'))
-    expect(record).not.toMatch(/PRIVATE KEY/)
+    // Sealed like a generated key: the record holds no PEM private key, only a sealed one.
+    const record = storedRecords(dataDir)['root-ca']
+    expect(JSON.stringify(record)).not.toMatch(/PRIVATE KEY/)
+    expect(record.privateKey).toMatchObject({ format: 'aes-256-gcm' })
     expect(workspace.getAuditLog().entries[0]).toMatchObject({ action: 'ca.import' })
 
     const certs = await verifyIssuedBundle(workspace, 'ec-device')

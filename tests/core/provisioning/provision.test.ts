@@ -1,4 +1,3 @@
-import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
 import { beforeEach, describe, expect, it } from 'vitest'
@@ -6,7 +5,7 @@ import { isCertdeskError } from '../../../src-main/core/errors'
 import { Workspace } from '../../../src-main/core/workspace'
 import { folderSnapshot } from '../../helpers/cliChecks'
 import { temporaryFolder } from '../../helpers/tools'
-import { editStoredRecord } from '../../helpers/storedRegistry'
+import { editStoredRecord, storedRecords } from '../../helpers/storedRegistry'
 
 let workspace: Workspace
 let dataDir: string
@@ -200,6 +199,7 @@ describe('provisioning', () => {
     expect(conflict.messageKey).toBe('device.idTaken')
     expect(workspace.listDevices().map((device) => device.deviceId)).toEqual(['device-0002'])
     expect(workspace.listCertificates()).toEqual([])
-    expect(readdirSync(join(dataDir, 'records')).filter((entry) => entry.startsWith('.'))).toEqual([])
+    // No record of the refused run was written: the root CA's is the only one.
+    expect(Object.keys(storedRecords(dataDir))).toEqual(['root-ca'])
   })
 })

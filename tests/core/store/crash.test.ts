@@ -1,13 +1,14 @@
 import { spawn } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { readFile, readdir } from 'node:fs/promises'
+import { readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { checkDataFolder } from '../../../src-main/core/store/doctor'
 import { RegistryStore } from '../../../src-main/core/store/registryStore'
 import { Workspace } from '../../../src-main/core/workspace'
 import { PROJECT_ROOT, temporaryFolder } from '../../helpers/tools'
+import { storedRecords } from '../../helpers/storedRegistry'
 
 const WRITER = join(PROJECT_ROOT, 'tests/fixtures/crash/batchWriter.ts')
 const RUNS = 8
@@ -42,16 +43,19 @@ describe('kill -9 in the middle of batch writes', () => {
       expect(workspace.getAuditLog().verification).toMatchObject({ intact: true, problems: [] })
       // Every certificate the index names has its file, holding that very certificate.
       const data = workspace.snapshot()
+      const records = storedRecords(dataDir)
       for (const certificate of data.certificates.all()) {
-        const record = JSON.parse(await readFile(join(dataDir, 'records', `${certificate.id}.json`), 'utf8'))
-        expect(new X509Certificate(record.certificatePem).fingerprint256).toBe(certificate.fingerprint256)
+        expect(new X509Certificate(records[certificate.id].certificatePem).fingerprint256).toBe(certificate.fingerprint256)
       }
-      // And nothing else: no staging folders, no temporary files, no orphan records.
-      const records = (await readdir(join(dataDir, 'records'))).filter((name) => name !== 'root-ca.json')
-      expect(records.sort()).toEqual(
+      // And nothing else: no record the index does not name.
+      expect(
+        Object.keys(records)
+          .filter((id) => id !== 'root-ca')
+          .sort(),
+      ).toEqual(
         data.certificates
           .all()
-          .map((certificate) => `${certificate.id}.json`)
+          .map((certificate) => certificate.id)
           .sort(),
       )
       expect((await readdir(dataDir)).filter((name) => name.includes('.tmp'))).toEqual([])

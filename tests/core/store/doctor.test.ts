@@ -10,7 +10,8 @@ import { checkDataFolder } from '../../../src-main/core/store/doctor'
 import { HOST_TAG, clearDeadLock } from '../../../src-main/core/store/folderLock'
 import { Workspace } from '../../../src-main/core/workspace'
 import { runCertdesk, runCertdeskJson, temporaryFolder } from '../../helpers/tools'
-import { editStoredEntry, editStoredRecord, readStoredRegistry } from '../../helpers/storedRegistry'
+import { editStoredEntry, editStoredRecord, readStoredHead, readStoredRegistry, storedRecords } from '../../helpers/storedRegistry'
+import { folderSnapshot } from '../../helpers/cliChecks'
 
 /** The pid of a process that has certainly ended. */
 function deadPid(): number {
@@ -41,13 +42,14 @@ describe('a missing index never costs the keys', () => {
   it('every command names the problem and the restore; ca init refuses to make a new CA over the old keys', async () => {
     const { dataDir, certificate } = await folderWithFleet()
     const vaultKey = await readFile(join(dataDir, 'vault.key'))
-    const rootRecord = await readFile(join(dataDir, 'records', 'root-ca.json'))
+    const recordFiles = () => folderSnapshot(join(dataDir, 'tables', 'records'))
+    const rootRecord = await recordFiles()
     await rm(join(dataDir, 'config.json'))
 
     const list = await runCertdesk(['--data', dataDir, 'cert', 'list'])
     expect(list.code).toBe(1)
     expect(list.stderr).toMatch(
-      /^certdesk: The registry index .*config\.json is missing, but the folder still holds keys \(vault\.key, 2 record files in records\/\); restore it with "certdesk doctor --restore-index" \(from config\.json\.bak\)/,
+      /^certdesk: The registry index .*config\.json is missing, but the folder still holds keys \(vault\.key, \d+ files of records in tables\/records\/\); restore it with "certdesk doctor --restore-index" \(from config\.json\.bak\)/,
     )
     expect(list.stderr).not.toMatch(/ca init/)
 
@@ -58,7 +60,7 @@ describe('a missing index never costs the keys', () => {
     expect((await errorOf(Workspace.initialise(dataDir, { keyType: 'ec-p256' }))).code).toBe('INDEX_MISSING')
     expect((await errorOf(Workspace.open(dataDir))).code).toBe('INDEX_MISSING')
     expect(await readFile(join(dataDir, 'vault.key'))).toEqual(vaultKey)
-    expect(await readFile(join(dataDir, 'records', 'root-ca.json'))).toEqual(rootRecord)
+    expect(await recordFiles()).toEqual(rootRecord)
 
     const checked = await runCertdesk(['--data', dataDir, 'doctor'])
     expect(checked.code).toBe(1)
@@ -97,13 +99,12 @@ describe('certdesk doctor', () => {
   it('finds leftovers of a killed process, a dead lock, orphan records and dangling bindings, and mends them', async () => {
     const { dataDir, workspace, certificate } = await folderWithFleet()
     const pid = deadPid()
-    // A batch killed before its commit, atomically's temporary index copy, an orphan record.
-    await mkdir(join(dataDir, 'records', `.staging-${HOST_TAG}-${pid}-abcd1234`))
-    await writeFile(join(dataDir, 'records', `.staging-${HOST_TAG}-${pid}-abcd1234`, 'crt_aaaaaaaaaa.json'), '{}')
-    // Another machine sharing the folder: its process cannot be judged from here, so it stays.
-    await mkdir(join(dataDir, 'records', `.staging-0000ffff-${pid}-abcd1234`))
+    // A commit killed before its head (a bucket file no head names), atomically's temporary index
+    // copy, an orphan record.
+    const unnamed = join(dataDir, 'tables', 'devices', `00.${readStoredHead(dataDir).tables.generation + 1}.json`)
+    await writeFile(unnamed, '{}')
     await writeFile(join(dataDir, 'config.json.tmp-1234567890abcdef'), '{}')
-    await writeFile(join(dataDir, 'records', 'crt_orphan0000.json'), await readFile(join(dataDir, 'records', `${certificate.id}.json`)))
+    editStoredEntry(dataDir, 'records', 'crt_orphan0000', () => storedRecords(dataDir)[certificate.id])
     // A lock held by a process that was killed.
     await mkdir(join(dataDir, '.lock'))
     const ino = (await stat(join(dataDir, '.lock'))).ino
@@ -128,8 +129,7 @@ describe('certdesk doctor', () => {
     })
     expect(before.healthy).toBe(false)
     expect(existsSync(join(dataDir, 'config.json.tmp-1234567890abcdef'))).toBe(false)
-    expect(existsSync(join(dataDir, 'records', `.staging-${HOST_TAG}-${pid}-abcd1234`))).toBe(false)
-    expect(existsSync(join(dataDir, 'records', `.staging-0000ffff-${pid}-abcd1234`))).toBe(true)
+    expect(existsSync(unnamed)).toBe(false)
     expect(existsSync(join(dataDir, '.lock'))).toBe(false)
 
     const repaired = await checkDataFolder(dataDir, { repair: true })
@@ -142,11 +142,9 @@ describe('certdesk doctor', () => {
   it('a record file that holds another certificate is caught by its fingerprint, on read and by doctor', async () => {
     const { dataDir, workspace, certificate } = await folderWithFleet()
     const other = await workspace.issueDeviceCertificate({ name: 'Other' })
-    const path = join(dataDir, 'records', `${certificate.id}.json`)
-    const record = JSON.parse(await readFile(path, 'utf8'))
-    record.certificatePem = JSON.parse(await readFile(join(dataDir, 'records', `${other.id}.json`), 'utf8')).certificatePem
-    expect(new X509Certificate(record.certificatePem).fingerprint256).not.toBe(certificate.fingerprint256)
-    await writeFile(path, JSON.stringify(record))
+    const otherPem = storedRecords(dataDir)[other.id].certificatePem
+    expect(new X509Certificate(otherPem).fingerprint256).not.toBe(certificate.fingerprint256)
+    editStoredEntry(dataDir, 'records', certificate.id, (record) => ({ ...record, certificatePem: otherPem }))
     expect((await errorOf(workspace.certificatePem(certificate.id))).message).toMatch(/does not match the registry/)
     expect((await errorOf(workspace.exportDeviceBundle(certificate.id))).code).toBe('CORRUPT_STORE')
     const report = await checkDataFolder(dataDir)

@@ -1,4 +1,4 @@
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { buildRootCertificate } from '../../../src-main/core/pki/certificates'
@@ -7,10 +7,8 @@ import {
   certificateFault,
   checkedCertificatePem,
   namedRecordIds,
-  readRecordFile,
-  recordPath,
-  removeRecordFile,
-  writeRecordFile,
+  readLegacyRecordFile,
+  recordFileOf,
 } from '../../../src-main/core/store/recordFiles'
 import type { StoreData, WholeIndex } from '../../../src-main/core/store/schema'
 import { tablesOverWholeIndex } from '../../../src-main/core/store/tables'
@@ -41,31 +39,20 @@ function indexNaming(records: {
 
 const sealed = { iv: 'aXY=', tag: 'dGFn', data: 'ZGF0YQ==' }
 
-describe('record files', () => {
-  it('hold the PEM and the sealed key as one owner-only file, and read back as written', async () => {
+describe('records', () => {
+  it('keep the PEM and the sealed key together; a schema-2 record file reads back as written, a missing or damaged one is CORRUPT_STORE', async () => {
     const dataDir = await temporaryFolder()
     const { pem } = await certificate('written')
-    await writeRecordFile(join(dataDir, 'records'), 'crt_a', pem, sealed)
-    await writeRecordFile(join(dataDir, 'records'), 'crt_csr', pem, null)
-    expect(await readRecordFile(dataDir, 'crt_a')).toEqual({ certificatePem: pem, privateKey: { format: 'aes-256-gcm', ...sealed } })
-    expect((await readRecordFile(dataDir, 'crt_csr')).privateKey).toBeNull()
-    expect((await stat(recordPath(dataDir, 'crt_a'))).mode & 0o777).toBe(0o600)
-    await removeRecordFile(dataDir, 'crt_a')
-    expect(await codeOf(readRecordFile(dataDir, 'crt_a'))).toBe('CORRUPT_STORE')
-  })
-
-  it('are found in staging between the index write and the move; a missing or damaged one is CORRUPT_STORE', async () => {
-    const dataDir = await temporaryFolder()
-    const { pem } = await certificate('staged')
-    await writeRecordFile(join(dataDir, 'records', '.staging-host-1-abcd'), 'crt_staged', pem, null)
-    expect((await readRecordFile(dataDir, 'crt_staged')).certificatePem).toBe(pem)
-    expect(await codeOf(readRecordFile(dataDir, 'crt_none'))).toBe('CORRUPT_STORE')
-    await mkdir(join(dataDir, 'records'), { recursive: true })
-    await writeFile(recordPath(dataDir, 'crt_half'), '{"certificatePem":')
-    await writeFile(recordPath(dataDir, 'crt_empty'), JSON.stringify({ privateKey: null }))
-    expect(await codeOf(readRecordFile(dataDir, 'crt_half'))).toBe('CORRUPT_STORE')
-    expect(await codeOf(readRecordFile(dataDir, 'crt_empty'))).toBe('CORRUPT_STORE')
-    expect(JSON.parse(await readFile(join(dataDir, 'records', '.staging-host-1-abcd', 'crt_staged.json'), 'utf8')).certificatePem).toBe(pem)
+    expect(recordFileOf(pem, sealed)).toEqual({ certificatePem: pem, privateKey: { format: 'aes-256-gcm', ...sealed } })
+    expect(recordFileOf(pem, null).privateKey).toBeNull()
+    await mkdir(join(dataDir, 'records'))
+    await writeFile(join(dataDir, 'records', 'crt_a.json'), JSON.stringify(recordFileOf(pem, sealed)))
+    await writeFile(join(dataDir, 'records', 'crt_half.json'), '{"certificatePem":')
+    await writeFile(join(dataDir, 'records', 'crt_empty.json'), JSON.stringify({ privateKey: null }))
+    expect(await readLegacyRecordFile(dataDir, 'crt_a')).toEqual(recordFileOf(pem, sealed))
+    expect(await codeOf(readLegacyRecordFile(dataDir, 'crt_none'))).toBe('CORRUPT_STORE')
+    expect(await codeOf(readLegacyRecordFile(dataDir, 'crt_half'))).toBe('CORRUPT_STORE')
+    expect(await codeOf(readLegacyRecordFile(dataDir, 'crt_empty'))).toBe('CORRUPT_STORE')
   })
 })
 

@@ -5,7 +5,7 @@ import { SCHEMA_VERSION } from '../../../src-main/core/store/schema'
 import { Workspace } from '../../../src-main/core/workspace'
 import { runCertdesk, runCertdeskJson, temporaryFolder } from '../../helpers/tools'
 import { codeOf } from '../../helpers/errors'
-import { editStoredRecord, readStoredRegistry, writeWholeIndex } from '../../helpers/storedRegistry'
+import { editStoredEntry, editStoredRecord, readStoredRegistry, storedRecords, writeWholeIndex } from '../../helpers/storedRegistry'
 
 /** Every file below a folder, recursively. */
 async function allFiles(folder: string): Promise<string[]> {
@@ -100,12 +100,12 @@ describe('keys at rest', () => {
     expect(await codeOf(workspace.issueDeviceCertificate({ name: 'x' }))).toBe('INSECURE_KEY_FILE')
   })
 
-  it('a key file moved to another record does not decrypt', async () => {
+  it('a record moved to another record id does not decrypt', async () => {
     const dataDir = join(await temporaryFolder(), 'data')
     const workspace = await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
     const a = await workspace.issueDeviceCertificate({ name: 'a' })
     const b = await workspace.issueDeviceCertificate({ name: 'b' })
-    await writeFile(join(dataDir, 'records', `${b.id}.json`), await readFile(join(dataDir, 'records', `${a.id}.json`)))
+    editStoredEntry(dataDir, 'records', b.id, () => storedRecords(dataDir)[a.id])
     expect(await codeOf(workspace.exportDeviceBundle(b.id))).toBe('CORRUPT_STORE')
   })
 })

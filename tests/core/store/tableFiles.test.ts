@@ -1,6 +1,6 @@
 // Schema 3's table files: a change writes the buckets it touches, lookups follow edits, readers
 // holding an older head read on, and an upgrade from one whole index keeps every record.
-import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { RegistryStore } from '../../../src-main/core/store/registryStore'
@@ -9,8 +9,9 @@ import { BUCKETS, bucketOf } from '../../../src-main/core/store/tableFiles'
 import { checkDataFolder } from '../../../src-main/core/store/doctor'
 import { Workspace } from '../../../src-main/core/workspace'
 import { registryContents } from '../../helpers/registryContents'
-import { editStoredEntry, readStoredRegistry, writeWholeIndex } from '../../helpers/storedRegistry'
-import { temporaryFolder } from '../../helpers/tools'
+import { editStoredEntry, readStoredHead, readStoredRegistry, writeWholeIndex } from '../../helpers/storedRegistry'
+import { runCertdesk, runCertdeskJson, temporaryFolder } from '../../helpers/tools'
+import { refusalOf as errorOf } from '../../helpers/errors'
 
 const DEVICES = 300
 
@@ -160,3 +161,138 @@ describe('upgrading a folder from one whole index (schema 2)', () => {
     expect(existsSync(join(folder, 'config.json.schema-3.bak'))).toBe(false)
   })
 })
+
+describe('the edges a review found', () => {
+  async function ownFolder() {
+    const folder = join(await temporaryFolder(), 'data')
+    return { folder, workspace: await Workspace.initialise(folder, { keyType: 'ec-p256' }) }
+  }
+
+  it('a writer whose lock was taken over while it stalled commits nothing', async () => {
+    const { folder, workspace } = await ownFolder()
+    const store = await RegistryStore.open(folder)
+    const head = readFileSync(join(folder, 'config.json'), 'utf8')
+    const refused = await errorOf(
+      store.mutate((data) => {
+        data.devices.put({ ...newDevice('stalled-device'), id: 'dev_stalled000' })
+        // What another process does when this one has not refreshed the lock for 10 s.
+        rmSync(join(folder, '.lock'), { recursive: true })
+        mkdirSync(join(folder, '.lock'))
+        writeFileSync(join(folder, '.lock.owner'), JSON.stringify({ pid: 1, host: 'elsewhere', ino: 0 }))
+      }),
+    )
+    expect(refused.code).toBe('LOCKED')
+    expect(refused.message).toMatch(/stalled for more than 10 seconds and another Certdesk process took over the lock; nothing was changed/)
+    expect(readFileSync(join(folder, 'config.json'), 'utf8')).toBe(head)
+    // (Released by this process as it ended: the other one here is make-believe.)
+    rmSync(join(folder, '.lock'), { recursive: true, force: true })
+    rmSync(join(folder, '.lock.owner'), { force: true })
+    expect((await RegistryStore.open(folder)).unnamedTableFiles()).toEqual([])
+    expect(workspace.listDevices()).toEqual([])
+  })
+
+  it('a table file the head names but that is gone is one sentence on read, and a doctor finding', async () => {
+    const { folder, workspace } = await ownFolder()
+    const device = await workspace.createDevice({ name: 'Lost', authType: 'token', deviceId: 'lost-device-01' })
+    const head = readStoredHead(folder)
+    const slot = `devices/${bucketOf(device.id)}`
+    rmSync(join(folder, 'tables', `${slot}.${head.tables.files[slot]}.json`))
+    const reopened = await Workspace.open(folder)
+    const refused = await errorOf(Promise.resolve().then(() => reopened.listDevices()))
+    expect(refused.code).toBe('CORRUPT_STORE')
+    expect(refused.message).toMatch(/devices\/[0-9a-f]{2}\.\d+\.json, named by the registry index, cannot be read/)
+    const report = await checkDataFolder(folder)
+    expect(report.healthy).toBe(false)
+    expect(report.findings.find((finding) => finding.check === 'tables')?.status).toBe('problem')
+  })
+
+  it('doctor restores the last write backup before an older schema backup, whatever their times', async () => {
+    const { folder, workspace } = await ownFolder()
+    await workspace.createDevice({ name: 'Before upgrade', authType: 'cert', deviceId: 'restore-before-1' })
+    writeWholeIndex(folder, readStoredRegistry(folder))
+    const upgraded = await Workspace.open(folder)
+    await upgraded.createDevice({ name: 'After upgrade', authType: 'cert', deviceId: 'restore-after-1' })
+    await upgraded.createDevice({ name: 'Later still', authType: 'cert', deviceId: 'restore-after-2' })
+    // The schema-2 backup looks newest (a protection change rewrites every backup).
+    const later = new Date(Date.now() + 60_000)
+    utimesSync(join(folder, 'config.json.schema-2.bak'), later, later)
+    rmSync(join(folder, 'config.json'))
+    const report = await checkDataFolder(folder, { restoreIndex: true })
+    expect(report.findings[0].message).toMatch(/restored it from config\.json\.bak/)
+    expect((await Workspace.open(folder)).listDevices().map((device) => device.deviceId)).toEqual([
+      'restore-before-1',
+      'restore-after-1',
+      'restore-after-2',
+    ])
+  })
+
+  it('certificate names are folded the same in every locale (the lookup keys are stored)', async () => {
+    const { folder } = await ownFolder()
+    const created = await runCertdesk(['--data', folder, 'cert', 'create', '--name', 'İZMİR'], {
+      LC_ALL: 'tr_TR.UTF-8',
+      LANG: 'tr_TR.UTF-8',
+    })
+    expect(created.code, created.stderr).toBe(0)
+    const report = await runCertdeskJson<{ findings: { check: string; status: string }[] }>(['--data', folder, 'doctor'], {
+      LC_ALL: 'C.UTF-8',
+      LANG: 'C.UTF-8',
+    })
+    expect(report.findings.find((finding) => finding.check === 'lookups')?.status).toBe('ok')
+    // The same name in other letters' case is the same name, from either locale.
+    const again = await runCertdesk(['--data', folder, 'cert', 'create', '--name', 'i̇zmi̇r'], { LC_ALL: 'C.UTF-8' })
+    expect(again.code).toBe(1)
+  })
+
+  it("a device's certificates are listed in the order they were bound, as its own view has them", async () => {
+    const { workspace } = await ownFolder()
+    const device = await workspace.createDevice({ name: 'Many', authType: 'cert', deviceId: 'order-device-01' })
+    const certificates = []
+    for (let i = 0; i < 6; i++) {
+      const certificate = await workspace.issueDeviceCertificate({ name: `order ${i}` })
+      await workspace.bindDevices(certificate.id, [device.deviceId])
+      certificates.push(certificate.id)
+    }
+    expect(workspace.getDevice(device.deviceId).certificateIds).toEqual(certificates)
+    expect(workspace.listDevices()[0].certificateIds).toEqual(certificates)
+  })
+
+  it('a replaced record keeps its place among certificates sharing a common name', async () => {
+    const { folder, workspace } = await ownFolder()
+    const first = await workspace.issueDeviceCertificate({ name: 'sensor' })
+    await workspace.renewCertificate(first.id, {})
+    const store = await RegistryStore.open(folder)
+    const oldest = () => store.read().certificates.byCommonName(first.cn)?.id
+    expect(oldest()).toBe(first.id)
+    await store.mutate((data) => {
+      const record = data.certificates.get(first.id)
+      if (record) data.certificates.put({ ...record })
+    })
+    expect(oldest()).toBe(first.id)
+  })
+
+  it('a commit replaces a leftover file of its own generation, and a folder in the tables is left alone', async () => {
+    const { folder, workspace } = await ownFolder()
+    const device = await workspace.createDevice({ name: 'Leftover', authType: 'token', deviceId: 'leftover-01' })
+    const next = readStoredHead(folder).tables.generation + 1
+    writeFileSync(join(folder, 'tables', 'devices', `${bucketOf(device.id)}.${next}.json`), '{"half":')
+    mkdirSync(join(folder, 'tables', 'devices', 'someone-elses-folder'))
+    // The app (a long-running process) writes without opening the folder again.
+    await workspace.updateDevice(device.id, { name: 'Renamed' })
+    expect((await Workspace.open(folder)).getDevice(device.deviceId).name).toBe('Renamed')
+    expect(existsSync(join(folder, 'tables', 'devices', 'someone-elses-folder'))).toBe(true)
+  })
+})
+
+function newDevice(deviceId: string) {
+  const stamp = new Date().toISOString()
+  return {
+    id: '',
+    name: deviceId,
+    deviceId,
+    username: deviceId,
+    deviceKey: 'unused',
+    authType: 'token' as const,
+    createdAt: stamp,
+    updatedAt: stamp,
+  }
+}
