@@ -120,18 +120,19 @@ export function namedTableFileProblems(dataDir: string, map: TableMap): string[]
   return problems
 }
 
-/** Parsed bucket files by path. Files are never rewritten, so an entry stays true while the file exists. */
+/**
+ * Parsed bucket files by path (the parsed objects only: a change copies entries from them, so the
+ * text is not kept). Files are never rewritten, so an entry stays true while the file exists.
+ */
 export class BucketCache {
-  private readonly entries = new Map<string, { text: string; bucket: Bucket }>()
+  private readonly entries = new Map<string, Bucket>()
 
-  get(path: string, slot: string): { text: string; bucket: Bucket } {
+  get(path: string, slot: string): Bucket {
     const cached = this.entries.get(path)
     if (cached) return cached
-    const text = readFileSync(path, 'utf8')
-    const bucket = parseBucket(path, slot, text)
-    const entry = { text, bucket }
-    this.entries.set(path, entry)
-    return entry
+    const bucket = parseBucket(path, slot, readFileSync(path, 'utf8'))
+    this.entries.set(path, bucket)
+    return bucket
   }
 
   /** Forgets files a newer head no longer names (another process's commit retired them). */
@@ -188,7 +189,7 @@ export class TableFiles {
     if (generation === undefined) return EMPTY
     const path = bucketPath(this.dataDir, slot, generation)
     try {
-      return this.cache.get(path, slot).bucket
+      return this.cache.get(path, slot)
     } catch (error) {
       if (!isMissing(error) || this.mode === 'change') throw missingOrDamaged(error, path)
       // Retired by a commit after this head was read: the newest head has the bucket's file.
@@ -197,7 +198,7 @@ export class TableFiles {
       if (newest === generation) throw missingOrDamaged(error, path)
       const newestPath = bucketPath(this.dataDir, slot, newest)
       try {
-        return this.cache.get(newestPath, slot).bucket
+        return this.cache.get(newestPath, slot)
       } catch (retryError) {
         throw missingOrDamaged(retryError, newestPath)
       }
