@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test` runs real peers (openssl, mosquitto, paho-mqtt, Chromium). Say in one sentence what
+// `npm test` runs real peers (openssl, mosquitto, paho-mqtt, Chromium, RabbitMQ). Say in one sentence what
 // is missing and how to install it, instead of failing deep inside a test.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -12,6 +12,8 @@ const checks = [
   ['mosquitto-clients', () => onPath('mosquitto_pub') && onPath('mosquitto_sub')],
   ['python3-paho-mqtt', () => spawnSync('/usr/bin/python3', ['-c', 'import paho.mqtt.client'], { stdio: 'ignore' }).status === 0],
   ['chromium', () => existsSync(process.env.CERTDESK_CHROMIUM ?? '/usr/bin/chromium')],
+  // The RabbitMQ export's proof starts a two-node cluster from Debian's package.
+  ['rabbitmq-server', () => existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server')],
 ]
 const missing = checks.filter(([, present]) => !present()).map(([name]) => name)
 if (missing.length > 0) {

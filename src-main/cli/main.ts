@@ -5,6 +5,7 @@ import { registerBrokerCommands } from './commands/broker'
 import { registerCaCommands } from './commands/ca'
 import { registerCertCommands } from './commands/cert'
 import { registerDeviceCommands } from './commands/device'
+import { registerExportCommands } from './commands/export'
 import { registerFolderCommands } from './commands/folder'
 import { registerProfileCommands } from './commands/profile'
 import { registerProvisionCommand } from './commands/provision'
@@ -52,6 +53,7 @@ export function buildProgram(io: CliIo): Command {
   registerProvisionCommand(program, context)
   registerProfileCommands(program, context)
   registerBrokerCommands(program, context)
+  registerExportCommands(program, context)
   registerTestCommand(program, context)
   registerServeCommand(program, context)
 

@@ -2,6 +2,7 @@ import { CertdeskError, isCertdeskError } from '../core/errors'
 import { message } from '../core/messages'
 import { savedFileName } from '../core/fileNames'
 import { validateCrlDays } from '../core/registry/crl'
+import { brokerExportZip } from '../core/brokerExport/zip'
 import type { KeyProtector } from '../core/store/vault'
 import type { Workspace } from '../core/workspace'
 import type { ProvisioningResult } from '../core/provisioning/provision'
@@ -130,6 +131,14 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
       let result: SaveResult = { saved: false }
       await workspace.exportCertificate(certificate.id, format, options, async (data) => {
         result = await frontDoor.saveFile(`${savedFileName(certificate.name)}${EXPORT_FILE_EXTENSIONS[format]}`, data, mode)
+        return result.saved
+      })
+      return result
+    },
+    saveBrokerExport: async (target, options) => {
+      let result: SaveResult = { saved: false }
+      await workspace.exportForBroker(target, options, async (files) => {
+        result = await frontDoor.saveFile(`certdesk-${target}.zip`, brokerExportZip(target, files), 0o600)
         return result.saved
       })
       return result

@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { BROKER_TARGETS } from '../core/brokerExport/types'
 import { KEY_TYPES } from '../core/pki/keyTypes'
 import { COMMON_NAME_SOURCES, END_ENTITY_KEY_USAGES } from '../core/pki/profiles'
 import { SECRET_FIELDS } from '../core/tester/types'
@@ -272,4 +273,8 @@ export const ARGUMENTS = {
   provisionDevices: z.tuple([provisioningText, provisioningOptions.extend({ includeDeviceKeys: z.boolean().optional() })]),
   cancelProvisioning: z.tuple([]),
   saveProvisioningResult: z.tuple([]),
+  saveBrokerExport: z.tuple([
+    z.enum(BROKER_TARGETS),
+    z.strictObject({ hosts: z.array(z.string().min(1).max(253)).max(100).optional(), installDir: z.string().min(1).max(1024).optional() }),
+  ]),
 } satisfies Record<OperationName, z.ZodType<unknown[]>>

@@ -6,6 +6,7 @@ import type { MessageKey } from '../core/messages'
 import type { BrokerStatus, ConnectionLogEntry, ListenerState, SessionInfo } from '../core/broker/types'
 import type { TopicRuleSet } from '../core/broker/settings'
 import type { BundleContents } from '../core/bundles/deviceBundle'
+import type { BrokerExportOptions, BrokerTarget } from '../core/brokerExport/types'
 import type { CertificateExportOptions, ExportFormat } from '../core/bundles/certificateExports'
 import type { KeyType } from '../core/pki/keyTypes'
 import type {
@@ -58,7 +59,10 @@ export type {
 export type { BrokerStatus, ClientEndpoints } from '../core/broker/types'
 export type { PlannedRow, ProvisionedRow, ProvisioningOptions, ProvisioningPlan, ProvisioningProblem, ProvisioningProgress }
 export { MAX_PROVISIONING_ROWS, PROVISIONING_COLUMNS } from '../core/provisioning/columns'
+export { BROKER_TARGETS, BROKER_TARGET_NAMES, DEFAULT_INSTALL_DIRS } from '../core/brokerExport/types'
 export type {
+  BrokerExportOptions,
+  BrokerTarget,
   ErrorParams,
   RevocationReason,
   AuditEntry,
@@ -262,6 +266,12 @@ export interface CertdeskApi {
    * devices either way); held in the main process until saved. NOT_FOUND when there is none.
    */
   saveProvisioningResult(): Promise<SaveResult>
+  /**
+   * `certdesk export broker` from the screens: the files for a production broker as one zip
+   * (certdesk-<target>/…), saved where the user chooses (it holds the broker's key and password
+   * hashes). Makes a CRL (a CRL number) and, if need be, the broker's certificate for `hosts`.
+   */
+  saveBrokerExport(target: BrokerTarget, options: BrokerExportOptions): Promise<SaveResult>
 }
 
 /**
@@ -338,6 +348,7 @@ export const HOST_OPERATIONS = [
   'provisionDevices',
   'cancelProvisioning',
   'saveProvisioningResult',
+  'saveBrokerExport',
 ] as const satisfies readonly OperationName[]
 
 /** The operation names, in one list the preload and both servers iterate. */

@@ -213,6 +213,11 @@ export const MESSAGES = {
     indexDamaged: '{where} is damaged ({problem}); restore it from a backup or run "certdesk doctor".',
     tableFileMissing: '{path}, named by the registry index, cannot be read; restore it from a backup or run "certdesk doctor".',
   },
+  brokerExport: {
+    unknownTarget: '"{value}" is not a broker Certdesk exports for; choose one of {targets}.',
+    badInstallDir:
+      '"{value}" is not an install folder Certdesk can write into a broker\'s configuration; give an absolute path of letters, digits, "_", "-", "." and "/".',
+  },
   lock: {
     held: 'Another Certdesk process has held the lock on {dataDir} for too long; try again when it has finished.',
     readOnly: 'Certdesk cannot write in {dataDir} (read-only file system).',

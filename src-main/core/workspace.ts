@@ -56,6 +56,10 @@ import { type ProvisioningOptions, type ProvisioningPlan, planProvisioning } fro
 import { type ProvisioningResult, type ProvisioningRunOptions, provision } from './provisioning/provision'
 import { provisioningZip, writeProvisioningFolder } from './provisioning/output'
 import { intermediateCertificates } from './pki/importedCa'
+import { registryForExport } from './brokerExport/input'
+import { exportForBroker } from './brokerExport'
+import { parseBrokerTarget, validateInstallDir } from './brokerExport/options'
+import type { BrokerExportFile, BrokerExportInput, BrokerExportOptions, BrokerTarget } from './brokerExport/types'
 import { message } from './messages'
 import { type AuditEvent, auditContext, readAuditLog, verifyAuditLog } from './store/audit'
 import { RegistryStore, type StoreOptions } from './store/registryStore'
@@ -354,6 +358,44 @@ export class Workspace {
     const zip = buildBrokerBundle({ ...material, certificatePem, rootCertificatePem })
     if (await deliver(zip)) await this.recordKeyExport('broker.export', material.record.recordId)
     return zip
+  }
+
+  /**
+   * What an export for a production broker is made from (`brokerExport/`): the CA, a server
+   * identity for `hosts` (the embedded broker's, as `exportBrokerBundle` issues it), a fresh CRL,
+   * and the devices with their certificates; token devices' keys in the clear, to be hashed.
+   */
+  async brokerExportInput(hosts: string[] = []): Promise<BrokerExportInput> {
+    const server = await this.ensureBrokerServerCertificate(hosts)
+    const caPem = await this.rootCertificatePem()
+    const crl = await this.generateCrl()
+    return registryForExport(this.store, {
+      caPem,
+      server: {
+        certificatePem: server.certificatePem + intermediateCertificates(caPem),
+        privateKeyPem: server.privateKeyPem,
+        names: server.record.names,
+      },
+      crl: { pem: crl.pem, der: crl.der },
+    })
+  }
+
+  /**
+   * `certdesk export broker`: the files a production broker (`target`) needs to take the fleet
+   * over. `deliver` writes them (a folder, a zip saved or downloaded) and says whether they
+   * arrived: only then is the export (it holds the broker's key) written to the audit log.
+   */
+  async exportForBroker(
+    target: BrokerTarget,
+    options: BrokerExportOptions & { ports?: { oneWay: number; mutual: number } } = {},
+    deliver: (files: BrokerExportFile[]) => Promise<boolean> = async () => true,
+  ): Promise<BrokerExportFile[]> {
+    const chosen = parseBrokerTarget(target)
+    const installDir = options.installDir === undefined ? undefined : validateInstallDir(options.installDir)
+    const input = await this.brokerExportInput(options.hosts ?? [])
+    const files = exportForBroker(chosen, { ...input, installDir, ports: options.ports ?? input.ports })
+    if (await deliver(files)) await this.recordKeyExport('broker.export-production', chosen, { names: input.server.names })
+    return files
   }
 
   listTesterProfiles(): TesterProfileRecord[] {

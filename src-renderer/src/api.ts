@@ -7,6 +7,7 @@ import type {
   Envelope,
   ExportFormat,
   OperationName,
+  SaveResult,
 } from '../../src-main/contract/types'
 import { OPERATIONS, failure } from '../../src-main/contract/types'
 import { ApiError } from './apiError'
@@ -101,6 +102,13 @@ async function fetchDownload(url: string): Promise<boolean> {
   }
 }
 
+/** A save that browser mode answers with a one-time link: saved once the page has fetched it. */
+async function savedThroughLink(operation: 'saveProvisioningResult' | 'saveBrokerExport', args: unknown[]): Promise<SaveResult> {
+  const saved = unwrap<SaveResult>(await callOverHttp(operation, args))
+  if (!saved.location?.startsWith('/download/')) return saved
+  return { ...saved, saved: await fetchDownload(saved.location) }
+}
+
 function buildApi(): CertdeskApi {
   const entries = OPERATIONS.map((operation) => [
     operation,
@@ -120,11 +128,8 @@ function buildApi(): CertdeskApi {
       if (!outcome.location?.startsWith('/download/')) return outcome
       return { ...outcome, saved: await fetchDownload(outcome.location) }
     }
-    api.saveProvisioningResult = async () => {
-      const saved = unwrap<Awaited<ReturnType<CertdeskApi['saveProvisioningResult']>>>(await callOverHttp('saveProvisioningResult', []))
-      if (!saved.location?.startsWith('/download/')) return saved
-      return { ...saved, saved: await fetchDownload(saved.location) }
-    }
+    api.saveProvisioningResult = () => savedThroughLink('saveProvisioningResult', [])
+    api.saveBrokerExport = (target, options) => savedThroughLink('saveBrokerExport', [target, options])
   }
   return api
 }

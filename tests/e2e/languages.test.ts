@@ -81,6 +81,11 @@ const ALLOWED_WORDS = new Set(
     'DER',
     '3DES',
     'RFC',
+    // The production brokers an export is for (issue 13), and the files and lists it names.
+    'RabbitMQ',
+    'EMQX',
+    'README',
+    'ACL',
   ].map((word) => word.toLowerCase()),
 )
 

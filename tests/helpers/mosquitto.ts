@@ -1,8 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chmod, mkdir, writeFile } from 'node:fs/promises'
-import { connect as tcpConnect } from 'node:net'
 import { join } from 'node:path'
+import { waitForPort } from './processes'
 import { freePort, stopChild, temporaryFolder, whenFileEnds } from './tools'
 
 export interface MosquittoOptions {
@@ -14,22 +14,6 @@ export interface MosquittoOptions {
   tlsVersion?: string
   /** More lines for mosquitto.conf (e.g. 'max_packet_size 1000'). */
   extraConfig?: string[]
-}
-
-async function waitForPort(port: number, child: ChildProcess, output: () => string): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited: ${output()}`)
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = tcpConnect(port, '127.0.0.1', () => {
-        socket.destroy()
-        resolve(true)
-      })
-      socket.on('error', () => resolve(false))
-    })
-    if (open) return
-    await new Promise((resolve) => setTimeout(resolve, 100))
-  }
-  throw new Error(`mosquitto did not listen on ${port}: ${output()}`)
 }
 
 /**
@@ -71,6 +55,6 @@ export async function startMosquitto(options: MosquittoOptions): Promise<{ port:
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
   whenFileEnds(() => stopChild(child))
-  await waitForPort(port, child, () => output)
+  await waitForPort(port, { what: 'mosquitto', alive: () => child.exitCode === null, describe: () => output })
   return { port, stop: () => child.kill() }
 }

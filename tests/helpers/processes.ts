@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { createServer } from 'node:net'
+import { connect as tcpConnect, createServer } from 'node:net'
 import { join, resolve } from 'node:path'
 
 // No Vitest here: the benches (plain tsx processes) use these too. tools.ts and serve.ts add the
@@ -63,4 +63,33 @@ export function spawnServe(
     })
   })
   return { child, ready }
+}
+
+/** Whether something accepts TCP connections on a loopback port now. */
+function listening(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = tcpConnect(port, '127.0.0.1', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.on('error', () => resolve(false))
+  })
+}
+
+/**
+ * Waits until a peer started by a test listens on a loopback port: fails at once when it has
+ * exited (`alive`), or after `timeoutMs`, with `describe()` (its output) in the message.
+ */
+export async function waitForPort(
+  port: number,
+  options: { what: string; alive?: () => boolean; timeoutMs?: number; describe?: () => string },
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 10_000)
+  const detail = () => (options.describe ? `:\n${options.describe()}` : '')
+  while (Date.now() < deadline) {
+    if (options.alive && !options.alive()) throw new Error(`${options.what} exited before listening on ${port}${detail()}`)
+    if (await listening(port)) return
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`${options.what} did not listen on ${port} within ${options.timeoutMs ?? 10_000} ms${detail()}`)
 }

@@ -418,6 +418,19 @@ export default {
     explain:
       'The private keys of this data folder are protected by a passphrase. Enter it to issue, export and test certificates and to start the broker; it is kept in memory until Certdesk closes.',
   },
+  brokerExport: {
+    label: 'Production broker',
+    open: 'Export for a broker…',
+    hint: 'Configuration, users, ACL, certificates and CRL for mosquitto, RabbitMQ or EMQX, with a README saying how to apply them and what differs from Certdesk.',
+    title: 'Export for a broker',
+    explain:
+      "One zip with everything the broker needs to take over the fleet. It holds the broker's private key and the token devices' password hashes (never the device keys): keep it safe.",
+    target: 'Broker',
+    hosts: "Names for the broker's certificate",
+    installDir: "Folder on the broker's machine",
+    submit: 'Export',
+    saved: 'Saved the export for {target}; read README.md in it.',
+  },
   lifecycle: {
     source: 'Key',
     sourceGenerated: 'New key pair',

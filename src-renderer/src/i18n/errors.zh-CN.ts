@@ -192,6 +192,10 @@ const core: MessageCatalog = {
     indexDamaged: '{where} 已损坏（{problem}）；请从备份恢复，或运行“certdesk doctor”。',
     tableFileMissing: '注册表索引所指的 {path} 无法读取；请从备份恢复，或运行“certdesk doctor”。',
   },
+  brokerExport: {
+    unknownTarget: 'Certdesk 不支持导出到“{value}”；请从 {targets} 中选择。',
+    badInstallDir: '“{value}”不能用作写入代理配置的安装目录；请给出仅含字母、数字、“_”、“-”、“.”和“/”的绝对路径。',
+  },
   lock: {
     held: '另一个 Certdesk 进程占用 {dataDir} 的锁太久了；请等它结束后再试。',
     readOnly: 'Certdesk 无法写入 {dataDir}（只读文件系统）。',

@@ -406,6 +406,18 @@ const zhCN: typeof en = {
     submit: '解锁',
     explain: '此数据目录的私钥受口令保护。输入口令后即可签发、导出和测试证书并启动消息服务器；口令只保存在内存中，直到 Certdesk 关闭。',
   },
+  brokerExport: {
+    label: '生产代理',
+    open: '导出到代理…',
+    hint: '为 mosquitto、RabbitMQ 或 EMQX 生成配置、用户、ACL、证书和 CRL，并附 README 说明如何应用以及与 Certdesk 的差异。',
+    title: '导出到代理',
+    explain: '一个 zip 包含代理接管设备群所需的一切。其中有代理的私钥和令牌设备的密码哈希（从不包含设备密钥）：请妥善保管。',
+    target: '代理',
+    hosts: '代理证书的名称',
+    installDir: '代理机器上的文件夹',
+    submit: '导出',
+    saved: '已保存 {target} 的导出；请阅读其中的 README.md。',
+  },
   lifecycle: {
     source: '密钥',
     sourceGenerated: '新密钥对',

@@ -1,0 +1,64 @@
+import { rm } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import type { Command } from 'commander'
+import { parseBrokerTarget, validateInstallDir } from '../../core/brokerExport/options'
+import { BROKER_TARGETS, type BrokerExportFile } from '../../core/brokerExport/types'
+import { prepareOutputFolder } from '../../core/provisioning/output'
+import { writeBrokerExport } from '../../core/brokerExport/write'
+import { type CliContext, UsageError, parsePort } from '../context'
+
+interface ExportBrokerOptions {
+  target: string
+  out: string
+  host?: string[]
+  installDir?: string
+  oneWayPort?: string
+  mutualPort?: string
+}
+
+/** `certdesk export broker`: the fleet handed to a production broker (verb, then noun, like `step`). */
+export function registerExportCommands(program: Command, context: CliContext): void {
+  const { open, print } = context
+  const exportCommand = program.command('export').description('write what another system needs to take over from Certdesk')
+  exportCommand
+    .command('broker')
+    .description(
+      'write the configuration, users, ACL, certificates and CRL a production broker needs, with a README saying how to apply them',
+    )
+    .requiredOption('--target <broker>', `the broker: ${BROKER_TARGETS.join(', ')}`)
+    .requiredOption('--out <dir>', 'a new or empty folder to write into')
+    .option('--host <names...>', "names for the broker's certificate (its DNS names or addresses)")
+    .option('--install-dir <dir>', "where the folder will be on the broker's machine (the configuration names files there)")
+    .option('--one-way-port <port>', 'the one-way TLS listener (default 8883)')
+    .option('--mutual-port <port>', 'the mutual TLS listener (default 8884)')
+    .action(async (options: ExportBrokerOptions, command: Command) => {
+      const ports =
+        options.oneWayPort === undefined && options.mutualPort === undefined
+          ? undefined
+          : { oneWay: parsePort(options.oneWayPort ?? '8883'), mutual: parsePort(options.mutualPort ?? '8884') }
+      if (ports && ports.oneWay === ports.mutual) throw new UsageError('Give the one-way and the mutual listener different ports.')
+      const target = parseBrokerTarget(options.target)
+      const installDir = options.installDir === undefined ? undefined : validateInstallDir(options.installDir)
+      const workspace = await open(command)
+      const dir = resolve(options.out)
+      // Checked (and made) first: a folder that cannot take the export is refused before a CRL
+      // number is used or a certificate issued.
+      const madeFolder = await prepareOutputFolder(dir)
+      let files: BrokerExportFile[]
+      try {
+        files = await workspace.exportForBroker(target, { hosts: options.host ?? [], installDir, ports }, async (made) => {
+          await writeBrokerExport(dir, made)
+          return true
+        })
+      } catch (error) {
+        if (madeFolder) await rm(dir, { recursive: true, force: true })
+        throw error
+      }
+      print(
+        command,
+        { target, dir, files: files.map((file) => ({ path: file.path, secret: file.secret })) },
+        `Wrote ${files.length} files for ${target} to ${dir}; read README.md there. ` +
+          `certs/server.key and the password hashes are secret (mode 0600).`,
+      )
+    })
+}

@@ -1,0 +1,86 @@
+import { readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { BROKER_TARGETS } from '../../src-main/core/brokerExport/types'
+import { expectCliRefusal } from '../helpers/cliChecks'
+import { runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+
+/** A pattern that matches exactly this sentence. */
+const exactly = (text: string) => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+
+let folder: string
+let dataDir: string
+let tokenKey: string
+const cli = <T>(...args: string[]) => runCertdeskJson<T>(['--data', dataDir, ...args])
+
+/** Every file below a folder, relative, with its mode. */
+async function filesIn(dir: string): Promise<Map<string, number>> {
+  const found = new Map<string, number>()
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile())
+      found.set(join(entry.parentPath, entry.name).slice(dir.length + 1), (await stat(join(entry.parentPath, entry.name))).mode & 0o777)
+  }
+  return found
+}
+
+beforeAll(async () => {
+  folder = await temporaryFolder('certdesk-export-broker-')
+  dataDir = join(folder, 'data')
+  await cli('ca', 'init', '--key-type', 'ec-p256')
+  tokenKey = (await cli<{ deviceKey: string }>('device', 'create', '--name', 'Meter', '--auth', 'token', '--device-id', 'export-meter-01'))
+    .deviceKey
+  const certificate = await cli<{ id: string }>('cert', 'create', '--name', 'Pump certificate')
+  await cli('device', 'create', '--name', 'Pump', '--auth', 'cert', '--device-id', 'export-pump-01')
+  await cli('cert', 'bind', certificate.id, 'export-pump-01')
+})
+
+describe('certdesk export broker', () => {
+  it.each(BROKER_TARGETS)('writes the %s export: secrets 0600, a README, no device key anywhere, and an audit entry', async (target) => {
+    const out = join(folder, `out-${target}`)
+    const result = await cli<{ target: string; files: { path: string; secret: boolean }[] }>(
+      'export',
+      'broker',
+      '--target',
+      target,
+      '--out',
+      out,
+      '--host',
+      'broker.example.com',
+    )
+    expect(result.target).toBe(target)
+    const files = await filesIn(out)
+    expect([...files.keys()].sort()).toEqual(result.files.map((file) => file.path).sort())
+    expect(files.get('README.md')).toBe(0o644)
+    expect(files.get('certs/server.key')).toBe(0o600)
+    for (const file of result.files) expect(files.get(file.path), file.path).toBe(file.secret ? 0o600 : 0o644)
+    for (const path of files.keys()) expect(await readFile(join(out, path), 'utf8'), path).not.toContain(tokenKey)
+    const audit = await cli<{ action: string; target: string }[]>('audit')
+    expect(audit.at(-1)).toMatchObject({ action: 'broker.export-production', target })
+  })
+
+  it('refuses an unknown target, a relative install folder, a folder that holds files and equal ports, each in one sentence, writing nothing', async () => {
+    const out = join(folder, 'refused')
+    await expectCliRefusal(
+      ['--data', dataDir, 'export', 'broker', '--target', 'hivemq', '--out', out],
+      exactly('certdesk: "hivemq" is not a broker Certdesk exports for; choose one of mosquitto, rabbitmq, emqx.'),
+    )
+    await expectCliRefusal(
+      ['--data', dataDir, 'export', 'broker', '--target', 'mosquitto', '--out', out, '--install-dir', 'etc/x'],
+      exactly(
+        `certdesk: "etc/x" is not an install folder Certdesk can write into a broker's configuration; give an absolute path of letters, digits, "_", "-", "." and "/".`,
+      ),
+    )
+    await expectCliRefusal(
+      ['--data', dataDir, 'export', 'broker', '--target', 'mosquitto', '--out', out, '--one-way-port', '9000', '--mutual-port', '9000'],
+      exactly('certdesk: Give the one-way and the mutual listener different ports.'),
+    )
+    await expect(stat(out)).rejects.toThrow(/ENOENT/)
+    const full = join(folder, 'full')
+    await mkdir(full)
+    await writeFile(join(full, 'keep.txt'), 'mine')
+    const refused = await runCertdesk(['--data', dataDir, 'export', 'broker', '--target', 'emqx', '--out', full])
+    expect(refused.code).toBe(1)
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1)
+    expect(await readdir(full)).toEqual(['keep.txt'])
+  })
+})
