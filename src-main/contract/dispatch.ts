@@ -2,6 +2,7 @@ import { CertdeskError, isCertdeskError } from '../core/errors'
 import { message } from '../core/messages'
 import { savedFileName } from '../core/fileNames'
 import { validateCrlDays } from '../core/registry/crl'
+import { parseBrokerTarget, validateInstallDir } from '../core/brokerExport/options'
 import { brokerExportZip } from '../core/brokerExport/zip'
 import type { KeyProtector } from '../core/store/vault'
 import type { Workspace } from '../core/workspace'
@@ -135,12 +136,21 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
       })
       return result
     },
+    // Checked before the dialog, made once it has a place for the zip (a cancelled dialog uses up
+    // no CRL number), and written to the audit log once saved.
     saveBrokerExport: async (target, options) => {
-      let result: SaveResult = { saved: false }
-      await workspace.exportForBroker(target, options, async (files) => {
-        result = await frontDoor.saveFile(`certdesk-${target}.zip`, brokerExportZip(target, files), 0o600)
-        return result.saved
-      })
+      const chosen = parseBrokerTarget(target)
+      if (options.installDir !== undefined) validateInstallDir(options.installDir)
+      const zip = async () => {
+        let made: Buffer = Buffer.alloc(0)
+        await workspace.exportForBroker(chosen, options, async (files) => {
+          made = brokerExportZip(chosen, files)
+          return false
+        })
+        return made
+      }
+      const result = await frontDoor.saveFile(`certdesk-${chosen}.zip`, zip, 0o600)
+      if (result.saved) await workspace.recordBrokerExport(chosen, options.hosts ?? [])
       return result
     },
     // Made once the dialog has a place for it: a cancelled dialog uses up no CRL number.

@@ -187,7 +187,7 @@ export const MESSAGES = {
       'Certificate "{name}" expired on {date}; a device cannot use it. Name another one, or leave the column empty for a new one.',
     invalidFile: 'The file has {count} problem(s) and nothing was written; the first, on line {line}: {problem}',
     cancelled: 'Provisioning was cancelled; nothing was written.',
-    outputNotEmpty: '{path} already exists and is not empty; choose a new folder for the bundles.',
+    outputNotEmpty: '{path} already exists and is not empty; choose a new or empty folder to write into.',
     nothingToSave: 'There is no unsaved provisioning result to save.',
     alreadyRunning: 'A provisioning run is already under way here; wait for it or cancel it.',
   },

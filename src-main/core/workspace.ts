@@ -394,8 +394,13 @@ export class Workspace {
     const installDir = options.installDir === undefined ? undefined : validateInstallDir(options.installDir)
     const input = await this.brokerExportInput(options.hosts ?? [])
     const files = exportForBroker(chosen, { ...input, installDir, ports: options.ports ?? input.ports })
-    if (await deliver(files)) await this.recordKeyExport('broker.export-production', chosen, { names: input.server.names })
+    if (await deliver(files)) await this.recordBrokerExport(chosen, options.hosts ?? [])
     return files
+  }
+
+  /** The audit entry of a delivered export (it holds the broker's key and the password hashes). */
+  recordBrokerExport(target: BrokerTarget, hosts: string[]): Promise<void> {
+    return this.recordKeyExport('broker.export-production', target, { hosts })
   }
 
   listTesterProfiles(): TesterProfileRecord[] {

@@ -13,6 +13,7 @@
 // - acl.conf: apps/emqx_auth/etc/acl.conf and apps/emqx_auth/src/emqx_authz/emqx_authz_rule.erl
 import { createHash } from 'node:crypto'
 import { type BoundTopicRule, bindTopicRules, compileTopicRules } from '../broker/topicRules'
+import { inExportOrder, sharedTokenUsernames } from './types'
 import type { BrokerExportFile, BrokerExportInput } from './types'
 
 const EMQX_DEFAULT_INSTALL_DIR = '/etc/emqx/certs/certdesk'
@@ -34,9 +35,15 @@ interface HashedUser {
   salt: string
 }
 
-export function emqxExport(input: BrokerExportInput): BrokerExportFile[] {
+export function emqxExport(given: BrokerExportInput): BrokerExportFile[] {
+  // Token devices sharing a username are left out: one user ID, one password, and its holder
+  // would match the other device's (username, client ID) block. The README names them.
+  const ordered = inExportOrder(given)
+  const shared = sharedTokenUsernames(ordered)
+  const input = { ...ordered, tokenDevices: ordered.tokenDevices.filter((device) => !shared.has(device.username)) }
+  const leftOut = ordered.tokenDevices.filter((device) => shared.has(device.username))
   const dir = (input.installDir ?? EMQX_DEFAULT_INSTALL_DIR).replace(/\/+$/, '')
-  const tokenDevices = [...input.tokenDevices].sort((a, b) => compare(a.deviceId, b.deviceId))
+  const tokenDevices = input.tokenDevices
   // One salt per device, in device-ID order, so fixed random bytes give byte-identical files.
   const users: HashedUser[] = tokenDevices.map((device) => {
     const salt = input.randomBytes(16).toString('hex')
@@ -47,7 +54,7 @@ export function emqxExport(input: BrokerExportInput): BrokerExportFile[] {
     { path: 'users.csv', contents: usersCsv(users), secret: true },
     { path: 'users.json', contents: usersJson(users), secret: true },
     { path: 'acl.conf', contents: aclConf(input), secret: false },
-    { path: 'README.md', contents: readme(input, dir, users), secret: false },
+    { path: 'README.md', contents: readme(input, dir, users, leftOut), secret: false },
   ]
 }
 
@@ -318,7 +325,12 @@ function ruleTable(input: BrokerExportInput): [string, Support, string][] {
   ]
 }
 
-function readme(input: BrokerExportInput, dir: string, users: readonly HashedUser[]): string {
+function readme(
+  input: BrokerExportInput,
+  dir: string,
+  users: readonly HashedUser[],
+  leftOut: readonly { deviceId: string; username: string }[],
+): string {
   const notInCsv = users.filter((user) => csvCannotCarry(user.userId)).map((user) => user.userId)
   const table = ruleTable(input).map(([rule, support, how], i) => `| ${i + 1} | ${rule} | ${support} | ${how.replace(/\|/g, '\\|')} |`)
   return [
@@ -350,6 +362,11 @@ function readme(input: BrokerExportInput, dir: string, users: readonly HashedUse
     notInCsv.length === 0
       ? 'users.csv and users.json hold the same users.'
       : `users.csv leaves out ${notInCsv.join(', ')}: EMQX's CSV reader cannot carry a comma in a field. Import users.json.`,
+    ...(leftOut.length === 0
+      ? []
+      : [
+          `Left out: these token devices share a username with another token device (EMQX keeps one password per user ID); give each its own username in Certdesk and export again: ${leftOut.map((device) => `${device.deviceId} (${device.username})`).join(', ')}.`,
+        ]),
     'Certificate devices are not users: the mutual listener does not ask the password database (`enable_authn = false`); their certificate is the credential and acl.conf ties its common name to the device ID.',
     '',
     "## Certdesk's rules on EMQX",

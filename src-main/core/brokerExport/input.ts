@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import type { RegistryStore } from '../store/registryStore'
 import { brokerSettings } from '../broker/settings'
 import { topicRulesIn } from '../broker/topicRules'
-import type { BrokerExportInput, ExportedCertificate } from './types'
+import { type BrokerExportInput, type ExportedCertificate, byCodePoint } from './types'
 
 /** The seed's listeners, which the production broker keeps: one-way TLS and mutual TLS. */
 const PRODUCTION_PORTS = { oneWay: 8883, mutual: 8884 } as const
@@ -15,7 +15,7 @@ export async function registryForExport(
 ): Promise<BrokerExportInput> {
   await store.unlock()
   const data = store.read()
-  const devices = data.devices.all().sort((a, b) => a.deviceId.localeCompare(b.deviceId))
+  const devices = data.devices.all().sort((a, b) => byCodePoint(a.deviceId, b.deviceId))
   const tokenDevices = devices
     .filter((device) => device.authType === 'token')
     .map((device) => ({ deviceId: device.deviceId, username: device.username, deviceKey: store.openDeviceKey(device) }))

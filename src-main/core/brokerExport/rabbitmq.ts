@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { type BoundTopicRule, bindTopicRules, compileTopicRules } from '../broker/topicRules'
+import { inExportOrder, sharedTokenUsernames } from './types'
 import type { BrokerExportFile, BrokerExportInput, ExportedCertificate } from './types'
 
 const RABBITMQ_DEFAULT_INSTALL_DIR = '/etc/rabbitmq/certdesk'
@@ -136,11 +137,26 @@ function filterPattern(levels: readonly string[]): string {
   return levels.map((level) => (level === '+' ? '[^.#]*' : regexLiteral(level))).join('\\.')
 }
 
+/**
+ * A level RabbitMQ would read otherwise than MQTT does: its routing keys separate levels with `.`
+ * and take `*` as a wildcard, so a filled-in username `a.b` or `*` would reach other devices' topics.
+ */
+const UNEXPRESSIBLE_LEVEL = (level: string) => level !== '+' && level !== '#' && /[.*]/.test(level)
+
+/**
+ * A bound rule as RabbitMQ can take it: one with a level it would misread is left out if it
+ * allows, and denies everything if it denies (fails closed, as Certdesk does with unsafe values).
+ */
+function forRabbitmq(rule: BoundTopicRule): BoundTopicRule {
+  if (rule.levels === undefined || !rule.levels.some(UNEXPRESSIBLE_LEVEL)) return rule
+  return { ...rule, levels: rule.permission === 'deny' ? ['#'] : undefined }
+}
+
 /** The regex RabbitMQ needs for one access: an allowing rule matches unless an earlier denying rule did. */
 function accessRegex(rules: readonly BoundTopicRule[], access: 'publish' | 'subscribe'): string {
   const denied: string[] = []
   const allowed: string[] = []
-  for (const rule of rules) {
+  for (const rule of rules.map(forRabbitmq)) {
     if (rule.levels === undefined || (rule.action !== 'all' && rule.action !== access)) continue
     const pattern = filterPattern(rule.levels)
     if (rule.permission === 'deny') denied.push(pattern)
@@ -321,7 +337,7 @@ const RULE_TABLE: [string, string][] = [
   ['7. Expired or not-yet-valid certificates are refused', "As Certdesk: Erlang's TLS path validation refuses them."],
   [
     "8. The certificate must be bound to the certificate device whose device ID is the client ID, with that device's username",
-    "Approximately: a certificate logs in as the user named by its common name, which exists only for active, enabled certificates bound to a certificate device. RabbitMQ does not compare the client ID or the MQTT username with the device; and RabbitMQ refuses a CONNECT with a username but no password, so on RabbitMQ a certificate device must send no username (the seed's two-way example sends one).",
+    "Approximately: a certificate logs in as the user named by its common name: one is made for each active, enabled certificate bound to a certificate device (a common name on several devices' certificates gets the first device's topics, by device ID). Any other certificate of this CA whose common name is a token device's username would log in as that token device without its key: Certdesk's default common names are random and never are; a profile that takes the certificate's name or a device ID as its common name must not produce one. RabbitMQ does not compare the client ID or the MQTT username with the device; and RabbitMQ refuses a CONNECT with a username but no password, so on RabbitMQ a certificate device must send no username (the seed's two-way example sends one).",
   ],
   [
     '9. Token devices cannot use 8884, certificate devices cannot use 8883',
@@ -329,7 +345,7 @@ const RULE_TABLE: [string, string][] = [
   ],
   [
     '10. Topic rules: ordered, first match wins, ${clientid}/${username}, default deny',
-    "Approximately: each device's rules are one regular expression per access on `amq.topic` routing keys (`/` becomes `.`, `+` becomes `*`), ordered with look-aheads so the first match wins and no match denies; ${clientid} and ${username} are filled in with the device's own ID and username at export. A subscription is checked once, against its filter, so a denying rule that only overlaps an allowed filter does not stop delivery; a `.` inside a topic level is a level separator to RabbitMQ.",
+    "Approximately: each device's rules are one regular expression per access on `amq.topic` routing keys (`/` becomes `.`, `+` becomes `*`), ordered with look-aheads so the first match wins and no match denies; ${clientid} and ${username} are filled in with the device's own ID and username at export. A subscription is checked once, against its filter, so a denying rule that only overlaps an allowed filter does not stop delivery. A level holding `.` or `*` (a literal in a rule, or a username such as `a.b` filled in) is read by RabbitMQ as a separator or a wildcard: a rule allowing such a level is left out, and one denying it denies every topic, as Certdesk fails closed.",
   ],
   [
     '11. A revocation or unbinding drops a connected device at once',
@@ -346,6 +362,7 @@ function readme(
   installDir: string,
   crlName: string,
   { users: certUsers, refused, clashes }: CertificateUsers,
+  leftOut: readonly { deviceId: string; username: string }[],
 ): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|')
   const lines = [
@@ -385,6 +402,12 @@ function readme(
     'certificates that are revoked, disabled or unbound.',
     '',
   ]
+  if (leftOut.length > 0) {
+    lines.push(
+      `**Left out**: these token devices share a username with another token device, and a RabbitMQ user is one name; give each its own username in Certdesk and export again: ${leftOut.map((device) => `\`${device.deviceId}\` (\`${device.username}\`)`).join(', ')}.`,
+      '',
+    )
+  }
   if (clashes.length > 0) {
     lines.push(
       `**Warning**: these certificates' common names are token devices' usernames, so a certificate login would be that token device; they have no user of their own. Reissue them: ${clashes.map((cn) => `\`${cn}\``).join(', ')}.`,
@@ -409,7 +432,12 @@ function readme(
   return lines.join('\n')
 }
 
-export function rabbitmqExport(input: BrokerExportInput): BrokerExportFile[] {
+export function rabbitmqExport(given: BrokerExportInput): BrokerExportFile[] {
+  // Token devices sharing a username are left out (a RabbitMQ user is one name) and listed.
+  const ordered = inExportOrder(given)
+  const shared = sharedTokenUsernames(ordered)
+  const input = { ...ordered, tokenDevices: ordered.tokenDevices.filter((device) => !shared.has(device.username)) }
+  const leftOut = ordered.tokenDevices.filter((device) => shared.has(device.username))
   const installDir = input.installDir ?? RABBITMQ_DEFAULT_INSTALL_DIR
   const crlName = `${crlIssuerHash(input.crl.der)}.r0`
   const certificates = certificateUsers(input)
@@ -418,6 +446,6 @@ export function rabbitmqExport(input: BrokerExportInput): BrokerExportFile[] {
     { path: 'definitions.json', contents: definitions(input, certificates.users), secret: true },
     { path: 'rabbitmq.conf', contents: rabbitmqConf(input), secret: false },
     { path: 'advanced.config', contents: advancedConfig(installDir, input.ports), secret: false },
-    { path: 'README.md', contents: readme(input, installDir, crlName, certificates), secret: false },
+    { path: 'README.md', contents: readme(input, installDir, crlName, certificates, leftOut), secret: false },
   ]
 }

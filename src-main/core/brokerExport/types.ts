@@ -89,3 +89,31 @@ export function commonFiles(input: BrokerExportInput): BrokerExportFile[] {
     { path: 'certs/crl.pem', contents: input.crl.pem, secret: false },
   ]
 }
+
+/** Code-point order: the same on every machine and in every locale (not `localeCompare`). */
+export const byCodePoint = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)
+
+/**
+ * The input in the order every export writes it: devices by device ID, each device's certificates
+ * by serial. Salts are drawn in this order, so the same input gives the same files.
+ */
+export function inExportOrder(input: BrokerExportInput): BrokerExportInput {
+  return {
+    ...input,
+    tokenDevices: [...input.tokenDevices].sort((a, b) => byCodePoint(a.deviceId, b.deviceId)),
+    certificateDevices: [...input.certificateDevices]
+      .sort((a, b) => byCodePoint(a.deviceId, b.deviceId))
+      .map((device) => ({ ...device, certificates: [...device.certificates].sort((a, b) => byCodePoint(a.serial, b.serial)) })),
+  }
+}
+
+/**
+ * Token devices whose username another token device has too (Certdesk allows it; a broker's user
+ * list does not): every target leaves them all out and its README names them.
+ */
+export function sharedTokenUsernames(input: BrokerExportInput): Set<string> {
+  const seen = new Set<string>()
+  const shared = new Set<string>()
+  for (const device of input.tokenDevices) (seen.has(device.username) ? shared : seen).add(device.username)
+  return shared
+}

@@ -10,7 +10,9 @@ export function brokerExportZip(target: BrokerTarget, files: readonly BrokerExpo
   const zip = new (admZip())()
   for (const file of files) {
     const data = typeof file.contents === 'string' ? Buffer.from(file.contents) : file.contents
-    zip.addFile(`certdesk-${target}/${file.path}`, data, '', file.secret ? 0o600 : 0o644)
+    const entry = zip.addFile(`certdesk-${target}/${file.path}`, data, '', file.secret ? 0o600 : 0o644)
+    // Made by Unix (3), version 2.0: unzip applies the modes only then, also to a zip made on Windows.
+    entry.header.made = 0x0314
   }
   return zip.toBuffer()
 }

@@ -167,7 +167,7 @@ const core: MessageCatalog = {
     certificateExpired: '证书“{name}”已于 {date} 过期，设备无法使用；请指定其他证书，或留空以签发新证书。',
     invalidFile: '该文件有 {count} 个问题，未写入任何内容；第一个问题在第 {line} 行：{problem}',
     cancelled: '批量配置已取消；未写入任何内容。',
-    outputNotEmpty: '{path} 已存在且不为空；请为证书包另选一个新文件夹。',
+    outputNotEmpty: '{path} 已存在且不为空；请另选一个新的或空的文件夹。',
     nothingToSave: '没有尚未保存的批量配置结果。',
     alreadyRunning: '此处已有一次批量配置在进行中；请等待它完成或将其取消。',
   },
