@@ -58,6 +58,27 @@ describe('certdesk export broker', () => {
     expect(audit.at(-1)).toMatchObject({ action: 'broker.export-production', target })
   })
 
+  it('warns that EMQX checks revocation only at a CRL distribution point, while the CA has none', async () => {
+    const out = join(folder, 'emqx-warned')
+    const result = await runCertdesk(['--data', dataDir, 'export', 'broker', '--target', 'emqx', '--out', out])
+    expect(result.code, result.stderr).toBe(0)
+    expect(result.stdout).toMatch(/this CA has no CRL distribution point, and EMQX checks revocation only there/)
+    await cli('ca', 'set', '--crl-url', 'http://pki.example.com/root.crl')
+    const quiet = await runCertdesk(['--data', dataDir, 'export', 'broker', '--target', 'emqx', '--out', join(folder, 'emqx-quiet')])
+    expect(quiet.stdout).not.toMatch(/CRL distribution point/)
+    const other = await runCertdesk([
+      '--data',
+      dataDir,
+      'export',
+      'broker',
+      '--target',
+      'mosquitto',
+      '--out',
+      join(folder, 'mosquitto-quiet'),
+    ])
+    expect(other.stdout).not.toMatch(/CRL distribution point/)
+  })
+
   it('refuses an unknown target, a relative install folder, a folder that holds files and equal ports, each in one sentence, writing nothing', async () => {
     const out = join(folder, 'refused')
     await expectCliRefusal(

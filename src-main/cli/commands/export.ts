@@ -54,11 +54,22 @@ export function registerExportCommands(program: Command, context: CliContext): v
         if (madeFolder) await rm(dir, { recursive: true, force: true })
         throw error
       }
+      // EMQX checks revocation only at the certificates' CRL distribution point: without one set
+      // (`ca set --crl-url`), its mutual listener cannot check them and refuses every certificate.
+      const crlUrlMissing = target === 'emqx' && !workspace.getRootCa().crlDistributionPoint
       print(
         command,
-        { target, dir, files: files.map((file) => ({ path: file.path, secret: file.secret })) },
+        {
+          target,
+          dir,
+          files: files.map((file) => ({ path: file.path, secret: file.secret })),
+          ...(crlUrlMissing ? { crlUrlMissing } : {}),
+        },
         `Wrote ${files.length} files for ${target} to ${dir}; read README.md there. ` +
-          `certs/server.key and the password hashes are secret (mode 0600).`,
+          `certs/server.key and the password hashes are secret (mode 0600).` +
+          (crlUrlMissing
+            ? ' Note: this CA has no CRL distribution point, and EMQX checks revocation only there: set one with "certdesk ca set --crl-url URL" and reissue the certificates, or EMQX\'s mutual listener refuses them all.'
+            : ''),
       )
     })
 }
