@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { CertificateView, ProfileView, SignedRequest } from '../../src-main/contract/types'
 import { command, openssl, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { makeDeviceRequest } from '../helpers/externalCa'
 import { expectCliRefusal, folderSnapshot } from '../helpers/cliChecks'
 
 let folder: string
@@ -112,21 +113,7 @@ describe('certdesk cert renew and cert sign-csr', () => {
   })
 
   it('prints the signed certificate and what the request asked for as JSON', async () => {
-    await openssl([
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(folder, 'j.key'),
-      '-subj',
-      '/CN=j',
-      '-out',
-      join(folder, 'j.csr'),
-    ])
+    await makeDeviceRequest(join(folder, 'j.key'), join(folder, 'j.csr'), ['-subj', '/CN=j'])
     const signed = await runCertdeskJson<SignedRequest>(cd('cert', 'sign-csr', '--csr', join(folder, 'j.csr'), '--name', 'J'))
     expect(signed.request).toEqual({ requestedSubject: 'CN=j', requestedExtensions: [] })
     expect(signed.certificate.hasPrivateKey).toBe(false)

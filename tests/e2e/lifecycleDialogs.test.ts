@@ -6,6 +6,7 @@ import type { CertificateView } from '../../src-main/contract/types'
 import { SCREENSHOTS, openScreen, screenshotWhenSettled, signedInPagePerTest, waitForScreen } from '../helpers/browser'
 import { startServe } from '../helpers/serve'
 import { command, openssl, runCertdesk, runCertdeskJson, temporaryFolder } from '../helpers/tools'
+import { makeDeviceRequest } from '../helpers/externalCa'
 
 // The lifecycle dialogs (issue 11): a profile and a device in the create dialog, a device's own
 // request signed from the Certificates screen, and renewal from the certificate page. Each test
@@ -71,21 +72,7 @@ describe('the create dialog', () => {
 describe('signing a request from the Certificates screen', () => {
   it('takes a dropped .csr, signs it, and offers a bundle without a key; a tampered one is refused beside the field', async () => {
     const csr = join(folder, 'meter.csr')
-    await openssl([
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(folder, 'meter.key'),
-      '-subj',
-      '/CN=meter-says-this',
-      '-out',
-      csr,
-    ])
+    await makeDeviceRequest(join(folder, 'meter.key'), csr, ['-subj', '/CN=meter-says-this'])
     const tampered = join(folder, 'tampered.csr')
     const der = Buffer.from((await readFile(csr, 'utf8')).replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64')
     der[der.indexOf(Buffer.from('meter-says-this'))] = 'M'.charCodeAt(0)

@@ -5,7 +5,7 @@ import { openssl } from './tools'
 /*
  * CAs made by the real openssl, the way an operator's existing PKI would have made them, for the
  * `ca import` tests: self-signed roots, an intermediate under a root, PKCS#12 files, an encrypted
- * key, and the broken ones the import must refuse.
+ * key, and the broken ones the import must refuse; and a device's own key and request.
  */
 
 export type ExternalKey = 'ec' | 'rsa' | 'ed25519'
@@ -14,6 +14,14 @@ const KEY_ARGS: Record<ExternalKey, string[]> = {
   ec: ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'],
   rsa: ['-newkey', 'rsa:2048'],
   ed25519: ['-newkey', 'ed25519'],
+}
+
+/**
+ * A device's own EC P-256 key and a certificate signing request for it, made by openssl as on the
+ * device: `key` and `csr` are the paths to write; `extra` goes to `openssl req` (e.g. -subj, -addext).
+ */
+export async function makeDeviceRequest(key: string, csr: string, extra: string[] = []): Promise<void> {
+  await openssl(['req', '-new', ...KEY_ARGS.ec, '-nodes', '-keyout', key, '-out', csr, ...extra])
 }
 
 /** The extensions a CA certificate gets; `ski` is a literal subjectKeyIdentifier (hex with colons). */

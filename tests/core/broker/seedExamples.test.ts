@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import type { RunningBroker } from '../../../src-main/core/broker/broker'
 import { command, temporaryFolder } from '../../helpers/tools'
+import { makeDeviceRequest } from '../../helpers/externalCa'
 import { SEED_ECHO, runUntilEcho, seedScript } from '../../helpers/seedScripts'
 import { type Fleet, makeFleet, runBroker } from '../../helpers/fleet'
 
@@ -55,21 +56,7 @@ describe("the seed's Python examples (paho-mqtt 1.x) against the embedded broker
     const dir = await temporaryFolder('certdesk-csr-device-')
     await mkdir(join(dir, 'common_certs'))
     const keyPath = join(dir, 'common_certs/common.key')
-    await command('openssl', [
-      'req',
-      '-new',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      keyPath,
-      '-subj',
-      '/CN=device',
-      '-out',
-      join(dir, 'device.csr'),
-    ])
+    await makeDeviceRequest(keyPath, join(dir, 'device.csr'), ['-subj', '/CN=device'])
     const key = await readFile(keyPath, 'utf8')
     const signed = await fleet.workspace.signCertificateRequest({
       csr: await readFile(join(dir, 'device.csr'), 'utf8'),

@@ -9,9 +9,9 @@ import { exportForBroker } from '../../../src-main/core/brokerExport'
 import { mosquittoExport } from '../../../src-main/core/brokerExport/mosquitto'
 import type { BrokerExportFile, BrokerExportInput, ExportedCertificate } from '../../../src-main/core/brokerExport/types'
 import { writeBrokerExport } from '../../../src-main/core/brokerExport/write'
-import { makeRoot } from '../../helpers/externalCa'
+import { makeDeviceRequest, makeRoot } from '../../helpers/externalCa'
 import { type Fleet, closedWithin, connect, helloRoundTrip, makeFleet, unpackBundle } from '../../helpers/fleet'
-import { SEED_ECHO, seedScript } from '../../helpers/seedScripts'
+import { runSeed, seedScript } from '../../helpers/seedScripts'
 import { command, freePort, openssl, stopChild, temporaryFolder, whenFileEnds } from '../../helpers/tools'
 
 const RULE_NAMES = [
@@ -272,36 +272,6 @@ describe('the mosquitto export of a hand-made registry', () => {
   })
 })
 
-/** How a seed example ended: echoed its message, or not (refused, or connected without topics). */
-interface SeedRun {
-  echoed: boolean
-  output: string
-}
-
-/**
- * Runs a seed example until it echoes, is refused (a non-zero CONNACK, or a TLS error that ends
- * the script), or `ms` pass; then stops it.
- */
-function runSeed(script: string, cwd: string, env: NodeJS.ProcessEnv = {}, ms = 10_000): Promise<SeedRun> {
-  return new Promise((resolve) => {
-    const child = spawn('/usr/bin/python3', [script], { cwd, env: { ...process.env, ...env, PYTHONUNBUFFERED: '1' } })
-    let output = ''
-    const finish = (echoed: boolean) => {
-      clearTimeout(timer)
-      void stopChild(child).then(() => resolve({ echoed, output }))
-    }
-    const timer = setTimeout(() => finish(false), ms)
-    const collect = (chunk: Buffer) => {
-      output += chunk.toString()
-      if (output.includes(SEED_ECHO)) finish(true)
-      else if (/Connected with result code [1-9]/.test(output)) finish(false)
-    }
-    child.stdout.on('data', collect)
-    child.stderr.on('data', collect)
-    child.on('exit', () => finish(output.includes(SEED_ECHO)))
-  })
-}
-
 /** mosquitto drops to its own user when started as root: let it read the (test) folder. */
 async function readableByAll(path: string): Promise<void> {
   if ((await stat(path)).isDirectory()) {
@@ -342,16 +312,7 @@ describe("Debian's mosquitto started from the export, with the seed's paho examp
     await mkdir(join(foreignBundle, 'common_certs'), { recursive: true })
     const other = await makeRoot(foreignBundle, 'other-ca')
     const certs = join(foreignBundle, 'common_certs')
-    await openssl(
-      ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'].concat([
-        '-keyout',
-        join(certs, 'common.key'),
-        '-out',
-        join(foreignBundle, 'device.csr'),
-        '-subj',
-        '/CN=cert-device-01',
-      ]),
-    )
+    await makeDeviceRequest(join(certs, 'common.key'), join(foreignBundle, 'device.csr'), ['-subj', '/CN=cert-device-01'])
     await openssl(
       ['x509', '-req', '-in', join(foreignBundle, 'device.csr'), '-CA', other.certificate, '-CAkey', other.key].concat([
         '-set_serial',
@@ -413,29 +374,32 @@ describe("Debian's mosquitto started from the export, with the seed's paho examp
     )
   // The one-way example trusts the system's CA store; point OpenSSL's default store at Certdesk's root.
   const trustRoot = () => ({ SSL_CERT_FILE: join(fleet.bundleDir, 'common_certs/root_ca.crt') })
+  /** A seed example against mosquitto: 10 s is ample on loopback. */
+  const seed = (script: string, cwd: string, options: Parameters<typeof runSeed>[2] = {}) =>
+    runSeed(script, cwd, { timeoutMs: 10_000, ...options })
 
   it("one-way TLS passes with a token device's key", async () => {
     const dir = await temporaryFolder('certdesk-one-way-')
-    const run = await runSeed(await oneWay(fleet.tokenDevice.deviceKey, dir), dir, trustRoot())
+    const run = await seed(await oneWay(fleet.tokenDevice.deviceKey, dir), dir, { env: trustRoot() })
     expect(run.output).toContain('Connected with result code 0')
     expect(run.echoed, run.output).toBe(true)
   })
 
   it('one-way TLS fails with a wrong key', async () => {
     const dir = await temporaryFolder('certdesk-one-way-wrong-')
-    const run = await runSeed(await oneWay(`${fleet.tokenDevice.deviceKey}x`, dir), dir, trustRoot())
+    const run = await seed(await oneWay(`${fleet.tokenDevice.deviceKey}x`, dir), dir, { env: trustRoot() })
     expect(run.echoed).toBe(false)
     expect(run.output).toMatch(/Connected with result code 5/)
   })
 
   it("mutual TLS passes with a bound certificate's bundle", async () => {
-    const run = await runSeed(await twoWay(fleet.bundleDir, fleet.certDevice.deviceId), fleet.bundleDir)
+    const run = await seed(await twoWay(fleet.bundleDir, fleet.certDevice.deviceId), fleet.bundleDir)
     expect(run.output).toContain('Connected with result code 0')
     expect(run.echoed, run.output).toBe(true)
   })
 
   it("mutual TLS fails with a revoked certificate's bundle: the CRL refuses it", async () => {
-    const run = await runSeed(await twoWay(revokedBundle, 'revoked-device-01'), revokedBundle)
+    const run = await seed(await twoWay(revokedBundle, 'revoked-device-01'), revokedBundle)
     expect(run.echoed).toBe(false)
     expect(run.output).not.toContain('Connected with result code')
     expect(run.output).toMatch(/SSL|certificate/i)
@@ -464,14 +428,14 @@ describe("Debian's mosquitto started from the export, with the seed's paho examp
   })
 
   it('mutual TLS fails with a certificate from another CA', async () => {
-    const run = await runSeed(await twoWay(foreignBundle, fleet.certDevice.deviceId), foreignBundle)
+    const run = await seed(await twoWay(foreignBundle, fleet.certDevice.deviceId), foreignBundle)
     expect(run.echoed).toBe(false)
     expect(run.output).not.toContain('Connected with result code')
     expect(log).toMatch(/certificate verify failed|unable to get local issuer certificate/i)
   })
 
   it('a disabled certificate connects but gets no topic: its /hello never comes back', async () => {
-    const run = await runSeed(await twoWay(disabledBundle, 'disabled-device-01'), disabledBundle, {}, 3_000)
+    const run = await seed(await twoWay(disabledBundle, 'disabled-device-01'), disabledBundle, { timeoutMs: 3_000 })
     expect(run.output).toContain('Connected with result code 0')
     expect(run.echoed).toBe(false)
     expect(log).toMatch(/Denied PUBLISH from /)
@@ -521,7 +485,7 @@ describe("Debian's mosquitto started from the export, with the seed's paho examp
     expect(outcome).toBe('nothing')
     expect(log.slice(before)).toContain(`Denied PUBLISH from ${fleet.certificate.cn}`)
     // A new connection with that certificate meets the reloaded CRL.
-    const run = await runSeed(await twoWay(fleet.bundleDir, fleet.certDevice.deviceId), fleet.bundleDir)
+    const run = await seed(await twoWay(fleet.bundleDir, fleet.certDevice.deviceId), fleet.bundleDir)
     expect(run.echoed).toBe(false)
     expect(run.output).not.toContain('Connected with result code')
   })

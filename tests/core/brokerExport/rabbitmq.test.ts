@@ -7,8 +7,8 @@ import { crlIssuerHash, rabbitmqPasswordHash } from '../../../src-main/core/brok
 import { writeBrokerExport } from '../../../src-main/core/brokerExport/write'
 import { makeRoot, makeIntermediate } from '../../helpers/externalCa'
 import { type Fleet, closedWithin, connect, makeFleet, unpackBundle } from '../../helpers/fleet'
-import { type RabbitNode, formCluster, runSeed, startRabbitNodes } from '../../helpers/rabbitmq'
-import { SEED_ECHO, seedScript } from '../../helpers/seedScripts'
+import { type RabbitNode, formCluster, startRabbitNodes } from '../../helpers/rabbitmq'
+import { runSeed, seedScript } from '../../helpers/seedScripts'
 import { freePort, openssl, temporaryFolder } from '../../helpers/tools'
 
 /** Salts from a counter: two exports with the same counter are byte-identical. */
@@ -197,7 +197,7 @@ describe('a two-node RabbitMQ cluster loaded from the export', () => {
       await temporaryFolder('certdesk-seed-'),
     )
     // The example trusts the system's CA store; point OpenSSL's default store at Certdesk's root.
-    return runSeed(script, fleet.bundleDir, SEED_ECHO, { SSL_CERT_FILE: join(fleet.bundleDir, 'common_certs/root_ca.crt') })
+    return runSeed(script, fleet.bundleDir, { env: { SSL_CERT_FILE: join(fleet.bundleDir, 'common_certs/root_ca.crt') } })
   }
 
   /** The two-way example from `bundleDir`; `sendUsername: false` is the one change RabbitMQ needs (see the README). */
@@ -212,7 +212,7 @@ describe('a two-node RabbitMQ cluster loaded from the export', () => {
       ],
       await temporaryFolder('certdesk-seed-'),
     )
-    return runSeed(script, bundleDir, SEED_ECHO)
+    return runSeed(script, bundleDir)
   }
 
   for (const index of [0, 1]) {

@@ -5,6 +5,7 @@ import type { RunningBroker } from '../../../src-main/core/broker/broker'
 import { refusalOf } from '../../helpers/errors'
 import { type Fleet, connect, helloRoundTrip, makeFleet, runBroker, unpackBundle } from '../../helpers/fleet'
 import { command, openssl, temporaryFolder } from '../../helpers/tools'
+import { makeDeviceRequest } from '../../helpers/externalCa'
 import { registryContents } from '../../helpers/registryContents'
 
 let fleet: Fleet
@@ -31,7 +32,7 @@ const subjectAndNames = (path: string) =>
 async function deviceRequest(name: string, extra: string[] = []): Promise<{ key: string; csr: string }> {
   const key = join(out, `${name}.key`)
   const csr = join(out, `${name}.csr`)
-  await openssl(['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', csr, ...extra])
+  await makeDeviceRequest(key, csr, extra)
   return { key, csr }
 }
 
