@@ -87,15 +87,18 @@ function ensureTableFolders(dataDir: string): void {
  * head, or its old ones when killed after. Only a writer holding the lock makes new ones, so under
  * the lock every unnamed file is a leftover.
  */
-export function unnamedTableFilesIn(dataDir: string): string[] {
-  let parsed: ParsedIndex
-  try {
-    parsed = parseIndex(dataDir, readFileSync(join(dataDir, INDEX_FILE), 'utf8'))
-  } catch {
-    return []
+export function unnamedTableFilesIn(dataDir: string, map?: TableMap): string[] {
+  if (map === undefined) {
+    let parsed: ParsedIndex
+    try {
+      parsed = parseIndex(dataDir, readFileSync(join(dataDir, INDEX_FILE), 'utf8'))
+    } catch {
+      return []
+    }
+    if (parsed.head === undefined) return []
+    map = parsed.head.tables
   }
-  if (parsed.head === undefined) return []
-  const named = namedTableFiles(dataDir, parsed.head.tables)
+  const named = namedTableFiles(dataDir, map)
   return tableFilesOnDisk(dataDir)
     .map((file) => file.path)
     .filter((path) => !named.has(path))
@@ -150,7 +153,7 @@ export class RegistryStore {
     const { actor, ...protection } = options
     const store = new RegistryStore(dataDir, protection, actor)
     // Parsed (and schema-checked) once here; later reads reuse it until the file changes.
-    const parsed = store.parseIndexFile()
+    const current = store.current()
     // An init killed after writing its index (before removing its marker) did finish: the marker
     // must not later make a lost index look like an unfinished init.
     rmSync(join(dataDir, INIT_MARKER), { force: true })
@@ -158,7 +161,7 @@ export class RegistryStore {
     if (leftoversIn(dataDir).length > 0 || store.unnamedTableFiles().length > 0) {
       await withFolderLock(dataDir, async () => store.sweepLeftovers())
     }
-    if (parsed.whole !== undefined) await withFolderLock(dataDir, async () => store.upgradeInLock())
+    if (current.whole !== undefined) await withFolderLock(dataDir, async () => store.upgradeInLock())
     // An upgrade killed after its head, before it set the old records folder aside.
     else if (existsSync(join(dataDir, RECORDS_DIR))) await withFolderLock(dataDir, async () => store.setLegacyRecordsAside())
     await store.vault.sealPlaintextDeviceKeys()
@@ -367,15 +370,21 @@ export class RegistryStore {
    * change it (changes go through `mutate`). The same object comes back until the head changes.
    */
   read(): StoreData {
+    return this.current().data
+  }
+
+  /** The index as `read` serves it, and the head or whole index it was made from. */
+  private current(): { data: StoreData; head?: HeadFile; whole?: WholeIndex } {
     const identity = this.indexIdentity()
-    if (identity !== undefined && this.cached?.identity === identity) return this.cached.data
+    if (identity !== undefined && this.cached?.identity === identity) return this.cached
     const parsed = this.parseIndexFile()
     // A whole index put back by hand while this process runs: read as it is; the next change upgrades it.
-    if (parsed.whole !== undefined) return tablesOverWholeIndex(parsed.whole)
+    if (parsed.whole !== undefined) return { data: tablesOverWholeIndex(parsed.whole), whole: parsed.whole }
     const data = this.readView(parsed.head)
     this.buckets.keepOnly(namedTableFiles(this.dataDir, parsed.head.tables))
-    if (identity !== undefined) this.cached = { identity, head: parsed.head, data }
-    return data
+    const current = { identity: identity ?? '', head: parsed.head, data }
+    if (identity !== undefined) this.cached = current
+    return current
   }
 
   /**
@@ -508,9 +517,15 @@ export class RegistryStore {
     })
   }
 
-  /** Table files the head does not name (`unnamedTableFilesIn`). */
+  /** Table files the head does not name (`unnamedTableFilesIn`), by the head this store has read. */
   unnamedTableFiles(): string[] {
-    return unnamedTableFilesIn(this.dataDir)
+    let head: HeadFile | undefined
+    try {
+      head = this.current().head
+    } catch {
+      return []
+    }
+    return head === undefined ? [] : unnamedTableFilesIn(this.dataDir, head.tables)
   }
 
   /** Table files the head names that are missing or damaged: `doctor`'s first look at the tables. */

@@ -253,6 +253,8 @@ export class TableFiles {
   }
 
   entriesOf(table: TableName): [string, unknown][] {
+    // Reading: the shared buckets as they are, without a lookup per key.
+    if (this.mode === 'read') return this.slotsOf(table).flatMap((slot) => Object.entries(this.shared(slot)))
     const found: [string, unknown][] = []
     for (const slot of this.slotsOf(table)) {
       const keys = new Set(Object.keys(this.shared(slot)))
@@ -429,10 +431,11 @@ class FileTable<T extends { id: string }> implements Table<T> {
   }
 
   put(record: T): void {
+    // The record it replaces, as the change has it: an edit in place since (the same object put
+    // back) shows on both sides, and `reconcileKeys` moves its keys at the commit.
     const previous = this.get(record.id)
-    const before = previous === undefined ? undefined : (JSON.parse(JSON.stringify(previous)) as T)
     this.files.setEntry(this.name, record.id, record)
-    this.rekey(record.id, before, record)
+    this.rekey(record.id, previous, record)
   }
 
   delete(id: string): boolean {
