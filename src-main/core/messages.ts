@@ -217,6 +217,12 @@ export const MESSAGES = {
     unknownTarget: '"{value}" is not a broker Certdesk exports for; choose one of {targets}.',
     badInstallDir:
       '"{value}" is not an install folder Certdesk can write into a broker\'s configuration; give an absolute path of letters, digits, "_", "-", "." and "/".',
+    notEarlierExport:
+      '{path} is not a Certdesk export for {target} (it has no {marker}); give the folder of an earlier whole export for it.',
+    earlierIsChanges:
+      '{path} holds only the changes of an export (it has CHANGES.md); give the folder of the whole export, with those changes copied over it.',
+    earlierDamaged: '{path} of the earlier export is damaged ({problem}); give a whole export as Certdesk wrote it.',
+    earlierUnreadable: 'Certdesk cannot read the earlier export {path} ({reason}).',
   },
   lock: {
     held: 'Another Certdesk process has held the lock on {dataDir} for too long; try again when it has finished.',

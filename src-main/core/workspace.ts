@@ -58,6 +58,7 @@ import { provisioningZip, writeProvisioningFolder } from './provisioning/output'
 import { intermediateCertificates } from './pki/importedCa'
 import { registryForExport } from './brokerExport/input'
 import { exportForBroker } from './brokerExport'
+import { type BrokerExportChanges, EXPORTED_USERS, type ExportFolderFiles, changesSince, textOf } from './brokerExport/changes'
 import { parseBrokerTarget, validateInstallDir } from './brokerExport/options'
 import type { BrokerExportFile, BrokerExportInput, BrokerExportOptions, BrokerTarget } from './brokerExport/types'
 import { message } from './messages'
@@ -391,16 +392,41 @@ export class Workspace {
     deliver: (files: BrokerExportFile[]) => Promise<boolean> = async () => true,
   ): Promise<BrokerExportFile[]> {
     const chosen = parseBrokerTarget(target)
-    const installDir = options.installDir === undefined ? undefined : validateInstallDir(options.installDir)
-    const input = await this.brokerExportInput(options.hosts ?? [])
-    const files = exportForBroker(chosen, { ...input, installDir, ports: options.ports ?? input.ports })
+    const files = exportForBroker(chosen, await this.brokerExportInputFor(options))
     if (await deliver(files)) await this.recordBrokerExport(chosen, options.hosts ?? [])
     return files
   }
 
+  /**
+   * `certdesk export broker --only-changes-since DIR`: of a new export, the files that differ from
+   * the earlier one read from `earlier.dir`, and CHANGES.md. Token devices whose key did not change
+   * keep the earlier hashes, so only real changes show.
+   */
+  async exportChangesForBroker(
+    target: BrokerTarget,
+    earlier: { dir: string; files: ExportFolderFiles },
+    options: BrokerExportOptions & { ports?: { oneWay: number; mutual: number } } = {},
+    deliver: (files: BrokerExportFile[]) => Promise<boolean> = async () => true,
+  ): Promise<BrokerExportChanges> {
+    const chosen = parseBrokerTarget(target)
+    const input = await this.brokerExportInputFor(options)
+    const previousCredentials = EXPORTED_USERS[chosen](textOf(earlier.files))
+    const changes = changesSince(chosen, earlier, exportForBroker(chosen, { ...input, previousCredentials }), input.installDir)
+    if (await deliver(changes.files)) await this.recordBrokerExport(chosen, options.hosts ?? [], earlier.dir)
+    return changes
+  }
+
+  private async brokerExportInputFor(
+    options: BrokerExportOptions & { ports?: { oneWay: number; mutual: number } },
+  ): Promise<BrokerExportInput> {
+    const installDir = options.installDir === undefined ? undefined : validateInstallDir(options.installDir)
+    const input = await this.brokerExportInput(options.hosts ?? [])
+    return { ...input, installDir, ports: options.ports ?? input.ports }
+  }
+
   /** The audit entry of a delivered export (it holds the broker's key and the password hashes). */
-  recordBrokerExport(target: BrokerTarget, hosts: string[]): Promise<void> {
-    return this.recordKeyExport('broker.export-production', target, { hosts })
+  recordBrokerExport(target: BrokerTarget, hosts: string[], changesSince?: string): Promise<void> {
+    return this.recordKeyExport('broker.export-production', target, changesSince === undefined ? { hosts } : { hosts, changesSince })
   }
 
   listTesterProfiles(): TesterProfileRecord[] {

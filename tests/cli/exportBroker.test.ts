@@ -12,6 +12,17 @@ let folder: string
 let dataDir: string
 let tokenKey: string
 const cli = <T>(...args: string[]) => runCertdeskJson<T>(['--data', dataDir, ...args])
+const exportArgs = (target: string, out: string, ...more: string[]) => [
+  '--data',
+  dataDir,
+  'export',
+  'broker',
+  '--target',
+  target,
+  '--out',
+  out,
+  ...more,
+]
 
 /** Every file below a folder, relative, with its mode. */
 async function filesIn(dir: string): Promise<Map<string, number>> {
@@ -37,15 +48,8 @@ beforeAll(async () => {
 describe('certdesk export broker', () => {
   it.each(BROKER_TARGETS)('writes the %s export: secrets 0600, a README, no device key anywhere, and an audit entry', async (target) => {
     const out = join(folder, `out-${target}`)
-    const result = await cli<{ target: string; files: { path: string; secret: boolean }[] }>(
-      'export',
-      'broker',
-      '--target',
-      target,
-      '--out',
-      out,
-      '--host',
-      'broker.example.com',
+    const result = await runCertdeskJson<{ target: string; files: { path: string; secret: boolean }[] }>(
+      exportArgs(target, out, '--host', 'broker.example.com'),
     )
     expect(result.target).toBe(target)
     const files = await filesIn(out)
@@ -58,6 +62,41 @@ describe('certdesk export broker', () => {
     expect(audit.at(-1)).toMatchObject({ action: 'broker.export-production', target })
   })
 
+  it('with --only-changes-since, writes only the files that differ and CHANGES.md, naming the new user', async () => {
+    const earlier = join(folder, 'out-mosquitto')
+    const added = await cli<{ username: string }>(
+      'device',
+      'create',
+      '--name',
+      'Valve',
+      '--auth',
+      'token',
+      '--device-id',
+      'export-valve-01',
+    )
+    const out = join(folder, 'changes-mosquitto')
+    const result = await runCertdeskJson<{ users: { added: string[]; changed: string[]; removed: string[] } }>(
+      exportArgs('mosquitto', out, '--host', 'broker.example.com', '--only-changes-since', earlier),
+    )
+    expect(result.users).toEqual({ added: [added.username], changed: [], removed: [] })
+    // The new device's password line and ACL block, the fresh CRL, the README's user count.
+    expect([...(await filesIn(out)).keys()].sort()).toEqual(['CHANGES.md', 'README.md', 'acl-one-way', 'certs/crl.pem', 'passwords'])
+    const passwords = await readFile(join(out, 'passwords'), 'utf8')
+    const earlierPasswords = await readFile(join(earlier, 'passwords'), 'utf8')
+    // The device that was there keeps its line (salt and hash) byte for byte.
+    const meterLine = earlierPasswords.split('\n').find((line) => line.includes(':$7$'))
+    expect(meterLine).toBeDefined()
+    expect(passwords.split('\n')).toContain(meterLine)
+    await expectCliRefusal(
+      exportArgs('mosquitto', join(folder, 'changes-refused'), '--only-changes-since', join(folder, 'out-emqx')),
+      exactly(
+        `certdesk: ${join(folder, 'out-emqx')} is not a Certdesk export for mosquitto (it has no mosquitto.conf); give the folder of an earlier whole export for it.`,
+      ),
+    )
+    await expect(stat(join(folder, 'changes-refused'))).rejects.toThrow(/ENOENT/)
+    await cli('device', 'delete', 'export-valve-01')
+  })
+
   it('warns that EMQX checks revocation only at a CRL distribution point, while the CA has none', async () => {
     const out = join(folder, 'emqx-warned')
     const result = await runCertdesk(['--data', dataDir, 'export', 'broker', '--target', 'emqx', '--out', out])
@@ -66,16 +105,7 @@ describe('certdesk export broker', () => {
     await cli('ca', 'set', '--crl-url', 'http://pki.example.com/root.crl')
     const quiet = await runCertdesk(['--data', dataDir, 'export', 'broker', '--target', 'emqx', '--out', join(folder, 'emqx-quiet')])
     expect(quiet.stdout).not.toMatch(/CRL distribution point/)
-    const other = await runCertdesk([
-      '--data',
-      dataDir,
-      'export',
-      'broker',
-      '--target',
-      'mosquitto',
-      '--out',
-      join(folder, 'mosquitto-quiet'),
-    ])
+    const other = await runCertdesk(exportArgs('mosquitto', join(folder, 'mosquitto-quiet')))
     expect(other.stdout).not.toMatch(/CRL distribution point/)
   })
 

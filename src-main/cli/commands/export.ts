@@ -3,6 +3,8 @@ import { resolve } from 'node:path'
 import type { Command } from 'commander'
 import { parseBrokerTarget, validateInstallDir } from '../../core/brokerExport/options'
 import { BROKER_TARGETS, type BrokerExportFile } from '../../core/brokerExport/types'
+import type { UserChanges } from '../../core/brokerExport/changes'
+import { readEarlierExport } from '../../core/brokerExport/earlierExport'
 import { prepareOutputFolder } from '../../core/provisioning/output'
 import { writeBrokerExport } from '../../core/brokerExport/write'
 import { type CliContext, UsageError, parsePort } from '../context'
@@ -14,6 +16,7 @@ interface ExportBrokerOptions {
   installDir?: string
   oneWayPort?: string
   mutualPort?: string
+  onlyChangesSince?: string
 }
 
 /** `certdesk export broker`: the fleet handed to a production broker (verb, then noun, like `step`). */
@@ -31,6 +34,10 @@ export function registerExportCommands(program: Command, context: CliContext): v
     .option('--install-dir <dir>', "where the folder will be on the broker's machine (the configuration names files there)")
     .option('--one-way-port <port>', 'the one-way TLS listener (default 8883)')
     .option('--mutual-port <port>', 'the mutual TLS listener (default 8884)')
+    .option(
+      '--only-changes-since <dir>',
+      'write only the files that differ from the earlier export in <dir> (same target), with CHANGES.md naming the users added, changed and removed',
+    )
     .action(async (options: ExportBrokerOptions, command: Command) => {
       const ports =
         options.oneWayPort === undefined && options.mutualPort === undefined
@@ -41,15 +48,21 @@ export function registerExportCommands(program: Command, context: CliContext): v
       const installDir = options.installDir === undefined ? undefined : validateInstallDir(options.installDir)
       const workspace = await open(command)
       const dir = resolve(options.out)
+      const earlierDir = options.onlyChangesSince === undefined ? undefined : resolve(options.onlyChangesSince)
+      const earlier = earlierDir === undefined ? undefined : { dir: earlierDir, files: await readEarlierExport(earlierDir, target) }
       // Checked (and made) first: a folder that cannot take the export is refused before a CRL
       // number is used or a certificate issued.
       const madeFolder = await prepareOutputFolder(dir)
+      const write = async (made: BrokerExportFile[]) => {
+        await writeBrokerExport(dir, made)
+        return true
+      }
+      const exportOptions = { hosts: options.host ?? [], installDir, ports }
       let files: BrokerExportFile[]
+      let users: UserChanges | undefined
       try {
-        files = await workspace.exportForBroker(target, { hosts: options.host ?? [], installDir, ports }, async (made) => {
-          await writeBrokerExport(dir, made)
-          return true
-        })
+        if (earlier === undefined) files = await workspace.exportForBroker(target, exportOptions, write)
+        else ({ files, users } = await workspace.exportChangesForBroker(target, earlier, exportOptions, write))
       } catch (error) {
         if (madeFolder) await rm(dir, { recursive: true, force: true })
         throw error
@@ -57,16 +70,21 @@ export function registerExportCommands(program: Command, context: CliContext): v
       // EMQX checks revocation only at the certificates' CRL distribution point: without one set
       // (`ca set --crl-url`), its mutual listener cannot check them and refuses every certificate.
       const crlUrlMissing = target === 'emqx' && !workspace.getRootCa().crlDistributionPoint
+      const secrets = files.filter((file) => file.secret).map((file) => file.path)
       print(
         command,
         {
           target,
           dir,
           files: files.map((file) => ({ path: file.path, secret: file.secret })),
+          ...(users ? { changesSince: earlierDir, users } : {}),
           ...(crlUrlMissing ? { crlUrlMissing } : {}),
         },
-        `Wrote ${files.length} files for ${target} to ${dir}; read README.md there. ` +
-          `certs/server.key and the password hashes are secret (mode 0600).` +
+        (users
+          ? `Wrote the ${files.length - 1} files that differ from ${earlierDir} for ${target} to ${dir} ` +
+            `(users: ${users.added.length} added, ${users.changed.length} with a new key, ${users.removed.length} removed); read CHANGES.md there.`
+          : `Wrote ${files.length} files for ${target} to ${dir}; read README.md there.`) +
+          (secrets.length > 0 ? ` Secret (mode 0600): ${secrets.join(', ')}.` : '') +
           (crlUrlMissing
             ? ' Note: this CA has no CRL distribution point, and EMQX checks revocation only there: set one with "certdesk ca set --crl-url URL" and reissue the certificates, or EMQX\'s mutual listener refuses them all.'
             : ''),

@@ -13,6 +13,7 @@
 // - acl.conf: apps/emqx_auth/etc/acl.conf and apps/emqx_auth/src/emqx_authz/emqx_authz_rule.erl
 import { createHash } from 'node:crypto'
 import { type BoundTopicRule, bindTopicRules, compileTopicRules } from '../broker/topicRules'
+import { saltedCredential } from './credentials'
 import { inExportOrder, sharedTokenUsernames } from './types'
 import type { BrokerExportFile, BrokerExportInput } from './types'
 
@@ -27,6 +28,31 @@ export const EMQX_USERS_CSV_HEADER = 'user_id,password_hash,salt,is_superuser'
 /** Salted SHA-256 as EMQX's emqx_passwd computes it for `salt_position = prefix`: lowercase hex. */
 function emqxSha256Prefix(salt: string, password: string): string {
   return createHash('sha256').update(salt, 'utf8').update(password, 'utf8').digest('hex')
+}
+
+const SALT_BYTES = 16
+
+/** A user's salt and hash as one credential (`previousCredentials`): `SALT$HASH`, both hex. */
+const storedForm = (salt: string, passwordHash: string) => `${salt}$${passwordHash}`
+
+function saltOfStoredForm(stored: string): Buffer | undefined {
+  const salt = stored.split('$')[0]
+  return /^(?:[0-9a-f]{2})+$/.test(salt) ? Buffer.from(salt, 'hex') : undefined
+}
+
+/** The built-in database users of an export's users.json, as `SALT$HASH`. */
+export function emqxUsers(fileText: (path: string) => string | undefined): Map<string, string> {
+  const text = fileText('users.json')
+  const users = new Map<string, string>()
+  if (text === undefined) return users
+  const list: unknown = JSON.parse(text)
+  if (!Array.isArray(list)) throw new Error('it is not a list of users')
+  for (const user of list as ({ user_id?: unknown; password_hash?: unknown; salt?: unknown } | null)[]) {
+    if (typeof user?.user_id === 'string' && typeof user.password_hash === 'string' && typeof user.salt === 'string') {
+      users.set(user.user_id, storedForm(user.salt, user.password_hash))
+    }
+  }
+  return users
 }
 
 interface HashedUser {
@@ -46,8 +72,9 @@ export function emqxExport(given: BrokerExportInput): BrokerExportFile[] {
   const tokenDevices = input.tokenDevices
   // One salt per device, in device-ID order, so fixed random bytes give byte-identical files.
   const users: HashedUser[] = tokenDevices.map((device) => {
-    const salt = input.randomBytes(16).toString('hex')
-    return { userId: device.username, salt, passwordHash: emqxSha256Prefix(salt, device.deviceKey) }
+    const hashWith = (salt: Buffer) => storedForm(salt.toString('hex'), emqxSha256Prefix(salt.toString('hex'), device.deviceKey))
+    const [salt, passwordHash] = saltedCredential(input, device.username, SALT_BYTES, hashWith, saltOfStoredForm).split('$')
+    return { userId: device.username, salt, passwordHash }
   })
   return [
     { path: 'emqx.conf', contents: emqxConf(input, dir), secret: false },

@@ -4,6 +4,7 @@
 import { pbkdf2Sync } from 'node:crypto'
 import { type BoundTopicRule, bindTopicRules, compileTopicRules } from '../broker/topicRules'
 import type { TopicRule } from '../store/schema'
+import { saltedCredential } from './credentials'
 import type { BrokerExportFile, BrokerExportInput, ExportedCertificate } from './types'
 
 const DEFAULT_INSTALL_DIR = '/etc/mosquitto/certdesk'
@@ -21,6 +22,29 @@ const HASH_BYTES = 64
 function passwordHash(password: string, salt: Buffer): string {
   const hash = pbkdf2Sync(password, salt, PASSWORD_ITERATIONS, HASH_BYTES, 'sha512')
   return `$7$${PASSWORD_ITERATIONS}$${salt.toString('base64')}$${hash.toString('base64')}`
+}
+
+/** The salt of a `$7$101$SALT$HASH` line this export writes; undefined for any other form. */
+function saltOfPasswordHash(stored: string): Buffer | undefined {
+  const [empty, kind, iterations, salt] = stored.split('$')
+  if (empty !== '' || kind !== '7' || iterations !== String(PASSWORD_ITERATIONS) || salt === undefined) return undefined
+  return Buffer.from(salt, 'base64')
+}
+
+/**
+ * The users an export's files name, with their stored credentials: token devices from `passwords`
+ * (their hash), certificates' common names from `acl-mutual` ('' : the certificate is the credential).
+ */
+export function mosquittoUsers(fileText: (path: string) => string | undefined): Map<string, string> {
+  const users = new Map<string, string>()
+  for (const line of (fileText('passwords') ?? '').split('\n')) {
+    const colon = line.indexOf(':')
+    if (colon > 0 && !line.startsWith('#')) users.set(line.slice(0, colon), line.slice(colon + 1))
+  }
+  for (const line of (fileText('acl-mutual') ?? '').split('\n')) {
+    if (line.startsWith('user ')) users.set(line.slice('user '.length), '')
+  }
+  return users
 }
 
 /** Locale-free order, so the same registry always gives the same bytes. */
@@ -186,9 +210,8 @@ function tokenDevices(input: BrokerExportInput, compiled: ReturnType<typeof comp
       result.left.push(`Token device ${device.deviceId} (username ${quoted(device.username)}): ${problem}.`)
       continue
     }
-    const salt = input.randomBytes(SALT_BYTES)
-    if (salt.length !== SALT_BYTES) throw new Error(`randomBytes gave ${salt.length} bytes, not ${SALT_BYTES}`)
-    result.passwords.push(`${device.username}:${passwordHash(device.deviceKey, salt)}`)
+    const hash = saltedCredential(input, device.username, SALT_BYTES, (salt) => passwordHash(device.deviceKey, salt), saltOfPasswordHash)
+    result.passwords.push(`${device.username}:${hash}`)
     result.usernames.push(device.username)
     const acl = deviceAcl(input.topicRules, bindTopicRules(compiled, { clientId: device.deviceId, username: device.username }))
     result.narrowed += acl.narrowed

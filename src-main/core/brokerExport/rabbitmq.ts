@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { type BoundTopicRule, bindTopicRules, compileTopicRules } from '../broker/topicRules'
+import { saltedCredential } from './credentials'
 import { inExportOrder, sharedTokenUsernames } from './types'
 import type { BrokerExportFile, BrokerExportInput, ExportedCertificate } from './types'
 
@@ -23,6 +24,25 @@ export function rabbitmqPasswordHash(password: string, salt: Buffer): string {
   if (salt.length !== 4) throw new Error('RabbitMQ password salts are 4 bytes')
   const digest = createHash('sha256').update(salt).update(password, 'utf8').digest()
   return Buffer.concat([salt, digest]).toString('base64')
+}
+
+/** The 4-byte salt at the start of a stored hash; undefined when it is no sha256 hash (36 bytes). */
+function saltOfPasswordHash(stored: string): Buffer | undefined {
+  const bytes = Buffer.from(stored, 'base64')
+  return bytes.length === 36 ? bytes.subarray(0, 4) : undefined
+}
+
+/** The users of an export's definitions.json with their password hashes ('' for a certificate's login). */
+export function rabbitmqUsers(fileText: (path: string) => string | undefined): Map<string, string> {
+  const text = fileText('definitions.json')
+  const users = new Map<string, string>()
+  if (text === undefined) return users
+  const document = JSON.parse(text) as { users?: unknown } | null
+  if (!Array.isArray(document?.users)) throw new Error('it has no list of users')
+  for (const user of document.users as ({ name?: unknown; password_hash?: unknown } | null)[]) {
+    if (typeof user?.name === 'string') users.set(user.name, typeof user.password_hash === 'string' ? user.password_hash : '')
+  }
+  return users
 }
 
 // ---- The CRL's file name: OpenSSL's X509_NAME_hash of its issuer (what `openssl x509 -hash` prints).
@@ -231,7 +251,7 @@ function certificateUsers(input: BrokerExportInput): CertificateUsers {
 function definitions(input: BrokerExportInput, certUsers: CertificateUser[]): string {
   const tokenUsers = input.tokenDevices.map((device) => ({
     name: device.username,
-    password_hash: rabbitmqPasswordHash(device.deviceKey, input.randomBytes(4)),
+    password_hash: saltedCredential(input, device.username, 4, (salt) => rabbitmqPasswordHash(device.deviceKey, salt), saltOfPasswordHash),
     hashing_algorithm: HASHING_ALGORITHM,
     tags: [] as string[],
   }))

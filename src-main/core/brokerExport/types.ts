@@ -58,6 +58,12 @@ export interface BrokerExportInput {
   installDir?: string
   /** Where salts come from; a test passes fixed bytes to compare two exports. */
   randomBytes: (size: number) => Buffer
+  /**
+   * Each user's stored credential in an earlier export for the same target, in that target's own
+   * form (`--only-changes-since`): a token device whose key still matches it keeps it, salt and
+   * all, so the two exports differ only where the fleet changed.
+   */
+  previousCredentials?: ReadonlyMap<string, string>
 }
 
 /** One file of an export, relative to its folder. Secret files (keys, password hashes) are written 0600. */

@@ -9,6 +9,7 @@ import { exportForBroker } from '../../../src-main/core/brokerExport'
 import { mosquittoExport } from '../../../src-main/core/brokerExport/mosquitto'
 import type { BrokerExportFile, BrokerExportInput, ExportedCertificate } from '../../../src-main/core/brokerExport/types'
 import { writeBrokerExport } from '../../../src-main/core/brokerExport/write'
+import { readEarlierExport } from '../../../src-main/core/brokerExport/earlierExport'
 import { makeDeviceRequest, makeRoot } from '../../helpers/externalCa'
 import { type Fleet, closedWithin, connect, helloRoundTrip, makeFleet, unpackBundle } from '../../helpers/fleet'
 import { runSeed, seedScript } from '../../helpers/seedScripts'
@@ -463,11 +464,24 @@ describe("Debian's mosquitto started from the export, with the seed's paho examp
 
     await fleet.workspace.revokeCertificate(fleet.certificate.id)
     await fleet.workspace.regenerateDeviceKey(fleet.tokenDevice.deviceId)
-    // The operator's routine: export into a new folder, copy the changed files over, reload.
+    // The operator's routine: export what changed since the installed folder, copy the files
+    // CHANGES.md lists over it, reload.
     const fresh = join(await temporaryFolder('certdesk-mosquitto-reexport-'), 'certdesk')
-    const input = await fleet.workspace.brokerExportInput(['localhost'])
-    await writeBrokerExport(fresh, exportForBroker('mosquitto', { ...input, installDir: exportDir, ports }))
-    for (const file of ['passwords', 'acl-one-way', 'acl-mutual', 'certs/crl.pem']) {
+    const changes = await fleet.workspace.exportChangesForBroker(
+      'mosquitto',
+      { dir: exportDir, files: await readEarlierExport(exportDir, 'mosquitto') },
+      { hosts: ['localhost'], installDir: exportDir, ports },
+      async (files) => {
+        await writeBrokerExport(fresh, files)
+        return true
+      },
+    )
+    expect(changes.users).toEqual({ added: [], changed: [fleet.tokenDevice.username], removed: [fleet.certificate.cn] })
+    const listed = (await readFile(join(fresh, 'CHANGES.md'), 'utf8')).match(/^Copy over the installed folder[^]*?\n\n((?:- `[^`]+`\n)+)/m)
+    const toCopy = [...(listed?.[1] ?? '').matchAll(/`([^`]+)`/g)].map((match) => match[1])
+    // mosquitto.conf differs (this test edited it): CHANGES.md says to merge it by hand, not to copy it.
+    expect(toCopy.sort()).toEqual(['acl-mutual', 'certs/crl.pem', 'passwords'])
+    for (const file of toCopy) {
       await copyFile(join(fresh, file), join(exportDir, file))
       await chmod(join(exportDir, file), 0o644)
     }

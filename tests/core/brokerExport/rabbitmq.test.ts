@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { type BrokerExportFile, type BrokerExportInput, exportForBroker } from '../../../src-main/core/brokerExport'
 import { crlIssuerHash, rabbitmqPasswordHash } from '../../../src-main/core/brokerExport/rabbitmq'
 import { writeBrokerExport } from '../../../src-main/core/brokerExport/write'
+import { readEarlierExport } from '../../../src-main/core/brokerExport/earlierExport'
 import { makeRoot, makeIntermediate } from '../../helpers/externalCa'
 import { type Fleet, closedWithin, connect, makeFleet, unpackBundle } from '../../helpers/fleet'
 import { type RabbitNode, formCluster, startRabbitNodes } from '../../helpers/rabbitmq'
@@ -345,5 +346,42 @@ describe('a two-node RabbitMQ cluster loaded from the export', () => {
       await device.endAsync(true)
       await nodes[0].ctl(['import_definitions', join(exportDir, 'definitions.json')])
     }
+  })
+
+  it('a re-export since the installed folder, applied as CHANGES.md says, admits a new token device on either node and refuses a removed one', async () => {
+    const added = await fleet.workspace.createDevice({ name: 'Added later', authType: 'token', deviceId: 'added-later-01' })
+    await fleet.workspace.deleteDevice(fleet.tokenDevice.deviceId)
+    const changesDir = join(await temporaryFolder('certdesk-rabbitmq-changes-'), 'changes')
+    const changes = await fleet.workspace.exportChangesForBroker(
+      'rabbitmq',
+      { dir: exportDir, files: await readEarlierExport(exportDir, 'rabbitmq') },
+      { hosts: ['localhost'], installDir: exportDir },
+      async (files) => {
+        await writeBrokerExport(changesDir, files)
+        return true
+      },
+    )
+    expect(changes.users).toEqual({ added: [added.username], changed: [], removed: [fleet.tokenDevice.username] })
+    const text = await readFile(join(changesDir, 'CHANGES.md'), 'utf8')
+    // What CHANGES.md says to copy, then its rabbitmqctl lines in order, run as written.
+    const listed = text.match(/^Copy over the installed folder[^]*?\n\n((?:- `[^`]+`\n)+)/m)
+    const toCopy = [...(listed?.[1] ?? '').matchAll(/`([^`]+)`/g)].map((match) => match[1])
+    expect(toCopy).toContain('definitions.json')
+    for (const file of toCopy) await copyFile(join(changesDir, file), join(exportDir, file))
+    const commands = [...text.matchAll(/rabbitmqctl ([^`\n]+)/g)].map((match) =>
+      [...match[1].matchAll(/'([^']*)'|(\S+)/g)].map((word) => word[1] ?? word[2]),
+    )
+    expect(commands).toEqual([
+      ['import_definitions', join(exportDir, 'definitions.json')],
+      ['delete_user', fleet.tokenDevice.username],
+    ])
+    for (const command of commands) await nodes[0].ctl(command)
+
+    const ca = await readFile(join(fleet.bundleDir, 'common_certs/root_ca.crt'))
+    const device = await connect(nodes[1].oneWayPort, { clientId: added.deviceId, username: added.username, password: added.deviceKey, ca })
+    await device.endAsync(true)
+    const refused = await oneWay(nodes[0], fleet.tokenDevice.deviceKey)
+    expect(refused.echoed, refused.output).toBe(false)
+    expect([4, 5], refused.output).toContain(refused.connack)
   })
 })
