@@ -218,7 +218,7 @@ export const MESSAGES = {
     badInstallDir:
       '"{value}" is not an install folder Certdesk can write into a broker\'s configuration; give an absolute path of letters, digits, "_", "-", "." and "/".',
     notEarlierExport:
-      '{path} is not a Certdesk export for {target} (it has no {marker}); give the folder of an earlier whole export for it.',
+      '{path} is not a whole Certdesk export for {target} (it has no {marker}); give the folder of an earlier export for it.',
     earlierIsChanges:
       '{path} holds only the changes of an export (it has CHANGES.md); give the folder of the whole export, with those changes copied over it.',
     earlierDamaged: '{path} of the earlier export is damaged ({problem}); give a whole export as Certdesk wrote it.',

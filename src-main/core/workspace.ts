@@ -410,7 +410,7 @@ export class Workspace {
   ): Promise<BrokerExportChanges> {
     const chosen = parseBrokerTarget(target)
     const input = await this.brokerExportInputFor(options)
-    const previousCredentials = EXPORTED_USERS[chosen](textOf(earlier.files))
+    const previousCredentials = EXPORTED_USERS[chosen](textOf(earlier.files)).tokens
     const changes = changesSince(chosen, earlier, exportForBroker(chosen, { ...input, previousCredentials }), input.installDir)
     if (await deliver(changes.files)) await this.recordBrokerExport(chosen, options.hosts ?? [], earlier.dir)
     return changes

@@ -90,10 +90,16 @@ describe('certdesk export broker', () => {
     await expectCliRefusal(
       exportArgs('mosquitto', join(folder, 'changes-refused'), '--only-changes-since', join(folder, 'out-emqx')),
       exactly(
-        `certdesk: ${join(folder, 'out-emqx')} is not a Certdesk export for mosquitto (it has no mosquitto.conf); give the folder of an earlier whole export for it.`,
+        `certdesk: ${join(folder, 'out-emqx')} is not a whole Certdesk export for mosquitto (it has no mosquitto.conf); give the folder of an earlier export for it.`,
       ),
     )
     await expect(stat(join(folder, 'changes-refused'))).rejects.toThrow(/ENOENT/)
+    // Inside the earlier export, the changes would become part of the next baseline.
+    await expectCliRefusal(
+      exportArgs('mosquitto', join(earlier, 'changes'), '--only-changes-since', earlier),
+      exactly(`certdesk: Give --out a folder outside the earlier export ${earlier}, and not one that holds it.`),
+    )
+    await expect(stat(join(earlier, 'changes'))).rejects.toThrow(/ENOENT/)
     await cli('device', 'delete', 'export-valve-01')
   })
 

@@ -67,6 +67,23 @@ describe('Export for a broker', () => {
     expect(audit.at(-1)).toMatchObject({ action: 'broker.export-production', target: 'rabbitmq' })
   })
 
+  it('warns, for EMQX only, while the CA has no CRL distribution point, and no longer once it has one', async () => {
+    await openScreen(page, origin, '/authority', 'authority')
+    await page.getByTestId('broker-export-open').click()
+    const warning = page.getByTestId('broker-export-crl-warning')
+    await page.getByTestId('broker-export-target-mosquitto').click()
+    expect(await warning.count()).toBe(0)
+    await page.getByTestId('broker-export-target-emqx').click()
+    await warning.waitFor()
+    expect(await warning.innerText()).toMatch(/This CA has no CRL distribution point, and EMQX checks revocation only there/)
+    await runCertdeskJson(['--data', dataDir, 'ca', 'set', '--crl-url', 'http://pki.example.com/root.crl'])
+    await openScreen(page, origin, '/authority', 'authority')
+    await page.getByTestId('broker-export-open').click()
+    await page.getByTestId('broker-export-target-emqx').click()
+    await page.getByTestId('broker-export-submit').waitFor()
+    expect(await page.getByTestId('broker-export-crl-warning').count()).toBe(0)
+  })
+
   it('refuses a relative install folder in one sentence, in the dialog', async () => {
     await openScreen(page, origin, '/authority', 'authority')
     await page.getByTestId('broker-export-open').click()

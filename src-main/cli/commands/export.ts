@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises'
-import { resolve } from 'node:path'
+import { resolve, sep } from 'node:path'
 import type { Command } from 'commander'
 import { parseBrokerTarget, validateInstallDir } from '../../core/brokerExport/options'
 import { BROKER_TARGETS, type BrokerExportFile } from '../../core/brokerExport/types'
@@ -18,6 +18,10 @@ interface ExportBrokerOptions {
   mutualPort?: string
   onlyChangesSince?: string
 }
+
+/** Whether `path` is `folder` or lies inside it. */
+const within = (path: string, folder: string) => path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep)
+const counted = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`
 
 /** `certdesk export broker`: the fleet handed to a production broker (verb, then noun, like `step`). */
 export function registerExportCommands(program: Command, context: CliContext): void {
@@ -49,6 +53,10 @@ export function registerExportCommands(program: Command, context: CliContext): v
       const workspace = await open(command)
       const dir = resolve(options.out)
       const earlierDir = options.onlyChangesSince === undefined ? undefined : resolve(options.onlyChangesSince)
+      // Nested, one would become part of the other: the next baseline would hold a folder of changes.
+      if (earlierDir !== undefined && (within(dir, earlierDir) || within(earlierDir, dir))) {
+        throw new UsageError(`Give --out a folder outside the earlier export ${earlierDir}, and not one that holds it.`)
+      }
       const earlier = earlierDir === undefined ? undefined : { dir: earlierDir, files: await readEarlierExport(earlierDir, target) }
       // Checked (and made) first: a folder that cannot take the export is refused before a CRL
       // number is used or a certificate issued.
@@ -81,7 +89,7 @@ export function registerExportCommands(program: Command, context: CliContext): v
           ...(crlUrlMissing ? { crlUrlMissing } : {}),
         },
         (users
-          ? `Wrote the ${files.length - 1} files that differ from ${earlierDir} for ${target} to ${dir} ` +
+          ? `Wrote ${counted(files.length - 1, 'changed file')} and CHANGES.md for ${target} to ${dir}, against ${earlierDir} ` +
             `(users: ${users.added.length} added, ${users.changed.length} with a new key, ${users.removed.length} removed); read CHANGES.md there.`
           : `Wrote ${files.length} files for ${target} to ${dir}; read README.md there.`) +
           (secrets.length > 0 ? ` Secret (mode 0600): ${secrets.join(', ')}.` : '') +

@@ -9,13 +9,6 @@ import { BROKER_TARGET_NAMES, type BrokerExportFile, type BrokerTarget, DEFAULT_
 
 export const CHANGES_FILE = 'CHANGES.md'
 
-/** A file every export for the target has: an earlier folder without it is no such export. */
-export const EXPORT_MARKER_FILES: Record<BrokerTarget, string> = {
-  mosquitto: 'mosquitto.conf',
-  rabbitmq: 'definitions.json',
-  emqx: 'emqx.conf',
-}
-
 /** The file each target keeps its users in (a reader of a damaged one names it). */
 export const USER_FILES: Record<BrokerTarget, string> = {
   mosquitto: 'passwords',
@@ -30,17 +23,83 @@ const MERGED_FILES: Record<BrokerTarget, readonly string[]> = {
   emqx: ['emqx.conf'],
 }
 
-/** Each target's users in an export's files, with their stored credentials ('' for a certificate's login). */
-export const EXPORTED_USERS: Record<BrokerTarget, (fileText: (path: string) => string | undefined) => Map<string, string>> = {
+/**
+ * The users an export's files name: token devices with their stored credentials (kept apart from
+ * certificates' common names, which a username may equal), and the common names that log in.
+ */
+export interface ExportedUsers {
+  tokens: Map<string, string>
+  certificates: Set<string>
+}
+
+export type ExportedUsersReader = (fileText: (path: string) => string | undefined) => ExportedUsers
+
+export const EXPORTED_USERS: Record<BrokerTarget, ExportedUsersReader> = {
   mosquitto: mosquittoUsers,
   rabbitmq: rabbitmqUsers,
   emqx: emqxUsers,
 }
 
+/**
+ * The paths an export for the target writes (the CRL's name for RabbitMQ is its issuer's hash):
+ * only these are read from an earlier folder or reported gone from it.
+ */
+const EXPORT_PATHS: Record<BrokerTarget, RegExp> = {
+  mosquitto: /^(?:certs\/(?:ca\.crt|server\.crt|server\.key|crl\.pem)|README\.md|mosquitto\.conf|passwords|acl-one-way|acl-mutual)$/,
+  rabbitmq:
+    /^(?:certs\/(?:ca\.crt|server\.crt|server\.key|crl\.pem)|README\.md|crl\/[0-9a-f]{8}\.r\d+|definitions\.json|rabbitmq\.conf|advanced\.config)$/,
+  emqx: /^(?:certs\/(?:ca\.crt|server\.crt|server\.key|crl\.pem)|README\.md|emqx\.conf|users\.csv|users\.json|acl\.conf)$/,
+}
+
+export const isExportPath = (target: BrokerTarget, path: string) => EXPORT_PATHS[target].test(path)
+
+/** The files every whole export for the target has (a folder of changes lacks some). */
+export const WHOLE_EXPORT_FILES: Record<BrokerTarget, readonly string[]> = {
+  mosquitto: [
+    'certs/ca.crt',
+    'certs/server.crt',
+    'certs/server.key',
+    'certs/crl.pem',
+    'README.md',
+    'mosquitto.conf',
+    'passwords',
+    'acl-one-way',
+    'acl-mutual',
+  ],
+  rabbitmq: [
+    'certs/ca.crt',
+    'certs/server.crt',
+    'certs/server.key',
+    'certs/crl.pem',
+    'README.md',
+    'definitions.json',
+    'rabbitmq.conf',
+    'advanced.config',
+  ],
+  emqx: [
+    'certs/ca.crt',
+    'certs/server.crt',
+    'certs/server.key',
+    'certs/crl.pem',
+    'README.md',
+    'emqx.conf',
+    'users.csv',
+    'users.json',
+    'acl.conf',
+  ],
+}
+
+/** Names of users added, with a new key, and removed (token devices and certificates together). */
 export interface UserChanges {
   added: string[]
   changed: string[]
   removed: string[]
+}
+
+interface UserRow {
+  name: string
+  kind: 'token device' | 'certificate'
+  change: 'added' | 'key changed' | 'removed'
 }
 
 export interface BrokerExportChanges {
@@ -56,13 +115,22 @@ export type ExportFolderFiles = ReadonlyMap<string, Buffer>
 
 export const textOf = (files: ExportFolderFiles) => (path: string) => files.get(path)?.toString('utf8')
 
-function userChanges(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): UserChanges {
-  const names = (keep: (name: string) => boolean, from: ReadonlyMap<string, string>) => [...from.keys()].filter(keep).sort(byCodePoint)
-  return {
-    added: names((name) => !before.has(name), after),
-    changed: names((name) => before.has(name) && before.get(name) !== after.get(name), after),
-    removed: names((name) => !after.has(name), before),
+function userRows(before: ExportedUsers, after: ExportedUsers): UserRow[] {
+  const rows: UserRow[] = []
+  for (const [name, credential] of after.tokens) {
+    const earlier = before.tokens.get(name)
+    if (earlier === undefined) rows.push({ name, kind: 'token device', change: 'added' })
+    else if (earlier !== credential) rows.push({ name, kind: 'token device', change: 'key changed' })
   }
+  for (const name of before.tokens.keys()) if (!after.tokens.has(name)) rows.push({ name, kind: 'token device', change: 'removed' })
+  for (const name of after.certificates) if (!before.certificates.has(name)) rows.push({ name, kind: 'certificate', change: 'added' })
+  for (const name of before.certificates) if (!after.certificates.has(name)) rows.push({ name, kind: 'certificate', change: 'removed' })
+  return rows.sort((a, b) => byCodePoint(a.name, b.name) || byCodePoint(a.kind, b.kind))
+}
+
+function summary(rows: readonly UserRow[]): UserChanges {
+  const names = (change: UserRow['change']) => [...new Set(rows.filter((row) => row.change === change).map((row) => row.name))]
+  return { added: names('added'), changed: names('key changed'), removed: names('removed') }
 }
 
 export function changesSince(
@@ -77,11 +145,15 @@ export function changesSince(
   }
   const changed = files.filter(differs)
   const paths = new Set(files.map((file) => file.path))
-  const gone = [...earlier.files.keys()].filter((path) => !paths.has(path) && path !== CHANGES_FILE).sort(byCodePoint)
+  const gone = [...earlier.files.keys()].filter((path) => !paths.has(path) && isExportPath(target, path)).sort(byCodePoint)
   const fileMap = new Map(files.map((file) => [file.path, Buffer.from(file.contents)]))
-  const users = userChanges(EXPORTED_USERS[target](textOf(earlier.files)), EXPORTED_USERS[target](textOf(fileMap)))
-  const text = changesReadme(target, earlier.dir, installDir, { changed, users, gone })
-  return { files: [...changed, { path: CHANGES_FILE, contents: text, secret: false }], users, gone }
+  const after = EXPORTED_USERS[target](textOf(fileMap))
+  const rows = userRows(EXPORTED_USERS[target](textOf(earlier.files)), after)
+  // A name to delete on the broker is one the new export has in no form (a username and a common
+  // name are one user on RabbitMQ).
+  const deleted = summary(rows).removed.filter((name) => !after.tokens.has(name) && !after.certificates.has(name))
+  const text = changesReadme(target, earlier.dir, installDir, { changed, rows, deleted, gone })
+  return { files: [...changed, { path: CHANGES_FILE, contents: text, secret: false }], users: summary(rows), gone }
 }
 
 /** A word for the shell, in single quotes. */
@@ -92,7 +164,12 @@ function changesReadme(
   target: BrokerTarget,
   earlierDir: string,
   installDir: string,
-  { changed, users, gone }: { changed: readonly BrokerExportFile[]; users: UserChanges; gone: readonly string[] },
+  {
+    changed,
+    rows,
+    deleted,
+    gone,
+  }: { changed: readonly BrokerExportFile[]; rows: readonly UserRow[]; deleted: readonly string[]; gone: readonly string[] },
 ): string {
   const merged = changed.filter((file) => MERGED_FILES[target].includes(file.path)).map((file) => file.path)
   const copied = changed.filter((file) => !MERGED_FILES[target].includes(file.path) && file.path !== 'README.md').map((file) => file.path)
@@ -105,13 +182,14 @@ function changesReadme(
     '## Users',
     '',
   ]
-  const rows = [
-    ...users.added.map((name) => [name, 'added']),
-    ...users.changed.map((name) => [name, 'key changed']),
-    ...users.removed.map((name) => [name, 'removed']),
-  ].sort((a, b) => byCodePoint(a[0], b[0]))
   if (rows.length === 0) lines.push('No user was added, changed or removed.', '')
-  else lines.push('| User | Change |', '| --- | --- |', ...rows.map(([name, change]) => `| ${cell(name)} | ${change} |`), '')
+  else
+    lines.push(
+      '| User | Kind | Change |',
+      '| --- | --- | --- |',
+      ...rows.map((row) => `| ${cell(row.name)} | ${row.kind} | ${row.change} |`),
+      '',
+    )
   lines.push('## Files', '')
   if (copied.length > 0) {
     lines.push(`Copy over the installed folder (${code(installDir)}), on every node of a cluster, keeping their modes:`, '')
@@ -124,39 +202,52 @@ function changesReadme(
   if (gone.length > 0)
     lines.push('Delete from the installed folder (the new export has no such file):', '', ...gone.map((path) => `- ${code(path)}`), '')
   lines.push(
-    `Then copy these files over ${code(earlierDir)} too, so that it stays the whole export to name in the next`,
-    '`--only-changes-since`.',
+    `Then copy these files (not ${CHANGES_FILE}) over ${code(earlierDir)} too, so that it stays the whole export to name in the`,
+    'next `--only-changes-since`.',
     '',
     '## Apply',
     '',
-    ...applySteps(target, installDir, users, new Set(copied)),
+    ...applySteps(target, installDir, { rows, deleted, copied: new Set(copied), merged: merged.length > 0 }),
     '',
   )
   return lines.join('\n')
 }
 
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ')
+const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/[\r\n]/g, ' ')
 
-function applySteps(target: BrokerTarget, installDir: string, users: UserChanges, copied: ReadonlySet<string>): string[] {
+/** A user name as one path segment of a URL: "." and ".." too, which curl would otherwise resolve away. */
+const urlSegment = (name: string) => encodeURIComponent(name).replace(/\./g, '%2E')
+
+function applySteps(
+  target: BrokerTarget,
+  installDir: string,
+  { rows, deleted, copied, merged }: { rows: readonly UserRow[]; deleted: readonly string[]; copied: ReadonlySet<string>; merged: boolean },
+): string[] {
+  const tokenImport = rows.some((row) => row.kind === 'token device' && row.change !== 'removed')
   if (target === 'mosquitto') {
     return [
       '`systemctl reload mosquitto` (or SIGHUP): mosquitto reads `passwords`, the ACL files and the CRL again. Connected token',
       'devices that are gone or whose key changed are disconnected; a certificate no longer granted keeps its connection but',
       'gets no topic, and a revoked one is refused at its next handshake.',
+      ...(merged
+        ? ['', 'A change to the listeners in `mosquitto.conf` takes effect only on a restart (`systemctl restart mosquitto`).']
+        : []),
     ]
   }
   if (target === 'rabbitmq') {
     const steps = ['New handshakes read the CRL files (`crl/`) on every node as soon as they are copied.']
-    if (copied.has('definitions.json') && users.added.length + users.changed.length > 0) {
+    // Users, permissions and topic permissions all live in the definitions: any change is imported.
+    if (copied.has('definitions.json')) {
       steps.push(
         '',
-        `On one node: ${code(`rabbitmqctl import_definitions ${posix.join(installDir, 'definitions.json')}`)} (adds and updates users).`,
+        `On one node: ${code(`rabbitmqctl import_definitions ${posix.join(installDir, 'definitions.json')}`)} (adds and updates users and permissions).`,
       )
     }
-    if (users.removed.length > 0) {
+    if (deleted.length > 0) {
       steps.push('', 'On one node, delete the users that are gone (an import never deletes):', '', '```sh')
-      steps.push(...users.removed.map((name) => `rabbitmqctl delete_user ${shellWord(name)}`), '```')
+      steps.push(...deleted.map((name) => `rabbitmqctl delete_user -- ${shellWord(name)}`), '```')
     }
+    if (merged) steps.push('', 'A change to `rabbitmq.conf` or `advanced.config` takes effect when each node restarts, one at a time.')
     return steps
   }
   const api = 'http://HOST:18083/api/v5/authentication/password_based%3Abuilt_in_database'
@@ -164,16 +255,17 @@ function applySteps(target: BrokerTarget, installDir: string, users: UserChanges
     "Serve the new `certs/crl.pem` at the CA's CRL distribution point URL; reload `acl.conf` if it is listed above (dashboard",
     'Access Control → Authorization → File → Update).',
   ]
-  if (users.added.length + users.changed.length > 0) {
-    steps.push('', 'Import the users (it overwrites those already there):', '', '```sh')
+  if (tokenImport) {
+    steps.push('', 'From this folder, import the users (it overwrites those already there):', '', '```sh')
     steps.push(`curl -u KEY:SECRET -F filename=@users.json "${api}/import_users?type=hash"`, '```')
   }
-  if (users.removed.length > 0) {
+  if (deleted.length > 0) {
     steps.push('', 'Delete the users that are gone (an import never deletes):', '', '```sh')
     steps.push(
-      ...users.removed.map((name) => `curl -u KEY:SECRET -X DELETE ${shellWord(`${api}/users/${encodeURIComponent(name)}`)}`),
+      ...deleted.map((name) => `curl --path-as-is -u KEY:SECRET -X DELETE ${shellWord(`${api}/users/${urlSegment(name)}`)}`),
       '```',
     )
   }
+  if (merged) steps.push('', 'A change to `emqx.conf` takes effect when each node restarts, one at a time.')
   return steps
 }

@@ -1,30 +1,50 @@
-// The folder of an earlier export, read for `--only-changes-since`: every regular file by its
-// path, after checking that it is a whole export for the same target.
-import { lstat, readFile, readdir } from 'node:fs/promises'
+// The folder of an earlier export, read for `--only-changes-since`: the files an export for the
+// target writes, by path, after checking that the folder holds a whole one. Nothing else in it
+// is read (an operator's backups, editor files).
+import { readFile, readdir, stat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import { CertdeskError } from '../errors'
 import { message } from '../messages'
-import { CHANGES_FILE, EXPORTED_USERS, EXPORT_MARKER_FILES, type ExportFolderFiles, USER_FILES, textOf } from './changes'
+import { CHANGES_FILE, EXPORTED_USERS, type ExportFolderFiles, USER_FILES, WHOLE_EXPORT_FILES, isExportPath, textOf } from './changes'
 import { BROKER_TARGET_NAMES, type BrokerTarget } from './types'
+
+/** Far above any export's file (definitions.json for 100,000 devices is ~40 MB): a bound on memory. */
+const MAX_FILE_BYTES = 256 * 1024 * 1024
 
 export async function readEarlierExport(dir: string, target: BrokerTarget): Promise<ExportFolderFiles> {
   const files = new Map<string, Buffer>()
+  let hasChangesFile = false
+  let reading = dir
   try {
-    if (!(await lstat(dir)).isDirectory()) throw notAnExport(dir, target)
+    // stat, not lstat: an installed folder reached through a link (/etc/… → …) is read as itself.
+    if (!(await stat(dir)).isDirectory()) throw notAWholeExport(dir, target, WHOLE_EXPORT_FILES[target][0])
     for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
       // Links and other special files are no part of what Certdesk writes: not followed.
       if (!entry.isFile()) continue
-      const path = join(entry.parentPath, entry.name)
-      files.set(relative(dir, path).split(sep).join('/'), await readFile(path))
+      reading = join(entry.parentPath, entry.name)
+      const path = relative(dir, reading).split(sep).join('/')
+      if (path === CHANGES_FILE) hasChangesFile = true
+      if (!isExportPath(target, path)) continue
+      if ((await stat(reading)).size > MAX_FILE_BYTES) {
+        throw new CertdeskError(
+          'INVALID_INPUT',
+          message('brokerExport.earlierDamaged', { path: reading, problem: 'it is larger than 256 MiB' }),
+        )
+      }
+      files.set(path, await readFile(reading))
     }
   } catch (error) {
     if (error instanceof CertdeskError) throw error
     const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw notAnExport(dir, target)
-    throw new CertdeskError('IO', message('brokerExport.earlierUnreadable', { path: dir, reason: code ?? String(error) }))
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw notAWholeExport(dir, target, WHOLE_EXPORT_FILES[target][0])
+    throw new CertdeskError('IO', message('brokerExport.earlierUnreadable', { path: reading, reason: code ?? String(error) }))
   }
-  if (!files.has(EXPORT_MARKER_FILES[target])) throw notAnExport(dir, target)
-  if (files.has(CHANGES_FILE)) throw new CertdeskError('INVALID_INPUT', message('brokerExport.earlierIsChanges', { path: dir }))
+  const missing = WHOLE_EXPORT_FILES[target].find((path) => !files.has(path))
+  if (missing !== undefined) {
+    // A folder of changes lacks what did not change; a whole export with the changes copied over it is complete.
+    if (hasChangesFile) throw new CertdeskError('INVALID_INPUT', message('brokerExport.earlierIsChanges', { path: dir }))
+    throw notAWholeExport(dir, target, missing)
+  }
   try {
     EXPORTED_USERS[target](textOf(files))
   } catch (error) {
@@ -34,9 +54,9 @@ export async function readEarlierExport(dir: string, target: BrokerTarget): Prom
   return files
 }
 
-function notAnExport(dir: string, target: BrokerTarget): CertdeskError {
+function notAWholeExport(dir: string, target: BrokerTarget, missing: string): CertdeskError {
   return new CertdeskError(
     'INVALID_INPUT',
-    message('brokerExport.notEarlierExport', { path: dir, target: BROKER_TARGET_NAMES[target], marker: EXPORT_MARKER_FILES[target] }),
+    message('brokerExport.notEarlierExport', { path: dir, target: BROKER_TARGET_NAMES[target], marker: missing }),
   )
 }

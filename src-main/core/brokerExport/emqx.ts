@@ -14,6 +14,7 @@
 import { createHash } from 'node:crypto'
 import { type BoundTopicRule, bindTopicRules, compileTopicRules } from '../broker/topicRules'
 import { saltedCredential } from './credentials'
+import type { ExportedUsers } from './changes'
 import { inExportOrder, sharedTokenUsernames } from './types'
 import type { BrokerExportFile, BrokerExportInput } from './types'
 
@@ -40,16 +41,16 @@ function saltOfStoredForm(stored: string): Buffer | undefined {
   return /^(?:[0-9a-f]{2})+$/.test(salt) ? Buffer.from(salt, 'hex') : undefined
 }
 
-/** The built-in database users of an export's users.json, as `SALT$HASH`. */
-export function emqxUsers(fileText: (path: string) => string | undefined): Map<string, string> {
+/** The built-in database users of an export's users.json, as `SALT$HASH` (certificates are no users on EMQX). */
+export function emqxUsers(fileText: (path: string) => string | undefined): ExportedUsers {
   const text = fileText('users.json')
-  const users = new Map<string, string>()
+  const users: ExportedUsers = { tokens: new Map(), certificates: new Set() }
   if (text === undefined) return users
   const list: unknown = JSON.parse(text)
   if (!Array.isArray(list)) throw new Error('it is not a list of users')
   for (const user of list as ({ user_id?: unknown; password_hash?: unknown; salt?: unknown } | null)[]) {
     if (typeof user?.user_id === 'string' && typeof user.password_hash === 'string' && typeof user.salt === 'string') {
-      users.set(user.user_id, storedForm(user.salt, user.password_hash))
+      users.tokens.set(user.user_id, storedForm(user.salt, user.password_hash))
     }
   }
   return users

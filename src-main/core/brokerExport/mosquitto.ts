@@ -5,6 +5,7 @@ import { pbkdf2Sync } from 'node:crypto'
 import { type BoundTopicRule, bindTopicRules, compileTopicRules } from '../broker/topicRules'
 import type { TopicRule } from '../store/schema'
 import { saltedCredential } from './credentials'
+import type { ExportedUsers } from './changes'
 import type { BrokerExportFile, BrokerExportInput, ExportedCertificate } from './types'
 
 const DEFAULT_INSTALL_DIR = '/etc/mosquitto/certdesk'
@@ -32,17 +33,18 @@ function saltOfPasswordHash(stored: string): Buffer | undefined {
 }
 
 /**
- * The users an export's files name, with their stored credentials: token devices from `passwords`
- * (their hash), certificates' common names from `acl-mutual` ('' : the certificate is the credential).
+ * The users an export's files name: token devices from `passwords` (with their hashes), and the
+ * certificates' common names that `acl-mutual` grants.
  */
-export function mosquittoUsers(fileText: (path: string) => string | undefined): Map<string, string> {
-  const users = new Map<string, string>()
-  for (const line of (fileText('passwords') ?? '').split('\n')) {
+export function mosquittoUsers(fileText: (path: string) => string | undefined): ExportedUsers {
+  const users: ExportedUsers = { tokens: new Map(), certificates: new Set() }
+  // A folder that went through Windows may have CRLF line ends: the same users all the same.
+  for (const line of (fileText('passwords') ?? '').split(/\r?\n/)) {
     const colon = line.indexOf(':')
-    if (colon > 0 && !line.startsWith('#')) users.set(line.slice(0, colon), line.slice(colon + 1))
+    if (colon > 0 && !line.startsWith('#')) users.tokens.set(line.slice(0, colon), line.slice(colon + 1))
   }
-  for (const line of (fileText('acl-mutual') ?? '').split('\n')) {
-    if (line.startsWith('user ')) users.set(line.slice('user '.length), '')
+  for (const line of (fileText('acl-mutual') ?? '').split(/\r?\n/)) {
+    if (line.startsWith('user ')) users.certificates.add(line.slice('user '.length))
   }
   return users
 }

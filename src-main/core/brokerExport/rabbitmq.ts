@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto'
 import { posix } from 'node:path'
 import { type BoundTopicRule, bindTopicRules, compileTopicRules } from '../broker/topicRules'
 import { saltedCredential } from './credentials'
+import type { ExportedUsers } from './changes'
 import { inExportOrder, sharedTokenUsernames } from './types'
 import type { BrokerExportFile, BrokerExportInput, ExportedCertificate } from './types'
 
@@ -32,15 +33,17 @@ function saltOfPasswordHash(stored: string): Buffer | undefined {
   return bytes.length === 36 ? bytes.subarray(0, 4) : undefined
 }
 
-/** The users of an export's definitions.json with their password hashes ('' for a certificate's login). */
-export function rabbitmqUsers(fileText: (path: string) => string | undefined): Map<string, string> {
+/** The users of an export's definitions.json: token devices with their hashes, certificates' common names without. */
+export function rabbitmqUsers(fileText: (path: string) => string | undefined): ExportedUsers {
   const text = fileText('definitions.json')
-  const users = new Map<string, string>()
+  const users: ExportedUsers = { tokens: new Map(), certificates: new Set() }
   if (text === undefined) return users
   const document = JSON.parse(text) as { users?: unknown } | null
   if (!Array.isArray(document?.users)) throw new Error('it has no list of users')
   for (const user of document.users as ({ name?: unknown; password_hash?: unknown } | null)[]) {
-    if (typeof user?.name === 'string') users.set(user.name, typeof user.password_hash === 'string' ? user.password_hash : '')
+    if (typeof user?.name !== 'string') continue
+    if (typeof user.password_hash === 'string' && user.password_hash !== '') users.tokens.set(user.name, user.password_hash)
+    else users.certificates.add(user.name)
   }
   return users
 }

@@ -1,5 +1,5 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises'
-import { dirname, isAbsolute, join, normalize } from 'node:path'
+import { mkdir, open, rm, rmdir } from 'node:fs/promises'
+import { dirname, isAbsolute, join, normalize, relative, sep } from 'node:path'
 import { CertdeskError } from '../errors'
 import { message } from '../messages'
 import { prepareOutputFolder } from '../provisioning/output'
@@ -17,23 +17,42 @@ export async function writeBrokerExport(dir: string, files: readonly BrokerExpor
   for (const file of files) {
     if (isAbsolute(file.path) || normalize(file.path).startsWith('..')) throw new Error(`export file outside its folder: ${file.path}`)
   }
-  const written: string[] = []
+  const madeFiles: string[] = []
+  const madeFolders: string[] = []
   try {
     for (const file of files) {
       const path = join(dir, file.path)
       try {
-        // The first folder mkdir made (if any) holds only what this export puts in it.
-        const madeFolder = await mkdir(dirname(path), { recursive: true, mode: 0o700 })
-        if (madeFolder !== undefined) written.push(madeFolder)
-        await writeFile(path, file.contents, { mode: file.secret ? 0o600 : 0o644, flag: 'wx' })
-        written.push(path)
+        const first = await mkdir(dirname(path), { recursive: true, mode: 0o700 })
+        // mkdir made every folder from the first it reports down to the file's: each holds only this export's files.
+        if (first !== undefined) madeFolders.push(...foldersFrom(first, dirname(path)))
+        // Created (never over a file), then written: a write that fails midway is this export's own half file.
+        const handle = await open(path, 'wx', file.secret ? 0o600 : 0o644)
+        madeFiles.push(path)
+        try {
+          await handle.writeFile(file.contents)
+        } finally {
+          await handle.close()
+        }
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new CertdeskError('CONFLICT', message('file.exists', { path }))
         throw writeFailure(error, path)
       }
     }
   } catch (error) {
-    for (const path of written.reverse()) await rm(path, { recursive: true, force: true }).catch(() => undefined)
+    // Only what this run made: its files, then its folders if nothing else is in them.
+    for (const path of madeFiles) await rm(path, { force: true }).catch(() => undefined)
+    for (const path of madeFolders.reverse()) await rmdir(path).catch(() => undefined)
     throw error
   }
+}
+
+/** `first`, then each folder below it down to `last` (which lies inside `first`). */
+function foldersFrom(first: string, last: string): string[] {
+  const folders = [first]
+  for (const part of relative(first, last)
+    .split(sep)
+    .filter((part) => part !== ''))
+    folders.push(join(folders[folders.length - 1], part))
+  return folders
 }

@@ -430,6 +430,8 @@ export default {
     installDir: "Folder on the broker's machine",
     submit: 'Export',
     saved: 'Saved the export for {target}; read README.md in it.',
+    emqxNeedsCrlUrl:
+      "This CA has no CRL distribution point, and EMQX checks revocation only there: set one on this screen (CRL distribution point) and reissue the certificates, or EMQX's mutual listener refuses them all.",
   },
   lifecycle: {
     source: 'Key',

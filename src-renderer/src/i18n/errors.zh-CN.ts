@@ -195,7 +195,7 @@ const core: MessageCatalog = {
   brokerExport: {
     unknownTarget: 'Certdesk 不支持导出到“{value}”；请从 {targets} 中选择。',
     badInstallDir: '“{value}”不能用作写入代理配置的安装目录；请给出仅含字母、数字、“_”、“-”、“.”和“/”的绝对路径。',
-    notEarlierExport: '{path} 不是 Certdesk 为 {target} 写的导出（其中没有 {marker}）；请给出此前为它写的完整导出目录。',
+    notEarlierExport: '{path} 不是 Certdesk 为 {target} 写的完整导出（其中没有 {marker}）；请给出此前为它写的导出目录。',
     earlierIsChanges: '{path} 只含一次导出的变更（其中有 CHANGES.md）；请给出完整导出的目录，并先把这些变更复制进去。',
     earlierDamaged: '此前导出中的 {path} 已损坏（{problem}）；请给出 Certdesk 写出的完整导出。',
     earlierUnreadable: 'Certdesk 无法读取此前的导出 {path}（{reason}）。',

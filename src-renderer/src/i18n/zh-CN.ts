@@ -417,6 +417,8 @@ const zhCN: typeof en = {
     installDir: '代理机器上的文件夹',
     submit: '导出',
     saved: '已保存 {target} 的导出；请阅读其中的 README.md。',
+    emqxNeedsCrlUrl:
+      '此 CA 没有 CRL 分发点，而 EMQX 只在那里检查吊销：请在本页面设置一个（CRL 分发点）并重新签发证书，否则 EMQX 的双向监听器会拒绝所有证书。',
   },
   lifecycle: {
     source: '密钥',

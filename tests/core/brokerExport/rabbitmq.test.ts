@@ -373,7 +373,7 @@ describe('a two-node RabbitMQ cluster loaded from the export', () => {
     )
     expect(commands).toEqual([
       ['import_definitions', join(exportDir, 'definitions.json')],
-      ['delete_user', fleet.tokenDevice.username],
+      ['delete_user', '--', fleet.tokenDevice.username],
     ])
     for (const command of commands) await nodes[0].ctl(command)
 

@@ -1,10 +1,11 @@
 // Writing an export into its folder: modes, and a failure midway that leaves no half export.
+import { spawnSync } from 'node:child_process'
 import { mkdir, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { writeBrokerExport } from '../../../src-main/core/brokerExport/write'
 import { CertdeskError } from '../../../src-main/core/errors'
-import { temporaryFolder } from '../../helpers/tools'
+import { PROJECT_ROOT, temporaryFolder } from '../../helpers/tools'
 
 const files = [
   { path: 'mosquitto.conf', contents: 'listener 8883\n', secret: false },
@@ -29,6 +30,22 @@ describe('writeBrokerExport', () => {
     const error = await writeBrokerExport(join(dir, 'out'), failing).catch((caught: unknown) => caught)
     expect(error).toBeInstanceOf(CertdeskError)
     expect((error as CertdeskError).code).toBe('CONFLICT')
+    expect(await readdir(join(dir, 'out'))).toEqual([])
+  })
+
+  it('takes back a file that a write left half done (the disk filled up), and the folders it made', async () => {
+    const dir = await temporaryFolder('certdesk-write-export-')
+    await mkdir(join(dir, 'out'))
+    // 128 KiB per file at most: the 512 KiB file fails midway with EFBIG, as on a full disk.
+    const writer = join(PROJECT_ROOT, 'tests/fixtures/brokerExport/writeExport.ts')
+    const run = spawnSync('bash', ['-c', 'ulimit -f 128 && exec "$0" --import tsx "$1" "$2"', process.execPath, writer, join(dir, 'out')], {
+      encoding: 'utf8',
+      cwd: PROJECT_ROOT,
+    })
+    expect(run.status, run.stderr).toBe(0)
+    const outcome = JSON.parse(run.stdout) as { code?: string; message?: string }
+    expect(outcome.code, run.stdout).toBe('IO')
+    expect(outcome.message).toMatch(/passwords/)
     expect(await readdir(join(dir, 'out'))).toEqual([])
   })
 })
