@@ -10,6 +10,7 @@ const STEPS = [
   ['message log', 'npx', ['tsx', 'bench/messageLog.bench.ts']],
   ['topic rules', 'npx', ['tsx', 'bench/topicRules.bench.ts']],
   ['broker vs mosquitto', 'npx', ['tsx', 'bench/broker.bench.ts']],
+  ['registry notice', 'npx', ['tsx', 'bench/registryNotice.bench.ts']],
   ['registry screens', 'npx', ['tsx', 'bench/registryScreens.bench.ts']],
   ['tester stream', 'npx', ['tsx', 'bench/testerStream.bench.ts']],
   ['store scaling', 'npx', ['tsx', 'bench/store.bench.ts']],

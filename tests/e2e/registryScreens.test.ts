@@ -420,8 +420,20 @@ describe('the registry store (§5)', () => {
     const camera = await device('Store camera', 'cert', 'store-cam-001')
     const store = await certificate('Store certificate')
     await open('/certificates', 'certificates')
-    // The CLI's changes above reach the page as events within the server's half-second poll: let them pass first.
-    await new Promise((resolve) => setTimeout(resolve, 1200))
+    // The CLI's changes above reach the page as events within the server's half-second poll: let
+    // them pass first, until the page has asked for no list for a whole second.
+    const settling = countCalls(page)
+    const lists = () => (settling.get('listCertificates') ?? 0) + (settling.get('listDevices') ?? 0)
+    await expect
+      .poll(
+        async () => {
+          const before = lists()
+          await new Promise((resolve) => setTimeout(resolve, 1000))
+          return lists() === before
+        },
+        { timeout: 15_000, interval: 0 },
+      )
+      .toBe(true)
     const calls = countCalls(page)
     await page.getByTestId('certificate-search').fill('Store certificate')
     await page.getByTestId('certificate-switch-Store certificate').click()

@@ -7,13 +7,25 @@ import { join, resolve } from 'node:path'
 
 export const PROJECT_ROOT = resolve(import.meta.dirname, '../..')
 
-/** A loopback port nothing listens on right now. */
+/** Ports this process has handed out: the system may offer a closed one again at once. */
+const handedOut = new Set<number>()
+
+/**
+ * A loopback port nothing listens on right now, and not one handed out before in this process
+ * (two calls in a row gave the same port about once in 10,000 pairs, and a test that asks for
+ * its one-way and mutual ports together then failed with "address in use").
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
+  for (;;) {
+    const server = createServer()
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as { port: number }
+    await new Promise((resolve) => server.close(resolve))
+    if (!handedOut.has(port)) {
+      handedOut.add(port)
+      return port
+    }
+  }
 }
 
 /**

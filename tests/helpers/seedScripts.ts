@@ -38,7 +38,16 @@ const CONNACK = /Connected with result code (\d+)/
  * that ends it), or `timeoutMs` pass, then stops it: a refusal ends the run at once instead of
  * waiting out the example's reconnect loop.
  */
-export function runSeed(script: string, cwd: string, options: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<SeedRun> {
+export function runSeed(
+  script: string,
+  cwd: string,
+  options: {
+    env?: NodeJS.ProcessEnv
+    timeoutMs?: number
+    /** Stops the example early, once what the test waits for has happened (an echo or a refusal always stops it). */
+    until?: (output: string) => boolean
+  } = {},
+): Promise<SeedRun> {
   return new Promise((resolve) => {
     const child = spawn(PYTHON, [script], { cwd, env: { ...process.env, ...options.env, PYTHONUNBUFFERED: '1' } })
     let output = ''
@@ -56,7 +65,7 @@ export function runSeed(script: string, cwd: string, options: { env?: NodeJS.Pro
     const collect = (chunk: Buffer) => {
       output += chunk.toString()
       const code = CONNACK.exec(output)?.[1]
-      if (output.includes(SEED_ECHO) || (code !== undefined && code !== '0')) finish()
+      if (output.includes(SEED_ECHO) || (code !== undefined && code !== '0') || options.until?.(output)) finish()
     }
     child.stdout.on('data', collect)
     child.stderr.on('data', collect)

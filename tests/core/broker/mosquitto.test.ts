@@ -24,9 +24,14 @@ beforeAll(async () => {
 async function publishAndReceive(port: number, subscriber: string[], publisher: string[]): Promise<string> {
   const base = ['-h', 'localhost', '-p', String(port), '--cafile', join(certs, 'root_ca.crt'), '-t', '/hello']
   const received = run('mosquitto_sub', [...base, ...subscriber, '-C', '1', '-W', '10'])
-  // Give the subscription a moment to land before publishing.
-  await new Promise((resolve) => setTimeout(resolve, 500))
-  await run('mosquitto_pub', [...base, ...publisher, '-m', '{"hello": "world"}'])
+  let done = false
+  const finish = () => (done = true)
+  received.then(finish, finish)
+  // The subscription lands at a moment we cannot see: publish until the subscriber has its message.
+  while (!done) {
+    await run('mosquitto_pub', [...base, ...publisher, '-m', '{"hello": "world"}'])
+    await Promise.race([received, new Promise((resolve) => setTimeout(resolve, 300))])
+  }
   return (await received).stdout
 }
 
