@@ -75,10 +75,11 @@ describe('certdesk export broker', () => {
       'export-valve-01',
     )
     const out = join(folder, 'changes-mosquitto')
-    const result = await runCertdeskJson<{ users: { added: string[]; changed: string[]; removed: string[] } }>(
+    const result = await runCertdeskJson<{ users: { added: string[]; changed: string[]; removed: string[] }; gone: string[] }>(
       exportArgs('mosquitto', out, '--host', 'broker.example.com', '--only-changes-since', earlier),
     )
     expect(result.users).toEqual({ added: [added.username], changed: [], removed: [] })
+    expect(result.gone).toEqual([])
     // The new device's password line and ACL block, the fresh CRL, the README's user count.
     expect([...(await filesIn(out)).keys()].sort()).toEqual(['CHANGES.md', 'README.md', 'acl-one-way', 'certs/crl.pem', 'passwords'])
     const passwords = await readFile(join(out, 'passwords'), 'utf8')

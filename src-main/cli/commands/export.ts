@@ -68,9 +68,10 @@ export function registerExportCommands(program: Command, context: CliContext): v
       const exportOptions = { hosts: options.host ?? [], installDir, ports }
       let files: BrokerExportFile[]
       let users: UserChanges | undefined
+      let gone: string[] = []
       try {
         if (earlier === undefined) files = await workspace.exportForBroker(target, exportOptions, write)
-        else ({ files, users } = await workspace.exportChangesForBroker(target, earlier, exportOptions, write))
+        else ({ files, users, gone } = await workspace.exportChangesForBroker(target, earlier, exportOptions, write))
       } catch (error) {
         if (madeFolder) await rm(dir, { recursive: true, force: true })
         throw error
@@ -85,7 +86,7 @@ export function registerExportCommands(program: Command, context: CliContext): v
           target,
           dir,
           files: files.map((file) => ({ path: file.path, secret: file.secret })),
-          ...(users ? { changesSince: earlierDir, users } : {}),
+          ...(users ? { changesSince: earlierDir, users, gone } : {}),
           ...(crlUrlMissing ? { crlUrlMissing } : {}),
         },
         (users

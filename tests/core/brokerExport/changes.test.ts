@@ -235,6 +235,19 @@ describe('what CHANGES.md says, for cases a registry allows', () => {
     expect(changesSince('mosquitto', { dir: '/srv/earlier', files: earlier }, files).users).toEqual({ added: [], changed: [], removed: [] })
   })
 
+  it('names a file the new export no longer has (a CRL under an old issuer hash) to delete, and no stray file', () => {
+    const earlier = new Map([
+      ...asFolder(exportForBroker('rabbitmq', real)),
+      ['crl/00000000.r0', Buffer.from('old CRL')],
+      ['definitions.json.bak', Buffer.from('{}')],
+    ])
+    const changes = changesSince('rabbitmq', { dir: '/srv/earlier', files: earlier }, exportForBroker('rabbitmq', real))
+    expect(changes.gone).toEqual(['crl/00000000.r0'])
+    const text = changes.files.find((file) => file.path === CHANGES_FILE)?.contents.toString() ?? ''
+    expect(text).toMatch(/Delete from the installed folder[^\n]*\n\n- `crl\/00000000\.r0`\n\n/)
+    expect(text).not.toContain('definitions.json.bak')
+  })
+
   it('RabbitMQ: a change of topic rules alone is imported too', () => {
     const before = inputWith({ tokenDevices: [token('token-01', 'alpha')], certificateDevices: [] })
     const after = inputWith({ ...before, topicRules: [{ action: 'all', topic: 'fleet/${clientid}/#', permission: 'allow' }] })
