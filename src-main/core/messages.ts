@@ -223,6 +223,7 @@ export const MESSAGES = {
       '{path} holds only the changes of an export (it has CHANGES.md); give the folder of the whole export, with those changes copied over it.',
     earlierDamaged: '{path} of the earlier export is damaged ({problem}); give a whole export as Certdesk wrote it.',
     earlierUnreadable: 'Certdesk cannot read the earlier export {path} ({reason}).',
+    earlierMissing: '{path} does not exist; give the folder of an earlier export.',
   },
   lock: {
     held: 'Another Certdesk process has held the lock on {dataDir} for too long; try again when it has finished.',

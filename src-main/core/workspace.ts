@@ -58,7 +58,14 @@ import { provisioningZip, writeProvisioningFolder } from './provisioning/output'
 import { intermediateCertificates } from './pki/importedCa'
 import { registryForExport } from './brokerExport/input'
 import { exportForBroker } from './brokerExport'
-import { type BrokerExportChanges, EXPORTED_USERS, type ExportFolderFiles, changesSince, textOf } from './brokerExport/changes'
+import {
+  type BrokerExportChanges,
+  EXPORTED_USERS,
+  type ExportFolderFiles,
+  changesSince,
+  exportSettingsIn,
+  textOf,
+} from './brokerExport/changes'
 import { parseBrokerTarget, validateInstallDir } from './brokerExport/options'
 import type { BrokerExportFile, BrokerExportInput, BrokerExportOptions, BrokerTarget } from './brokerExport/types'
 import { message } from './messages'
@@ -409,10 +416,19 @@ export class Workspace {
     deliver: (files: BrokerExportFile[]) => Promise<boolean> = async () => true,
   ): Promise<BrokerExportChanges> {
     const chosen = parseBrokerTarget(target)
-    const input = await this.brokerExportInputFor(options)
+    // What the earlier export was made with holds unless the operator says otherwise: a change set
+    // must not quietly give the broker a certificate without its names, or other ports or paths.
+    const settings = exportSettingsIn(earlier.files, chosen)
+    const hosts = options.hosts ?? settings?.serverNames ?? []
+    const input = await this.brokerExportInputFor({
+      hosts,
+      installDir: options.installDir ?? settings?.installDir,
+      ports: options.ports ?? settings?.ports,
+    })
     const previousCredentials = EXPORTED_USERS[chosen](textOf(earlier.files)).tokens
     const changes = changesSince(chosen, earlier, exportForBroker(chosen, { ...input, previousCredentials }), input.installDir)
-    if (await deliver(changes.files)) await this.recordBrokerExport(chosen, options.hosts ?? [], earlier.dir)
+    const secretFiles = changes.files.filter((file) => file.secret).map((file) => file.path)
+    if (await deliver(changes.files)) await this.recordBrokerExport(chosen, hosts, { changesSince: earlier.dir, secretFiles })
     return changes
   }
 
@@ -425,8 +441,8 @@ export class Workspace {
   }
 
   /** The audit entry of a delivered export (it holds the broker's key and the password hashes). */
-  recordBrokerExport(target: BrokerTarget, hosts: string[], changesSince?: string): Promise<void> {
-    return this.recordKeyExport('broker.export-production', target, changesSince === undefined ? { hosts } : { hosts, changesSince })
+  recordBrokerExport(target: BrokerTarget, hosts: string[], changes?: { changesSince: string; secretFiles: string[] }): Promise<void> {
+    return this.recordKeyExport('broker.export-production', target, { hosts, ...changes })
   }
 
   listTesterProfiles(): TesterProfileRecord[] {

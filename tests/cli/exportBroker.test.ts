@@ -1,4 +1,4 @@
-import { readFile, readdir, stat, writeFile, mkdir } from 'node:fs/promises'
+import { readFile, readdir, stat, symlink, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { BROKER_TARGETS } from '../../src-main/core/brokerExport/types'
@@ -101,6 +101,18 @@ describe('certdesk export broker', () => {
       exactly(`certdesk: Give --out a folder outside the earlier export ${earlier}, and not one that holds it.`),
     )
     await expect(stat(join(earlier, 'changes'))).rejects.toThrow(/ENOENT/)
+    // Through a link to it, too.
+    await symlink(earlier, join(folder, 'earlier-link'))
+    await expectCliRefusal(
+      exportArgs('mosquitto', join(earlier, 'changes'), '--only-changes-since', join(folder, 'earlier-link')),
+      exactly(`certdesk: Give --out a folder outside the earlier export ${join(folder, 'earlier-link')}, and not one that holds it.`),
+    )
+    // The audit entry names the earlier export and the secret files the change set held.
+    const audit = await cli<{ action: string; detail: { changesSince?: string; secretFiles?: string[] } }[]>('audit')
+    expect(audit.filter((entry) => entry.action === 'broker.export-production').at(-1)?.detail).toMatchObject({
+      changesSince: earlier,
+      secretFiles: ['passwords'],
+    })
     await cli('device', 'delete', 'export-valve-01')
   })
 

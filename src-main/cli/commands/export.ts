@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises'
-import { resolve, sep } from 'node:path'
+import { existsSync, realpathSync } from 'node:fs'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { Command } from 'commander'
 import { parseBrokerTarget, validateInstallDir } from '../../core/brokerExport/options'
 import { BROKER_TARGETS, type BrokerExportFile } from '../../core/brokerExport/types'
@@ -21,6 +22,12 @@ interface ExportBrokerOptions {
 
 /** Whether `path` is `folder` or lies inside it. */
 const within = (path: string, folder: string) => path === folder || path.startsWith(folder.endsWith(sep) ? folder : folder + sep)
+/** The path with links resolved, as far as it exists (a folder yet to be made keeps the rest as given). */
+function realPath(path: string): string {
+  let existing = path
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing)
+  return join(realpathSync(existing), relative(existing, path))
+}
 const counted = (count: number, noun: string) => `${count} ${noun}${count === 1 ? '' : 's'}`
 
 /** `certdesk export broker`: the fleet handed to a production broker (verb, then noun, like `step`). */
@@ -54,7 +61,7 @@ export function registerExportCommands(program: Command, context: CliContext): v
       const dir = resolve(options.out)
       const earlierDir = options.onlyChangesSince === undefined ? undefined : resolve(options.onlyChangesSince)
       // Nested, one would become part of the other: the next baseline would hold a folder of changes.
-      if (earlierDir !== undefined && (within(dir, earlierDir) || within(earlierDir, dir))) {
+      if (earlierDir !== undefined && (within(realPath(dir), realPath(earlierDir)) || within(realPath(earlierDir), realPath(dir)))) {
         throw new UsageError(`Give --out a folder outside the earlier export ${earlierDir}, and not one that holds it.`)
       }
       const earlier = earlierDir === undefined ? undefined : { dir: earlierDir, files: await readEarlierExport(earlierDir, target) }
@@ -65,7 +72,8 @@ export function registerExportCommands(program: Command, context: CliContext): v
         await writeBrokerExport(dir, made)
         return true
       }
-      const exportOptions = { hosts: options.host ?? [], installDir, ports }
+      // Left undefined when not given: a change set keeps the earlier export's.
+      const exportOptions = { hosts: options.host, installDir, ports }
       let files: BrokerExportFile[]
       let users: UserChanges | undefined
       let gone: string[] = []

@@ -5,7 +5,17 @@ import { posix } from 'node:path'
 import { emqxUsers } from './emqx'
 import { mosquittoUsers } from './mosquitto'
 import { rabbitmqUsers } from './rabbitmq'
-import { BROKER_TARGET_NAMES, type BrokerExportFile, type BrokerTarget, DEFAULT_INSTALL_DIRS, byCodePoint } from './types'
+import { validateServerName } from '../broker/serverCertificate'
+import { validateInstallDir } from './options'
+import {
+  BROKER_TARGET_NAMES,
+  type BrokerExportFile,
+  type BrokerTarget,
+  DEFAULT_INSTALL_DIRS,
+  EXPORT_SETTINGS_FILE,
+  type ExportSettings,
+  byCodePoint,
+} from './types'
 
 export const CHANGES_FILE = 'CHANGES.md'
 
@@ -44,11 +54,12 @@ export const EXPORTED_USERS: Record<BrokerTarget, ExportedUsersReader> = {
  * The paths an export for the target writes (the CRL's name for RabbitMQ is its issuer's hash):
  * only these are read from an earlier folder or reported gone from it.
  */
+const exportPaths = (own: string) =>
+  new RegExp(`^(?:certdesk-export\\.json|README\\.md|certs/(?:ca\\.crt|server\\.crt|server\\.key|crl\\.pem)|${own})$`)
 const EXPORT_PATHS: Record<BrokerTarget, RegExp> = {
-  mosquitto: /^(?:certs\/(?:ca\.crt|server\.crt|server\.key|crl\.pem)|README\.md|mosquitto\.conf|passwords|acl-one-way|acl-mutual)$/,
-  rabbitmq:
-    /^(?:certs\/(?:ca\.crt|server\.crt|server\.key|crl\.pem)|README\.md|crl\/[0-9a-f]{8}\.r\d+|definitions\.json|rabbitmq\.conf|advanced\.config)$/,
-  emqx: /^(?:certs\/(?:ca\.crt|server\.crt|server\.key|crl\.pem)|README\.md|emqx\.conf|users\.csv|users\.json|acl\.conf)$/,
+  mosquitto: exportPaths('mosquitto\\.conf|passwords|acl-one-way|acl-mutual'),
+  rabbitmq: exportPaths('crl/[0-9a-f]{8}\\.r\\d+|definitions\\.json|rabbitmq\\.conf|advanced\\.config'),
+  emqx: exportPaths('emqx\\.conf|users\\.csv|users\\.json|acl\\.conf'),
 }
 
 export const isExportPath = (target: BrokerTarget, path: string) => EXPORT_PATHS[target].test(path)
@@ -87,6 +98,30 @@ export const WHOLE_EXPORT_FILES: Record<BrokerTarget, readonly string[]> = {
     'users.json',
     'acl.conf',
   ],
+}
+
+/**
+ * The settings an earlier export was made with (undefined for one made before Certdesk wrote
+ * them). Throws an Error naming the problem when the file is not as Certdesk writes it.
+ */
+export function exportSettingsIn(files: ExportFolderFiles, target: BrokerTarget): ExportSettings | undefined {
+  const text = textOf(files)(EXPORT_SETTINGS_FILE)
+  if (text === undefined) return undefined
+  const parsed = JSON.parse(text) as Partial<ExportSettings> | null
+  const port = (value: unknown) => Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 65535
+  const fits =
+    parsed?.format === 1 &&
+    parsed.target === target &&
+    Array.isArray(parsed.serverNames) &&
+    parsed.serverNames.every((name) => typeof name === 'string') &&
+    typeof parsed.installDir === 'string' &&
+    port(parsed.ports?.oneWay) &&
+    port(parsed.ports?.mutual) &&
+    parsed.ports?.oneWay !== parsed.ports?.mutual
+  if (!fits) throw new Error(`it is not the settings of an export for ${BROKER_TARGET_NAMES[target]}`)
+  for (const name of parsed.serverNames ?? []) validateServerName(name)
+  validateInstallDir(parsed.installDir ?? '')
+  return parsed as ExportSettings
 }
 
 /** Names of users added, with a new key, and removed (token devices and certificates together). */
@@ -152,7 +187,8 @@ export function changesSince(
   // A name to delete on the broker is one the new export has in no form (a username and a common
   // name are one user on RabbitMQ).
   const deleted = summary(rows).removed.filter((name) => !after.tokens.has(name) && !after.certificates.has(name))
-  const text = changesReadme(target, earlier.dir, installDir, { changed, rows, deleted, gone })
+  const serverNames = exportSettingsIn(fileMap, target)?.serverNames
+  const text = changesReadme(target, earlier.dir, installDir, { changed, rows, deleted, gone, serverNames })
   return { files: [...changed, { path: CHANGES_FILE, contents: text, secret: false }], users: summary(rows), gone }
 }
 
@@ -169,7 +205,14 @@ function changesReadme(
     rows,
     deleted,
     gone,
-  }: { changed: readonly BrokerExportFile[]; rows: readonly UserRow[]; deleted: readonly string[]; gone: readonly string[] },
+    serverNames,
+  }: {
+    changed: readonly BrokerExportFile[]
+    rows: readonly UserRow[]
+    deleted: readonly string[]
+    gone: readonly string[]
+    serverNames: readonly string[] | undefined
+  },
 ): string {
   const merged = changed.filter((file) => MERGED_FILES[target].includes(file.path)).map((file) => file.path)
   const copied = changed.filter((file) => !MERGED_FILES[target].includes(file.path) && file.path !== 'README.md').map((file) => file.path)
@@ -179,9 +222,22 @@ function changesReadme(
     'This folder holds only the files of a new export that differ from that one. A token device whose key did not',
     'change keeps its hash (and salt), so a user listed as changed is one whose key did.',
     '',
-    '## Users',
-    '',
   ]
+  const changedPaths = new Set(changed.map((file) => file.path))
+  const identityChanged = IDENTITY_FILES.some((path) => changedPaths.has(path))
+  if (changedPaths.has('certs/ca.crt')) {
+    lines.push(
+      "**The CA certificate changed** (an imported intermediate's chain, or another CA): devices must trust the new `root_ca.crt` before the broker uses it.",
+      '',
+    )
+  }
+  if (changedPaths.has('certs/server.crt')) {
+    lines.push(
+      `**The broker's certificate changed**; its names are now: ${(serverNames ?? []).map(code).join(', ') || 'see certs/server.crt'}. A device that checks another name will refuse the broker: give those names with \`--host\`.`,
+      '',
+    )
+  }
+  lines.push('## Users', '')
   if (rows.length === 0) lines.push('No user was added, changed or removed.', '')
   else
     lines.push(
@@ -207,18 +263,45 @@ function changesReadme(
     '',
     '## Apply',
     '',
-    ...applySteps(target, installDir, { rows, deleted, copied: new Set(copied), merged: merged.length > 0 }),
+    ...applySteps(target, installDir, { rows, deleted, copied: new Set(copied), merged: merged.length > 0, identityChanged }),
     '',
   )
   return lines.join('\n')
 }
 
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/[\r\n]/g, ' ')
+const cell = (text: string) => text.replace(/[|`]/g, '\\$&').replace(/[\r\n]/g, ' ')
 
 /** A user name as one path segment of a URL: "." and ".." too, which curl would otherwise resolve away. */
 const urlSegment = (name: string) => encodeURIComponent(name).replace(/\./g, '%2E')
 
 function applySteps(
+  target: BrokerTarget,
+  installDir: string,
+  {
+    rows,
+    deleted,
+    copied,
+    merged,
+    identityChanged,
+  }: { rows: readonly UserRow[]; deleted: readonly string[]; copied: ReadonlySet<string>; merged: boolean; identityChanged: boolean },
+): string[] {
+  return [
+    ...targetSteps(target, installDir, { rows, deleted, copied, merged }),
+    ...(identityChanged ? ['', RESTART_FOR_IDENTITY[target]] : []),
+  ]
+}
+
+/** The broker's certificate and key and the CA: read when a listener starts, so a restart takes them. */
+const IDENTITY_FILES = ['certs/ca.crt', 'certs/server.crt', 'certs/server.key']
+
+const RESTART_FOR_IDENTITY: Record<BrokerTarget, string> = {
+  mosquitto: 'The certificates changed: restart mosquitto (`systemctl restart mosquitto`) for its listeners to use them.',
+  rabbitmq:
+    'The certificates changed: restart each node, one at a time (Erlang keeps the PEM files it read), for its listeners to use them.',
+  emqx: 'The certificates changed: restart each node, one at a time (`emqx restart`), for its listeners to use them.',
+}
+
+function targetSteps(
   target: BrokerTarget,
   installDir: string,
   { rows, deleted, copied, merged }: { rows: readonly UserRow[]; deleted: readonly string[]; copied: ReadonlySet<string>; merged: boolean },

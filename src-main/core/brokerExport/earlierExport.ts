@@ -5,8 +5,17 @@ import { readFile, readdir, stat } from 'node:fs/promises'
 import { join, relative, sep } from 'node:path'
 import { CertdeskError } from '../errors'
 import { message } from '../messages'
-import { CHANGES_FILE, EXPORTED_USERS, type ExportFolderFiles, USER_FILES, WHOLE_EXPORT_FILES, isExportPath, textOf } from './changes'
-import { BROKER_TARGET_NAMES, type BrokerTarget } from './types'
+import {
+  CHANGES_FILE,
+  EXPORTED_USERS,
+  type ExportFolderFiles,
+  USER_FILES,
+  WHOLE_EXPORT_FILES,
+  exportSettingsIn,
+  isExportPath,
+  textOf,
+} from './changes'
+import { BROKER_TARGET_NAMES, type BrokerTarget, EXPORT_SETTINGS_FILE } from './types'
 
 /** Far above any export's file (definitions.json for 100,000 devices is ~40 MB): a bound on memory. */
 const MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -36,6 +45,8 @@ export async function readEarlierExport(dir: string, target: BrokerTarget): Prom
   } catch (error) {
     if (error instanceof CertdeskError) throw error
     const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' && reading === dir)
+      throw new CertdeskError('INVALID_INPUT', message('brokerExport.earlierMissing', { path: dir }))
     if (code === 'ENOENT' || code === 'ENOTDIR') throw notAWholeExport(dir, target, WHOLE_EXPORT_FILES[target][0])
     throw new CertdeskError('IO', message('brokerExport.earlierUnreadable', { path: reading, reason: code ?? String(error) }))
   }
@@ -45,12 +56,17 @@ export async function readEarlierExport(dir: string, target: BrokerTarget): Prom
     if (hasChangesFile) throw new CertdeskError('INVALID_INPUT', message('brokerExport.earlierIsChanges', { path: dir }))
     throw notAWholeExport(dir, target, missing)
   }
-  try {
-    EXPORTED_USERS[target](textOf(files))
-  } catch (error) {
-    const problem = error instanceof SyntaxError ? 'it is not valid JSON' : (error as Error).message
-    throw new CertdeskError('INVALID_INPUT', message('brokerExport.earlierDamaged', { path: join(dir, USER_FILES[target]), problem }))
+  // The files read to compare users and to keep settings: damaged, they are named in one sentence.
+  const readable = (path: string, read: () => unknown) => {
+    try {
+      read()
+    } catch (error) {
+      const problem = error instanceof SyntaxError ? 'it is not valid JSON' : (error as Error).message
+      throw new CertdeskError('INVALID_INPUT', message('brokerExport.earlierDamaged', { path: join(dir, path), problem }))
+    }
   }
+  readable(USER_FILES[target], () => EXPORTED_USERS[target](textOf(files)))
+  readable(EXPORT_SETTINGS_FILE, () => exportSettingsIn(files, target))
   return files
 }
 

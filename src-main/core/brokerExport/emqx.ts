@@ -375,6 +375,7 @@ function readme(
     '| emqx.conf | Listeners, zones, CRL cache, authentication and authorization (HOCON) to merge into emqx.conf. |',
     '| users.json, users.csv | Token devices for the built-in database: salted SHA-256 hashes (secret). |',
     '| acl.conf | Topic rules for file authorization. |',
+    '| certdesk-export.json | What this export was made with (certificate names, install folder, ports), kept by a later --only-changes-since. |',
     '',
     '## Apply',
     '',

@@ -2,7 +2,16 @@
 import { emqxExport } from './emqx'
 import { mosquittoExport } from './mosquitto'
 import { rabbitmqExport } from './rabbitmq'
-import { type BrokerExportFile, type BrokerExportInput, type BrokerExporter, type BrokerTarget, commonFiles } from './types'
+import {
+  type BrokerExportFile,
+  type BrokerExportInput,
+  type BrokerExporter,
+  type BrokerTarget,
+  DEFAULT_INSTALL_DIRS,
+  EXPORT_SETTINGS_FILE,
+  type ExportSettings,
+  commonFiles,
+} from './types'
 
 export type { BrokerTarget, BrokerExportFile, BrokerExportInput } from './types'
 
@@ -12,7 +21,22 @@ const EXPORTERS: Record<BrokerTarget, BrokerExporter> = {
   emqx: emqxExport,
 }
 
-/** The files of an export for `target`: the shared certificates and CRL, then the target's own. */
+/**
+ * The files of an export for `target`: the shared certificates and CRL, the target's own, and
+ * the settings it was made with (`certdesk-export.json`), which a later `--only-changes-since`
+ * keeps unless told otherwise.
+ */
 export function exportForBroker(target: BrokerTarget, input: BrokerExportInput): BrokerExportFile[] {
-  return [...commonFiles(input), ...EXPORTERS[target](input)]
+  const settings: ExportSettings = {
+    format: 1,
+    target,
+    serverNames: input.server.names,
+    installDir: input.installDir ?? DEFAULT_INSTALL_DIRS[target],
+    ports: input.ports,
+  }
+  return [
+    ...commonFiles(input),
+    ...EXPORTERS[target](input),
+    { path: EXPORT_SETTINGS_FILE, contents: `${JSON.stringify(settings, null, 2)}\n`, secret: false },
+  ]
 }

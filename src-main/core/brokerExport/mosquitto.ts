@@ -435,6 +435,7 @@ function readme(input: BrokerExportInput, dir: string, tokens: TokenExport, mutu
     `| \`passwords\` | ${tokens.passwords.length} token device(s): username and salted hash of the device key (secret). |`,
     `| \`acl-one-way\` | The topic rules of each token device, by username. |`,
     `| \`acl-mutual\` | The topic rules of each certificate common name (${mutual.granted.length} granted). |`,
+    '| `certdesk-export.json` | What this export was made with (certificate names, install folder, ports), kept by a later `--only-changes-since`. |',
     '',
     '## Applying it',
     '',

@@ -401,6 +401,7 @@ function readme(
     "- `rabbitmq.conf`: the MQTT TLS listeners and login settings, to merge into the node's `rabbitmq.conf`.",
     '- `advanced.config`: the TLS options (CA, server certificate and key, client certificate check, CRL check).',
     `- \`certs/\`: the CA (\`ca.crt\`), the broker's certificate and key, and the CRL (\`crl.pem\`); \`crl/${crlName}\`: the same CRL named as Erlang looks it up.`,
+    '- `certdesk-export.json`: what this export was made with (certificate names, install folder, ports), kept by a later `--only-changes-since`.',
     '',
     '## Apply',
     '',

@@ -66,6 +66,18 @@ export interface BrokerExportInput {
   previousCredentials?: ReadonlyMap<string, string>
 }
 
+/** What an export was made with, written beside it so the next `--only-changes-since` keeps it. */
+export const EXPORT_SETTINGS_FILE = 'certdesk-export.json'
+
+export interface ExportSettings {
+  format: 1
+  target: BrokerTarget
+  /** The names in the broker's certificate. */
+  serverNames: string[]
+  installDir: string
+  ports: { oneWay: number; mutual: number }
+}
+
 /** One file of an export, relative to its folder. Secret files (keys, password hashes) are written 0600. */
 export interface BrokerExportFile {
   path: string

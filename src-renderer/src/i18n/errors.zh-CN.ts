@@ -199,6 +199,7 @@ const core: MessageCatalog = {
     earlierIsChanges: '{path} 只含一次导出的变更（其中有 CHANGES.md）；请给出完整导出的目录，并先把这些变更复制进去。',
     earlierDamaged: '此前导出中的 {path} 已损坏（{problem}）；请给出 Certdesk 写出的完整导出。',
     earlierUnreadable: 'Certdesk 无法读取此前的导出 {path}（{reason}）。',
+    earlierMissing: '{path} 不存在；请给出此前导出的目录。',
   },
   lock: {
     held: '另一个 Certdesk 进程占用 {dataDir} 的锁太久了；请等它结束后再试。',

@@ -135,7 +135,11 @@ describe('the earlier export', () => {
 
   it('is refused in one sentence when missing, for another target, only changes, or damaged', async () => {
     expect((await refusal(join(root, 'nowhere'), 'mosquitto')).message).toBe(
-      `${join(root, 'nowhere')} is not a whole Certdesk export for mosquitto (it has no certs/ca.crt); give the folder of an earlier export for it.`,
+      `${join(root, 'nowhere')} does not exist; give the folder of an earlier export.`,
+    )
+    await mkdir(join(root, 'empty'))
+    expect((await refusal(join(root, 'empty'), 'mosquitto')).message).toBe(
+      `${join(root, 'empty')} is not a whole Certdesk export for mosquitto (it has no certs/ca.crt); give the folder of an earlier export for it.`,
     )
     await writeBrokerExport(join(root, 'emqx'), exportForBroker('emqx', await fleet.workspace.brokerExportInput(['localhost'])))
     expect((await refusal(join(root, 'emqx'), 'rabbitmq')).message).toMatch(
@@ -157,6 +161,11 @@ describe('the earlier export', () => {
     )
     await writeFile(join(damaged, 'definitions.json'), '{"vhosts": []}')
     expect((await refusal(damaged, 'rabbitmq')).message).toMatch(/damaged \(it has no list of users\)/)
+    await writeFile(join(damaged, 'definitions.json'), '{"users": []}')
+    await writeFile(join(damaged, 'certdesk-export.json'), '{"format": 1, "target": "emqx"}')
+    expect((await refusal(damaged, 'rabbitmq')).message).toBe(
+      `${join(damaged, 'certdesk-export.json')} of the earlier export is damaged (it is not the settings of an export for RabbitMQ); give a whole export as Certdesk wrote it.`,
+    )
   })
 
   it("reads a whole export with the changes (and their CHANGES.md) copied over it, through a link, and nothing that is not an export's", async () => {
@@ -172,6 +181,7 @@ describe('the earlier export', () => {
       'README.md',
       'acl-mutual',
       'acl-one-way',
+      'certdesk-export.json',
       'certs/ca.crt',
       'certs/crl.pem',
       'certs/server.crt',
@@ -181,6 +191,41 @@ describe('the earlier export', () => {
     ])
     const changes = await fleet.workspace.exportChangesForBroker('mosquitto', { dir, files: read }, { hosts: ['localhost'] })
     expect(changes.gone).toEqual([])
+  })
+})
+
+describe('the settings of the earlier export', () => {
+  let fleet: Fleet
+  let earlier: ExportFolderFiles
+  const settings = { hosts: ['broker2.example.com'], installDir: '/opt/fleet/mosquitto', ports: { oneWay: 9883, mutual: 9884 } }
+
+  beforeAll(async () => {
+    fleet = await makeFleet()
+    const input = await fleet.workspace.brokerExportInput(settings.hosts)
+    earlier = asFolder(exportForBroker('mosquitto', { ...input, installDir: settings.installDir, ports: settings.ports }))
+  })
+
+  it('hold when a change set is asked for without them: the same certificate, ports and paths', async () => {
+    const changes = await fleet.workspace.exportChangesForBroker('mosquitto', { dir: '/srv/earlier', files: earlier })
+    expect(changes.files.map((file) => file.path).sort()).toEqual([CHANGES_FILE, 'certs/crl.pem'])
+    const text = changes.files.find((file) => file.path === CHANGES_FILE)?.contents.toString() ?? ''
+    expect(text).toContain('Copy over the installed folder (`/opt/fleet/mosquitto`)')
+    expect(text).not.toMatch(/certificate changed|restart/)
+  })
+
+  it("give way to the operator's, and CHANGES.md says the broker's certificate changed and what to restart", async () => {
+    const changes = await fleet.workspace.exportChangesForBroker(
+      'mosquitto',
+      { dir: '/srv/earlier', files: earlier },
+      { hosts: ['broker3.example.com'] },
+    )
+    expect(changes.files.map((file) => file.path)).toEqual(
+      expect.arrayContaining(['certs/server.crt', 'certs/server.key', 'certdesk-export.json']),
+    )
+    const text = changes.files.find((file) => file.path === CHANGES_FILE)?.contents.toString() ?? ''
+    expect(text).toMatch(/\*\*The broker's certificate changed\*\*; its names are now: [^\n]*`broker3\.example\.com`/)
+    expect(text).not.toContain('broker2.example.com')
+    expect(text).toContain('restart mosquitto (`systemctl restart mosquitto`)')
   })
 })
 
