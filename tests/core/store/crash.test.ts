@@ -29,15 +29,17 @@ describe('kill -9 in the middle of batch writes', () => {
     const dataDir = join(await temporaryFolder('certdesk-crash-'), 'data')
     await Workspace.initialise(dataDir, { keyType: 'ec-p256' })
     for (let run = 0; run < RUNS; run++) {
-      await writeThenKill(dataDir, 50 + Math.floor(Math.random() * 900))
+      // The moment is random; a failure names it, to be tried again at that moment.
+      const killAfterMs = 50 + Math.floor(Math.random() * 900)
+      await writeThenKill(dataDir, killAfterMs)
       // The next process opens the folder, sweeps what the killed one left, and writes at once.
       const workspace = await Workspace.open(dataDir)
       await workspace.createDevice({ name: `after crash ${run}`, authType: 'token' })
-      expect(existsSync(join(dataDir, '.lock'))).toBe(false)
+      expect(existsSync(join(dataDir, '.lock')), `killed after ${killAfterMs} ms`).toBe(false)
       const report = await checkDataFolder(dataDir)
       expect(
         report.findings.filter((f) => f.status !== 'ok'),
-        JSON.stringify(report.findings),
+        `killed after ${killAfterMs} ms: ${JSON.stringify(report.findings)}`,
       ).toEqual([])
       // The audit log's chain survives the kill, and the next change continues it.
       expect(workspace.getAuditLog().verification).toMatchObject({ intact: true, problems: [] })
