@@ -33,11 +33,20 @@ import { HOST_OPERATIONS, OPERATIONS, WORKSPACE_OPERATIONS, failure } from './ty
  */
 export type FileContents = Buffer | string | (() => Promise<Buffer | string>)
 
+/** How long browser mode keeps a provisioning result whose download the page may have missed. */
+const UNSAVED_LINKED_RUN_MS = 10 * 60_000
+
 export const contentsOf = async (data: FileContents): Promise<Buffer | string> => (typeof data === 'function' ? data() : data)
 
 /** What only a front door can do: show a save dialog (Electron) and report the broker. */
 export interface FrontDoor {
-  saveFile(suggestedName: string, data: FileContents, mode: number): Promise<SaveResult>
+  /**
+   * Saves a file (desktop: a save dialog) or offers it (browser: a one-time link, `location`);
+   * `onFetched`, where the door can tell, once the browser has fetched it.
+   */
+  saveFile(suggestedName: string, data: FileContents, mode: number, onFetched?: () => void): Promise<SaveResult>
+  /** Set by a door whose "saved" only offers the file behind a link (browser mode): the page may still miss it. */
+  offersLinks?: boolean
   brokerStatus(): BrokerStatus
   connectionLog(): Promise<ConnectionLogEntry[]>
   /** Tells the page something it did not ask for (tester messages, say). */
@@ -76,17 +85,30 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
   })
   // One provisioning run at a time per front door; its controller cancels it.
   let provisioning: AbortController | undefined
-  /** The last run's result until its zip is saved (a cancelled save dialog can be answered again). */
+  /**
+   * The last run's result until its zip is saved: a cancelled save dialog, or a download link the
+   * browser failed to fetch, can be answered again ("Save the result…").
+   */
   let unsaved: { result: ProvisioningResult; includeDeviceKeys: boolean } | undefined
   const saveProvisioning = async (run: { result: ProvisioningResult; includeDeviceKeys: boolean }): Promise<SaveResult> => {
     let saved: SaveResult = { saved: false }
+    const fetched = () => {
+      if (unsaved === run) unsaved = undefined
+    }
     await workspace.deliverProvisioning(run.result, run.includeDeviceKeys, {
       deliver: async (zip) => {
-        saved = await frontDoor.saveFile(`provisioning-${new Date().toISOString().slice(0, 10)}.zip`, zip, 0o600)
+        saved = await frontDoor.saveFile(`provisioning-${new Date().toISOString().slice(0, 10)}.zip`, zip, 0o600, fetched)
         return saved.saved
       },
     })
-    unsaved = saved.saved ? undefined : run
+    if (!saved.saved) unsaved = run
+    else if (!frontDoor.offersLinks) unsaved = undefined
+    else {
+      // Only offered behind a link: kept (its keys too) until the browser has fetched it, and
+      // never longer than UNSAVED_LINKED_RUN_MS.
+      unsaved = run
+      setTimeout(fetched, UNSAVED_LINKED_RUN_MS).unref()
+    }
     return saved
   }
   const hosted: Pick<CertdeskApi, HostOperation> = {

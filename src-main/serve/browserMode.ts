@@ -82,11 +82,17 @@ export async function startBrowserMode(
     workspace = opened
     api = implementApi(opened, {
       // The browser saves: the file waits behind a one-time link (`location`) that the page follows.
-      saveFile: async (suggestedName, data) => {
+      offersLinks: true,
+      saveFile: async (suggestedName, data, _mode, onFetched) => {
         if (!server) throw new CertdeskError('INVALID_INPUT', 'In browser mode files are downloaded by the browser.')
         const extension = extname(suggestedName)
         const contents = Buffer.from(await contentsOf(data))
-        const location = server.offerDownload(suggestedName.slice(0, suggestedName.length - extension.length), extension, contents)
+        const location = server.offerDownload(
+          suggestedName.slice(0, suggestedName.length - extension.length),
+          extension,
+          contents,
+          onFetched,
+        )
         return { saved: true, location }
       },
       brokerStatus,

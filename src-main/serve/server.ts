@@ -28,7 +28,7 @@ export interface RunningServer {
   url: string
   port: number
   /** Holds a file behind a one-time download link (the path the page follows); browser mode's "save". */
-  offerDownload(fileName: string, extension: string, data: Buffer): string
+  offerDownload(fileName: string, extension: string, data: Buffer, onServed?: () => void): string
   close(): Promise<void>
 }
 
@@ -142,7 +142,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     const workspace = options.workspace()
     if (target.kind === 'root') return download(response, 'root_ca', '.crt', await workspace.rootCertificatePem(), 'application/x-pem-file')
     if (target.kind === 'crl') return download(response, 'crl', '.pem', target.pem, 'application/x-pem-file')
-    if (target.kind === 'file') return download(response, target.fileName, target.extension, target.data, 'application/octet-stream')
+    if (target.kind === 'file') {
+      download(response, target.fileName, target.extension, target.data, 'application/octet-stream')
+      // Sent means written to the socket's end: a browser that drops the connection first never gets here.
+      response.once('finish', () => target.onServed?.())
+      return
+    }
     if (target.kind === 'export') {
       const exported = workspace.getCertificate(target.certificateId)
       await workspace.exportCertificate(exported.id, target.format, target.options, async (data) => {
@@ -293,7 +298,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     url: `http://127.0.0.1:${port}/?token=${session.signInToken}`,
     port,
-    offerDownload: (fileName, extension, data) => session.createDownloadLink({ kind: 'file', fileName, extension, data }),
+    offerDownload: (fileName, extension, data, onServed) =>
+      session.createDownloadLink({ kind: 'file', fileName, extension, data, onServed }),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections()

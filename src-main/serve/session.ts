@@ -17,8 +17,11 @@ export type DownloadTarget =
   | { kind: 'export'; certificateId: string; format: ExportFormat; options: CertificateExportOptions }
   /** A CRL made when the link was asked for (it uses up a CRL number then). */
   | { kind: 'crl'; pem: string }
-  /** A file an operation made (a provisioning run's result zip), held in memory until the link is used. */
-  | { kind: 'file'; fileName: string; extension: string; data: Buffer }
+  /**
+   * A file an operation made (a provisioning run's result zip), held in memory until the link is
+   * used; `onServed` once the browser has been sent all of it.
+   */
+  | { kind: 'file'; fileName: string; extension: string; data: Buffer; onServed?: () => void }
 
 /** What a request shows: its cookies, its Authorization header, its session secret. */
 interface Credentials {

@@ -125,6 +125,16 @@ describe('Import devices', () => {
     expect(done).toContain('The registry is written; the result file was not saved.')
     expect(await page.getByTestId('import-save-again').isVisible()).toBe(true)
     await page.unroute('**/download/**')
+
+    // The server kept the run for the page to ask again: "Save the result…" now downloads it.
+    const downloaded = page.waitForEvent('download', { timeout: 30_000 })
+    await page.getByTestId('import-save-again').click()
+    const zip = join(folder, 'saved-again.zip')
+    await (await downloaded).saveAs(zip)
+    const entries = (await command('unzip', ['-Z1', zip])).trim().split('\n')
+    expect(entries.sort()).toEqual(['manifest.csv', 'unfetched-0001.zip'])
+    await expect.poll(() => page.getByTestId('import-done').innerText()).toContain('was saved.')
+    expect(await page.getByTestId('import-save-again').count()).toBe(0)
   })
 
   it('cancels a run under way: nothing is written, and the dialog says so', async () => {

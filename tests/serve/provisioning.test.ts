@@ -45,12 +45,16 @@ describe('browser mode: provisionDevices', () => {
     const value = outcome.value as ProvisioningOutcome
     expect(value).toMatchObject({ saved: true, counts: { create: 20, certificates: 20 } })
     expect(value.location).toMatch(/^\/download\/[\w-]+$/)
+    // Until the browser has fetched a link, the run can be offered again (a download the page missed).
+    const again = await call('saveProvisioningResult', [])
+    expect(again).toMatchObject({ ok: true, value: { saved: true, location: expect.stringMatching(/^\/download\//) } })
     const download = await fetch(`${base}${value.location}`, { headers: { Cookie: cookie } })
     expect(download.status).toBe(200)
     expect(download.headers.get('content-disposition')).toMatch(/filename="provisioning-\d{4}-\d\d-\d\d\.zip"/)
     const zip = new AdmZip(Buffer.from(await download.arrayBuffer()))
     expect(zip.getEntries()).toHaveLength(21)
-    // The link works once.
+    // The link works once; once fetched, the run (and its keys) is gone from the server.
     expect((await fetch(`${base}${value.location}`, { headers: { Cookie: cookie } })).status).toBe(410)
+    expect(await call('saveProvisioningResult', [])).toMatchObject({ ok: false, code: 'NOT_FOUND' })
   })
 })
