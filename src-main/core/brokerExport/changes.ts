@@ -50,55 +50,20 @@ export const EXPORTED_USERS: Record<BrokerTarget, ExportedUsersReader> = {
   emqx: emqxUsers,
 }
 
-/**
- * The paths an export for the target writes (the CRL's name for RabbitMQ is its issuer's hash):
- * only these are read from an earlier folder or reported gone from it.
- */
-const exportPaths = (own: string) =>
-  new RegExp(`^(?:certdesk-export\\.json|README\\.md|certs/(?:ca\\.crt|server\\.crt|server\\.key|crl\\.pem)|${own})$`)
-const EXPORT_PATHS: Record<BrokerTarget, RegExp> = {
-  mosquitto: exportPaths('mosquitto\\.conf|passwords|acl-one-way|acl-mutual'),
-  rabbitmq: exportPaths('crl/[0-9a-f]{8}\\.r\\d+|definitions\\.json|rabbitmq\\.conf|advanced\\.config'),
-  emqx: exportPaths('emqx\\.conf|users\\.csv|users\\.json|acl\\.conf'),
-}
-
-export const isExportPath = (target: BrokerTarget, path: string) => EXPORT_PATHS[target].test(path)
-
-/** The files every whole export for the target has (a folder of changes lacks some). */
+/** The files every whole export has, then each target's own (a folder of changes lacks some). */
+const COMMON_FILES = ['certs/ca.crt', 'certs/server.crt', 'certs/server.key', 'certs/crl.pem', 'README.md']
 export const WHOLE_EXPORT_FILES: Record<BrokerTarget, readonly string[]> = {
-  mosquitto: [
-    'certs/ca.crt',
-    'certs/server.crt',
-    'certs/server.key',
-    'certs/crl.pem',
-    'README.md',
-    'mosquitto.conf',
-    'passwords',
-    'acl-one-way',
-    'acl-mutual',
-  ],
-  rabbitmq: [
-    'certs/ca.crt',
-    'certs/server.crt',
-    'certs/server.key',
-    'certs/crl.pem',
-    'README.md',
-    'definitions.json',
-    'rabbitmq.conf',
-    'advanced.config',
-  ],
-  emqx: [
-    'certs/ca.crt',
-    'certs/server.crt',
-    'certs/server.key',
-    'certs/crl.pem',
-    'README.md',
-    'emqx.conf',
-    'users.csv',
-    'users.json',
-    'acl.conf',
-  ],
+  mosquitto: [...COMMON_FILES, 'mosquitto.conf', 'passwords', 'acl-one-way', 'acl-mutual'],
+  rabbitmq: [...COMMON_FILES, 'definitions.json', 'rabbitmq.conf', 'advanced.config'],
+  emqx: [...COMMON_FILES, 'emqx.conf', 'users.csv', 'users.json', 'acl.conf'],
 }
+
+/** RabbitMQ's copy of the CRL, named by its issuer's hash (as Erlang's ssl_crl_hash_dir looks it up). */
+const RABBITMQ_CRL_FILE = /^crl\/[0-9a-f]{8}\.r\d+$/
+
+/** Whether an export for the target writes this path: only such files are read from an earlier folder or reported gone. */
+export const isExportPath = (target: BrokerTarget, path: string) =>
+  path === EXPORT_SETTINGS_FILE || WHOLE_EXPORT_FILES[target].includes(path) || (target === 'rabbitmq' && RABBITMQ_CRL_FILE.test(path))
 
 /**
  * The settings an earlier export was made with (undefined for one made before Certdesk wrote
