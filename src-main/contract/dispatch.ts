@@ -92,12 +92,13 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
   let unsaved: { result: ProvisioningResult; includeDeviceKeys: boolean } | undefined
   const saveProvisioning = async (run: { result: ProvisioningResult; includeDeviceKeys: boolean }): Promise<SaveResult> => {
     let saved: SaveResult = { saved: false }
-    const fetched = () => {
+    // Called once the browser has fetched the link, or when the run has waited long enough.
+    const forgetRun = () => {
       if (unsaved === run) unsaved = undefined
     }
     await workspace.deliverProvisioning(run.result, run.includeDeviceKeys, {
       deliver: async (zip) => {
-        saved = await frontDoor.saveFile(`provisioning-${new Date().toISOString().slice(0, 10)}.zip`, zip, 0o600, fetched)
+        saved = await frontDoor.saveFile(`provisioning-${new Date().toISOString().slice(0, 10)}.zip`, zip, 0o600, forgetRun)
         return saved.saved
       },
     })
@@ -107,7 +108,7 @@ export function implementApi(workspace: Workspace, frontDoor: FrontDoor): Certde
       // Only offered behind a link: kept (its keys too) until the browser has fetched it, and
       // never longer than UNSAVED_LINKED_RUN_MS.
       unsaved = run
-      setTimeout(fetched, UNSAVED_LINKED_RUN_MS).unref()
+      setTimeout(forgetRun, UNSAVED_LINKED_RUN_MS).unref()
     }
     return saved
   }

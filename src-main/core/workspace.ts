@@ -58,14 +58,7 @@ import { provisioningZip, writeProvisioningFolder } from './provisioning/output'
 import { intermediateCertificates } from './pki/importedCa'
 import { registryForExport } from './brokerExport/input'
 import { exportForBroker } from './brokerExport'
-import {
-  type BrokerExportChanges,
-  EXPORTED_USERS,
-  type ExportFolderFiles,
-  changesSince,
-  exportSettingsIn,
-  textOf,
-} from './brokerExport/changes'
+import { type BrokerExportChanges, type EarlierExport, changesSince } from './brokerExport/changes'
 import { parseBrokerTarget, validateInstallDir } from './brokerExport/options'
 import type { BrokerExportFile, BrokerExportInput, BrokerExportOptions, BrokerTarget } from './brokerExport/types'
 import { message } from './messages'
@@ -411,22 +404,26 @@ export class Workspace {
    */
   async exportChangesForBroker(
     target: BrokerTarget,
-    earlier: { dir: string; files: ExportFolderFiles },
+    earlier: EarlierExport,
     options: BrokerExportOptions & { ports?: { oneWay: number; mutual: number } } = {},
     deliver: (files: BrokerExportFile[]) => Promise<boolean> = async () => true,
   ): Promise<BrokerExportChanges> {
     const chosen = parseBrokerTarget(target)
     // What the earlier export was made with holds unless the operator says otherwise: a change set
     // must not quietly give the broker a certificate without its names, or other ports or paths.
-    const settings = exportSettingsIn(earlier.files, chosen)
+    const { settings } = earlier
     const hosts = options.hosts ?? settings?.serverNames ?? []
     const input = await this.brokerExportInputFor({
       hosts,
       installDir: options.installDir ?? settings?.installDir,
       ports: options.ports ?? settings?.ports,
     })
-    const previousCredentials = EXPORTED_USERS[chosen](textOf(earlier.files)).tokens
-    const changes = changesSince(chosen, earlier, exportForBroker(chosen, { ...input, previousCredentials }), input.installDir)
+    const changes = changesSince(
+      chosen,
+      earlier,
+      exportForBroker(chosen, { ...input, previousCredentials: earlier.users.tokens }),
+      input.installDir,
+    )
     const secretFiles = changes.files.filter((file) => file.secret).map((file) => file.path)
     if (await deliver(changes.files)) await this.recordBrokerExport(chosen, hosts, { changesSince: earlier.dir, secretFiles })
     return changes

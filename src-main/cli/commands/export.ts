@@ -64,7 +64,7 @@ export function registerExportCommands(program: Command, context: CliContext): v
       if (earlierDir !== undefined && (within(realPath(dir), realPath(earlierDir)) || within(realPath(earlierDir), realPath(dir)))) {
         throw new UsageError(`Give --out a folder outside the earlier export ${earlierDir}, and not one that holds it.`)
       }
-      const earlier = earlierDir === undefined ? undefined : { dir: earlierDir, files: await readEarlierExport(earlierDir, target) }
+      const earlier = earlierDir === undefined ? undefined : await readEarlierExport(earlierDir, target)
       // Checked (and made) first: a folder that cannot take the export is refused before a CRL
       // number is used or a certificate issued.
       const madeFolder = await prepareOutputFolder(dir)

@@ -113,6 +113,15 @@ export interface BrokerExportChanges {
 /** An earlier export's files by path, as read from its folder. */
 export type ExportFolderFiles = ReadonlyMap<string, Buffer>
 
+/** An earlier whole export (`readEarlierExport`): its files, users and settings. */
+export interface EarlierExport {
+  dir: string
+  files: ExportFolderFiles
+  users: ExportedUsers
+  /** Undefined for an export made before Certdesk wrote its settings beside it. */
+  settings: ExportSettings | undefined
+}
+
 export const textOf = (files: ExportFolderFiles) => (path: string) => files.get(path)?.toString('utf8')
 
 function userRows(before: ExportedUsers, after: ExportedUsers): UserRow[] {
@@ -135,7 +144,7 @@ function summary(rows: readonly UserRow[]): UserChanges {
 
 export function changesSince(
   target: BrokerTarget,
-  earlier: { dir: string; files: ExportFolderFiles },
+  earlier: EarlierExport,
   files: readonly BrokerExportFile[],
   installDir: string = DEFAULT_INSTALL_DIRS[target],
 ): BrokerExportChanges {
@@ -148,13 +157,14 @@ export function changesSince(
   const gone = [...earlier.files.keys()].filter((path) => !paths.has(path) && isExportPath(target, path)).sort(byCodePoint)
   const fileMap = new Map(files.map((file) => [file.path, Buffer.from(file.contents)]))
   const after = EXPORTED_USERS[target](textOf(fileMap))
-  const rows = userRows(EXPORTED_USERS[target](textOf(earlier.files)), after)
+  const rows = userRows(earlier.users, after)
+  const users = summary(rows)
   // A name to delete on the broker is one the new export has in no form (a username and a common
   // name are one user on RabbitMQ).
-  const deleted = summary(rows).removed.filter((name) => !after.tokens.has(name) && !after.certificates.has(name))
+  const deleted = users.removed.filter((name) => !after.tokens.has(name) && !after.certificates.has(name))
   const serverNames = exportSettingsIn(fileMap, target)?.serverNames
   const text = changesReadme(target, earlier.dir, installDir, { changed, rows, deleted, gone, serverNames })
-  return { files: [...changed, { path: CHANGES_FILE, contents: text, secret: false }], users: summary(rows), gone }
+  return { files: [...changed, { path: CHANGES_FILE, contents: text, secret: false }], users, gone }
 }
 
 /** A word for the shell, in single quotes. */

@@ -7,6 +7,7 @@ import { CertdeskError } from '../errors'
 import { message } from '../messages'
 import {
   CHANGES_FILE,
+  type EarlierExport,
   EXPORTED_USERS,
   type ExportFolderFiles,
   USER_FILES,
@@ -20,7 +21,11 @@ import { BROKER_TARGET_NAMES, type BrokerTarget, EXPORT_SETTINGS_FILE } from './
 /** Far above any export's file (definitions.json for 100,000 devices is ~40 MB): a bound on memory. */
 const MAX_FILE_BYTES = 256 * 1024 * 1024
 
-export async function readEarlierExport(dir: string, target: BrokerTarget): Promise<ExportFolderFiles> {
+/**
+ * The folder of an earlier whole export for `target`: its export files, and its users and
+ * settings parsed once (the change set, the kept hashes and the kept settings all read them).
+ */
+export async function readEarlierExport(dir: string, target: BrokerTarget): Promise<EarlierExport> {
   const files = new Map<string, Buffer>()
   let hasChangesFile = false
   let reading = dir
@@ -50,24 +55,37 @@ export async function readEarlierExport(dir: string, target: BrokerTarget): Prom
     if (code === 'ENOENT' || code === 'ENOTDIR') throw notAWholeExport(dir, target, WHOLE_EXPORT_FILES[target][0])
     throw new CertdeskError('IO', message('brokerExport.earlierUnreadable', { path: reading, reason: code ?? String(error) }))
   }
+  return earlierExportOf(dir, files, target, { holdsChangesFile: hasChangesFile })
+}
+
+/** An earlier export from its files by path: checked whole, its users and settings parsed. */
+export function earlierExportOf(
+  dir: string,
+  files: ExportFolderFiles,
+  target: BrokerTarget,
+  { holdsChangesFile = false } = {},
+): EarlierExport {
   const missing = WHOLE_EXPORT_FILES[target].find((path) => !files.has(path))
   if (missing !== undefined) {
     // A folder of changes lacks what did not change; a whole export with the changes copied over it is complete.
-    if (hasChangesFile) throw new CertdeskError('INVALID_INPUT', message('brokerExport.earlierIsChanges', { path: dir }))
+    if (holdsChangesFile) throw new CertdeskError('INVALID_INPUT', message('brokerExport.earlierIsChanges', { path: dir }))
     throw notAWholeExport(dir, target, missing)
   }
   // The files read to compare users and to keep settings: damaged, they are named in one sentence.
-  const readable = (path: string, read: () => unknown) => {
+  const parsed = <T>(path: string, read: () => T): T => {
     try {
-      read()
+      return read()
     } catch (error) {
       const problem = error instanceof SyntaxError ? 'it is not valid JSON' : (error as Error).message
       throw new CertdeskError('INVALID_INPUT', message('brokerExport.earlierDamaged', { path: join(dir, path), problem }))
     }
   }
-  readable(USER_FILES[target], () => EXPORTED_USERS[target](textOf(files)))
-  readable(EXPORT_SETTINGS_FILE, () => exportSettingsIn(files, target))
-  return files
+  return {
+    dir,
+    files,
+    users: parsed(USER_FILES[target], () => EXPORTED_USERS[target](textOf(files))),
+    settings: parsed(EXPORT_SETTINGS_FILE, () => exportSettingsIn(files, target)),
+  }
 }
 
 function notAWholeExport(dir: string, target: BrokerTarget, missing: string): CertdeskError {

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { beforeAll, describe, expect, it } from 'vitest'
 import { exportForBroker } from '../../../src-main/core/brokerExport'
 import { CHANGES_FILE, EXPORTED_USERS, type ExportFolderFiles, changesSince, textOf } from '../../../src-main/core/brokerExport/changes'
-import { readEarlierExport } from '../../../src-main/core/brokerExport/earlierExport'
+import { earlierExportOf, readEarlierExport } from '../../../src-main/core/brokerExport/earlierExport'
 import { BROKER_TARGETS, type BrokerExportFile, type BrokerExportInput, type BrokerTarget } from '../../../src-main/core/brokerExport/types'
 import { writeBrokerExport } from '../../../src-main/core/brokerExport/write'
 import { CertdeskError } from '../../../src-main/core/errors'
@@ -35,7 +35,9 @@ describe.each(BROKER_TARGETS)('an export for %s since an earlier one', (target) 
   })
 
   it('with nothing changed, holds only the fresh CRL and a CHANGES.md saying no user changed', async () => {
-    const changes = await fleet.workspace.exportChangesForBroker(target, { dir: '/srv/earlier', files: earlier }, { hosts: ['localhost'] })
+    const changes = await fleet.workspace.exportChangesForBroker(target, earlierExportOf('/srv/earlier', earlier, target), {
+      hosts: ['localhost'],
+    })
     expect(changes.users).toEqual({ added: [], changed: [], removed: [] })
     expect(changes.gone).toEqual([])
     expect(changes.files.filter((file) => file.path !== CHANGES_FILE && !isCrlFile(target, file.path))).toEqual([])
@@ -58,11 +60,9 @@ describe.each(BROKER_TARGETS)('an export for %s since an earlier one', (target) 
     const added = await workspace.createDevice({ name: 'Added', authType: 'token', deviceId: `added-${target}` })
     await workspace.revokeCertificate(fleet.certificate.id)
 
-    const changes = await workspace.exportChangesForBroker(
-      target,
-      { dir: '/srv/earlier', files: asFolder(before) },
-      { hosts: ['localhost'] },
-    )
+    const changes = await workspace.exportChangesForBroker(target, earlierExportOf('/srv/earlier', asFolder(before), target), {
+      hosts: ['localhost'],
+    })
     // EMQX keeps no user for a certificate (its CN is checked by acl.conf): a revocation removes none.
     const revokedUser = target === 'emqx' ? [] : [fleet.certificate.cn]
     expect(changes.users).toEqual({
@@ -130,7 +130,7 @@ describe('the earlier export', () => {
     const files = exportForBroker('rabbitmq', await fleet.workspace.brokerExportInput(['localhost']))
     await writeBrokerExport(join(root, 'whole'), files)
     const read = await readEarlierExport(join(root, 'whole'), 'rabbitmq')
-    expect([...read.keys()].sort()).toEqual(pathsOf(files))
+    expect([...read.files.keys()].sort()).toEqual(pathsOf(files))
   })
 
   it('is refused in one sentence when missing, for another target, only changes, or damaged', async () => {
@@ -177,7 +177,7 @@ describe('the earlier export', () => {
     await writeFile(join(dir, 'nested', 'certs', 'ca.crt'), 'stray')
     await symlink(dir, join(root, 'installed-link'))
     const read = await readEarlierExport(join(root, 'installed-link'), 'mosquitto')
-    expect([...read.keys()].sort()).toEqual([
+    expect([...read.files.keys()].sort()).toEqual([
       'README.md',
       'acl-mutual',
       'acl-one-way',
@@ -189,7 +189,7 @@ describe('the earlier export', () => {
       'mosquitto.conf',
       'passwords',
     ])
-    const changes = await fleet.workspace.exportChangesForBroker('mosquitto', { dir, files: read }, { hosts: ['localhost'] })
+    const changes = await fleet.workspace.exportChangesForBroker('mosquitto', read, { hosts: ['localhost'] })
     expect(changes.gone).toEqual([])
   })
 })
@@ -206,7 +206,7 @@ describe('the settings of the earlier export', () => {
   })
 
   it('hold when a change set is asked for without them: the same certificate, ports and paths', async () => {
-    const changes = await fleet.workspace.exportChangesForBroker('mosquitto', { dir: '/srv/earlier', files: earlier })
+    const changes = await fleet.workspace.exportChangesForBroker('mosquitto', earlierExportOf('/srv/earlier', earlier, 'mosquitto'))
     expect(changes.files.map((file) => file.path).sort()).toEqual([CHANGES_FILE, 'certs/crl.pem'])
     const text = changes.files.find((file) => file.path === CHANGES_FILE)?.contents.toString() ?? ''
     expect(text).toContain('Copy over the installed folder (`/opt/fleet/mosquitto`)')
@@ -214,11 +214,9 @@ describe('the settings of the earlier export', () => {
   })
 
   it("give way to the operator's, and CHANGES.md says the broker's certificate changed and what to restart", async () => {
-    const changes = await fleet.workspace.exportChangesForBroker(
-      'mosquitto',
-      { dir: '/srv/earlier', files: earlier },
-      { hosts: ['broker3.example.com'] },
-    )
+    const changes = await fleet.workspace.exportChangesForBroker('mosquitto', earlierExportOf('/srv/earlier', earlier, 'mosquitto'), {
+      hosts: ['broker3.example.com'],
+    })
     expect(changes.files.map((file) => file.path)).toEqual(
       expect.arrayContaining(['certs/server.crt', 'certs/server.key', 'certdesk-export.json']),
     )
@@ -254,7 +252,7 @@ describe('what CHANGES.md says, for cases a registry allows', () => {
   const changesOf = (target: BrokerTarget, before: BrokerExportInput, after: BrokerExportInput) => {
     const earlier = asFolder(exportForBroker(target, before))
     const files = exportForBroker(target, { ...after, previousCredentials: EXPORTED_USERS[target](textOf(earlier)).tokens })
-    const changes = changesSince(target, { dir: '/srv/earlier', files: earlier }, files)
+    const changes = changesSince(target, earlierExportOf('/srv/earlier', earlier, target), files)
     return { ...changes, text: changes.files.find((file) => file.path === CHANGES_FILE)?.contents.toString() ?? '' }
   }
 
@@ -277,7 +275,11 @@ describe('what CHANGES.md says, for cases a registry allows', () => {
       ]),
     )
     const files = exportForBroker('mosquitto', { ...before, previousCredentials: EXPORTED_USERS.mosquitto(textOf(earlier)).tokens })
-    expect(changesSince('mosquitto', { dir: '/srv/earlier', files: earlier }, files).users).toEqual({ added: [], changed: [], removed: [] })
+    expect(changesSince('mosquitto', earlierExportOf('/srv/earlier', earlier, 'mosquitto'), files).users).toEqual({
+      added: [],
+      changed: [],
+      removed: [],
+    })
   })
 
   it('names a file the new export no longer has (a CRL under an old issuer hash) to delete, and no stray file', () => {
@@ -286,7 +288,7 @@ describe('what CHANGES.md says, for cases a registry allows', () => {
       ['crl/00000000.r0', Buffer.from('old CRL')],
       ['definitions.json.bak', Buffer.from('{}')],
     ])
-    const changes = changesSince('rabbitmq', { dir: '/srv/earlier', files: earlier }, exportForBroker('rabbitmq', real))
+    const changes = changesSince('rabbitmq', earlierExportOf('/srv/earlier', earlier, 'rabbitmq'), exportForBroker('rabbitmq', real))
     expect(changes.gone).toEqual(['crl/00000000.r0'])
     const text = changes.files.find((file) => file.path === CHANGES_FILE)?.contents.toString() ?? ''
     expect(text).toMatch(/Delete from the installed folder[^\n]*\n\n- `crl\/00000000\.r0`\n\n/)

@@ -474,7 +474,7 @@ describe("Debian's mosquitto started from the export, with the seed's paho examp
     const fresh = join(await temporaryFolder('certdesk-mosquitto-reexport-'), 'certdesk')
     const changes = await fleet.workspace.exportChangesForBroker(
       'mosquitto',
-      { dir: exportDir, files: await readEarlierExport(exportDir, 'mosquitto') },
+      await readEarlierExport(exportDir, 'mosquitto'),
       { hosts: ['localhost'], installDir: exportDir, ports },
       async (files) => {
         await writeBrokerExport(fresh, files)

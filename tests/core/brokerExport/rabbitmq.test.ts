@@ -354,7 +354,7 @@ describe('a two-node RabbitMQ cluster loaded from the export', () => {
     const changesDir = join(await temporaryFolder('certdesk-rabbitmq-changes-'), 'changes')
     const changes = await fleet.workspace.exportChangesForBroker(
       'rabbitmq',
-      { dir: exportDir, files: await readEarlierExport(exportDir, 'rabbitmq') },
+      await readEarlierExport(exportDir, 'rabbitmq'),
       { hosts: ['localhost'], installDir: exportDir },
       async (files) => {
         await writeBrokerExport(changesDir, files)
